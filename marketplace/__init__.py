@@ -1,0 +1,108 @@
+"""The Dataset Marketplace web application: :func:`create_app` is its only entry point."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.db import Database, ServiceContext
+from marketplace.mail import mailer_from_settings
+
+__all__ = ["ConfigError", "create_app"]
+
+csrf = CSRFProtect()
+
+
+class MarketplaceFlask(Flask):
+    """Flask, plus the unit-of-work rule: a view that returns normally has its changes committed once.
+
+    An exception escaping the view rolls everything back (in ``teardown``); side effects registered with the
+    unit of work run only after the commit succeeded.
+    """
+
+    def dispatch_request(self) -> Any:
+        response = self.make_response(super().dispatch_request())
+        uow = g.get("uow")
+        if uow is not None:
+            uow.commit()
+        return response
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application from the environment, with ``overrides`` taking precedence.
+
+    Raises :class:`ConfigError` naming each unsafe setting when ``MARKETPLACE_ENV=production`` is combined with
+    a development default (secret key, SQLite, console mail, cheap password hashing, plain http).
+    """
+    settings = load_settings(overrides=overrides)
+    if settings["MARKETPLACE_ENV"] == "production":
+        problems = unsafe_for_production(settings)
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    app = MarketplaceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+    production = settings["MARKETPLACE_ENV"] == "production"
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        SESSION_COOKIE_NAME="marketplace_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=production,
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+    )
+    logging.getLogger("marketplace").setLevel(settings["LOG_LEVEL"])
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if settings["TRUSTED_PROXIES"]:
+        n = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    database = Database(settings["DATABASE_URL"])
+    mailer = mailer_from_settings(settings)
+    app.extensions["marketplace.db"] = database
+    app.extensions["marketplace.mailer"] = mailer
+    app.extensions["marketplace.context"] = ServiceContext(settings, mailer)
+
+    csrf.init_app(app)
+
+    from marketplace import security
+    from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.api import bp as api_bp
+    from marketplace.handlers import register_error_handlers
+    from marketplace.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # The API authenticates with bearer keys, never with the session cookie.
+    register_error_handlers(app)
+    security.init_app(app)
+
+    @app.teardown_request
+    def _close_unit_of_work(exc: BaseException | None) -> None:
+        uow = g.pop("uow", None)
+        if uow is not None:
+            if not uow.committed:
+                uow.rollback()
+            uow.close()
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        from marketplace.web import current_user
+
+        return {"current_user": current_user(), "marketplace_env": settings["MARKETPLACE_ENV"]}
+
+    from marketplace.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,124 @@
+"""The ``marketplace`` command: the Flask CLI (``run``, ``shell``, ``routes``) plus the marketplace commands."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractContextManager
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
+from marketplace.errors import DomainError
+
+
+def _create_app() -> Flask:
+    from marketplace import create_app
+
+    return create_app()
+
+
+def _uow() -> AbstractContextManager[UnitOfWork]:
+    database: Database = current_app.extensions["marketplace.db"]
+    context: ServiceContext = current_app.extensions["marketplace.context"]
+    return unit_of_work(database, context)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Dataset Marketplace: run the site and administer it."""
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the marketplace's command groups to ``app.cli`` (the FlaskGroup finds them there)."""
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(config_group)
+    app.cli.add_command(seed)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    from marketplace import migrate
+
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database is at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (`base` removes every table)."""
+    from marketplace import migrate
+
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    from marketplace import migrate
+
+    migrate.current(current_app.config["DATABASE_URL"])
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a new revision from the models (review it before committing)."""
+    from marketplace import migrate
+
+    migrate.revision(current_app.config["DATABASE_URL"], message)
+
+
+@click.group("users")
+def users_group() -> None:
+    """User administration."""
+
+
+@users_group.command("make-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the platform-admin flag away instead.")
+def make_admin(email: str, revoke: bool) -> None:
+    """Give the account with EMAIL the platform-admin flag."""
+    from marketplace.accounts.services import set_platform_admin
+
+    try:
+        with _uow() as uow:
+            user = set_platform_admin(uow, email=email, admin=not revoke)
+    except DomainError as error:
+        click.echo(f"error: {error.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{user.email} is {'no longer ' if revoke else ''}a platform admin")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Settings."""
+
+
+@config_group.command("docs")
+def config_docs() -> None:
+    """Print the settings table (Markdown) that the README carries."""
+    from marketplace.config import settings_markdown_table
+
+    click.echo(settings_markdown_table())
+
+
+@click.command("seed")
+def seed() -> None:
+    """Load the demo data (idempotent: running it again changes nothing)."""
+    from marketplace.seed import seed_demo
+
+    with _uow() as uow:
+        lines = seed_demo(uow)
+    for line in lines:
+        click.echo(line)

@@ -1,0 +1,197 @@
+"""Database engine, sessions and the unit of work.
+
+One :class:`UnitOfWork` per request (or CLI command): services stage their changes on its session, the
+application commits it once when the request succeeded, and only then runs the side effects (mail, outbound
+webhooks) that the services registered with :meth:`UnitOfWork.after_commit`. A failed request rolls back and
+runs no side effect, so nothing half-written is left behind and no e-mail announces a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, SQLModel
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, whatever the database keeps.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as naive UTC and
+    made aware again when read. Naive datetimes are refused on the way in: they are always a bug.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> sa.Column[Any]:
+    """A ``UTCDateTime`` column for a SQLModel field (``sa_column=utc_column()``)."""
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Make pysqlite transactional the way SQLAlchemy expects: real BEGIN, savepoints, foreign keys."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own implicit BEGIN breaks SAVEPOINT; SQLAlchemy emits BEGIN itself below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create the engine for ``url`` with the settings each supported database needs."""
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False}
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+class Database:
+    """The engine and the session factory of one application."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.engine = make_engine(url, echo=echo)
+        self._factory: sessionmaker[Session] = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """A new session; the caller owns it and must close it."""
+        return self._factory()
+
+    def bind_to_connection(self, connection: Connection) -> None:
+        """Make every new session join ``connection``'s open transaction through savepoints.
+
+        Tests use this to run each test inside one transaction that is rolled back afterwards, while the
+        application still commits as it would in production (the commit releases a savepoint).
+        """
+        self._factory = sessionmaker(
+            bind=connection,
+            class_=Session,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction and the side effects that may run only once it is committed.
+
+    ``context`` carries what services need besides the session (settings, mailer, clock), so services
+    do not reach into Flask and serve the website, the API and the CLI alike.
+    """
+
+    def __init__(self, session: Session, context: ServiceContext) -> None:
+        self.session = session
+        self.context = context
+        self._after_commit: list[Callable[[], None]] = []
+        self.committed = False
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after a successful commit; never when the transaction rolls back."""
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        """Commit once, then run the registered side effects (a failing one is logged, not raised)."""
+        self.session.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("side effect after commit failed")
+
+    def rollback(self) -> None:
+        """Discard the transaction and every side effect registered in it."""
+        self._after_commit.clear()
+        self.session.rollback()
+
+    def close(self) -> None:
+        self.session.close()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.context.settings
+
+    def now(self) -> datetime:
+        return self.context.clock()
+
+
+class ServiceContext:
+    """What services may use besides the database: settings, the mailer and the clock."""
+
+    def __init__(self, settings: dict[str, Any], mailer: Any, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.mailer = mailer
+        self.clock = clock
+
+
+@contextmanager
+def unit_of_work(database: Database, context: ServiceContext) -> Iterator[UnitOfWork]:
+    """A unit of work for code outside a request (CLI, jobs): commits on success, rolls back on error."""
+    uow = UnitOfWork(database.session(), context)
+    try:
+        yield uow
+        uow.commit()
+    except BaseException:
+        uow.rollback()
+        raise
+    finally:
+        uow.close()

@@ -1,0 +1,124 @@
+"""Domain errors and the one table that maps them to HTTP.
+
+Services raise subclasses of :class:`DomainError`; they never know about HTTP. :data:`HTTP_STATUS` is the only
+place where an error class becomes a status code, and :func:`error_body` the only JSON shape an API error has:
+``{"error": {"code": "...", "message": "...", "details": [...]}}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FieldProblem:
+    """One problem with one input field, for the ``details`` list of an error."""
+
+    field: str
+    message: str
+    location: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "message": self.message}
+        if self.location is not None:
+            out["location"] = self.location
+        return out
+
+
+@dataclass
+class DomainError(Exception):
+    """Base class of every error a service raises on purpose; ``code`` is stable and machine-readable."""
+
+    message: str = "The request could not be completed."
+    details: list[FieldProblem] = field(default_factory=list)
+    code: str = "error"
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class ValidationFailed(DomainError):
+    """Input did not pass validation; ``details`` names each field and what is wrong with it."""
+
+    code: str = "validation_failed"
+
+    @classmethod
+    def for_field(cls, field_name: str, message: str) -> ValidationFailed:
+        return cls(message=f"{field_name}: {message}", details=[FieldProblem(field_name, message)])
+
+    def field_messages(self) -> dict[str, str]:
+        return {problem.field: problem.message for problem in self.details}
+
+
+@dataclass
+class BadRequest(DomainError):
+    code: str = "bad_request"
+
+
+@dataclass
+class NotAuthenticated(DomainError):
+    message: str = "You need to log in first."
+    code: str = "not_authenticated"
+
+
+@dataclass
+class PermissionDenied(DomainError):
+    message: str = "You are not allowed to do that."
+    code: str = "permission_denied"
+
+
+@dataclass
+class NotFound(DomainError):
+    message: str = "Not found."
+    code: str = "not_found"
+
+
+@dataclass
+class Conflict(DomainError):
+    code: str = "conflict"
+
+
+@dataclass
+class Throttled(DomainError):
+    """Too many attempts; ``retry_after`` is how many seconds to wait."""
+
+    message: str = "Too many attempts. Please wait and try again."
+    code: str = "throttled"
+    retry_after: int = 60
+
+
+@dataclass
+class InvalidToken(DomainError):
+    message: str = "This link is invalid, has expired or has already been used."
+    code: str = "invalid_token"
+
+
+HTTP_STATUS: dict[type[DomainError], int] = {
+    ValidationFailed: 422,
+    BadRequest: 400,
+    InvalidToken: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Throttled: 429,
+    DomainError: 400,
+}
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status of ``error``: the nearest class in :data:`HTTP_STATUS` along its MRO."""
+    for klass in type(error).__mro__:
+        if klass in HTTP_STATUS:
+            return HTTP_STATUS[klass]
+    return 400
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The one JSON shape of every API error."""
+    return {"error": {"code": code, "message": message, "details": details or []}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from .duration import require_utc
@@ -18,7 +19,10 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PATTERN = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _RANDOM_BITS = 80
 _lock = threading.Lock()
-_last: list[int] = [0, 0]  # [milliseconds, random] of the last id
+#: The last random part used per recent millisecond, so ids made for the same millisecond keep increasing even
+#: when ids for other (later or earlier) milliseconds were made in between. Bounded: oldest entries go first.
+_recent: OrderedDict[int, int] = OrderedDict()
+_RECENT_MAX = 4096
 
 
 def _encode(value: int) -> str:
@@ -40,14 +44,16 @@ def new_ulid(at: datetime | None = None) -> str:
     if not 0 <= millis < 2**48:
         raise LicensingError("time out of the ULID range", "at")
     with _lock:
-        if millis == _last[0]:
-            random = _last[1] + 1
-            if random >= 2**_RANDOM_BITS:  # pragma: no cover - 2**80 ids in one millisecond
-                millis, random = millis + 1, secrets.randbits(_RANDOM_BITS)
+        previous = _recent.get(millis)
+        if previous is not None and previous + 1 < 2**_RANDOM_BITS:
+            random = previous + 1
         else:
-            random = secrets.randbits(_RANDOM_BITS)
-        if millis >= _last[0]:
-            _last[0], _last[1] = millis, random
+            # A fresh random part, in the lower half so that many ids can follow it in the same millisecond.
+            random = secrets.randbits(_RANDOM_BITS - 1)
+        _recent[millis] = random
+        _recent.move_to_end(millis)
+        while len(_recent) > _RECENT_MAX:
+            _recent.popitem(last=False)
     return _encode((millis << _RANDOM_BITS) | random)
 
 

@@ -1,0 +1,29 @@
+"""What the full-text index adds to the schema outside the models, for Alembic's comparisons to skip.
+
+Migration ``0002_catalog`` creates a generated ``search_vector`` column with a GIN index on PostgreSQL and an
+FTS5 table ``dataset_fts`` (with its shadow tables ``dataset_fts_data``, ``_idx``, ``_docsize``, ``_config``)
+on SQLite. They are not in the models, so autogenerate would otherwise propose to drop them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FTS_TABLE_PREFIX = "dataset_fts"
+FTS_COLUMNS = frozenset({("dataset", "search_vector")})
+FTS_INDEXES = frozenset({"ix_dataset_search_vector"})
+
+
+def is_full_text_table(name: str | None) -> bool:
+    return bool(name) and (name == FTS_TABLE_PREFIX or str(name).startswith(FTS_TABLE_PREFIX + "_"))
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic ``include_object`` hook: leave the full-text index's objects out of autogenerate comparisons."""
+    if type_ == "table" and is_full_text_table(name):
+        return False
+    if type_ == "column" and reflected and compare_to is None:
+        table = getattr(getattr(obj, "table", None), "name", None)
+        if (table, name) in FTS_COLUMNS:
+            return False
+    return not (type_ == "index" and name in FTS_INDEXES)

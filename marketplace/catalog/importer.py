@@ -1,0 +1,349 @@
+"""Catalog import: many listings at once from CSV or JSON Lines, or one from a Croissant JSON-LD file.
+
+Two passes. The first reads and validates every row and collects every problem, each with its row (CSV;
+the header is row 1, as in a spreadsheet) or line (JSON Lines), its field and a message; if there is any
+problem, nothing is written. The second applies the rows in the request's transaction. Rows are keyed by the
+provider's own ``external_id``: importing a row again updates that listing in place, and a row that matches
+what is stored changes nothing at all (no new event, no new ``updated_at``).
+
+CSV columns are the record's dotted field names (``ai_act.bias_examination``, ``sources.0.license``,
+``modality_details.audio.hours``); list fields hold values separated by ``|``. JSON Lines objects are records.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlmodel import col, select
+
+from marketplace.accounts.models import User
+from marketplace.catalog import croissant, services, vocab
+from marketplace.catalog.models import Dataset, DatasetVersion
+from marketplace.catalog.schemas import SECTION_FIELDS, flatten_messages, load_record, unflatten
+from marketplace.db import UnitOfWork
+from marketplace.errors import FieldProblem, ValidationFailed
+
+FORMATS = ("csv", "jsonl", "croissant")
+LIST_SEPARATOR = "|"
+ALL_FIELDS = tuple(name for names in SECTION_FIELDS.values() for name in names)
+
+#: Called as ``progress(done, total)``; an import does two passes over its rows, so ``total`` is twice the rows.
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportRow:
+    location: str  # "row 12", "line 3", "dataset"
+    record: dict[str, Any]
+
+
+@dataclass
+class ImportReport:
+    """What an import did, by slug."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.created) + len(self.updated) + len(self.unchanged)
+
+    def summary(self) -> str:
+        return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    """``csv``, ``jsonl`` or ``croissant`` from the file name, or else from the first character."""
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith((".json", ".jsonld")):
+        head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        return "croissant" if head == b"{" and b"\n{" not in data.strip() else "jsonl"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return "jsonl" if head == b"{" else "csv"
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            message="The file is not UTF-8 text.",
+            details=[FieldProblem("file", f"not UTF-8 (byte {exc.start})", "file")],
+        ) from exc
+
+
+def _problems_of(error: ValidationError, location: str) -> list[FieldProblem]:
+    return [FieldProblem(p.field, p.message, location) for p in flatten_messages(error.messages)]
+
+
+def read_rows(
+    data: bytes, fmt: str, *, max_rows: int, progress: Progress | None = None
+) -> tuple[list[ImportRow], list[FieldProblem]]:
+    """Parse and validate every row of the file; return the good rows and every problem found."""
+    text = _decode(data)
+    raw: list[tuple[str, Any]] = []
+    problems: list[FieldProblem] = []
+    if fmt == "csv":
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        if not header:
+            raise ValidationFailed(
+                message="The CSV file is empty.", details=[FieldProblem("file", "no header row", "row 1")]
+            )
+        duplicates = sorted({h for h in header if header.count(h) > 1})
+        if duplicates:
+            raise ValidationFailed(
+                message="The CSV header repeats a column.",
+                details=[FieldProblem(h, "this column appears more than once", "row 1") for h in duplicates],
+            )
+        for index, row in enumerate(reader, start=2):
+            if None in row:
+                problems.append(FieldProblem("row", "has more cells than the header has columns", f"row {index}"))
+                continue
+            if not any((v or "").strip() for v in row.values()):
+                continue  # blank line
+            try:
+                raw.append((f"row {index}", unflatten(row, split=lambda v: v.split(LIST_SEPARATOR))))
+            except ValidationError as error:
+                problems.extend(_problems_of(error, f"row {index}"))
+    elif fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(FieldProblem("line", f"not valid JSON: {exc.msg}", f"line {number}"))
+                continue
+            if not isinstance(item, dict):
+                problems.append(FieldProblem("line", "each line must be one JSON object", f"line {number}"))
+                continue
+            raw.append((f"line {number}", item))
+    elif fmt == "croissant":
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(
+                message="The Croissant file is not valid JSON.",
+                details=[FieldProblem("file", f"{exc.msg} (line {exc.lineno})", f"line {exc.lineno}")],
+            ) from exc
+        try:
+            raw.append(("dataset", croissant.record_from_croissant(document)))
+        except ValidationError as error:
+            problems.extend(_problems_of(error, "dataset"))
+    else:
+        raise ValidationFailed.for_field("format", f"use one of {', '.join(FORMATS)}")
+
+    if len(raw) + len(problems) > max_rows:
+        raise ValidationFailed(
+            message=f"The file has more than {max_rows:,} listings; split it into smaller files.",
+            details=[FieldProblem("file", f"at most {max_rows:,} listings per import", "file")],
+        )
+    rows: list[ImportRow] = []
+    for done, (location, item) in enumerate(raw, start=1):
+        if progress:
+            progress(done, 2 * len(raw))
+        try:
+            record = load_record(item)
+        except ValidationError as error:
+            problems.extend(_problems_of(error, location))
+            continue
+        if not record.get("external_id"):
+            problems.append(
+                FieldProblem("external_id", "is required to import (your own id for the dataset)", location)
+            )
+            continue
+        rows.append(ImportRow(location, record))
+    if not raw and not problems:
+        problems.append(FieldProblem("file", "the file holds no listing", "file"))
+    return rows, problems
+
+
+def _check_against_database(
+    uow: UnitOfWork, org_id: int, rows: list[ImportRow]
+) -> tuple[dict[str, Dataset], list[FieldProblem]]:
+    """Problems only the database can tell: duplicates, taken slugs, locked listings, published versions."""
+    session = uow.session
+    problems: list[FieldProblem] = []
+    ids = [row.record["external_id"] for row in rows]
+    existing: dict[str, Dataset] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for dataset in session.exec(
+            select(Dataset).where(Dataset.organisation_id == org_id, col(Dataset.external_id).in_(chunk))
+        ):
+            assert dataset.external_id is not None
+            existing[dataset.external_id] = dataset
+    seen_ids: dict[str, str] = {}
+    seen_slugs: dict[str, str] = {}
+    public_parents: set[str] = set()
+    parent_slugs = {p["slug"] for row in rows for p in row.record["parent_datasets"] if p.get("slug")}
+    if parent_slugs:
+        public_parents = set(
+            session.exec(
+                select(Dataset.slug).where(
+                    col(Dataset.slug).in_(sorted(parent_slugs)), col(Dataset.status).in_(vocab.PUBLIC_STATUSES)
+                )
+            )
+        )
+    for row in rows:
+        record, location = row.record, row.location
+        external_id = record["external_id"]
+        if external_id in seen_ids:
+            problems.append(
+                FieldProblem("external_id", f"{external_id!r} is also used by {seen_ids[external_id]}", location)
+            )
+            continue
+        seen_ids[external_id] = location
+        current = existing.get(external_id)
+        slug = record.get("slug")
+        if slug:
+            if slug in seen_slugs:
+                problems.append(FieldProblem("slug", f"{slug!r} is also used by {seen_slugs[slug]}", location))
+            seen_slugs[slug] = location
+            if current is not None and current.slug != slug:
+                problems.append(
+                    FieldProblem("slug", f"the listing's slug is {current.slug!r} and cannot change", location)
+                )
+            elif current is None:
+                if not services.SLUG_RE.match(slug) or slug in services.RESERVED_SLUGS:
+                    problems.append(
+                        FieldProblem("slug", "use lower-case letters, digits and hyphens (at most 80)", location)
+                    )
+                elif session.exec(select(Dataset.id).where(Dataset.slug == slug)).first() is not None:
+                    problems.append(FieldProblem("slug", f"{slug!r} is already taken", location))
+        for index, parent in enumerate(record["parent_datasets"]):
+            if parent.get("slug") and parent["slug"] not in public_parents:
+                problems.append(
+                    FieldProblem(
+                        f"parent_datasets.{index}.slug", f"no published dataset called {parent['slug']!r}", location
+                    )
+                )
+        if current is None:
+            continue
+        if current.status in (vocab.DatasetStatus.IN_REVIEW, vocab.DatasetStatus.WITHDRAWN):
+            problems.append(
+                FieldProblem(
+                    "external_id",
+                    f"the listing {current.slug!r} is {current.status.label.lower()} and cannot be changed",
+                    location,
+                )
+            )
+            continue
+        for index, version in enumerate(record["versions"]):
+            stored = session.exec(
+                select(DatasetVersion).where(
+                    DatasetVersion.dataset_id == current.id,
+                    DatasetVersion.version == version["version"],
+                )
+            ).first()
+            if (
+                stored is not None
+                and stored.is_published
+                and (
+                    not services.manifest_matches(stored, version["files"])
+                    or stored.changelog != version["changelog"].strip()
+                )
+            ):
+                problems.append(
+                    FieldProblem(
+                        f"versions.{index}", f"version {version['version']} is published and cannot change", location
+                    )
+                )
+    return existing, problems
+
+
+def import_catalog(
+    uow: UnitOfWork,
+    user: User | None,
+    *,
+    organisation: str,
+    data: bytes,
+    filename: str = "",
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a catalog file for the provider ``organisation``: all rows or none.
+
+    Raises :class:`ValidationFailed` whose ``details`` name every problem (``location`` is the row or line);
+    ``progress(done, total)`` reports both passes (validation, then writing), so ``total`` is twice the rows.
+    """
+    org = services.provider_organisation(uow, user, organisation)
+    assert org.id is not None
+    kind = fmt or detect_format(filename, data)
+    rows, problems = read_rows(data, kind, max_rows=int(uow.settings["CATALOG_IMPORT_MAX_ROWS"]), progress=progress)
+    existing, more = _check_against_database(uow, org.id, rows) if not problems else ({}, [])
+    problems.extend(more)
+    if problems:
+        problems.sort(key=lambda p: _location_order(p.location))
+        bad_rows = len({p.location for p in problems})
+        raise ValidationFailed(
+            message=f"Nothing was imported: {len(problems)} problem(s) in {bad_rows} row(s).", details=problems
+        )
+
+    report = ImportReport()
+    current_records = services.terms_of(uow.session, [d.id for d in existing.values() if d.id is not None])
+    for done, row in enumerate(rows, start=1):
+        record = row.record
+        dataset = existing.get(record["external_id"])
+        if dataset is None:
+            dataset = services.new_dataset(uow, user, org, title=record["title"], slug=record.get("slug") or None)
+            services.apply_record(uow, dataset, record, ALL_FIELDS, current={})
+            created = True
+            changed = True
+        else:
+            assert dataset.id is not None
+            current = services.dataset_record(uow.session, dataset, current_records.get(dataset.id))
+            changed = services.apply_record(uow, dataset, record, ALL_FIELDS, current=current)
+            created = False
+        for version in record["versions"]:
+            changed |= _import_version(uow, user, dataset, version)
+        if created:
+            services.record_event(uow, dataset, user, "imported", row.location)
+            report.created.append(dataset.slug)
+        elif changed:
+            services.record_event(uow, dataset, user, "imported", row.location)
+            report.updated.append(dataset.slug)
+        else:
+            report.unchanged.append(dataset.slug)
+        if progress:
+            progress(len(rows) + done, 2 * len(rows))
+    uow.session.flush()
+    return report
+
+
+def _import_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: dict[str, Any]) -> bool:
+    session = uow.session
+    stored = session.exec(
+        select(DatasetVersion).where(
+            DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version["version"]
+        )
+    ).first()
+    if stored is None:
+        services.add_version(
+            uow, user, dataset, version=version["version"], changelog=version["changelog"], files=version["files"]
+        )
+        return True
+    if stored.is_published:
+        return False  # identical (checked in the first pass)
+    return services.update_version(uow, user, dataset, stored, changelog=version["changelog"], files=version["files"])
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _location_order(location: str | None) -> tuple[int, str]:
+    match = _NUMBER.search(location or "")
+    return (int(match.group()) if match else 0, location or "")

@@ -1,0 +1,535 @@
+"""marshmallow schemas for listing metadata: one record shape for the website form, CSV, JSON Lines and Croissant.
+
+A *record* is the nested dictionary :class:`DatasetRecordSchema` loads. The website's form sections, CSV
+columns and JSON Lines objects all arrive in this shape (CSV and form fields use dotted names such as
+``ai_act.bias_examination`` or ``sources.0.license``; :func:`unflatten` turns them into the nested record), so
+every channel gets exactly the same validation, and a problem is always named by the same dotted field path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+from marketplace.catalog import vocab
+from marketplace.errors import FieldProblem
+
+TAG_MAX = 30
+LIST_MAX = 300
+
+# --- fields --------------------------------------------------------------------------------------------------
+
+
+class Coded(fields.String):
+    """A string normalised by a validator of a standard code (BCP 47, ISO 3166, SPDX, media type…)."""
+
+    def __init__(self, normalise: Callable[[str], str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.normalise = normalise
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return self.normalise(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def _choice(vocabulary: type[vocab.Vocabulary], **kwargs: Any) -> fields.String:
+    values = [m.value for m in vocabulary]
+    return fields.String(validate=validate.OneOf(values, error="must be one of: " + ", ".join(values)), **kwargs)
+
+
+class UniqueList(fields.List[Any]):
+    """A list without repeated values (the first occurrence wins), of at most ``max_items`` items."""
+
+    def __init__(self, inner: fields.Field[Any], *, max_items: int = LIST_MAX, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", list)
+        super().__init__(inner, validate=validate.Length(max=max_items), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
+        if isinstance(value, str):  # a single value where a list was expected
+            value = [value]
+        items = super()._deserialize(value, attr, data, **kwargs)
+        seen: set[Any] = set()
+        out = []
+        for item in items:
+            if item not in seen:
+                seen.add(item)
+                out.append(item)
+        return out
+
+
+def _count(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=10**15), **kwargs)
+
+
+def _amount(**kwargs: Any) -> fields.Float:
+    return fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=10**9), **kwargs
+    )
+
+
+def _text(max_length: int, **kwargs: Any) -> fields.String:
+    kwargs.setdefault("load_default", "")
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+_URL = fields.URL(schemes={"http", "https"}, validate=validate.Length(max=500))
+
+# --- groups --------------------------------------------------------------------------------------------------
+
+
+class _Group(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TextDetailsSchema(_Group):
+    documents = _count()
+    tokens = _count()
+
+
+class ImageDetailsSchema(_Group):
+    images = _count()
+    min_width = _count()
+    min_height = _count()
+    max_width = _count()
+    max_height = _count()
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        for axis in ("width", "height"):
+            low, high = data.get(f"min_{axis}"), data.get(f"max_{axis}")
+            if low is not None and high is not None and low > high:
+                raise ValidationError(f"must not be smaller than min_{axis}", f"max_{axis}")
+
+
+class VideoDetailsSchema(_Group):
+    hours = _amount()
+    clips = _count()
+    width = _count()
+    height = _count()
+    fps = fields.Float(allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1000))
+
+
+class AudioDetailsSchema(_Group):
+    hours = _amount()
+    speakers = _count()
+    sample_rate_hz = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1, max=10**7))
+    accents = UniqueList(fields.String(validate=validate.Length(min=1, max=100)), max_items=100)
+
+
+class SensorDetailsSchema(_Group):
+    channels = _count()
+    sample_rate_hz = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=10**9)
+    )
+    sensor_types = UniqueList(fields.String(validate=validate.Length(min=1, max=100)), max_items=100)
+
+
+class ModalityDetailsSchema(_Group):
+    text = fields.Nested(TextDetailsSchema, allow_none=True, load_default=None)
+    image = fields.Nested(ImageDetailsSchema, allow_none=True, load_default=None)
+    video = fields.Nested(VideoDetailsSchema, allow_none=True, load_default=None)
+    audio = fields.Nested(AudioDetailsSchema, allow_none=True, load_default=None)
+    sensor = fields.Nested(SensorDetailsSchema, allow_none=True, load_default=None)
+
+    @post_load
+    def _drop_empty(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {
+            key: group for key, group in data.items() if group and any(v not in (None, [], "") for v in group.values())
+        }
+
+
+class SourceSchema(_Group):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    url = fields.URL(schemes={"http", "https"}, allow_none=True, load_default=None, validate=validate.Length(max=500))
+    license = Coded(vocab.spdx_expression, required=True)
+
+
+class ParentDatasetSchema(_Group):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    url = fields.URL(schemes={"http", "https"}, allow_none=True, load_default=None, validate=validate.Length(max=500))
+    slug = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=80))
+
+
+class PreparationSchema(_Group):
+    """AI Act Article 10(2)(c): each data-preparation operation, described separately."""
+
+    annotation = _text(4000)
+    labelling = _text(4000)
+    cleaning = _text(4000)
+    updating = _text(4000)
+    enrichment = _text(4000)
+    aggregation = _text(4000)
+
+
+class AiActRecordSchema(_Group):
+    """The data governance record EU AI Act Article 10(2) asks of training data (items (a) to (h))."""
+
+    design_choices = _text(8000)
+    collection_processes = _text(8000)
+    data_origin = _text(8000)
+    preparation = fields.Nested(PreparationSchema, load_default=dict)
+    assumptions = _text(8000)
+    suitability = _text(8000)
+    bias_examination = _text(8000)
+    bias_mitigation = _text(8000)
+    known_gaps = _text(8000)
+    bias_reviewer = _text(200)
+    bias_reviewed_on = fields.Date(allow_none=True, load_default=None)
+
+    @post_load
+    def _dates_as_text(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # Stored in a JSON document, so the date is kept as its ISO 8601 text.
+        reviewed = data.get("bias_reviewed_on")
+        data["bias_reviewed_on"] = reviewed.isoformat() if reviewed else None
+        return data
+
+
+class ManifestEntrySchema(_Group):
+    path = Coded(vocab.manifest_path, required=True)
+    size_bytes = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=2**63 - 1))
+    sha256 = Coded(vocab.sha256_hex, required=True)
+    media_type = Coded(vocab.media_type, required=True)
+
+
+def duplicate_paths(files: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """``(index, index of the first file with the same path)`` for every repeated path."""
+    seen: dict[str, int] = {}
+    duplicates = []
+    for index, entry in enumerate(files):
+        if entry["path"] in seen:
+            duplicates.append((index, seen[entry["path"]]))
+        else:
+            seen[entry["path"]] = index
+    return duplicates
+
+
+class VersionRecordSchema(_Group):
+    version = Coded(vocab.semantic_version, required=True)
+    changelog = _text(20000)
+    files = fields.List(fields.Nested(ManifestEntrySchema), load_default=list, validate=validate.Length(max=100000))
+
+    @validates_schema
+    def _unique(self, data: dict[str, Any], **_: Any) -> None:
+        duplicates = duplicate_paths(data.get("files") or [])
+        if duplicates:
+            raise ValidationError(
+                {"files": {str(i): {"path": [f"the same path as file {first + 1}"]} for i, first in duplicates}}
+            )
+
+
+# --- the record ------------------------------------------------------------------------------------------------
+
+#: The form's sections, in page order: (key, title, the record's top-level fields it edits).
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("identity", "Identity", ("title", "summary", "description", "offering_type", "tags", "external_id")),
+    ("modality", "Modality", ("modality", "modality_details")),
+    ("tasks", "Tasks and industry", ("tasks", "industries")),
+    ("coverage", "Coverage", ("languages", "countries", "collection_start", "collection_end")),
+    ("size", "Size", ("record_count", "total_bytes", "file_count", "formats")),
+    (
+        "collection",
+        "Collection and annotation",
+        (
+            "collection_methods",
+            "annotation_methods",
+            "annotator_qualifications",
+            "annotations_per_item",
+            "agreement_metric",
+            "agreement_value",
+            "synthetic_share_pct",
+        ),
+    ),
+    (
+        "personal_data",
+        "Personal data",
+        (
+            "personal_data",
+            "special_categories",
+            "deidentification",
+            "lawful_basis",
+            "consent_obtained",
+            "opt_out_honoured",
+            "personal_data_notes",
+        ),
+    ),
+    ("provenance", "Provenance", ("sources", "parent_datasets")),
+    ("ai_act", "AI Act Article 10 record", ("ai_act",)),
+    ("delivery", "Delivery and data residency", ("storage_region", "update_frequency")),
+)
+SECTION_FIELDS: dict[str, tuple[str, ...]] = {key: names for key, _, names in SECTIONS}
+SECTION_TITLES: dict[str, str] = {key: title for key, title, _ in SECTIONS}
+
+
+class DatasetRecordSchema(Schema):
+    """Every listing field of DOMAIN.md "Dataset listing"; missing optional fields load as empty."""
+
+    class Meta:
+        unknown = RAISE
+
+    external_id = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,199}$",
+            error="use up to 200 letters, digits and . _ : / - (starting with a letter or digit)",
+        ),
+    )
+    slug = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=80))
+    title = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    summary = _text(300)
+    description = _text(50000)
+    offering_type = _choice(vocab.OfferingType, load_default=vocab.OfferingType.OFF_THE_SHELF.value)
+    tags = UniqueList(
+        fields.String(validate=[validate.Length(min=1, max=50), validate.Regexp(r"^[^,|<>]+$", error="no , | < >")]),
+        max_items=TAG_MAX,
+    )
+
+    modality = _choice(vocab.Modality, allow_none=True, load_default=None)
+    modality_details = fields.Nested(ModalityDetailsSchema, load_default=dict)
+
+    tasks = UniqueList(_choice(vocab.Task), max_items=len(vocab.Task))
+    industries = UniqueList(_choice(vocab.Industry), max_items=len(vocab.Industry))
+
+    languages = UniqueList(Coded(vocab.language_tag))
+    countries = UniqueList(Coded(vocab.country_code))
+    collection_start = fields.Date(allow_none=True, load_default=None)
+    collection_end = fields.Date(allow_none=True, load_default=None)
+
+    record_count = _count()
+    total_bytes = _count()
+    file_count = _count()
+    formats = UniqueList(Coded(vocab.media_type), max_items=50)
+
+    collection_methods = UniqueList(_choice(vocab.CollectionMethod))
+    annotation_methods = UniqueList(_choice(vocab.AnnotationMethod))
+    annotator_qualifications = _text(2000)
+    annotations_per_item = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=1000)
+    )
+    agreement_metric = _choice(vocab.AgreementMetric, allow_none=True, load_default=None)
+    agreement_value = fields.Float(
+        allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=-1, max=100)
+    )
+    synthetic_share_pct = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=100))
+
+    personal_data = _choice(vocab.PersonalData, load_default=vocab.PersonalData.UNKNOWN.value)
+    special_categories = UniqueList(_choice(vocab.SpecialCategory))
+    deidentification = UniqueList(_choice(vocab.Deidentification))
+    lawful_basis = _choice(vocab.LawfulBasis, allow_none=True, load_default=None)
+    consent_obtained = fields.Boolean(allow_none=True, load_default=None)
+    opt_out_honoured = fields.Boolean(allow_none=True, load_default=None)
+    personal_data_notes = _text(4000)
+
+    sources = fields.List(fields.Nested(SourceSchema), load_default=list, validate=validate.Length(max=100))
+    parent_datasets = fields.List(
+        fields.Nested(ParentDatasetSchema), load_default=list, validate=validate.Length(max=100)
+    )
+
+    ai_act = fields.Nested(AiActRecordSchema, load_default=dict)
+
+    storage_region = _choice(vocab.StorageRegion, allow_none=True, load_default=None)
+    update_frequency = _choice(vocab.UpdateFrequency, allow_none=True, load_default=None)
+
+    versions = fields.List(fields.Nested(VersionRecordSchema), load_default=list, validate=validate.Length(max=100))
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        start, end = data.get("collection_start"), data.get("collection_end")
+        if start and end and end < start:
+            errors["collection_end"] = ["must not be before collection_start"]
+        modality, details = data.get("modality"), data.get("modality_details") or {}
+        if modality and modality != vocab.Modality.MULTIMODAL.value:
+            for key in details:
+                if key != modality and details.get(key):
+                    errors[f"modality_details.{key}"] = [
+                        f"{key} details only apply when the modality is {key} or multimodal"
+                    ]
+        if data.get("agreement_value") is not None and not data.get("agreement_metric"):
+            errors["agreement_metric"] = ["name the agreement metric the value is measured in"]
+        if data.get("personal_data") == vocab.PersonalData.NO.value and data.get("special_categories"):
+            errors["special_categories"] = ["special categories need personal data: set personal data to yes"]
+        methods = data.get("annotation_methods") or []
+        if "none" in methods and len(methods) > 1:
+            errors["annotation_methods"] = ["'none' cannot be combined with other annotation methods"]
+        deid = data.get("deidentification") or []
+        if "none" in deid and len(deid) > 1:
+            errors["deidentification"] = ["'none' cannot be combined with de-identification methods"]
+        versions = [v.get("version") for v in data.get("versions") or []]
+        if len(versions) != len(set(versions)):
+            errors["versions"] = ["each version label may appear once"]
+        if errors:
+            raise ValidationError(errors)
+
+
+@functools.lru_cache(maxsize=64)
+def record_fields(names: tuple[str, ...] | None = None) -> DatasetRecordSchema:
+    """The record schema, limited to ``names`` (a form section) when given.
+
+    Cached: building a marshmallow schema deep-copies every field, and a loaded schema is stateless.
+    """
+    return DatasetRecordSchema(only=names) if names else DatasetRecordSchema()
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[FieldProblem]:
+    """marshmallow's nested error messages as one :class:`FieldProblem` per dotted field path."""
+    problems: list[FieldProblem] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "" if key == "_schema" else str(key)
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            problems.extend(flatten_messages(value, path))
+    elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
+        # "languages.2" names an item of a plain list: report it on the list, whose input shows the item.
+        head, _, tail = prefix.rpartition(".")
+        field_name = head if tail.isdigit() and head and is_list_field(_strip_indices(head)) else prefix
+        problems.append(FieldProblem(field=field_name or "record", message="; ".join(messages)))
+    elif isinstance(messages, list):
+        for item in messages:
+            problems.extend(flatten_messages(item, prefix))
+    else:
+        problems.append(FieldProblem(field=prefix or "record", message=str(messages)))
+    return problems
+
+
+def _strip_indices(path: str) -> str:
+    return ".".join(part for part in path.split(".") if not part.isdigit())
+
+
+def load_record(data: Mapping[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Validate ``data`` as a record (or the ``names`` part of one); ValidationError lists dotted fields."""
+    return dict(record_fields(names).load(dict(data)))
+
+
+# --- flat (CSV / form) ↔ nested -----------------------------------------------------------------------------------
+
+
+def _field_at(schema: Schema, path: list[str]) -> Any:
+    """The schema field a dotted path names (list indices skipped), or None."""
+    current: Any = schema
+    found: Any = None
+    for part in path:
+        if part.isdigit():
+            continue
+        if isinstance(current, fields.List) and isinstance(current.inner, fields.Nested):
+            current = current.inner.schema
+        elif isinstance(current, fields.Nested):
+            current = current.schema
+        if not isinstance(current, Schema) or part not in current.fields:
+            return None
+        found = current.fields[part]
+        current = found
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def is_list_field(name: str) -> bool:
+    """True when the dotted ``name`` is a list of plain values (tags, tasks, languages…)."""
+    field = _field_at(record_fields(), name.split("."))
+    return isinstance(field, fields.List) and not isinstance(field.inner, fields.Nested)
+
+
+def unflatten(flat: Mapping[str, Any], *, split: Callable[[str], list[str]]) -> dict[str, Any]:
+    """Turn ``{"ai_act.design_choices": "...", "sources.0.name": "..."}`` into the nested record.
+
+    Empty values are left out (so optional fields load as empty); list-valued fields given as one string are cut
+    with ``split``; rows of a list of objects whose values are all empty (blank form rows) are dropped.
+    """
+    nested: dict[str, Any] = {}
+    for key, raw in flat.items():
+        name = str(key).strip()
+        if not name:
+            continue
+        if isinstance(raw, str):
+            value: Any = raw.strip()
+            if value == "":
+                continue
+            if is_list_field(name):
+                value = [part for part in (p.strip() for p in split(value)) if part]
+        elif isinstance(raw, list):
+            value = [item.strip() if isinstance(item, str) else item for item in raw]
+            value = [item for item in value if item != ""]
+            if not value:
+                continue
+        else:
+            value = raw
+        parts = name.split(".")
+        target: dict[str, Any] = nested
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValidationError({name: ["conflicts with another column of the same name"]})
+        target[parts[-1]] = value
+    result: dict[str, Any] = _indexed_to_lists(nested)
+    return result
+
+
+def _indexed_to_lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _indexed_to_lists(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The inverse of :func:`unflatten` for filling forms and writing CSV: dotted names, lists kept as lists."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, name))
+        elif isinstance(value, list) and value and isinstance(value[0], Mapping):
+            for index, item in enumerate(value):
+                flat.update(flatten(item, f"{name}.{index}"))
+        else:
+            flat[name] = value
+    return flat
+
+
+class _Form(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _blank_is_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # An empty form field means "not given", so optional fields take their defaults.
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+
+class CreateDatasetSchema(_Form):
+    organisation = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    title = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    slug = fields.String(load_default="", validate=validate.Length(max=80))
+    modality = _choice(vocab.Modality, allow_none=True, load_default=None)
+
+
+class VersionFormSchema(_Form):
+    version = Coded(vocab.semantic_version, required=True)
+    changelog = _text(20000)
+    manifest = fields.String(load_default="", validate=validate.Length(max=20_000_000))
+
+
+class ManifestFormSchema(_Form):
+    manifest = fields.String(required=True, validate=validate.Length(min=1, max=20_000_000))
+
+
+class ReasonSchema(_Form):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class SampleFormSchema(_Form):
+    description = _text(500)
+
+
+class ImportFormSchema(_Form):
+    organisation = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    format = fields.String(load_default="", validate=validate.OneOf(["", "csv", "jsonl", "croissant"]))

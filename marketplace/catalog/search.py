@@ -1,0 +1,634 @@
+"""Catalog search: ranked full-text over title, summary, tags and description, with facet filters and counts.
+
+The full-text index is the database's own: an FTS5 table on SQLite, a generated ``tsvector`` column with a GIN
+index on PostgreSQL (both created by migration ``0002_catalog``). The query text is tokenised here, the same
+way for both, and only ever reaches SQL as bound parameters: FTS operators, quotes and odd characters in the
+input are plain words, never syntax.
+
+Facets come from :data:`FACETS`, a registry of :class:`Facet`. A facet is a ``SELECT dataset_id, value``:
+from a column of ``dataset``, from a child table, or from any other table keyed by dataset (offers, say).
+Filtering and counting work the same for every facet, so adding one is one :func:`register_facet` call.
+Counting is *disjunctive*: each facet's counts apply every other facet's selection but not its own, so a
+buyer can widen a selection within a facet without losing its other values.
+
+A facet from another table, e.g. the license family of a dataset's active offers (in the offers module, imported
+when the application starts)::
+
+    register_facet(
+        Facet(
+            name="license_family",
+            label="License family",
+            values=lambda: select(
+                col(Offer.dataset_id).label("dataset_id"), col(Offer.license_family).label("value")
+            ).where(Offer.retired_at.is_(None)),
+            labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
+            accepts=lambda value: value in LICENSE_FAMILY_LABELS,
+        )
+    )
+
+and "AI training permitted" the same way, with ``sa.case((Offer.training_permitted, "yes"), else_="no")`` as the
+value. Several offers of one dataset count the dataset once (counts are of distinct datasets). The sidebar,
+the query string (``?license_family=cc-by``), validation and counting then need no other change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session, col, select
+
+from marketplace.accounts.models import Organisation
+from marketplace.catalog import vocab
+from marketplace.catalog.models import Dataset, DatasetTerm, TermScheme
+from marketplace.catalog.vocab import DatasetStatus
+from marketplace.errors import BadRequest, FieldProblem
+
+PAGE_SIZE = 20
+MAX_PAGE = 500
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TOKENS = 16
+MAX_FILTER_VALUES = 20
+FACET_VALUES_SHOWN = 15
+
+# PostgreSQL's English stop words: dropped from every query on both databases, so that a word PostgreSQL would
+# ignore cannot match on SQLite alone (its FTS5 index keeps stop words).
+STOP_WORDS = frozenset(
+    """i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers
+    herself it its itself they them their theirs themselves what which who whom this that these those am is are
+    was were be been being have has had having do does did doing a an the and but if or because as until while of
+    at by for with about against between into through during before after above below to from up down in out on
+    off over under again further then once here there when where why how all any both each few more most other
+    some such no nor not only own same so than too very s t can will just don should now""".split()  # noqa: SIM905
+)
+_WORD = re.compile(r"[^\W_]+")
+_PHRASE = re.compile(r'"([^"]*)"')
+
+# Relevance is field-weighted: each query word (or phrase) adds the weight of every field group it occurs in.
+# (group, FTS5 columns, tsvector weight label, weight). The score is computed the same way on both databases,
+# from the same tokens, so both rank alike (the engines' own BM25 and cover-density ranks would not).
+FIELD_GROUPS = (
+    ("title", ("title",), "a", 8),
+    ("summary and tags", ("summary", "tags_text"), "b", 3),
+    ("description", ("description",), "c", 1),
+)
+RANKED_TOKENS = 6  # further words still filter, but no longer add to the score
+
+# --- facets ----------------------------------------------------------------------------------------------------
+
+
+def _static_labels(labels: Callable[[str], str]) -> Callable[[Session, Sequence[str]], dict[str, str]]:
+    return lambda _session, values: {value: labels(value) for value in values}
+
+
+_IDENTITY_LABELS = _static_labels(str)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One facet: its query-string name, its heading, and the ``(dataset_id, value)`` pairs it is built from.
+
+    ``values`` returns a SELECT with two columns labelled ``dataset_id`` and ``value`` (text). ``accepts`` says
+    whether a value given in the query string is well-formed (unknown values are refused with a 400).
+    ``labels`` turns stored values into what people read.
+    """
+
+    name: str
+    label: str
+    values: Callable[[], Any]
+    labels: Callable[[Session, Sequence[str]], dict[str, str]] = field(default=_IDENTITY_LABELS)
+    accepts: Callable[[str], bool] = lambda value: 0 < len(value) <= 100
+    fixed_order: Sequence[str] | None = None
+    # False when ``values`` can never repeat a (dataset_id, value) pair, so rows need not be de-duplicated
+    # before counting (true of the built-in facets; keep the default for a table with several rows per dataset).
+    distinct: bool = True
+
+
+FACETS: dict[str, Facet] = {}
+
+
+def register_facet(facet: Facet) -> Facet:
+    """Add (or replace) a facet; it appears in the catalog's sidebar and query string in registration order."""
+    FACETS[facet.name] = facet
+    return facet
+
+
+def _as_text(column: Any) -> Any:
+    return sa.type_coerce(column, sa.String())
+
+
+def column_facet(name: str, label: str, column: Any, vocabulary: type[vocab.Vocabulary]) -> Facet:
+    """A facet over an enumerated column of ``dataset``."""
+    return Facet(
+        name=name,
+        label=label,
+        values=lambda: select(col(Dataset.id).label("dataset_id"), _as_text(column).label("value")).where(
+            column.is_not(None)
+        ),
+        labels=_static_labels(vocabulary.label_of),
+        accepts=lambda value: value in vocabulary._value2member_map_,
+        fixed_order=[m.value for m in vocabulary],
+        distinct=False,  # one value per listing
+    )
+
+
+def term_facet(
+    name: str,
+    label: str,
+    scheme: TermScheme,
+    *,
+    labels: Callable[[str], str] = str,
+    accepts: Callable[[str], bool] | None = None,
+) -> Facet:
+    """A facet over one list of :class:`DatasetTerm` (tasks, industries, languages…)."""
+    return Facet(
+        name=name,
+        label=label,
+        values=lambda: select(
+            col(DatasetTerm.dataset_id).label("dataset_id"), col(DatasetTerm.value).label("value")
+        ).where(DatasetTerm.scheme == scheme),
+        labels=_static_labels(labels),
+        accepts=accepts or (lambda value: 0 < len(value) <= 100),
+        distinct=False,  # (dataset, scheme, value) is unique
+    )
+
+
+def _synthetic_bucket() -> Any:
+    share = col(Dataset.synthetic_share_pct)
+    return sa.case(
+        (share == 0, "none"),
+        (share < 50, "under_half"),
+        (share < 100, "over_half"),
+        else_="all",
+    )
+
+
+SYNTHETIC_SHARE_LABELS = {
+    "none": "None (0 %)",
+    "under_half": "Under half (1–49 %)",
+    "over_half": "Half or more (50–99 %)",
+    "all": "Fully synthetic (100 %)",
+}
+
+
+def _provider_labels(session: Session, values: Sequence[str]) -> dict[str, str]:
+    if not values:
+        return {}
+    rows = session.exec(select(Organisation.slug, Organisation.name).where(col(Organisation.slug).in_(values)))
+    return {slug: name for slug, name in rows}
+
+
+def _enum_accepts(vocabulary: type[vocab.Vocabulary]) -> Callable[[str], bool]:
+    return lambda value: value in vocabulary._value2member_map_
+
+
+def _language_ok(value: str) -> bool:
+    try:
+        return vocab.language_tag(value) == value
+    except ValueError:
+        return False
+
+
+register_facet(column_facet("modality", "Modality", col(Dataset.modality), vocab.Modality))
+register_facet(
+    term_facet("task", "Task", TermScheme.TASK, labels=vocab.Task.label_of, accepts=_enum_accepts(vocab.Task))
+)
+register_facet(
+    term_facet(
+        "industry",
+        "Industry",
+        TermScheme.INDUSTRY,
+        labels=vocab.Industry.label_of,
+        accepts=_enum_accepts(vocab.Industry),
+    )
+)
+register_facet(
+    term_facet("language", "Language", TermScheme.LANGUAGE, labels=vocab.language_name, accepts=_language_ok)
+)
+register_facet(column_facet("personal_data", "Personal data", col(Dataset.personal_data), vocab.PersonalData))
+register_facet(
+    Facet(
+        name="synthetic_share",
+        label="Synthetic share",
+        values=lambda: select(col(Dataset.id).label("dataset_id"), _synthetic_bucket().label("value")).where(
+            col(Dataset.synthetic_share_pct).is_not(None)
+        ),
+        labels=_static_labels(lambda v: SYNTHETIC_SHARE_LABELS.get(v, v)),
+        accepts=lambda value: value in SYNTHETIC_SHARE_LABELS,
+        fixed_order=list(SYNTHETIC_SHARE_LABELS),
+        distinct=False,
+    )
+)
+register_facet(column_facet("storage_region", "Storage region", col(Dataset.storage_region), vocab.StorageRegion))
+register_facet(
+    Facet(
+        name="provider",
+        label="Provider",
+        values=lambda: select(col(Dataset.id).label("dataset_id"), col(Organisation.slug).label("value")).join(
+            Organisation, col(Organisation.id) == Dataset.organisation_id
+        ),
+        labels=_provider_labels,
+        accepts=lambda value: re.fullmatch(r"[a-z0-9-]{1,64}", value) is not None,
+        distinct=False,
+    )
+)
+
+# --- the query ---------------------------------------------------------------------------------------------------
+
+
+class Sort:
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A parsed, validated search: text tokens and phrases, facet selections, sort and page."""
+
+    text: str = ""
+    terms: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str = Sort.NEWEST
+    page: int = 1
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.terms or self.phrases)
+
+    def query_args(self, **changes: Any) -> list[tuple[str, str]]:
+        """The query string of this search (with ``changes``), for links that keep the other choices."""
+        args: list[tuple[str, str]] = []
+        text = changes.get("q", self.text)
+        if text:
+            args.append(("q", text))
+        filters = changes.get("filters", self.filters)
+        for name in FACETS:
+            for value in filters.get(name, ()):
+                args.append((name, value))
+        sort = changes.get("sort", self.sort)
+        if sort != (Sort.RELEVANCE if text else Sort.NEWEST):
+            args.append(("sort", sort))
+        page = changes.get("page", self.page)
+        if page != 1:
+            args.append(("page", str(page)))
+        return args
+
+    def toggled(self, facet: str, value: str) -> list[tuple[str, str]]:
+        """The query string with ``value`` of ``facet`` added or removed (and back on page 1)."""
+        current = self.filters.get(facet, ())
+        new = tuple(v for v in current if v != value) if value in current else (*current, value)
+        filters = {**self.filters, facet: new}
+        return self.query_args(filters=filters, page=1)
+
+
+def tokenise(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Split search text into words and quoted phrases: lower-cased, NFKC-normalised, stop words dropped."""
+    normalised = unicodedata.normalize("NFKC", text).lower()
+    phrases: list[tuple[str, ...]] = []
+    for match in _PHRASE.finditer(normalised):
+        words = tuple(w for w in _WORD.findall(match.group(1)) if w not in STOP_WORDS)
+        if len(words) > 1:
+            phrases.append(words)
+    rest = _PHRASE.sub(lambda m: m.group(1) if len(_WORD.findall(m.group(1))) <= 1 else " ", normalised)
+    terms: list[str] = []
+    for word in _WORD.findall(rest):
+        if word not in STOP_WORDS and word not in terms and len(word) <= 64:
+            terms.append(word)
+    budget = MAX_QUERY_TOKENS
+    kept_phrases = []
+    for phrase in phrases:
+        if budget - len(phrase) < 0:
+            break
+        kept_phrases.append(phrase[:budget])
+        budget -= len(phrase)
+    return tuple(terms[: max(budget, 0)]), tuple(kept_phrases)
+
+
+def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
+    """Validate query-string arguments (``q``, ``sort``, ``page`` and one key per facet, repeatable).
+
+    Raises :class:`BadRequest` naming each bad parameter; unknown parameters are ignored (they may come from
+    elsewhere, like tracking links).
+    """
+    problems: list[FieldProblem] = []
+
+    def many(name: str) -> list[str]:
+        values = args.get(name) or []
+        return [values] if isinstance(values, str) else [str(v) for v in values]
+
+    def one(name: str) -> str:
+        values = many(name)
+        return values[-1] if values else ""
+
+    text = one("q")
+    if len(text) > MAX_QUERY_CHARS:
+        problems.append(FieldProblem("q", f"the search text is too long (at most {MAX_QUERY_CHARS} characters)"))
+        text = ""
+    if "\x00" in text:
+        problems.append(FieldProblem("q", "the search text contains a NUL character"))
+        text = ""
+    terms, phrases = tokenise(text)
+
+    filters: dict[str, tuple[str, ...]] = {}
+    for name, facet in FACETS.items():
+        raw = [v.strip() for v in many(name) if v.strip()]
+        if not raw:
+            continue
+        if len(raw) > MAX_FILTER_VALUES:
+            problems.append(FieldProblem(name, f"at most {MAX_FILTER_VALUES} values"))
+            continue
+        bad = [v for v in raw if not facet.accepts(v)]
+        if bad:
+            shown = ", ".join(repr(v[:40]) for v in bad[:3])
+            problems.append(FieldProblem(name, f"unknown {facet.label.lower()} {shown}"))
+            continue
+        filters[name] = tuple(dict.fromkeys(raw))
+
+    sort = one("sort") or (Sort.RELEVANCE if terms or phrases else Sort.NEWEST)
+    if sort not in (Sort.RELEVANCE, Sort.NEWEST):
+        problems.append(FieldProblem("sort", "must be relevance or newest"))
+        sort = Sort.NEWEST
+    if sort == Sort.RELEVANCE and not (terms or phrases):
+        sort = Sort.NEWEST  # nothing to rank by
+
+    page_text = one("page") or "1"
+    page = 1
+    if not page_text.isdigit() or len(page_text) > 6 or not 1 <= int(page_text) <= MAX_PAGE:
+        problems.append(FieldProblem("page", f"must be a whole number from 1 to {MAX_PAGE}"))
+    else:
+        page = int(page_text)
+
+    if problems:
+        raise BadRequest(
+            message="The search could not be run: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
+            details=problems,
+            code="bad_search",
+        )
+    return SearchQuery(text=text, terms=terms, phrases=phrases, filters=filters, sort=sort, page=page)
+
+
+# --- running it ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class FacetResult:
+    name: str
+    label: str
+    values: list[FacetValue]
+    more: int = 0
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery
+    dataset_ids: list[int]
+    total: int
+    facets: list[FacetResult]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+
+def _fts5_match(query: SearchQuery) -> str:
+    parts = [f'"{term}"' for term in query.terms]
+    parts += ['"' + " ".join(phrase) + '"' for phrase in query.phrases]
+    # Every token is [^\W_]+ (no quote can occur), so quoting makes each a plain string, never an operator.
+    return " ".join(parts)
+
+
+def _ts_query(query: SearchQuery) -> Any:
+    config = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
+    parts = [sa.func.plainto_tsquery(config, term, type_=postgresql.TSQUERY) for term in query.terms]
+    parts += [sa.func.phraseto_tsquery(config, " ".join(p), type_=postgresql.TSQUERY) for p in query.phrases]
+    combined: Any = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&", return_type=postgresql.TSQUERY)(part)
+    return combined
+
+
+_TS_VECTOR = sa.literal_column("dataset.search_vector", type_=postgresql.TSVECTOR)
+
+
+def _text_condition(dialect: str, query: SearchQuery) -> Any:
+    if dialect == "postgresql":
+        return _TS_VECTOR.op("@@")(_ts_query(query))
+    matches: Any = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("dataset_fts"))
+        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.bindparam("fts_query", _fts5_match(query))))
+    )
+    return col(Dataset.id).in_(matches)
+
+
+def _facet_condition(facet: Facet, values: Sequence[str]) -> Any:
+    pairs = facet.values().subquery()
+    return col(Dataset.id).in_(sa.select(pairs.c.dataset_id).where(pairs.c.value.in_(list(values))))
+
+
+def _filter_conditions(query: SearchQuery, *, skip_facet: str | None = None) -> list[Any]:
+    return [
+        _facet_condition(FACETS[name], values)
+        for name, values in query.filters.items()
+        if name != skip_facet and name in FACETS
+    ]
+
+
+def _conditions(dialect: str, query: SearchQuery, *, skip_facet: str | None = None) -> list[Any]:
+    conditions: list[Any] = [col(Dataset.status) == DatasetStatus.PUBLISHED]
+    if query.has_text:
+        conditions.append(_text_condition(dialect, query))
+    return conditions + _filter_conditions(query, skip_facet=skip_facet)
+
+
+def _tokens(query: SearchQuery) -> list[tuple[str, ...]]:
+    return [(term,) for term in query.terms] + list(query.phrases)
+
+
+def _in_field_group(dialect: str, token: tuple[str, ...], columns: tuple[str, ...], label: str) -> Any:
+    """Whether the listing has ``token`` (a word or a phrase) in the given field group."""
+    if dialect == "postgresql":
+        config = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
+        make = sa.func.plainto_tsquery if len(token) == 1 else sa.func.phraseto_tsquery
+        ts_query = make(config, " ".join(token), type_=postgresql.TSQUERY)
+        # The label is one of three constants above, never input.
+        only_group = sa.func.ts_filter(_TS_VECTOR, sa.literal_column(f"'{{{label}}}'::\"char\"[]"))
+        return only_group.op("@@")(ts_query)
+    spec = "{" + " ".join(columns) + '} : "' + " ".join(token) + '"'
+    matches: Any = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("dataset_fts"))
+        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(spec)))
+    )
+    return col(Dataset.id).in_(matches)
+
+
+def relevance(dialect: str, query: SearchQuery) -> Any:
+    """The relevance score of a matching listing: the weights of the field groups each query token occurs in."""
+    score: Any = sa.literal(0)
+    for token in _tokens(query)[:RANKED_TOKENS]:
+        for _, columns, label, weight in FIELD_GROUPS:
+            score = score + sa.case((_in_field_group(dialect, token, columns, label), weight), else_=0)
+    return score
+
+
+def _page_ids(session: Session, dialect: str, query: SearchQuery) -> list[int]:
+    offset = (query.page - 1) * PAGE_SIZE
+    order: list[Any] = [col(Dataset.published_at).desc(), col(Dataset.id).desc()]
+    if query.sort == Sort.RELEVANCE and query.has_text:
+        order.insert(0, relevance(dialect, query).desc())
+    statement = sa.select(col(Dataset.id)).where(*_conditions(dialect, query)).order_by(*order)
+    return [row[0] for row in session.execute(statement.limit(PAGE_SIZE).offset(offset))]
+
+
+def _count(session: Session, dialect: str, query: SearchQuery) -> int:
+    statement = sa.select(sa.func.count()).select_from(Dataset).where(*_conditions(dialect, query))
+    return int(session.execute(statement).scalar_one())
+
+
+def _hits(dialect: str, query: SearchQuery, name: str, skip_facet: str | None = None) -> Any:
+    """The matching ids as a materialised CTE, so the full-text match runs once for all the facets that share it."""
+    cte = sa.select(col(Dataset.id).label("id")).where(*_conditions(dialect, query, skip_facet=skip_facet)).cte(name)
+    return cte.prefix_with("MATERIALIZED")
+
+
+# Counts over the whole catalog (what browsing shows), by (database, facet): (expiry, counts). Per process.
+_BROWSE_CACHE: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
+
+
+def _facet_counts_all(
+    session: Session, dialect: str, query: SearchQuery, *, cache_seconds: float = 0
+) -> dict[str, dict[str, int]]:
+    """Every facet's counts in one statement.
+
+    Facets without a selection of their own share one set of matching ids; each facet with a selection gets the
+    set without it (disjunctive counts). Each set is a materialised CTE, computed once, and each facet walks it.
+    When nothing narrows a facet (browsing: no text, no other selection) its counts are "every listing minus the
+    non-published ones" instead: an index-only count, and the few drafts, instead of probing every listing; with
+    ``cache_seconds`` those whole-catalog counts are reused for that long (they are then that stale at most).
+    """
+    database = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    fresh: list[str] = []
+    shared = None
+    parts = []
+    for index, facet in enumerate(FACETS.values()):
+        pairs = facet.values().subquery()
+        counted = sa.func.count(sa.distinct(pairs.c.dataset_id)) if facet.distinct else sa.func.count()
+        narrowed = query.has_text or any(name != facet.name for name in query.filters)
+        if narrowed:
+            if facet.name in query.filters:
+                source = _hits(dialect, query, f"hits_{index}", skip_facet=facet.name)
+            else:
+                shared = shared if shared is not None else _hits(dialect, query, "hits")
+                source = shared
+            scopes = [(1, pairs.c.dataset_id.in_(sa.select(source.c.id)))]
+        else:
+            cached = _BROWSE_CACHE.get((database, facet.name)) if cache_seconds > 0 else None
+            if cached is not None and cached[0] > now:
+                counts[facet.name] = dict(cached[1])
+                continue
+            fresh.append(facet.name)
+            others = [status for status in DatasetStatus if status is not DatasetStatus.PUBLISHED]
+            not_public = sa.select(col(Dataset.id)).where(col(Dataset.status).in_(others))  # an index range each
+            scopes = [(1, sa.true()), (-1, pairs.c.dataset_id.in_(not_public))]
+        for sign, scope in scopes:
+            parts.append(
+                sa.select(
+                    sa.literal(facet.name, sa.String()).label("facet"),
+                    sa.type_coerce(pairs.c.value, sa.String()).label("value"),
+                    (sign * counted).label("n"),
+                )
+                .where(scope)
+                .group_by(pairs.c.value)
+            )
+    for facet_name, value, n in session.execute(sa.union_all(*parts)) if parts else ():
+        if value is not None:
+            bucket = counts[facet_name]
+            bucket[str(value)] = bucket.get(str(value), 0) + int(n)
+    counts = {name: {v: n for v, n in values.items() if n > 0} for name, values in counts.items()}
+    if cache_seconds > 0:
+        for name in fresh:
+            _BROWSE_CACHE[(database, name)] = (now + cache_seconds, dict(counts[name]))
+    return counts
+
+
+def _facet_result(session: Session, query: SearchQuery, facet: Facet, counts: dict[str, int]) -> FacetResult:
+    selected = query.filters.get(facet.name, ())
+    counts = dict(counts)
+    for value in selected:
+        counts.setdefault(value, 0)
+    labels = facet.labels(session, list(counts))
+    values = [FacetValue(value=v, label=labels.get(v, v), count=n, selected=v in selected) for v, n in counts.items()]
+    if facet.fixed_order is not None:
+        order = {v: i for i, v in enumerate(facet.fixed_order)}
+        values.sort(key=lambda fv: (order.get(fv.value, len(order)), fv.label))
+    else:
+        values.sort(key=lambda fv: (-fv.count, fv.label.lower(), fv.value))
+    shown = values[:FACET_VALUES_SHOWN] + [fv for fv in values[FACET_VALUES_SHOWN:] if fv.selected]
+    return FacetResult(name=facet.name, label=facet.label, values=shown, more=len(values) - len(shown))
+
+
+def _many_matches(session: Session, dialect: str, matches: int | None) -> bool:
+    """On PostgreSQL, whether the hits are a large share of the catalog (judged by the planner's row estimate).
+
+    The planner cannot know how many rows the materialised set of hits holds, and assumes few: it then probes
+    every facet's index once per hit, which is right for a rare word but several times slower than one hash join
+    when half the catalog matches.
+    """
+    if dialect != "postgresql" or not matches or matches < 5_000:
+        return False
+    estimate = session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'dataset'::regclass")).scalar()
+    return bool(estimate and estimate > 0 and matches > 0.1 * float(estimate))
+
+
+def facet_results(
+    session: Session, query: SearchQuery, *, cache_seconds: float = 0, matches: int | None = None
+) -> list[FacetResult]:
+    """The sidebar: each registered facet with its values, counts and whether each is selected.
+
+    ``matches`` (the search's total, when known) lets PostgreSQL count a large set of hits with hash joins.
+    """
+    dialect = session.get_bind().dialect.name
+    hash_joins = _many_matches(session, dialect, matches)
+    if hash_joins:
+        session.execute(sa.text("SET LOCAL enable_nestloop = off"))
+    try:
+        counts = _facet_counts_all(session, dialect, query, cache_seconds=cache_seconds)
+    finally:
+        if hash_joins:
+            session.execute(sa.text("SET LOCAL enable_nestloop = on"))
+    return [_facet_result(session, query, facet, counts[name]) for name, facet in FACETS.items()]
+
+
+def search(
+    session: Session, query: SearchQuery, *, with_facets: bool = True, facet_cache_seconds: float = 0
+) -> SearchResults:
+    """Run ``query`` over published listings: one page of dataset ids in order, the total, and facet counts.
+
+    Order is by relevance (then newest, then id) or by newest (then id): the id makes it total, so paging is
+    stable. A page past the end is simply empty. ``facet_cache_seconds`` lets whole-catalog facet counts be
+    reused (see the ``CATALOG_FACET_CACHE_SECONDS`` setting); 0 computes every count exactly, every time.
+    """
+    dialect = session.get_bind().dialect.name
+    ids = _page_ids(session, dialect, query)
+    total = _count(session, dialect, query)
+    facets = facet_results(session, query, cache_seconds=facet_cache_seconds, matches=total) if with_facets else []
+    return SearchResults(query=query, dataset_ids=ids, total=total, facets=facets)

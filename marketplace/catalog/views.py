@@ -1,0 +1,575 @@
+"""Catalog pages: search, dataset pages, provider profiles, the provider's listing workflow, review, import,
+and the metadata exports (Croissant, DCAT). Each view parses its input, calls one service and renders.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from marshmallow import ValidationError as MarshmallowError
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from marketplace.accounts.models import User
+from marketplace.accounts.services import get_organisation
+from marketplace.catalog import cli as catalog_cli
+from marketplace.catalog import exports, importer, search, services, vocab
+from marketplace.catalog.manifest import parse_manifest_text
+from marketplace.catalog.models import Dataset
+from marketplace.catalog.schemas import (
+    SECTION_FIELDS,
+    SECTION_TITLES,
+    SECTIONS,
+    CreateDatasetSchema,
+    ImportFormSchema,
+    ReasonSchema,
+    SampleFormSchema,
+    VersionFormSchema,
+    flatten,
+    flatten_messages,
+    load_record,
+    unflatten,
+)
+from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.permissions import Action, can
+from marketplace.web import current_user, discard_changes, form_data, login_required, parse, uow
+
+bp = Blueprint("catalog", __name__, cli_group="catalog")
+catalog_cli.register(bp.cli)
+
+ViewResult = str | WerkzeugResponse | tuple[str, int]
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+#: Fields whose inputs are checkbox groups (every other list field is one comma-separated text input).
+CHECKBOX_FIELDS = frozenset(
+    {"tasks", "industries", "collection_methods", "annotation_methods", "special_categories", "deidentification"}
+)
+
+
+@bp.app_template_filter("markdown")
+def render_markdown(text: str | None) -> Markup:
+    """Markdown as HTML; raw HTML in the source is escaped, and unsafe link schemes are refused by markdown-it."""
+    return Markup(_markdown.render(text or ""))  # noqa: S704 - markdown-it escapes everything (html disabled)
+
+
+_VOCABULARIES: dict[str, type[vocab.Vocabulary]] = {
+    "task": vocab.Task,
+    "industry": vocab.Industry,
+    "collection_method": vocab.CollectionMethod,
+    "annotation_method": vocab.AnnotationMethod,
+    "special_category": vocab.SpecialCategory,
+    "deidentification": vocab.Deidentification,
+}
+
+
+@bp.app_template_filter("vocab_label")
+def vocab_label(value: str, kind: str) -> str:
+    """The label of a stored vocabulary value (``asr`` → ``Speech recognition (ASR)``)."""
+    return _VOCABULARIES[kind].label_of(value)
+
+
+@bp.app_template_filter("num")
+def number(value: float | int | None) -> str:
+    """A count or measure for people: ``1,200`` and ``42.5``, never ``1200.0``; empty when not given."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{int(value):,}"
+
+
+@bp.app_template_filter("language_name")
+def language_name(tag: str) -> str:
+    return f"{vocab.language_name(tag)} ({tag})"
+
+
+@bp.app_template_filter("country_name")
+def country_name(code: str) -> str:
+    return vocab.country_name(code)
+
+
+def _user() -> User:
+    user = current_user()
+    assert user is not None  # guaranteed by @login_required
+    return user
+
+
+def _base_url() -> str:
+    return str(current_app.config["BASE_URL"])
+
+
+def _error_context(error: DomainError) -> dict[str, Any]:
+    field_errors = {p.field: p.message for p in error.details} if isinstance(error, ValidationFailed) else {}
+    return {"error": error.message, "field_errors": field_errors}
+
+
+def _editable_dataset(slug: str) -> Dataset:
+    """The dataset for the provider's pages: only members of its organisation (and admins, read-only) see it."""
+    session = uow().session
+    dataset = services.get_dataset(session, slug)
+    user = current_user()
+    if not (can(session, user, Action.DATASET_EDIT, dataset) or can(session, user, Action.DATASET_REVIEW, dataset)):
+        raise NotFound(message=f"No dataset called {slug!r}.")
+    return dataset
+
+
+# --- public pages ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/datasets")
+def catalog() -> ViewResult:
+    session = uow().session
+    try:
+        query = search.parse_search(request.args.to_dict(flat=False))
+    except BadRequest as error:
+        return render_template("catalog/search.html", query=None, results=None, hits=[], error=error), 400
+    results = search.search(session, query, facet_cache_seconds=current_app.config["CATALOG_FACET_CACHE_SECONDS"])
+    hits = services.search_hits(session, results.dataset_ids)
+    return render_template("catalog/search.html", query=query, results=results, hits=hits, error=None)
+
+
+@bp.get("/datasets/<slug>")
+def dataset_page(slug: str) -> ViewResult:
+    session = uow().session
+    user = current_user()
+    dataset = services.get_dataset(session, slug)
+    may_edit = can(session, user, Action.DATASET_EDIT, dataset)
+    may_review = can(session, user, Action.DATASET_REVIEW, dataset)
+    if dataset.status is vocab.DatasetStatus.WITHDRAWN and not (may_edit or may_review):
+        reason = f" Reason: {dataset.status_note}" if dataset.status_note else ""
+        return render_template(
+            "error.html",
+            status=410,
+            title="Dataset withdrawn",
+            message=f"{dataset.title} was withdrawn by its provider and is no longer offered.{reason}",
+            details=[],
+        ), 410
+    if not dataset.is_public and not (may_edit or may_review):
+        raise NotFound(message=f"No dataset called {slug!r}.")
+    page = services.dataset_page(session, dataset)
+    markup = exports.schema_org_markup(session, dataset, page["org"], page["record"], base_url=_base_url())
+    return render_template(
+        "catalog/dataset.html", **page, json_ld=markup, may_edit=may_edit, may_review=may_review, vocab=vocab
+    )
+
+
+@bp.get("/datasets/<slug>/croissant.json")
+def croissant_json(slug: str) -> Response:
+    session = uow().session
+    dataset = services.get_published_dataset(session, slug)
+    version = request.args.get("version") or None
+    document = exports.croissant_export(session, dataset, version, base_url=_base_url())
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json")
+    response.headers["Content-Disposition"] = f'inline; filename="{dataset.slug}-croissant.json"'
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public metadata, meant for tools
+    return response
+
+
+@bp.get("/catalog.jsonld")
+def dcat_catalog() -> Response:
+    document = exports.dcat_feed(uow().session, base_url=_base_url())
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/datasets/<slug>/samples/<int:sample_id>/<filename>")
+def sample_file(slug: str, sample_id: int, filename: str) -> Response:
+    session = uow().session
+    dataset = services.get_dataset(session, slug)
+    user = current_user()
+    private_reader = can(session, user, Action.DATASET_EDIT, dataset) or can(
+        session, user, Action.DATASET_REVIEW, dataset
+    )
+    if not dataset.is_public and not private_reader:
+        abort(404)
+    sample = services.get_sample(session, dataset, sample_id)
+    if sample.filename != filename:
+        abort(404)
+    kind = services.sample_kind(sample)
+    # Text previews are served as plain text whatever they are (JSON, CSV…), so no browser renders them.
+    content_type = "text/plain; charset=utf-8" if kind == "text" else sample.media_type
+    response = Response(sample.content, content_type=content_type)
+    response.headers["Content-Disposition"] = f'inline; filename="{sample.filename}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/providers/<slug>")
+def provider_profile(slug: str) -> ViewResult:
+    session = uow().session
+    org = get_organisation(session, slug)
+    datasets = services.public_datasets_of(session, org)
+    hits = services.search_hits(session, [d.id for d in datasets if d.id is not None])
+    return render_template("catalog/provider.html", org=org, hits=hits)
+
+
+# --- the provider's workflow ----------------------------------------------------------------------------------------
+
+
+@bp.get("/datasets/mine")
+@login_required
+def my_datasets() -> ViewResult:
+    session = uow().session
+    user = _user()
+    return render_template(
+        "catalog/mine.html",
+        rows=services.datasets_of_user(session, user),
+        providers=services.provider_organisations(session, user),
+    )
+
+
+@bp.route("/datasets/new", methods=["GET", "POST"])
+@login_required
+def new_dataset() -> ViewResult:
+    session = uow().session
+    providers = services.provider_organisations(session, _user())
+    context: dict[str, Any] = {
+        "providers": providers,
+        "provider_choices": [(org.slug, org.name) for org in providers],
+        "modalities": vocab.Modality.choices(),
+    }
+    if request.method == "GET":
+        return render_template("catalog/new.html", form={"organisation": request.args.get("org", "")}, **context)
+    data = form_data()
+    try:
+        fields = parse(CreateDatasetSchema(), data)
+        dataset = services.create_dataset(uow(), _user(), **fields)
+    except DomainError as error:
+        discard_changes()
+        return render_template("catalog/new.html", form=data, **context, **_error_context(error)), 422
+    flash(
+        f"Draft {dataset.title!r} created. Fill in each section, add a version, then submit it for review.", "success"
+    )
+    return redirect(url_for("catalog.edit_section", slug=dataset.slug, section="identity"))
+
+
+def _form_values(record: dict[str, Any]) -> dict[str, Any]:
+    """The stored record as form values: dotted names; list fields joined with commas unless checkboxes."""
+    values: dict[str, Any] = {}
+    for name, value in flatten(record).items():
+        if isinstance(value, list) and name not in CHECKBOX_FIELDS:
+            values[name] = ", ".join(str(v) for v in value)
+        elif value is None:
+            values[name] = ""
+        elif isinstance(value, bool):
+            values[name] = "true" if value else "false"
+        else:
+            values[name] = value if isinstance(value, list) else str(value)
+    return values
+
+
+def _posted_record(section: str) -> dict[str, Any]:
+    """The posted section as a nested record (checkbox groups as lists, text lists split at commas)."""
+    flat: dict[str, Any] = {}
+    for key in request.form:
+        if key == "csrf_token" or key.startswith("_"):
+            continue
+        if key in CHECKBOX_FIELDS:
+            flat[key] = request.form.getlist(key)
+        else:
+            flat[key] = request.form.get(key, "")
+    try:
+        nested = unflatten(flat, split=lambda v: v.split(","))
+    except Exception as exc:  # a malformed field name cannot come from our form
+        raise BadRequest(message="The form could not be read.") from exc
+    names = SECTION_FIELDS[section]
+    return {key: value for key, value in nested.items() if key in names}
+
+
+def _section_context(dataset: Dataset, section: str, form: dict[str, Any]) -> dict[str, Any]:
+    session = uow().session
+    return {
+        "dataset": dataset,
+        "section": section,
+        "sections": SECTIONS,
+        "section_title": SECTION_TITLES[section],
+        "form": form,
+        "field_errors": {},
+        "vocab": vocab,
+        "missing": {p.field.split(".")[0] for p in services.completeness(session, dataset)},
+        "section_fields": SECTION_FIELDS,
+    }
+
+
+@bp.route("/datasets/<slug>/edit/<section>", methods=["GET", "POST"])
+@login_required
+def edit_section(slug: str, section: str) -> ViewResult:
+    if section not in SECTION_FIELDS:
+        abort(404)
+    session = uow().session
+    dataset = services.get_dataset(session, slug)
+    if not can(session, _user(), Action.DATASET_EDIT, dataset):
+        raise NotFound(message=f"No dataset called {slug!r}.")
+    if request.method == "GET":
+        form = _form_values(services.dataset_record(session, dataset))
+        return render_template("catalog/edit.html", **_section_context(dataset, section, form))
+    posted = {k: (request.form.getlist(k) if k in CHECKBOX_FIELDS else v) for k, v in request.form.items()}
+    try:
+        record = _posted_record(section)
+        try:
+            loaded = load_record(record, SECTION_FIELDS[section])
+        except MarshmallowError as exc:
+            problems = flatten_messages(exc.messages)
+            raise ValidationFailed(message="Please correct the highlighted fields.", details=problems) from exc
+        services.update_section(uow(), _user(), dataset, section, loaded)
+    except DomainError as error:
+        discard_changes()
+        context = _section_context(services.get_dataset(uow().session, slug), section, posted)
+        context.update(_error_context(error))
+        return render_template("catalog/edit.html", **context), 422
+    flash(f"{SECTION_TITLES[section]} saved.", "success")
+    keys = [key for key, _, _ in SECTIONS]
+    if request.form.get("_next") and keys.index(section) + 1 < len(keys):
+        return redirect(url_for("catalog.edit_section", slug=slug, section=keys[keys.index(section) + 1]))
+    if request.form.get("_next"):
+        return redirect(url_for("catalog.manage", slug=slug))
+    return redirect(url_for("catalog.edit_section", slug=slug, section=section))
+
+
+@bp.get("/datasets/<slug>/manage")
+@login_required
+def manage(slug: str) -> ViewResult:
+    dataset = _editable_dataset(slug)
+    return render_template("catalog/manage.html", **_manage_context(dataset))
+
+
+def _manage_context(dataset: Dataset, **extra: Any) -> dict[str, Any]:
+    session = uow().session
+    user = current_user()
+    context = services.manage_page(session, dataset)
+    context.update(
+        may_edit=can(session, user, Action.DATASET_EDIT, dataset),
+        may_review=can(session, user, Action.DATASET_REVIEW, dataset),
+        sections=SECTIONS,
+        vocab=vocab,
+        form={},
+        field_errors={},
+        error=None,
+    )
+    context.update(extra)
+    return context
+
+
+def _manage_error(slug: str, error: DomainError, **extra: Any) -> tuple[str, int]:
+    discard_changes()
+    dataset = services.get_dataset(uow().session, slug)
+    context = _manage_context(dataset, **_error_context(error), **extra)
+    return render_template("catalog/manage.html", **context), 422 if isinstance(error, ValidationFailed) else 409
+
+
+def _action(slug: str, run: Any, message: str) -> ViewResult:
+    dataset = services.get_dataset(uow().session, slug)
+    try:
+        run(dataset)
+    except (ValidationFailed, Conflict) as error:
+        return _manage_error(slug, error)
+    flash(message, "success")
+    return redirect(url_for("catalog.manage", slug=slug))
+
+
+@bp.post("/datasets/<slug>/submit")
+@login_required
+def submit(slug: str) -> ViewResult:
+    return _action(
+        slug,
+        lambda d: services.submit_for_review(uow(), _user(), d),
+        "Submitted for review. A platform admin will approve it or tell you what to change.",
+    )
+
+
+@bp.post("/datasets/<slug>/retract")
+@login_required
+def retract(slug: str) -> ViewResult:
+    return _action(slug, lambda d: services.retract_submission(uow(), _user(), d), "Submission retracted.")
+
+
+@bp.post("/datasets/<slug>/approve")
+@login_required
+def approve(slug: str) -> ViewResult:
+    return _action(slug, lambda d: services.approve(uow(), _user(), d), "Approved and published.")
+
+
+@bp.post("/datasets/<slug>/reject")
+@login_required
+def reject(slug: str) -> ViewResult:
+    fields = parse(ReasonSchema(), form_data())
+    return _action(
+        slug, lambda d: services.reject(uow(), _user(), d, fields["reason"]), "Rejected; the provider sees why."
+    )
+
+
+@bp.post("/datasets/<slug>/deprecate")
+@login_required
+def deprecate(slug: str) -> ViewResult:
+    fields = parse(ReasonSchema(), form_data())
+    return _action(slug, lambda d: services.deprecate(uow(), _user(), d, fields["reason"]), "Marked as deprecated.")
+
+
+@bp.post("/datasets/<slug>/withdraw")
+@login_required
+def withdraw(slug: str) -> ViewResult:
+    fields = parse(ReasonSchema(), form_data())
+    return _action(slug, lambda d: services.withdraw(uow(), _user(), d, fields["reason"]), "Withdrawn.")
+
+
+def _manifest_from_request(text: str) -> list[dict[str, Any]] | None:
+    upload = request.files.get("manifest_file")
+    if upload is not None and upload.filename:
+        raw = upload.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed.for_field("manifest", "the manifest file is not UTF-8 text") from exc
+    return parse_manifest_text(text) if text.strip() else None
+
+
+@bp.post("/datasets/<slug>/versions")
+@login_required
+def add_version(slug: str) -> ViewResult:
+    dataset = services.get_dataset(uow().session, slug)
+    data = form_data()
+    try:
+        fields = parse(VersionFormSchema(), data)
+        files = _manifest_from_request(fields["manifest"])
+        version = services.add_version(
+            uow(), _user(), dataset, version=fields["version"], changelog=fields["changelog"], files=files
+        )
+    except (ValidationFailed, Conflict) as error:
+        return _manage_error(slug, error, version_form=data)
+    flash(f"Version {version.version} added ({version.file_count} files).", "success")
+    return redirect(url_for("catalog.manage", slug=slug))
+
+
+@bp.post("/datasets/<slug>/versions/<label>/manifest")
+@login_required
+def replace_manifest(slug: str, label: str) -> ViewResult:
+    dataset = services.get_dataset(uow().session, slug)
+    data = form_data()
+    try:
+        version = services.get_any_version(uow().session, dataset, label)
+        files = _manifest_from_request(str(data.get("manifest", "")))
+        if files is None:
+            raise ValidationFailed.for_field("manifest", "paste or upload the manifest")
+        services.update_version(uow(), _user(), dataset, version, files=files, changelog=data.get("changelog"))
+    except (ValidationFailed, Conflict) as error:
+        return _manage_error(slug, error)
+    flash(f"Manifest of version {label} replaced.", "success")
+    return redirect(url_for("catalog.manage", slug=slug))
+
+
+@bp.post("/datasets/<slug>/versions/<label>/publish")
+@login_required
+def publish_version(slug: str, label: str) -> ViewResult:
+    def run(dataset: Dataset) -> None:
+        services.publish_version(uow(), _user(), dataset, services.get_any_version(uow().session, dataset, label))
+
+    return _action(slug, run, f"Version {label} published. It can no longer change.")
+
+
+@bp.post("/datasets/<slug>/versions/<label>/delete")
+@login_required
+def delete_version(slug: str, label: str) -> ViewResult:
+    def run(dataset: Dataset) -> None:
+        services.delete_version(uow(), _user(), dataset, services.get_any_version(uow().session, dataset, label))
+
+    return _action(slug, run, f"Draft version {label} deleted.")
+
+
+@bp.get("/datasets/<slug>/versions/<label>")
+def version_page(slug: str, label: str) -> ViewResult:
+    session = uow().session
+    dataset = services.get_dataset(session, slug)
+    user = current_user()
+    private = not (
+        can(session, user, Action.DATASET_EDIT, dataset) or can(session, user, Action.DATASET_REVIEW, dataset)
+    )
+    if private and not dataset.is_public:
+        raise NotFound(message=f"No dataset called {slug!r}.")
+    version = (
+        services.get_version(session, dataset, label) if private else services.get_any_version(session, dataset, label)
+    )
+    return render_template(
+        "catalog/version.html", dataset=dataset, version=version, files=services.version_files(session, version)
+    )
+
+
+@bp.post("/datasets/<slug>/samples")
+@login_required
+def add_sample(slug: str) -> ViewResult:
+    dataset = services.get_dataset(uow().session, slug)
+    upload = request.files.get("file")
+    try:
+        fields = parse(SampleFormSchema(), form_data())
+        if upload is None or not upload.filename:
+            raise ValidationFailed.for_field("file", "choose a file")
+        sample = services.add_sample(
+            uow(),
+            _user(),
+            dataset,
+            filename=upload.filename,
+            content=upload.read(),
+            media_type=upload.mimetype or "application/octet-stream",
+            description=fields["description"],
+        )
+    except (ValidationFailed, Conflict) as error:
+        return _manage_error(slug, error)
+    flash(f"Sample {sample.filename} added.", "success")
+    return redirect(url_for("catalog.manage", slug=slug))
+
+
+@bp.post("/datasets/<slug>/samples/<int:sample_id>/delete")
+@login_required
+def delete_sample(slug: str, sample_id: int) -> ViewResult:
+    return _action(slug, lambda d: services.delete_sample(uow(), _user(), d, sample_id), "Sample deleted.")
+
+
+# --- review and import ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/reviews")
+@login_required
+def reviews() -> ViewResult:
+    return render_template("catalog/reviews.html", rows=services.review_queue(uow().session, _user()))
+
+
+@bp.route("/datasets/import", methods=["GET", "POST"])
+@login_required
+def import_catalog() -> ViewResult:
+    session = uow().session
+    providers = services.provider_organisations(session, _user())
+    choices = [(org.slug, org.name) for org in providers]
+    if request.method == "GET":
+        return render_template(
+            "catalog/import.html", providers=providers, provider_choices=choices, form={}, problems=[], report=None
+        )
+    data = form_data()
+    upload = request.files.get("file")
+    try:
+        fields = parse(ImportFormSchema(), data)
+        if upload is None or not upload.filename:
+            raise ValidationFailed.for_field("file", "choose a CSV, JSON Lines or Croissant file")
+        report = importer.import_catalog(
+            uow(),
+            _user(),
+            organisation=fields["organisation"],
+            data=upload.read(),
+            filename=upload.filename,
+            fmt=fields["format"] or None,
+        )
+    except ValidationFailed as error:
+        discard_changes()
+        return render_template(
+            "catalog/import.html",
+            providers=providers,
+            form=data,
+            problems=error.details,
+            error=error.message,
+            report=None,
+        ), 422
+    return render_template("catalog/import.html", providers=providers, form=data, problems=[], report=report)

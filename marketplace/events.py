@@ -1,0 +1,44 @@
+"""Domain events: services announce what happened; subscribers (outbound webhooks, …) react.
+
+:func:`emit` calls every handler registered in ``context.extras["event_handlers"]`` *inside* the current unit
+of work, so a handler can record what it must do (e.g. a webhook delivery row) in the same transaction as the
+change itself: if the change rolls back, so does the announcement. Handlers that talk to the outside world
+register their own :meth:`UnitOfWork.after_commit` callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marketplace.db import UnitOfWork
+
+#: ``handler(uow, event_type, data, audience)``: ``audience`` is the ids of the organisations entitled to hear
+#: of the event (a webhook endpoint of another organisation must never receive it).
+EventHandler = Callable[[UnitOfWork, str, dict[str, Any], list[int]], None]
+
+#: Every event type the marketplace emits, with what its ``data`` carries.
+EVENT_TYPES: dict[str, str] = {
+    "order.paid": "order id, buyer organisation, total and currency, license ids",
+    "license.issued": "license id, dataset slug, versions, licensee organisation, license id (SPDX or LicenseRef)",
+    "license.revoked": "license id, dataset slug, licensee organisation, reason",
+    "dataset.version_published": "dataset slug, version label, manifest digest, provider organisation",
+}
+
+
+def handlers(uow: UnitOfWork) -> list[EventHandler]:
+    return list(uow.context.extras.setdefault("event_handlers", []))
+
+
+def subscribe(extras: dict[str, Any], handler: EventHandler) -> None:
+    """Register ``handler`` for every event of the application whose context ``extras`` is given."""
+    extras.setdefault("event_handlers", []).append(handler)
+
+
+def emit(uow: UnitOfWork, event_type: str, data: dict[str, Any], *, audience: list[int]) -> None:
+    """Announce ``event_type`` with ``data`` (JSON-safe) to the organisations in ``audience``, within the unit of
+    work; every registered handler is called."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    for handler in handlers(uow):
+        handler(uow, event_type, data, list(audience))

@@ -1,0 +1,84 @@
+"""marshmallow schemas for offers, acquisitions and use checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
+
+from licensing.usecheck import Action as UseAction
+
+
+class _Form(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class OfferFormSchema(_Form):
+    """A provider's new offer. The price is typed in major units ("1250.00") and stored as integer minor units."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    license_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    price = fields.String(load_default="0", validate=validate.Length(max=20))
+    currency = fields.String(
+        load_default="EUR", validate=validate.Regexp(r"^[A-Za-z]{3}$", error="use a 3-letter ISO 4217 code")
+    )
+    version_label = fields.String(load_default="", validate=validate.Length(max=64))
+    audience_org_slug = fields.String(load_default="", validate=validate.Length(max=64))
+    overrides = fields.String(load_default="", validate=validate.Length(max=20_000))
+
+    @validates("overrides")
+    def _overrides_json(self, value: str, **_: Any) -> None:
+        if value.strip():
+            import json
+
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+            if not isinstance(parsed, dict):
+                raise ValidationError("must be a JSON object of term names to values")
+
+    @post_load
+    def _to_service_arguments(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        import json
+
+        import licensing
+
+        currency = data["currency"].upper()
+        try:
+            money = licensing.Money.parse(data["price"].strip() or "0", currency)
+        except licensing.LicensingError as exc:
+            raise ValidationError({"price": [exc.message]}) from exc
+        return {
+            "title": data["title"],
+            "license_id": data["license_id"].strip(),
+            "price_amount": money.amount,
+            "currency": currency,
+            "version_label": data["version_label"].strip() or None,
+            "audience_org_slug": data["audience_org_slug"].strip() or None,
+            "overrides": json.loads(data["overrides"]) if data["overrides"].strip() else {},
+        }
+
+
+class AcquireSchema(_Form):
+    licensee = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    accept_terms = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), error_messages={"required": "accept the terms first"}
+    )
+
+
+class UseCheckSchema(_Form):
+    action = fields.Enum(UseAction, by_value=True, required=True)
+    commercial = fields.Boolean(
+        load_default=False, truthy={"1", "on", "true", "yes"}, falsy={"0", "off", "false", "no", ""}
+    )
+    territory = fields.String(
+        load_default="", validate=validate.Regexp(r"^([A-Za-z]{2})?$", error="use a 2-letter country code")
+    )
+    seats_in_use = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1_000_000))
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["territory"] = data["territory"].upper()
+        return data

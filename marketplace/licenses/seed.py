@@ -1,0 +1,62 @@
+"""Demo offers for the demo catalog: each published listing gets a commercial offer, and most an open one too.
+
+Idempotent: a listing that already has an offer is left alone.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from marketplace.accounts.models import Membership, Organisation, Role, User
+from marketplace.catalog.models import Dataset
+from marketplace.catalog.vocab import DatasetStatus
+from marketplace.db import UnitOfWork
+from marketplace.licenses import services
+from marketplace.licenses.models import Offer
+
+# (open license or None, commercial price in EUR cents, commercial template) by position in the catalog.
+PLANS = (
+    ("CC-BY-4.0", 250_000, "LicenseRef-standard-commercial-1.0"),
+    ("CC-BY-NC-4.0", 480_000, "LicenseRef-enterprise-1.0"),
+    (None, 120_000, "LicenseRef-standard-commercial-1.0"),
+    ("CDLA-Permissive-2.0", 90_000, "LicenseRef-standard-commercial-1.0"),
+    (None, 35_000, "LicenseRef-evaluation-only-1.0"),
+    ("CC-BY-SA-4.0", 150_000, "LicenseRef-standard-commercial-1.0"),
+)
+
+
+def _owner(uow: UnitOfWork, org_id: int) -> User | None:
+    row = uow.session.exec(
+        select(User)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.organisation_id == org_id, Membership.role == Role.OWNER)
+    ).first()
+    return row
+
+
+def seed_offers(uow: UnitOfWork) -> list[str]:
+    """Put demo offers on every published listing that has none; return what was done."""
+    session = uow.session
+    report: list[str] = []
+    datasets = session.exec(
+        select(Dataset).where(Dataset.status == DatasetStatus.PUBLISHED).order_by(col(Dataset.id))
+    ).all()
+    for position, dataset in enumerate(datasets):
+        if session.exec(select(Offer.id).where(Offer.dataset_id == dataset.id)).first() is not None:
+            continue
+        owner = _owner(uow, dataset.organisation_id)
+        org = session.get(Organisation, dataset.organisation_id)
+        if owner is None or org is None:
+            continue
+        open_license, price, commercial = PLANS[position % len(PLANS)]
+        if open_license:
+            services.create_offer(uow, owner, dataset, title=f"Open license ({open_license})",
+                                  license_id=open_license, price_amount=0, currency="EUR")  # fmt: skip
+        title = {
+            "LicenseRef-enterprise-1.0": "Enterprise license, 3 years",
+            "LicenseRef-evaluation-only-1.0": "Evaluation license, 30 days",
+        }.get(commercial, "Commercial training license, 1 year")
+        services.create_offer(uow, owner, dataset, title=title, license_id=commercial, price_amount=price,
+                              currency="EUR")  # fmt: skip
+        report.append(f"offers for {dataset.slug}: {open_license or 'no open license'} + {commercial}")
+    return report

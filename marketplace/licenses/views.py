@@ -1,0 +1,291 @@
+"""License pages: offers on listings, acquiring free licenses, a license's page, public keys and verification."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+import licensing
+from licensing import LicensingError
+from marketplace.accounts.models import Organisation
+from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Dataset
+from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
+from marketplace.licenses import schemas
+from marketplace.licenses import services as svc
+from marketplace.licenses.models import Offer
+from marketplace.permissions import Action, can
+from marketplace.web import (
+    client_ip,
+    current_user,
+    discard_changes,
+    form_data,
+    login_required,
+    parse,
+    redirect_to,
+    uow,
+)
+
+bp = Blueprint("licenses", __name__)
+
+ViewResult = str | WerkzeugResponse | tuple[str, int] | tuple[WerkzeugResponse, int]
+
+
+def _user() -> Any:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+def _wants_json() -> bool:
+    if request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+# --- public keys and verification --------------------------------------------------------------------------------
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The public keys that sign license certificates; anyone may fetch and cache them."""
+    response = jsonify(svc.keyring(uow()).public_jwks(uow().now()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/licenses/<grant_id>/verify")
+def verify(grant_id: str) -> ViewResult:
+    """Public: is this license genuine and in force? As a page, or JSON (``Accept: application/json``)."""
+    result = svc.verify_grant(uow().session, svc.keyring(uow()), grant_id, uow().now())
+    if _wants_json():
+        response = jsonify(result.to_dict())
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "no-store"
+        return response, (200 if result.reason != "unknown_license" else 404)
+    return render_template("licenses/verify.html", result=result), (200 if result.reason != "unknown_license" else 404)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+def verify_certificate() -> ViewResult:
+    """Public: paste a certificate; it is checked against this site's public keys, then its status online."""
+    if request.method == "GET":
+        return render_template("licenses/verify_certificate.html", token="", offline=None, online=None)
+    token = (request.form.get("certificate") or "").strip()
+    if not token or len(token) > 20_000:
+        error = ValidationFailed.for_field("certificate", "paste a license certificate (a JWS of three parts)")
+        return render_template("licenses/verify_certificate.html", token="", offline=None, online=None,
+                               error=error.message), 422  # fmt: skip
+    now = uow().now()
+    offline = licensing.verify_certificate(token, svc.keyring(uow()).public_jwks(now), now)
+    online = None
+    if offline.valid and offline.claims:
+        online = svc.verify_grant(uow().session, svc.keyring(uow()), str(offline.claims.get("jti", "")), now)
+    return render_template("licenses/verify_certificate.html", token=token, offline=offline, online=online)
+
+
+# --- a license's own pages (licensee, licensor, platform admins) -----------------------------------------------------
+
+
+def _visible_grant(grant_id: str) -> Any:
+    grant = svc.get_grant(uow().session, grant_id)
+    svc.require_view_grant(uow().session, current_user(), grant)
+    return grant
+
+
+@bp.get("/licenses")
+@login_required
+def my_licenses() -> str:
+    grants = svc.grants_for_user(uow().session, _user())
+    datasets = {g.dataset_id: uow().session.get(Dataset, g.dataset_id) for g in grants}
+    return render_template("licenses/list.html", grants=grants, datasets=datasets, now=uow().now())
+
+
+@bp.get("/licenses/<grant_id>")
+@login_required
+def show(grant_id: str) -> ViewResult:
+    grant = _visible_grant(grant_id)
+    session = uow().session
+    value = svc.grant_value(grant)
+    dataset = session.get(Dataset, grant.dataset_id)
+    decision = None
+    use_form: dict[str, Any] = {}
+    if request.args.get("action"):
+        use_form = dict(request.args)
+        try:
+            fields = parse(schemas.UseCheckSchema(), use_form)
+            decision = svc.check_intended_use(
+                grant,
+                licensing.IntendedUse(
+                    action=fields["action"],
+                    commercial=fields["commercial"],
+                    territory=fields["territory"] or None,
+                    at=uow().now(),
+                    seats_in_use=fields["seats_in_use"],
+                ),
+            )
+        except (ValidationFailed, LicensingError) as error:
+            message = error.message if isinstance(error, (LicensingError, DomainError)) else str(error)
+            return render_template(
+                "licenses/show.html",
+                **_show_context(grant, value, dataset),
+                use_form=use_form,
+                use_error=message,
+                decision=None,
+            ), 422
+    return render_template(
+        "licenses/show.html", **_show_context(grant, value, dataset), use_form=use_form, decision=decision
+    )
+
+
+def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str, Any]:
+    session = uow().session
+    template = licensing.get_template(grant.license_id)
+    attribution = None
+    if value.terms.attribution.required and dataset is not None:
+        licensor = session.get(Organisation, grant.licensor_org_id)
+        attribution = licensing.build_attribution(
+            template,
+            title=dataset.title,
+            creator=licensor.name if licensor else "the provider",
+            source_url=f"{uow().settings['BASE_URL']}/datasets/{dataset.slug}",
+        )
+    return {
+        "grant": grant,
+        "value": value,
+        "dataset": dataset,
+        "template": template,
+        "terms_lines": value.terms.plain_language_by_field(),
+        "events": svc.grant_events(session, grant),
+        "document_html": licensing.render_html(value, certificate_id=grant.id),
+        "attribution": attribution,
+        "actions": [a.value for a in licensing.usecheck.Action],
+        "status_now": value.status_at(uow().now()).value,
+    }
+
+
+@bp.get("/licenses/<grant_id>/certificate.jws")
+@login_required
+def certificate(grant_id: str) -> Response:
+    grant = _visible_grant(grant_id)
+    response = Response(grant.certificate or "", mimetype="application/jose")
+    response.headers["Content-Disposition"] = f'attachment; filename="license-{grant.id}.jws"'
+    return response
+
+
+@bp.get("/licenses/<grant_id>/license.txt")
+@login_required
+def document_text(grant_id: str) -> Response:
+    grant = _visible_grant(grant_id)
+    text = licensing.render_text(svc.grant_value(grant), certificate_id=grant.id)
+    return Response(text, mimetype="text/plain")
+
+
+@bp.get("/licenses/<grant_id>/odrl.json")
+@login_required
+def odrl(grant_id: str) -> Response:
+    grant = _visible_grant(grant_id)
+    body = json.dumps(licensing.to_odrl(svc.grant_value(grant)), indent=2, sort_keys=True)
+    return Response(body, mimetype="application/ld+json")
+
+
+# --- offers -------------------------------------------------------------------------------------------------------
+
+
+@bp.route("/datasets/<slug>/offers", methods=["GET", "POST"])
+@login_required
+def manage_offers(slug: str) -> ViewResult:
+    """Provider page: the dataset's offers, and a form for a new one."""
+    session = uow().session
+    dataset = catalog.get_dataset(session, slug)
+    owner = catalog.organisation_of(session, dataset)
+    user = _user()
+    if not can(session, user, Action.ORG_UPDATE, owner):
+        raise PermissionDenied(message=f"Only admins of {owner.name} can manage offers.")
+    context = {
+        "dataset": dataset,
+        "owner": owner,
+        "offers": svc.offers_for_dataset(session, dataset, user),
+        "templates": svc.templates_for_providers(),
+        "versions": catalog.versions_of(session, dataset),
+        "form": {},
+    }
+    if request.method == "GET":
+        return render_template("licenses/manage_offers.html", **context)
+    data = form_data()
+    try:
+        fields = parse(schemas.OfferFormSchema(), data)
+        offer = svc.create_offer(uow(), user, dataset, **fields)
+    except ValidationFailed as error:
+        discard_changes()
+        context["form"] = data
+        return render_template(
+            "licenses/manage_offers.html", **context, error=error.message, field_errors=error.field_messages()
+        ), 422
+    flash(f"Offer “{offer.title}” is on sale.", "success")
+    return redirect_to("licenses.manage_offers", slug=slug)
+
+
+@bp.post("/offers/<int:offer_id>/retire")
+@login_required
+def retire(offer_id: int) -> WerkzeugResponse:
+    offer = svc.get_offer(uow().session, offer_id)
+    svc.retire_offer(uow(), _user(), offer)
+    dataset = uow().session.get(Dataset, offer.dataset_id)
+    flash("The offer is withdrawn from sale. Licenses already issued stay valid.", "info")
+    return redirect_to("licenses.manage_offers", slug=dataset.slug if dataset else "")
+
+
+@bp.post("/offers/<int:offer_id>/acquire")
+@login_required
+def acquire(offer_id: int) -> ViewResult:
+    """Acquire a free offer at once (terms accepted on the form); paid offers go to checkout."""
+    offer = svc.get_offer(uow().session, offer_id)
+    fields = parse(schemas.AcquireSchema(), form_data())
+    grant = svc.acquire_free(
+        uow(),
+        _user(),
+        offer,
+        licensee_slug=fields["licensee"],
+        accepted_terms_hash=fields["accept_terms"],
+        ip_address=client_ip(),
+    )
+    flash("Your license is active. Its certificate is below.", "success")
+    return redirect_to("licenses.show", grant_id=grant.id)
+
+
+def offer_view(offer: Offer) -> dict[str, Any]:
+    """What the dataset page shows for one offer: price, plain-language terms and the training badge."""
+    terms = svc.offer_terms(offer)
+    template = licensing.get_template(offer.license_id)
+    return {
+        "offer": offer,
+        "price": svc.offer_price(offer).format() if not offer.is_free else "Free",
+        "template": template,
+        "terms_lines": terms.plain_language(),
+        "training": offer.training_permitted,
+        "private": offer.audience_org_id is not None,
+    }
+
+
+def register_template_helpers(app: Any) -> None:
+    """``dataset_offers(dataset)`` for the dataset page, so the catalog need not know about licenses."""
+
+    def dataset_offers(dataset: Any) -> dict[str, Any]:
+        session = uow().session
+        user = current_user()
+        offers = svc.offers_for_dataset(session, dataset, user)
+        owner = session.get(Organisation, dataset.organisation_id)
+        return {
+            "items": [offer_view(o) for o in offers],
+            "buyer_orgs": svc.buyer_orgs_of(session, user),
+            "may_manage": owner is not None and can(session, user, Action.ORG_UPDATE, owner),
+            "dataset": dataset,
+        }
+
+    app.add_template_global(dataset_offers)

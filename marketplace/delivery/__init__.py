@@ -1,0 +1,1 @@
+"""Delivery: provider uploads straight to object storage, verified manifests, and audited download links."""

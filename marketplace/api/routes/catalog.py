@@ -1,0 +1,152 @@
+"""Catalog: search with facets, listings, versions, Croissant metadata and offers (scope ``catalog:read``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from marketplace.api import present, schemas
+from marketplace.api.core import Call, decode_cursor, encode_cursor, operation
+from marketplace.apikeys.scopes import CATALOG_READ
+from marketplace.catalog import exports, search
+from marketplace.catalog import services as catalog
+from marketplace.errors import BadRequest, FieldProblem
+from marketplace.licenses import services as licenses
+
+TAG = "Catalog"
+
+
+def _search_args(query: dict[str, Any], page: int) -> dict[str, list[str]]:
+    args: dict[str, list[str]] = {"q": [query["q"]], "page": [str(page)]}
+    if query.get("sort"):
+        args["sort"] = [query["sort"]]
+    for name in search.FACETS:
+        if query.get(name):
+            args[name] = list(query[name])
+    return args
+
+
+def _fingerprint(query: dict[str, Any]) -> str:
+    material = json.dumps(
+        {k: v for k, v in query.items() if k not in ("cursor", "facets")}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@operation(
+    "/v1/datasets",
+    "GET",
+    summary="Search the catalog",
+    tag=TAG,
+    scope=CATALOG_READ,
+    query=schemas.SearchQuerySchema(),
+    response=schemas.SearchResultSchema(),
+)
+def search_datasets(call: Call) -> dict[str, Any]:
+    """Full-text search over published listings with facet filters (each facet repeatable; values within a facet
+    are alternatives), facet counts, and a stable order (relevance or newest, then id). Pages of 20; follow
+    ``next_cursor``."""
+    fingerprint = _fingerprint(call.query)
+    position = decode_cursor("search", call.query.get("cursor")) or {"p": 1, "f": fingerprint}
+    if not isinstance(position, dict) or position.get("f") != fingerprint or not isinstance(position.get("p"), int):
+        raise BadRequest(
+            message="The cursor belongs to another search: repeat the same query with it.",
+            code="invalid_cursor",
+            details=[FieldProblem("cursor", "belongs to another search", "query")],
+        )
+    page = position["p"]
+    session = call.uow.session
+    parsed = search.parse_search(_search_args(call.query, page))
+    results = search.search(session, parsed, with_facets=call.query["facets"])
+    hits = catalog.search_hits(session, results.dataset_ids)
+    more = page < min(results.pages, search.MAX_PAGE)
+    return {
+        "data": [present.search_hit(hit) for hit in hits],
+        "total": results.total,
+        "facets": results.facets,
+        "next_cursor": encode_cursor("search", {"p": page + 1, "f": fingerprint}) if more else None,
+    }
+
+
+@operation(
+    "/v1/datasets/{slug}",
+    "GET",
+    summary="Read a published listing",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug"},
+    response=schemas.DatasetSchema(),
+)
+def get_dataset(call: Call, slug: str) -> dict[str, Any]:
+    """A published (or deprecated) listing with every metadata field and its published versions."""
+    dataset = catalog.get_published_dataset(call.uow.session, slug)
+    return present.dataset_detail(call.uow.session, dataset)
+
+
+@operation(
+    "/v1/datasets/{slug}/versions",
+    "GET",
+    summary="List a listing's published versions",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug"},
+    response=schemas.VersionListSchema(),
+)
+def list_versions(call: Call, slug: str) -> dict[str, Any]:
+    """Published versions, newest (by Semantic Versioning) first."""
+    dataset = catalog.get_published_dataset(call.uow.session, slug)
+    return {"data": [present.version_summary(v) for v in catalog.versions_of(call.uow.session, dataset)]}
+
+
+@operation(
+    "/v1/datasets/{slug}/versions/{version}",
+    "GET",
+    summary="Read a published version and its file manifest",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug", "version": "version"},
+    response=schemas.VersionSchema(),
+)
+def get_version(call: Call, slug: str, version: str) -> dict[str, Any]:
+    """A published version: changelog, manifest digest, and every file with its size, SHA-256 and media type."""
+    session = call.uow.session
+    dataset = catalog.get_published_dataset(session, slug)
+    return present.version_detail(session, dataset, catalog.get_version(session, dataset, version))
+
+
+@operation(
+    "/v1/datasets/{slug}/croissant",
+    "GET",
+    summary="Export a version's Croissant metadata",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug"},
+    query=schemas.CroissantQuerySchema(),
+    response=schemas.CROISSANT_DOCUMENT,
+    media_type="application/ld+json",
+)
+def croissant(call: Call, slug: str) -> dict[str, Any]:
+    """MLCommons Croissant 1.0 JSON-LD (with the RAI vocabulary) of the latest published version, or of
+    ``version``."""
+    session = call.uow.session
+    dataset = catalog.get_published_dataset(session, slug)
+    return exports.croissant_export(session, dataset, call.query.get("version"), base_url=present.base_url())
+
+
+@operation(
+    "/v1/datasets/{slug}/offers",
+    "GET",
+    summary="List the offers of a listing",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug"},
+    response=schemas.OfferListSchema(),
+)
+def list_offers(call: Call, slug: str) -> dict[str, Any]:
+    """Active offers: public ones, private ones addressed to the caller's organisations, and, for the provider,
+    all of its own. Each carries its terms and ``terms_hash``, which an order must send back to accept them."""
+    session = call.uow.session
+    dataset = catalog.get_published_dataset(session, slug)
+    offers = licenses.offers_for_dataset(session, dataset, call.caller.user)
+    return {"data": [present.offer(session, o) for o in offers]}

@@ -1,0 +1,171 @@
+"""Licenses (scope ``licenses:read``), their public verification, and downloads (scope ``downloads``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from marketplace.api import present, schemas
+from marketplace.api.core import Call, decode_cursor, operation, page
+from marketplace.api.routes._common import page_limit
+from marketplace.apikeys.scopes import DOWNLOADS, LICENSES_READ
+from marketplace.delivery import services as delivery
+from marketplace.errors import NotFound
+from marketplace.licenses import services as licenses
+from marketplace.licenses.models import Grant
+from marketplace.permissions import Action, can
+from marketplace.web import client_ip
+
+TAG = "Licenses"
+
+
+def _visible_grant(call: Call, license_id: str) -> Grant:
+    grant = licenses.get_grant(call.uow.session, license_id)
+    licenses.require_view_grant(call.uow.session, call.caller.user, grant)
+    return grant
+
+
+@operation(
+    "/v1/licenses",
+    "GET",
+    summary="List licenses",
+    tag=TAG,
+    scope=LICENSES_READ,
+    query=schemas.LicenseQuerySchema(),
+    response=schemas.LicensePageSchema(),
+)
+def list_licenses(call: Call) -> dict[str, Any]:
+    """Licenses held by the credential's organisations (``role=licensee``), or granted by them
+    (``role=licensor``), newest first."""
+    before = decode_cursor("licenses", call.query.get("cursor"))
+    limit = page_limit(call)
+    rows = licenses.grants_of(
+        call.uow.session,
+        call.caller.user,
+        role=call.query["role"],
+        before_id=before if isinstance(before, str) else None,
+        limit=limit + 1,
+    )
+    result = page("licenses", rows, limit, lambda g: g.id)
+    result["data"] = [present.grant(call.uow.session, g) for g in result["data"]]
+    return result
+
+
+@operation(
+    "/v1/licenses/{license_id}",
+    "GET",
+    summary="Read a license",
+    tag=TAG,
+    scope=LICENSES_READ,
+    path_params={"license_id": "license"},
+    response=schemas.LicenseSchema(),
+)
+def get_license(call: Call, license_id: str) -> dict[str, Any]:
+    """A license held or granted: parties, dataset, versions, the exact terms and their hash, validity."""
+    return present.grant(call.uow.session, _visible_grant(call, license_id))
+
+
+@operation(
+    "/v1/licenses/{license_id}/certificate",
+    "GET",
+    summary="Get a license's signed certificate",
+    tag=TAG,
+    scope=LICENSES_READ,
+    path_params={"license_id": "license"},
+    response=schemas.CertificateSchema(),
+)
+def certificate(call: Call, license_id: str) -> dict[str, Any]:
+    """The certificate (JWS, EdDSA) anyone can verify offline against ``/.well-known/jwks.json``."""
+    grant = _visible_grant(call, license_id)
+    if not grant.certificate:
+        raise NotFound(message="This license has no certificate (it is not active).", code="no_certificate")
+    return {
+        "license_id": grant.id,
+        "certificate": grant.certificate,
+        "kid": grant.certificate_kid,
+        "jwks_url": present.base_url() + "/.well-known/jwks.json",
+    }
+
+
+@operation(
+    "/v1/licenses/{license_id}/verify",
+    "GET",
+    summary="Verify a license (public)",
+    tag=TAG,
+    public=True,
+    path_params={"license_id": "license"},
+    response=schemas.VerificationSchema(),
+)
+def verify(call: Call, license_id: str) -> dict[str, Any]:
+    """Anyone, with or without a credential: is this license genuine (its certificate checks out against the
+    platform's keys) and in force now? Unknown ids get 404 ``unknown_license``."""
+    result = licenses.verify_grant(call.uow.session, licenses.keyring(call.uow), license_id, call.uow.now())
+    if result.reason == "unknown_license":
+        raise NotFound(message=result.message, code="unknown_license")
+    return result.to_dict()
+
+
+@operation(
+    "/v1/licenses/{license_id}/manifest",
+    "GET",
+    summary="Get the file manifest of a license",
+    tag="Downloads",
+    scope=DOWNLOADS,
+    path_params={"license_id": "license"},
+    response=schemas.ManifestSchema(),
+)
+def manifest(call: Call, license_id: str) -> dict[str, Any]:
+    """Every file the license covers, per version, with size and SHA-256 to check downloads against."""
+    return delivery.grant_manifest(call.uow.session, _visible_grant(call, license_id))
+
+
+@operation(
+    "/v1/licenses/{license_id}/download-links",
+    "POST",
+    summary="Get download links",
+    tag="Downloads",
+    scope=DOWNLOADS,
+    path_params={"license_id": "license"},
+    body=schemas.DownloadLinksRequestSchema(),
+    response=schemas.DownloadLinksSchema(),
+    status=201,
+)
+def download_links(call: Call, license_id: str) -> dict[str, Any]:
+    """Short-lived links to files of an active license (the given ``file_ids``, one ``version``, or everything
+    covered). Each link is audited with the API key that asked for it and counts toward the license's download
+    limit."""
+    session = call.uow.session
+    grant = _visible_grant(call, license_id)
+    principal = call.caller
+    # An organisation credential may fetch for its organisation only; a user's for any organisation the user
+    # downloads for. Delivery checks the grant, its term, the version and the download limit.
+    licensee_id = grant.licensee_org_id if can(session, principal.user, Action.GRANT_DOWNLOAD, grant) else None
+    common: dict[str, Any] = {
+        "grant": grant,
+        "user": principal.user,
+        "ip": client_ip(),
+        "user_agent": request.headers.get("User-Agent", ""),
+    }
+    if principal.api_key_id is not None:
+        common.update(api_key_id=principal.api_key_id, api_key_org_id=licensee_id)
+    file_ids = call.body.get("file_ids")
+    if file_ids:
+        links = [delivery.issue_download_link(call.uow, file_id=file_id, **common) for file_id in file_ids]
+    else:
+        links = delivery.issue_download_links(call.uow, version_label=call.body.get("version"), **common)
+    return {
+        "license_id": grant.id,
+        "data": [
+            {
+                "file_id": link.file.id,
+                "path": link.file.path,
+                "version": link.version.version,
+                "size_bytes": link.file.size_bytes,
+                "sha256": link.file.sha256,
+                "url": present.absolute(link.url),
+                "expires_at": link.expires_at,
+            }
+            for link in links
+        ],
+    }

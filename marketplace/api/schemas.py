@@ -1,0 +1,629 @@
+"""marshmallow schemas of every ``/api/v1`` request and response; the OpenAPI document is generated from them.
+
+Request schemas refuse unknown fields (a typo is an error, not silently ignored). Response schemas say exactly
+what is sent, nullable fields included, so the document's schemas can be checked against real responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from marketplace.apikeys.scopes import SCOPES
+from marketplace.catalog import search as catalog_search
+from marketplace.catalog import vocab
+from marketplace.catalog.schemas import SECTION_FIELDS, Coded, DatasetRecordSchema, ManifestEntrySchema
+from marketplace.events import EVENT_TYPES
+
+SLUG = validate.Regexp(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$", error="not a valid slug")
+ULID = validate.Regexp(r"^[0-9A-HJKMNP-TV-Z]{26}$", error="not a license id")
+
+
+class In(Schema):
+    """Base of request schemas: unknown fields are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class Out(Schema):
+    """Base of response schemas."""
+
+    class Meta:
+        ordered = True
+
+
+def _nullable_str(**kwargs: Any) -> fields.String:
+    return fields.String(allow_none=True, **kwargs)
+
+
+def _nullable_dt() -> fields.DateTime:
+    return fields.DateTime(allow_none=True)
+
+
+# --- shared ------------------------------------------------------------------------------------------------------
+
+
+class ProblemSchema(Out):
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+    location = fields.String()
+
+
+class ErrorBodySchema(Out):
+    code = fields.String(required=True, metadata={"description": "Stable, machine-readable error code."})
+    message = fields.String(required=True)
+    details = fields.List(fields.Nested(ProblemSchema), required=True)
+
+
+class ErrorSchema(Out):
+    """Every error, whatever its status: ``{"error": {"code", "message", "details"}}``."""
+
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class PageQuerySchema(In):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class OrganisationRefSchema(Out):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+# --- me --------------------------------------------------------------------------------------------------------
+
+
+class CredentialSchema(Out):
+    type = fields.String(required=True, validate=validate.OneOf(["api_key", "oauth_client"]))
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    environment = fields.String(required=True, validate=validate.OneOf(["live", "test"]))
+    scopes = fields.List(fields.String(validate=validate.OneOf(list(SCOPES))), required=True)
+    expires_at = _nullable_dt()
+
+
+class UserRefSchema(Out):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    display_name = fields.String(required=True)
+
+
+class MembershipRefSchema(Out):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["provider", "buyer"]))
+    role = fields.String(required=True, validate=validate.OneOf(["owner", "admin", "member"]))
+
+
+class MeSchema(Out):
+    credential = fields.Nested(CredentialSchema, required=True)
+    user = fields.Nested(UserRefSchema, required=True)
+    organisation = fields.Nested(OrganisationRefSchema, allow_none=True, required=True)
+    organisations = fields.List(fields.Nested(MembershipRefSchema), required=True)
+
+
+# --- catalog ---------------------------------------------------------------------------------------------------
+
+
+def _facet_query_fields() -> dict[str, fields.Field[Any]]:
+    return {
+        name: fields.List(
+            fields.String(validate=validate.Length(min=1, max=100)),
+            load_default=list,
+            metadata={"description": f"Filter by {facet.label.lower()} (repeat for several values: any of them)."},
+        )
+        for name, facet in catalog_search.FACETS.items()
+    }
+
+
+SearchQuerySchema = In.from_dict(
+    {
+        "q": fields.String(load_default="", validate=validate.Length(max=catalog_search.MAX_QUERY_CHARS)),
+        "sort": fields.String(load_default=None, validate=validate.OneOf(["relevance", "newest"])),
+        "facets": fields.Boolean(
+            load_default=True,
+            metadata={"description": "Include facet counts (false is faster when they are not shown)."},
+        ),
+        "cursor": fields.String(load_default=None, validate=validate.Length(max=500)),
+        **_facet_query_fields(),
+    },
+    name="SearchQuery",
+)
+
+
+class FacetValueSchema(Out):
+    value = fields.String(required=True)
+    label = fields.String(required=True)
+    count = fields.Integer(required=True)
+    selected = fields.Boolean(required=True)
+
+
+class FacetSchema(Out):
+    name = fields.String(required=True)
+    label = fields.String(required=True)
+    values = fields.List(fields.Nested(FacetValueSchema), required=True)
+    more = fields.Integer(required=True)
+
+
+class DatasetSummarySchema(Out):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    summary = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in vocab.DatasetStatus]))
+    modality = _nullable_str()
+    provider = fields.Nested(OrganisationRefSchema, required=True)
+    tags = fields.List(fields.String(), required=True)
+    tasks = fields.List(fields.String(), required=True)
+    languages = fields.List(fields.String(), required=True)
+    latest_version = _nullable_str()
+    published_at = _nullable_dt()
+    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class SearchResultSchema(Out):
+    data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
+    total = fields.Integer(required=True)
+    facets = fields.List(fields.Nested(FacetSchema), required=True)
+    next_cursor = _nullable_str(required=True)
+
+
+class FileSchema(Out):
+    id = fields.Integer(required=True)
+    path = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    media_type = fields.String(required=True)
+    uploaded = fields.Boolean(required=True)
+
+
+class VersionSummarySchema(Out):
+    version = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in vocab.VersionStatus]))
+    changelog = fields.String(required=True)
+    manifest_digest = _nullable_str()
+    file_count = fields.Integer(required=True)
+    total_bytes = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    published_at = _nullable_dt()
+
+
+class VersionSchema(VersionSummarySchema):
+    dataset = fields.String(required=True, metadata={"description": "The dataset's slug."})
+    files = fields.List(fields.Nested(FileSchema), required=True)
+
+
+class VersionListSchema(Out):
+    data = fields.List(fields.Nested(VersionSummarySchema), required=True)
+
+
+class DatasetSchema(Out):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in vocab.DatasetStatus]))
+    status_note = fields.String(required=True)
+    provider = fields.Nested(OrganisationRefSchema, required=True)
+    record = fields.Dict(
+        required=True,
+        metadata={"description": "Every listing field, in the shape of the DatasetRecord request schema."},
+    )
+    versions = fields.List(fields.Nested(VersionSummarySchema), required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    published_at = _nullable_dt()
+    missing = fields.List(
+        fields.Nested(ProblemSchema),
+        required=True,
+        metadata={"description": "What a draft still needs before it can be submitted for review."},
+    )
+    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class DatasetPageSchema(Out):
+    data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
+    next_cursor = _nullable_str(required=True)
+
+
+class CroissantQuerySchema(In):
+    version = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+#: A Croissant 1.0 JSON-LD document (with the RAI vocabulary), sent as it is.
+CROISSANT_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "MLCommons Croissant 1.0 JSON-LD with the RAI vocabulary.",
+    "required": ["@context", "@type", "name"],
+    "additionalProperties": True,
+}
+
+
+# --- offers ----------------------------------------------------------------------------------------------------
+
+
+class MoneySchema(Out):
+    amount = fields.Integer(required=True, metadata={"description": "Integer minor units (cents)."})
+    currency = fields.String(required=True, metadata={"description": "ISO 4217."})
+    formatted = fields.String(required=True)
+
+
+class OfferSchema(Out):
+    id = fields.Integer(required=True)
+    dataset = fields.String(required=True)
+    title = fields.String(required=True)
+    license_id = fields.String(required=True)
+    license_family = fields.String(required=True)
+    price = fields.Nested(MoneySchema, required=True)
+    version_label = _nullable_str()
+    private = fields.Boolean(required=True)
+    active = fields.Boolean(required=True)
+    training_permitted = fields.Boolean(required=True)
+    terms = fields.Dict(required=True)
+    terms_hash = fields.String(
+        required=True, metadata={"description": "Send it back as accepted_terms_hash to accept these terms."}
+    )
+    created_at = fields.DateTime(required=True)
+
+
+class OfferListSchema(Out):
+    data = fields.List(fields.Nested(OfferSchema), required=True)
+
+
+class OfferCreateSchema(In):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    license_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    price_amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=10**12), metadata={"description": "Minor units."}
+    )
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{3}$"))
+    version_label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    audience_org_slug = fields.String(load_default=None, allow_none=True, validate=SLUG)
+    overrides = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict)
+
+
+class AcquireSchema(In):
+    licensee = fields.String(required=True, validate=SLUG, metadata={"description": "Buyer organisation's slug."})
+    accepted_terms_hash = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+# --- orders ----------------------------------------------------------------------------------------------------
+
+
+class OrderLineInSchema(In):
+    offer_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    accepted_terms_hash = fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"description": "The offer's terms_hash."}
+    )
+
+
+_URL = fields.Url(schemes={"http", "https"}, require_tld=False, load_default=None, validate=validate.Length(max=1000))
+
+
+class OrderCreateSchema(In):
+    licensee = fields.String(required=True, validate=SLUG, metadata={"description": "Buyer organisation's slug."})
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(min=1, max=50))
+    success_url = _URL
+    cancel_url = _URL
+
+    @validates_schema
+    def _unique_offers(self, data: dict[str, Any], **_: Any) -> None:
+        ids = [line["offer_id"] for line in data.get("lines") or []]
+        if len(ids) != len(set(ids)):
+            raise ValidationError({"lines": ["each offer may appear once"]})
+
+
+class OrderLineSchema(Out):
+    offer_id = fields.Integer(required=True)
+    dataset = _nullable_str(required=True)
+    description = fields.String(required=True)
+    amount = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    terms_hash = fields.String(required=True)
+    license_id = _nullable_str(required=True, metadata={"description": "The license issued for this line, once paid."})
+
+
+class OrderSchema(Out):
+    id = fields.Integer(required=True)
+    reference = fields.String(required=True)
+    status = fields.String(required=True)
+    licensee = fields.String(required=True, metadata={"description": "Buyer organisation's slug."})
+    total = fields.Nested(MoneySchema, required=True)
+    checkout_url = _nullable_str(required=True, metadata={"description": "Where the buyer pays (sandbox or Stripe)."})
+    created_at = fields.DateTime(required=True)
+    paid_at = _nullable_dt()
+    lines = fields.List(fields.Nested(OrderLineSchema), required=True)
+
+
+class OrderPageSchema(Out):
+    data = fields.List(fields.Nested(OrderSchema), required=True)
+    next_cursor = _nullable_str(required=True)
+
+
+class CheckoutSchema(Out):
+    order_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    checkout_url = _nullable_str(required=True)
+
+
+class RetryCheckoutSchema(In):
+    success_url = _URL
+    cancel_url = _URL
+
+
+# --- licenses --------------------------------------------------------------------------------------------------
+
+
+class LicenseQuerySchema(PageQuerySchema):
+    role = fields.String(load_default="licensee", validate=validate.OneOf(["licensee", "licensor"]))
+
+
+class LicenseSchema(Out):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    dataset = _nullable_str(required=True)
+    license = fields.String(required=True, metadata={"description": "SPDX id or LicenseRef- of the template."})
+    licensee = fields.Nested(OrganisationRefSchema, required=True)
+    licensor = fields.Nested(OrganisationRefSchema, required=True)
+    versions = fields.List(fields.String(), required=True)
+    all_versions = fields.Boolean(required=True)
+    terms_hash = fields.String(required=True)
+    terms = fields.Dict(required=True)
+    price = fields.Nested(MoneySchema, required=True)
+    issued_at = fields.DateTime(required=True)
+    valid_from = fields.DateTime(required=True)
+    valid_until = _nullable_dt()
+    links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class LicensePageSchema(Out):
+    data = fields.List(fields.Nested(LicenseSchema), required=True)
+    next_cursor = _nullable_str(required=True)
+
+
+class CertificateSchema(Out):
+    license_id = fields.String(required=True)
+    certificate = fields.String(required=True, metadata={"description": "JWS compact serialisation (EdDSA)."})
+    kid = _nullable_str(required=True)
+    jwks_url = fields.String(required=True)
+
+
+class VerificationSchema(Out):
+    license_id = fields.String(required=True)
+    valid = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    reason = fields.String(required=True)
+    message = fields.String(required=True)
+    dataset = fields.Dict(allow_none=True, required=True)
+    versions = fields.List(fields.String(), required=True)
+    licensee_organisation = _nullable_str(required=True)
+    licensor_organisation = _nullable_str(required=True)
+    license = _nullable_str(required=True)
+    terms_hash = _nullable_str(required=True)
+    valid_from = _nullable_str(required=True)
+    valid_until = _nullable_str(required=True)
+    certificate_kid = _nullable_str(required=True)
+
+
+# --- downloads -------------------------------------------------------------------------------------------------
+
+
+class DownloadLinksRequestSchema(In):
+    file_ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Files to link; omit for every file the license covers (or of one version)."},
+    )
+    version = fields.String(load_default=None, validate=validate.Length(max=64))
+
+    @validates_schema
+    def _one_or_other(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("file_ids") and data.get("version"):
+            raise ValidationError({"version": ["give file_ids or version, not both"]})
+
+
+class DownloadLinkSchema(Out):
+    file_id = fields.Integer(required=True)
+    path = fields.String(required=True)
+    version = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    url = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class DownloadLinksSchema(Out):
+    license_id = fields.String(required=True)
+    data = fields.List(fields.Nested(DownloadLinkSchema), required=True)
+
+
+class ManifestFileSchema(Out):
+    id = fields.Integer(required=True)
+    path = fields.String(required=True)
+    size_bytes = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    media_type = fields.String(required=True)
+    downloadable = fields.Boolean(required=True)
+
+
+class ManifestVersionSchema(Out):
+    version = fields.String(required=True)
+    manifest_digest = _nullable_str(required=True)
+    file_count = fields.Integer(required=True)
+    total_bytes = fields.Integer(required=True)
+    files = fields.List(fields.Nested(ManifestFileSchema), required=True)
+
+
+class ManifestSchema(Out):
+    license = fields.String(required=True)
+    dataset = _nullable_str(required=True)
+    license_manifest_digest = fields.String(required=True)
+    versions = fields.List(fields.Nested(ManifestVersionSchema), required=True)
+
+
+# --- provider --------------------------------------------------------------------------------------------------
+
+
+class ProviderListQuerySchema(PageQuerySchema):
+    organisation = fields.String(load_default=None, validate=SLUG)
+
+
+class DatasetCreateSchema(In):
+    organisation = fields.String(
+        load_default=None,
+        validate=SLUG,
+        metadata={"description": "Provider organisation's slug; defaults to the organisation of the credential."},
+    )
+    record = fields.Nested(
+        DatasetRecordSchema(exclude=("versions",)),
+        required=True,
+        metadata={"description": "The listing's fields; add versions with the versions endpoint."},
+    )
+
+
+SECTION_NAMES = list(SECTION_FIELDS)
+
+
+class SectionBodySchema(In):
+    record = fields.Dict(
+        required=True, metadata={"description": "The section's fields; fields left out are cleared (PUT semantics)."}
+    )
+
+
+class VersionCreateSchema(In):
+    version = Coded(vocab.semantic_version, required=True, metadata={"description": "Semantic version, e.g. 1.2.0."})
+    changelog = fields.String(load_default="", validate=validate.Length(max=20000))
+    files = fields.List(fields.Nested(ManifestEntrySchema), load_default=list, validate=validate.Length(max=100000))
+
+
+class VersionUpdateSchema(In):
+    changelog = fields.String(load_default="", validate=validate.Length(max=20000))
+    files = fields.List(fields.Nested(ManifestEntrySchema), load_default=list, validate=validate.Length(max=100000))
+
+
+class UploadCreateSchema(In):
+    path = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5 * 1024**4))
+    media_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$"))
+
+
+class UploadSchema(Out):
+    id = fields.Integer(required=True)
+    dataset = fields.String(required=True)
+    version = fields.String(required=True)
+    path = fields.String(required=True)
+    size = fields.Integer(required=True)
+    media_type = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["uploading", "verified", "failed", "aborted"]))
+    multipart = fields.Boolean(required=True)
+    part_size = fields.Integer(required=True)
+    part_count = fields.Integer(required=True)
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    parts_done = fields.List(fields.Integer(), required=True)
+    sha256 = _nullable_str(required=True)
+    expected_sha256 = _nullable_str(required=True)
+    error = fields.String(required=True)
+
+
+class UploadLinksRequestSchema(In):
+    parts = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=10000)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Part numbers (multipart uploads); leave empty for a single-PUT upload."},
+    )
+
+
+class UploadLinksSchema(Out):
+    urls = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": 'Part number → presigned PUT URL ("0" for a single-PUT upload).'},
+    )
+
+
+class ImportCreateSchema(In):
+    organisation = fields.String(load_default=None, validate=SLUG)
+    format = fields.String(required=True, validate=validate.OneOf(["csv", "jsonl", "croissant"]))
+    content = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=16 * 1024 * 1024),
+        metadata={"description": "The catalog file's text (UTF-8)."},
+    )
+    filename = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class JobSchema(Out):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
+    organisation = fields.String(required=True)
+    result = fields.Dict(allow_none=True, required=True)
+    error = fields.String(required=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    created_at = fields.DateTime(required=True)
+    started_at = _nullable_dt()
+    finished_at = _nullable_dt()
+
+
+# --- webhooks --------------------------------------------------------------------------------------------------
+
+
+class EndpointQuerySchema(In):
+    organisation = fields.String(load_default=None, validate=SLUG)
+
+
+class EndpointCreateSchema(In):
+    organisation = fields.String(load_default=None, validate=SLUG)
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True, validate=validate.Length(min=1)
+    )
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class EndpointSchema(Out):
+    id = fields.Integer(required=True)
+    organisation = fields.String(required=True)
+    url = fields.String(required=True)
+    description = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class EndpointListSchema(Out):
+    data = fields.List(fields.Nested(EndpointSchema), required=True)
+
+
+class EndpointWithSecretSchema(EndpointSchema):
+    secret = fields.String(required=True, metadata={"description": "The signing secret, shown only this once."})
+
+
+class SecretSchema(Out):
+    secret = fields.String(required=True, metadata={"description": "The new signing secret, shown only this once."})
+
+
+class DeliverySchema(Out):
+    id = fields.Integer(required=True)
+    event_id = fields.String(required=True)
+    event_type = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    last_status_code = fields.Integer(allow_none=True, required=True)
+    last_error = fields.String(required=True)
+    next_attempt_at = _nullable_dt()
+    created_at = fields.DateTime(required=True)
+    delivered_at = _nullable_dt()
+
+
+class DeliveryPageSchema(Out):
+    data = fields.List(fields.Nested(DeliverySchema), required=True)
+    next_cursor = _nullable_str(required=True)
+
+
+class EmptySchema(In):
+    """No fields."""

@@ -1,0 +1,31 @@
+"""The scopes an API key or OAuth client may hold, with what each allows. Scopes only narrow: a credential never
+does more than the user (or, for an organisation's credential, its creator within that organisation) may."""
+
+from __future__ import annotations
+
+CATALOG_READ = "catalog:read"
+ORDERS_WRITE = "orders:write"
+LICENSES_READ = "licenses:read"
+DOWNLOADS = "downloads"
+PROVIDER_WRITE = "provider:write"
+WEBHOOKS_MANAGE = "webhooks:manage"
+
+SCOPES: dict[str, str] = {
+    CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
+    ORDERS_WRITE: "Place orders (accepting their terms) and read them, with their checkout links.",
+    LICENSES_READ: "List and read licenses held or granted, and their signed certificates.",
+    DOWNLOADS: "Get audited download links and file manifests for licensed datasets.",
+    PROVIDER_WRITE: "Providers: create and edit listings, versions, uploads, offers; run catalog imports.",
+    WEBHOOKS_MANAGE: "Manage the organisation's outbound webhook endpoints and their deliveries.",
+}
+
+
+def parse_scopes(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Known scopes from a space-separated string or a list, in :data:`SCOPES` order; ValueError names unknown
+    ones."""
+    items = value.split() if isinstance(value, str) else [str(v) for v in value]
+    unknown = sorted({s for s in items if s not in SCOPES})
+    if unknown:
+        raise ValueError("unknown scope(s): " + ", ".join(unknown))
+    chosen = set(items)
+    return [s for s in SCOPES if s in chosen]

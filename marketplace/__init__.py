@@ -71,7 +71,38 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     mailer = mailer_from_settings(settings)
     app.extensions["marketplace.db"] = database
     app.extensions["marketplace.mailer"] = mailer
-    app.extensions["marketplace.context"] = ServiceContext(settings, mailer)
+    context = ServiceContext(settings, mailer)
+    app.extensions["marketplace.context"] = context
+
+    from marketplace.licenses.keys import load_keyring
+
+    context.extras["keyring"] = load_keyring(settings)
+
+    from marketplace.orders.payments import PaymentConfigError, payment_backend_from_settings
+
+    try:
+        context.extras["payments"] = payment_backend_from_settings(settings)
+    except PaymentConfigError as error:
+        raise ConfigError(str(error)) from error
+
+    from storage import LocalStorage, StorageConfigError, make_wsgi_app, storage_from_settings
+
+    try:
+        context.extras["storage"] = storage_from_settings(settings)
+    except StorageConfigError as error:
+        raise ConfigError(str(error)) from error
+    local_storage = context.extras["storage"].default
+    if isinstance(local_storage, LocalStorage):
+        # The local backend's signed links are served by its own WSGI app, mounted at its base URL's path.
+        from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+        from marketplace.delivery.app import storage_mount_path
+
+        mount = storage_mount_path(settings)
+        if mount:
+            app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+                app.wsgi_app, {mount: make_wsgi_app(local_storage)}
+            )
 
     csrf.init_app(app)
 
@@ -84,7 +115,37 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
+    from marketplace.catalog.views import bp as catalog_bp
+
+    app.register_blueprint(catalog_bp)
+    from marketplace.licenses.views import bp as licenses_bp
+    from marketplace.licenses.views import register_template_helpers as register_license_helpers
+
+    app.register_blueprint(licenses_bp)
+    register_license_helpers(app)
+    from marketplace.orders.views import bp as orders_bp
+    from marketplace.orders.views import register_template_helpers as register_order_helpers
+    from marketplace.orders.views import stripe_webhook
+
+    app.register_blueprint(orders_bp)
+    csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
+    register_order_helpers(app)
+    from marketplace.delivery.app import init_app as init_delivery
+
+    init_delivery(app)
+    from marketplace.sso.app import init_app as init_sso
+    from marketplace.webhooks.app import init_app as init_webhooks
+
+    init_webhooks(app, database, context)  # outbound webhooks: event subscriber, pages, delivery worker
+    init_sso(app)
     csrf.exempt(api_bp)  # The API authenticates with bearer keys, never with the session cookie.
+    from marketplace.api import init_app as init_api
+    from marketplace.apikeys.views import bp as apikeys_bp
+    from marketplace.oauth.server import bp as oauth_bp
+
+    init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
+    csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
+    app.register_blueprint(apikeys_bp)
     register_error_handlers(app)
     security.init_app(app)
 

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
 from marketplace.errors import DomainError
@@ -36,9 +36,21 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(config_group)
     app.cli.add_command(seed)
+    from marketplace.licenses.cli import grants_group, keys_group, license_group
+
+    app.cli.add_command(license_group)
+    app.cli.add_command(keys_group)
+    app.cli.add_command(grants_group)
+    app.cli.add_command(payments_group)
+    from marketplace.webhooks.cli import webhooks_group
+
+    app.cli.add_command(webhooks_group)
+    from marketplace.delivery.cli import upload_command
+
+    app.cli.add_command(upload_command)
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Database schema migrations (Alembic)."""
 
@@ -79,7 +91,7 @@ def db_revision(message: str) -> None:
     migrate.revision(current_app.config["DATABASE_URL"], message)
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """User administration."""
 
@@ -100,7 +112,7 @@ def make_admin(email: str, revoke: bool) -> None:
     click.echo(f"{user.email} is {'no longer ' if revoke else ''}a platform admin")
 
 
-@click.group("config")
+@click.group("config", cls=AppGroup)
 def config_group() -> None:
     """Settings."""
 
@@ -114,6 +126,7 @@ def config_docs() -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed() -> None:
     """Load the demo data (idempotent: running it again changes nothing)."""
     from marketplace.seed import seed_demo
@@ -121,4 +134,23 @@ def seed() -> None:
     with _uow() as uow:
         lines = seed_demo(uow)
     for line in lines:
+        click.echo(line)
+
+
+@click.group("payments", cls=AppGroup)
+def payments_group() -> None:
+    """Payments."""
+
+
+@payments_group.command("reconcile")
+@click.option("--older-than", default=5, show_default=True, help="Only orders waiting at least this many minutes.")
+def payments_reconcile(older_than: int) -> None:
+    """Ask the payment provider about orders still waiting for payment (for webhooks that never came)."""
+    from datetime import timedelta
+
+    from marketplace.orders.services import reconcile
+
+    with _uow() as uow:
+        lines = reconcile(uow, older_than=timedelta(minutes=older_than))
+    for line in lines or ["no order is waiting for payment"]:
         click.echo(line)

@@ -82,7 +82,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout) instead of failing
+        # with "database is locked" when a read transaction later tries to write. SQLite is the single-process
+        # development default; production runs on PostgreSQL, where this does not apply.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -181,6 +184,8 @@ class ServiceContext:
         self.settings = settings
         self.mailer = mailer
         self.clock = clock
+        # Other backends chosen at start-up (signing keys, storage, payments), by name.
+        self.extras: dict[str, Any] = {}
 
 
 @contextmanager

@@ -98,6 +98,14 @@ class InvalidToken(DomainError):
     code: str = "invalid_token"
 
 
+@dataclass
+class ServiceUnavailable(DomainError):
+    """A backend the request needs (object storage, ...) cannot be reached right now; retrying may help."""
+
+    message: str = "A service this page depends on is unavailable. Please try again in a moment."
+    code: str = "service_unavailable"
+
+
 HTTP_STATUS: dict[type[DomainError], int] = {
     ValidationFailed: 422,
     BadRequest: 400,
@@ -107,6 +115,7 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Throttled: 429,
+    ServiceUnavailable: 503,
     DomainError: 400,
 }
 

@@ -1,5 +1,23 @@
 """Imports every model module so that ``SQLModel.metadata`` knows every table (for Alembic and tests)."""
 
 from marketplace.accounts import models as accounts_models
+from marketplace.apikeys import models as apikeys_models
+from marketplace.catalog import models as catalog_models
+from marketplace.delivery import models as delivery_models
+from marketplace.licenses import models as licenses_models
+from marketplace.oauth import models as oauth_models
+from marketplace.orders import models as orders_models
+from marketplace.sso import models as sso_models
+from marketplace.webhooks import models as webhooks_models
 
-__all__ = ["accounts_models"]
+__all__ = [
+    "accounts_models",
+    "apikeys_models",
+    "catalog_models",
+    "delivery_models",
+    "licenses_models",
+    "oauth_models",
+    "orders_models",
+    "sso_models",
+    "webhooks_models",
+]

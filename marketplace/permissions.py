@@ -8,7 +8,10 @@ permission is enforced on the server whatever the page showed. Each action's rul
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
@@ -25,11 +28,49 @@ class Action(enum.StrEnum):
     ORG_MANAGE_OWNERS = "org:manage_owners"
     ORG_ACT_FOR = "org:act_for"
     PLATFORM_ADMIN = "platform:admin"
+    DATASET_EDIT = "dataset:edit"
+    DATASET_REVIEW = "dataset:review"
+    DATASET_DOWNLOAD_STATS = "dataset:download_stats"
+    GRANT_DOWNLOAD = "grant:download"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    SSO_MANAGE = "sso:manage"
+    API_ACCESS_MANAGE = "api_access:manage"
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A user's permissions exercised through an API credential: never platform-admin powers, and, for an
+    organisation's key or OAuth client, only within that one organisation (``organisation_id``)."""
+
+    organisation_id: int | None = None
+
+
+_delegation: ContextVar[Delegation | None] = ContextVar("marketplace_delegation", default=None)
+
+
+@contextmanager
+def delegated(organisation_id: int | None = None) -> Iterator[Delegation]:
+    """Within the block every rule treats the user as acting through an API credential (see :class:`Delegation`):
+    memberships of other organisations than ``organisation_id`` (when given) and the platform-admin flag count for
+    nothing. The API wraps each authenticated request in it, so no service can exceed what the credential may."""
+    delegation = Delegation(organisation_id)
+    token = _delegation.set(delegation)
+    try:
+        yield delegation
+    finally:
+        _delegation.reset(token)
+
+
+def current_delegation() -> Delegation | None:
+    return _delegation.get()
 
 
 def role_in(session: Session, user: User | None, organisation: Organisation) -> Role | None:
     """The user's role in ``organisation``, or None when not a member (or not logged in)."""
     if user is None or user.id is None or organisation.id is None:
+        return None
+    delegation = _delegation.get()
+    if delegation is not None and delegation.organisation_id not in (None, organisation.id):
         return None
     membership = session.exec(
         select(Membership).where(Membership.organisation_id == organisation.id, Membership.user_id == user.id)
@@ -47,8 +88,23 @@ def _at_least(minimum: Role) -> Callable[[Session, User, Any], bool]:
     return rule
 
 
+def _member_of_owner(session: Session, user: User, target: Any) -> bool:
+    """A member of the organisation that owns ``target`` (an organisation, or anything with ``organisation_id``)."""
+    org = target if isinstance(target, Organisation) else None
+    if org is None and getattr(target, "organisation_id", None) is not None:
+        org = session.get(Organisation, target.organisation_id)
+    return org is not None and role_in(session, user, org) is not None
+
+
+def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
+    """A member of the organisation holding ``target`` (a license grant, by its ``licensee_org_id``)."""
+    org_id = getattr(target, "licensee_org_id", None)
+    org = session.get(Organisation, org_id) if org_id is not None else None
+    return org is not None and role_in(session, user, org) is not None
+
+
 def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
-    return user.is_platform_admin
+    return user.is_platform_admin and _delegation.get() is None
 
 
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
@@ -64,6 +120,17 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.ORG_MANAGE_MEMBERS: _at_least(Role.ADMIN),
     Action.ORG_MANAGE_OWNERS: _at_least(Role.OWNER),
     Action.PLATFORM_ADMIN: _platform_admin,
+    # Listings: any member of the owning provider edits; platform admins review (and may take down).
+    Action.DATASET_EDIT: _member_of_owner,
+    Action.DATASET_REVIEW: _platform_admin,
+    # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
+    Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
+    Action.GRANT_DOWNLOAD: _member_of_licensee,
+    # Integrations: outbound webhooks and the organisation's single sign-on are admin settings.
+    Action.WEBHOOKS_MANAGE: _at_least(Role.ADMIN),
+    Action.SSO_MANAGE: _at_least(Role.ADMIN),
+    # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.
+    Action.API_ACCESS_MANAGE: _at_least(Role.ADMIN),
 }
 
 

@@ -77,6 +77,13 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
             session.flush()
             session.add(Membership(organisation_id=org.id, user_id=owner.id, role=Role.OWNER, created_at=uow.now()))  # type: ignore[arg-type]
             report.append(f"created organisation {slug} owned by {owner_email}")
+    session.flush()
+    from marketplace.catalog.seed import seed_catalog
+
+    report.extend(seed_catalog(uow))
+    from marketplace.licenses.seed import seed_offers
+
+    report.extend(seed_offers(uow))
     if not report:
         report.append("demo data already present; nothing to do")
     return report

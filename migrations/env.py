@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import marketplace.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from marketplace.catalog.fts import include_object
 from marketplace.db import make_engine
 
 config = context.config
@@ -46,6 +47,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,  # the dialect-specific full-text index is not in the models
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -79,3 +79,66 @@ def member(org: Organisation, role: Role = Role.MEMBER, **user_fields: object) -
     user = UserFactory(**user_fields)
     MembershipFactory(organisation=org, user=user, role=role)
     return user
+
+
+# --- catalog rows for delivery tests (uploads, downloads) ------------------------------------------------------------
+
+
+def _catalog_models():  # type: ignore[no-untyped-def]
+    from marketplace.catalog import models
+
+    return models
+
+
+def _vocab():  # type: ignore[no-untyped-def]
+    from marketplace.catalog import vocab
+
+    return vocab
+
+
+@_register
+class DatasetFactory(_Base):
+    class Meta:
+        model = _catalog_models().Dataset
+
+    slug = factory.Sequence(lambda n: f"dataset-{n}")
+    organisation_id = factory.LazyAttribute(lambda o: o.organisation.id)
+    title = factory.Sequence(lambda n: f"Dataset {n}")
+    summary = "A dataset"
+    status = factory.LazyFunction(lambda: _vocab().DatasetStatus.PUBLISHED)
+    published_at = factory.LazyFunction(utcnow)
+    created_at = factory.LazyFunction(utcnow)
+    updated_at = factory.LazyFunction(utcnow)
+
+    class Params:
+        organisation = factory.SubFactory(OrganisationFactory)
+
+
+@_register
+class DatasetVersionFactory(_Base):
+    class Meta:
+        model = _catalog_models().DatasetVersion
+
+    dataset_id = factory.LazyAttribute(lambda o: o.dataset.id)
+    version = "1.0.0"
+    status = factory.LazyFunction(lambda: _vocab().VersionStatus.DRAFT)
+    created_at = factory.LazyFunction(utcnow)
+
+    class Params:
+        dataset = factory.SubFactory(DatasetFactory)
+
+
+@_register
+class DatasetFileFactory(_Base):
+    class Meta:
+        model = _catalog_models().DatasetFile
+
+    version_id = factory.LazyAttribute(lambda o: o.version.id)
+    path = factory.Sequence(lambda n: f"data/part-{n}.csv")
+    size_bytes = 10
+    sha256 = "0" * 64
+    media_type = "text/csv"
+    storage_key = None
+
+    class Params:
+        version = factory.SubFactory(DatasetVersionFactory)

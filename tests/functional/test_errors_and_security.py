@@ -106,18 +106,42 @@ def test_production_names_every_unsafe_setting(tmp_path) -> None:
         assert name in message
 
 
+def production_settings(tmp_path) -> dict[str, object]:
+    """A complete, safe production configuration (every real backend chosen)."""
+    import licensing
+    from marketplace.db import utcnow
+
+    return {
+        "MARKETPLACE_ENV": "production",
+        "INSTANCE_PATH": str(tmp_path),
+        "SECRET_KEY": "k" * 40,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "MAIL_BACKEND": "smtp",
+        "BASE_URL": "https://data.example.org",
+        "LICENSE_SIGNING_KEY": licensing.KeyRing.generate(utcnow()).private_pem().decode(),
+        "STRIPE_SECRET_KEY": "sk_live_example",
+        "STRIPE_WEBHOOK_SECRET": "whsec_example",
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": "datasets",
+        "S3_REGION": "eu-central-1",
+    }
+
+
 def test_production_with_safe_settings_starts(tmp_path) -> None:
-    app = create_app(
-        {
-            "MARKETPLACE_ENV": "production",
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "k" * 40,
-            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
-            "MAIL_BACKEND": "smtp",
-            "BASE_URL": "https://data.example.org",
-        }
-    )
+    app = create_app(production_settings(tmp_path))
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    "setting,unsafe",
+    [("SECRET_KEY", ""), ("DATABASE_URL", "sqlite:///x.db"), ("MAIL_BACKEND", "console"), ("BASE_URL", "http://x"),
+     ("STRIPE_SECRET_KEY", ""), ("LICENSE_SIGNING_KEY", ""), ("PASSWORD_HASHER_PROFILE", "CHEAPEST")],
+)  # fmt: skip
+def test_production_refuses_each_development_default(tmp_path, setting, unsafe) -> None:
+    settings = production_settings(tmp_path)
+    settings[setting] = unsafe
+    with pytest.raises(ConfigError, match=setting):
+        create_app(settings)
 
 
 def test_bad_setting_value_names_the_setting(tmp_path, monkeypatch) -> None:

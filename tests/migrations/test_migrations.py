@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 import marketplace.models  # noqa: F401
 from marketplace import migrate
+from marketplace.catalog.fts import include_object, is_full_text_table
 from marketplace.db import make_engine
 from tests.conftest import drop_scratch_database, scratch_database_url
 
@@ -17,7 +18,7 @@ from tests.conftest import drop_scratch_database, scratch_database_url
 def _diff(url: str) -> list[object]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     return diff
@@ -25,7 +26,7 @@ def _diff(url: str) -> list[object]:
 
 def _tables(url: str) -> set[str]:
     engine = make_engine(url)
-    names = set(sa.inspect(engine).get_table_names())
+    names = {name for name in sa.inspect(engine).get_table_names() if not is_full_text_table(name)}
     engine.dispose()
     return names - {"alembic_version"}
 

@@ -81,6 +81,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.catalog.seed import seed_catalog
 
     report.extend(seed_catalog(uow))
+    from marketplace.delivery.seed import seed_downloadable
+
+    report.extend(seed_downloadable(uow))
     from marketplace.licenses.seed import seed_offers
 
     report.extend(seed_offers(uow))

@@ -25,6 +25,10 @@ PLANS = (
 )
 
 
+#: Listings whose plan matters to the demo: the starter pack is the one whose files really download.
+SPECIAL = {"instruction-pairs-starter": ("CC-BY-4.0", 49_900, "LicenseRef-standard-commercial-1.0")}
+
+
 def _owner(uow: UnitOfWork, org_id: int) -> User | None:
     row = uow.session.exec(
         select(User)
@@ -48,7 +52,7 @@ def seed_offers(uow: UnitOfWork) -> list[str]:
         org = session.get(Organisation, dataset.organisation_id)
         if owner is None or org is None:
             continue
-        open_license, price, commercial = PLANS[position % len(PLANS)]
+        open_license, price, commercial = SPECIAL.get(dataset.slug, PLANS[position % len(PLANS)])
         if open_license:
             services.create_offer(uow, owner, dataset, title=f"Open license ({open_license})",
                                   license_id=open_license, price_amount=0, currency="EUR")  # fmt: skip

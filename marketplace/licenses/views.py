@@ -274,7 +274,9 @@ def offer_view(offer: Offer) -> dict[str, Any]:
 
 
 def register_template_helpers(app: Any) -> None:
-    """``dataset_offers(dataset)`` for the dataset page, so the catalog need not know about licenses."""
+    """``dataset_offers(dataset)`` for the dataset page, so the catalog need not know about licenses; and the
+    catalog facets that come from offers."""
+    import marketplace.licenses.facets  # noqa: F401  (registers the license-family and training facets)
 
     def dataset_offers(dataset: Any) -> dict[str, Any]:
         session = uow().session

@@ -1,0 +1,116 @@
+"""A demo listing whose files really exist in storage, so the demo can be bought and downloaded end to end.
+
+The other demo listings declare realistic manifests (gigabytes to terabytes) without shipping the bytes; this
+one is a small "starter pack" of generated instruction pairs whose every file is written to the configured
+storage before the version is published, with its true size and SHA-256. Idempotent.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import random
+from typing import Any
+
+from sqlmodel import select
+
+from marketplace.accounts.models import User
+from marketplace.catalog import importer, services
+from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
+from marketplace.catalog.seed import ADMIN_EMAIL, DEMO_DATASETS, PROVIDER_EMAIL
+from marketplace.catalog.vocab import DatasetStatus
+from marketplace.db import UnitOfWork
+from marketplace.delivery import services as delivery
+
+SLUG = "instruction-pairs-starter"
+TEMPLATE_SLUG = "multilingual-instruction-pairs"
+LANGS = ("en", "de", "fr", "es")
+TOPICS = ("ferry timetables", "invoice disputes", "warranty claims", "museum opening hours", "bike repairs",
+          "tax deadlines", "recipe scaling", "train delays")  # fmt: skip
+
+
+def _pairs(lang: str, count: int) -> bytes:
+    rng = random.Random(f"{SLUG}:{lang}")  # noqa: S311 - deterministic demo content, not security
+    lines = []
+    for i in range(count):
+        topic = rng.choice(TOPICS)
+        record = {
+            "id": f"{lang}-{i:05d}",
+            "language": lang,
+            "instruction": f"Explain {topic} to a customer in two sentences ({lang}).",
+            "response": f"A clear, polite answer about {topic}, written by a trained annotator (item {i}).",
+            "annotator": f"ann-{rng.randint(1, 40):02d}",
+            "quality": rng.choice(["gold", "silver"]),
+        }
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _files() -> dict[str, tuple[bytes, str]]:
+    files = {f"data/{lang}.jsonl": (_pairs(lang, 1500), "application/jsonl") for lang in LANGS}
+    readme = (
+        "# Instruction pairs starter pack\n\n"
+        "A small, fully downloadable excerpt of the multilingual instruction pairs: 1,500 pairs per language.\n"
+    ).encode()
+    files["README.md"] = (readme, "text/markdown")
+    return files
+
+
+def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
+    template = next(copy.deepcopy(r) for _, _, r, _ in DEMO_DATASETS if r["slug"] == TEMPLATE_SLUG)
+    template.update(
+        external_id=SLUG.upper(),
+        slug=SLUG,
+        title="Instruction pairs starter pack",
+        summary="6,000 human-written instruction/response pairs in four languages, ready to download.",
+        record_count=6000,
+        file_count=len(files),
+        total_bytes=sum(len(content) for content, _ in files.values()),
+    )
+    template["versions"] = [
+        {
+            "version": "1.0.0",
+            "changelog": "First release of the starter pack.",
+            "files": [
+                {
+                    "path": path,
+                    "size_bytes": len(content),
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                    "media_type": media_type,
+                }  # fmt: skip
+                for path, (content, media_type) in sorted(files.items())
+            ],
+        }
+    ]
+    return template
+
+
+def seed_downloadable(uow: UnitOfWork) -> list[str]:
+    """Create, store and publish the starter pack if it is not there yet; return what was done."""
+    session = uow.session
+    if session.exec(select(Dataset).where(Dataset.slug == SLUG)).first() is not None:
+        return []
+    provider = session.exec(select(User).where(User.email == PROVIDER_EMAIL)).one()
+    admin = session.exec(select(User).where(User.email == ADMIN_EMAIL)).one()
+    files = _files()
+    data = json.dumps(_record(files), ensure_ascii=False).encode()
+    importer.import_catalog(uow, provider, organisation="northwind-data", data=data, fmt="jsonl")
+    dataset = session.exec(select(Dataset).where(Dataset.slug == SLUG)).one()
+    version = session.exec(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)).one()
+    store = delivery.dataset_storage(uow, dataset)
+    for row in session.exec(select(DatasetFile).where(DatasetFile.version_id == version.id)).all():
+        content, media_type = files[row.path]
+        # The same path as a provider's upload: a session, the bytes at its key, then server-side verification.
+        upload = delivery.start_upload(uow, None, dataset, version, path=row.path, size=len(content),
+                                       media_type=media_type, sha256=row.sha256, operator=True)  # fmt: skip
+        store.put(upload.storage_key, io.BytesIO(content), content_type=media_type)
+        verified = delivery.complete_upload(uow, upload)
+        if verified.error:
+            raise RuntimeError(f"demo file {row.path} failed verification: {verified.error}")
+    session.flush()
+    services.submit_for_review(uow, provider, dataset)
+    services.approve(uow, admin, dataset)
+    assert dataset.status is DatasetStatus.PUBLISHED
+    return [f"published {SLUG} with {len(files)} files in storage"]

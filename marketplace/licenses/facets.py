@@ -1,0 +1,59 @@
+"""Catalog facets that come from offers: the license family, and whether AI training is permitted.
+
+Only public, active offers count: a private offer for one buyer says nothing about what everyone else may get.
+Imported once when the application starts (see :func:`marketplace.licenses.views.register_template_helpers`).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from licensing import LicenseFamily
+from sqlmodel import col, select
+
+from marketplace.catalog.search import Facet, register_facet
+from marketplace.licenses.models import Offer
+
+LICENSE_FAMILY_LABELS: dict[str, str] = {
+    LicenseFamily.CC_BY.value: "CC BY",
+    LicenseFamily.CC_BY_SA.value: "CC BY-SA",
+    LicenseFamily.CC_BY_NC.value: "CC BY-NC",
+    LicenseFamily.PUBLIC_DOMAIN.value: "Public domain (CC0)",
+    LicenseFamily.ODC.value: "Open Data Commons",
+    LicenseFamily.CDLA.value: "CDLA",
+    LicenseFamily.COMMERCIAL.value: "Commercial",
+    LicenseFamily.RESEARCH_ONLY.value: "Research only",
+    LicenseFamily.EVALUATION_ONLY.value: "Evaluation only",
+    LicenseFamily.CUSTOM.value: "Custom",
+}
+TRAINING_LABELS = {"yes": "AI training permitted", "no": "No AI training"}
+
+
+def _public_offers() -> sa.ColumnElement[bool]:
+    return sa.and_(col(Offer.is_active).is_(True), col(Offer.audience_org_id).is_(None))
+
+
+register_facet(
+    Facet(
+        name="license_family",
+        label="License family",
+        values=lambda: select(
+            col(Offer.dataset_id).label("dataset_id"), col(Offer.license_family).label("value")
+        ).where(_public_offers()),
+        labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
+        accepts=lambda value: value in LICENSE_FAMILY_LABELS,
+        fixed_order=list(LICENSE_FAMILY_LABELS),
+    )
+)
+register_facet(
+    Facet(
+        name="training",
+        label="AI training",
+        values=lambda: select(
+            col(Offer.dataset_id).label("dataset_id"),
+            sa.case((col(Offer.training_permitted).is_(True), "yes"), else_="no").label("value"),
+        ).where(_public_offers()),
+        labels=lambda _session, values: {v: TRAINING_LABELS.get(v, v) for v in values},
+        accepts=lambda value: value in TRAINING_LABELS,
+        fixed_order=["yes", "no"],
+    )
+)

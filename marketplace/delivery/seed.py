@@ -32,7 +32,7 @@ TOPICS = ("ferry timetables", "invoice disputes", "warranty claims", "museum ope
 
 
 def _pairs(lang: str, count: int) -> bytes:
-    rng = random.Random(f"{SLUG}:{lang}")  # noqa: S311 - deterministic demo content, not security
+    rng = random.Random(f"{SLUG}:{lang}")
     lines = []
     for i in range(count):
         topic = rng.choice(TOPICS)
@@ -51,9 +51,9 @@ def _pairs(lang: str, count: int) -> bytes:
 def _files() -> dict[str, tuple[bytes, str]]:
     files = {f"data/{lang}.jsonl": (_pairs(lang, 1500), "application/jsonl") for lang in LANGS}
     readme = (
-        "# Instruction pairs starter pack\n\n"
-        "A small, fully downloadable excerpt of the multilingual instruction pairs: 1,500 pairs per language.\n"
-    ).encode()
+        b"# Instruction pairs starter pack\n\n"
+        b"A small, fully downloadable excerpt of the multilingual instruction pairs: 1,500 pairs per language.\n"
+    )
     files["README.md"] = (readme, "text/markdown")
     return files
 
@@ -79,7 +79,7 @@ def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
                     "size_bytes": len(content),
                     "sha256": hashlib.sha256(content).hexdigest(),
                     "media_type": media_type,
-                }  # fmt: skip
+                }
                 for path, (content, media_type) in sorted(files.items())
             ],
         }

@@ -7,9 +7,9 @@ Imported once when the application starts (see :func:`marketplace.licenses.views
 from __future__ import annotations
 
 import sqlalchemy as sa
-from licensing import LicenseFamily
 from sqlmodel import col, select
 
+from licensing import LicenseFamily
 from marketplace.catalog.search import Facet, register_facet
 from marketplace.licenses.models import Offer
 

@@ -14,7 +14,7 @@ from marketplace.licenses import services as licenses
 from marketplace.orders import schemas
 from marketplace.orders import services as svc
 from marketplace.orders.charts import bar_chart_svg
-from marketplace.orders.payments import SandboxBackend
+from marketplace.orders.payments import PaymentError, SandboxBackend
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, redirect_to, uow
 
@@ -165,8 +165,8 @@ def sandbox_checkout(session_id: str) -> ViewResult:
     sandbox = _sandbox()
     try:
         facts = sandbox.retrieve_checkout(session_id)
-    except Exception:
-        abort(404)
+    except PaymentError:
+        abort(404)  # not a session this sandbox signed
     order = svc.order_for_session(uow().session, facts.id)
     if request.method == "GET":
         return render_template("orders/sandbox_checkout.html", facts=facts, order=order,

@@ -289,3 +289,8 @@ def test_reconcile_fulfils_orders_whose_webhook_never_came(app, client, db_sessi
     db_session.refresh(order)
     assert order.status == "paid"
     assert json.loads(json.dumps(order.id)) == order.id
+
+
+def test_sandbox_page_refuses_sessions_it_did_not_sign(client) -> None:
+    assert client.get("/sandbox/checkout/cs_sandbox_forged").status_code == 404
+    assert client.get("/sandbox/checkout/" + "x" * 500).status_code == 404

@@ -69,6 +69,10 @@ def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
         file_count=len(files),
         total_bytes=sum(len(content) for content, _ in files.values()),
     )
+    details = dict(template.get("modality_details") or {})
+    words = sum(len(content.split()) for content, _ in files.values())
+    details["text"] = {**details.get("text", {}), "documents": 6000, "tokens": words}
+    template["modality_details"] = details
     template["versions"] = [
         {
             "version": "1.0.0",

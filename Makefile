@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 system-deps:
-	@scripts/bootstrap chromium node
+	@scripts/bootstrap chromium node tools
 	@if [ -f package-lock.json ]; then \
 	  if [ ! -f node_modules/.installed ] || [ package-lock.json -nt node_modules/.installed ]; then \
 	    npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; fi; fi

@@ -433,7 +433,7 @@ def operation(
             with restriction:
                 parsed_query = load(query, _query_data(query), location="query") if query is not None else {}
                 raw_body = _body_data(body)
-                if not check_no_nul(raw_body) or not check_no_nul(dict(request.args)):
+                if not check_no_nul(raw_body) or not check_no_nul(dict(request.args.lists())):
                     raise ValidationFailed(
                         message="Text must not contain NUL characters.",
                         details=[FieldProblem("body", "contains a NUL character")],

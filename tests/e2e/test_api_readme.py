@@ -54,31 +54,57 @@ def _marketplace(live_server: Any) -> dict[str, Any]:
         buyer = Organisation(slug="globex", name="Globex", kind=OrgKind.BUYER)
         session.add_all([seller, buyer_user, provider, buyer])
         session.flush()
-        session.add_all([
-            Membership(organisation_id=provider.id, user_id=seller.id, role=Role.OWNER),  # type: ignore[arg-type]
-            Membership(organisation_id=buyer.id, user_id=buyer_user.id, role=Role.OWNER),  # type: ignore[arg-type]
-        ])  # fmt: skip
-        dataset = Dataset(slug="call-centre-speech", organisation_id=provider.id, title="Call-centre speech",  # type: ignore[arg-type]
-                          summary="Transcribed speech", status=DatasetStatus.PUBLISHED, published_at=utcnow())  # fmt: skip
+        session.add_all(
+            [
+                Membership(organisation_id=provider.id, user_id=seller.id, role=Role.OWNER),  # type: ignore[arg-type]
+                Membership(organisation_id=buyer.id, user_id=buyer_user.id, role=Role.OWNER),  # type: ignore[arg-type]
+            ]
+        )
+        dataset = Dataset(
+            slug="call-centre-speech",
+            organisation_id=provider.id,
+            title="Call-centre speech",  # type: ignore[arg-type]
+            summary="Transcribed speech",
+            status=DatasetStatus.PUBLISHED,
+            published_at=utcnow(),
+        )
         session.add(dataset)
         session.flush()
-        version = DatasetVersion(dataset_id=dataset.id, version="1.0.0", status=VersionStatus.PUBLISHED,  # type: ignore[arg-type]
-                                 published_at=utcnow())  # fmt: skip
+        version = DatasetVersion(
+            dataset_id=dataset.id,
+            version="1.0.0",
+            status=VersionStatus.PUBLISHED,  # type: ignore[arg-type]
+            published_at=utcnow(),
+        )
         session.add(version)
         session.flush()
         key = f"datasets/{dataset.id}/versions/{version.id}/data/transcripts.csv"
         context.extras["storage"].default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
-        file = DatasetFile(version_id=version.id, path="data/transcripts.csv", size_bytes=len(CONTENT),  # type: ignore[arg-type]
-                           sha256=hashlib.sha256(CONTENT).hexdigest(), media_type="text/csv", storage_key=key)  # fmt: skip
+        file = DatasetFile(
+            version_id=version.id,
+            path="data/transcripts.csv",
+            size_bytes=len(CONTENT),  # type: ignore[arg-type]
+            sha256=hashlib.sha256(CONTENT).hexdigest(),
+            media_type="text/csv",
+            storage_key=key,
+        )
         session.add(file)
         session.flush()
         version.manifest_digest = compute_manifest_digest([file])
         version.file_count, version.total_bytes = 1, len(CONTENT)
         session.add(version)
-        licenses.create_offer(uow, seller, dataset, title="Commercial training",
-                              license_id="LicenseRef-standard-commercial-1.0", price_amount=90000, currency="EUR")  # fmt: skip
-        _row, secret = keys.create_key(uow, buyer_user, name="README",
-                                       scopes=["catalog:read", "orders:write", "licenses:read", "downloads"])  # fmt: skip
+        licenses.create_offer(
+            uow,
+            seller,
+            dataset,
+            title="Commercial training",
+            license_id="LicenseRef-standard-commercial-1.0",
+            price_amount=90000,
+            currency="EUR",
+        )
+        _row, secret = keys.create_key(
+            uow, buyer_user, name="README", scopes=["catalog:read", "orders:write", "licenses:read", "downloads"]
+        )
     return {"key": secret}
 
 
@@ -99,8 +125,15 @@ def test_the_curl_example_buys_and_downloads(live_server, tmp_path) -> None:
     data = _marketplace(live_server)
     script = tmp_path / "example.sh"
     script.write_text(examples()["curl"], encoding="utf-8")
-    done = subprocess.run(["bash", str(script)], cwd=tmp_path, env=_env(live_server, data["key"]),
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env=_env(live_server, data["key"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "transcripts.csv: OK" in done.stdout
     assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
@@ -111,8 +144,15 @@ def test_the_python_example_buys_and_downloads(live_server, tmp_path) -> None:
     data = _marketplace(live_server)
     script = tmp_path / "example.py"
     script.write_text(examples()["python"], encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=_env(live_server, data["key"]),
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=_env(live_server, data["key"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "downloaded and verified data/transcripts.csv" in done.stdout
     assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
@@ -124,8 +164,12 @@ def test_concurrent_duplicates_of_one_idempotent_order_create_one(live_server) -
     headers = {"Authorization": f"Bearer {data['key']}", "Content-Type": "application/json"}
 
     def call(method: str, path: str, body: Any = None, **extra: str) -> tuple[int, Any]:
-        request = urllib.request.Request(live_server.url + path, method=method, headers={**headers, **extra},
-                                         data=json.dumps(body).encode() if body is not None else None)  # fmt: skip
+        request = urllib.request.Request(
+            live_server.url + path,
+            method=method,
+            headers={**headers, **extra},
+            data=json.dumps(body).encode() if body is not None else None,
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.load(response)
@@ -160,3 +204,6 @@ def test_the_documentation_page_renders_under_the_csp(live_server, page) -> None
     page.wait_for_selector("text=Dataset Marketplace API")
     page.wait_for_selector('[data-path="/api/v1/orders"]')
     assert page.locator(".opblock").count() >= 40
+    # Expanding an operation renders its parameters, schemas and highlighted examples, still within the CSP.
+    page.locator('[data-path="/api/v1/orders"]').first.click()
+    page.wait_for_selector(".opblock-body .responses-wrapper")

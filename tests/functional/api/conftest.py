@@ -50,9 +50,13 @@ def stored_file(app: Flask, version: Any, path: str, content: bytes, media_type:
     key = f"datasets/{version.dataset_id}/versions/{version.id}/{path}"
     store.put(key, io.BytesIO(content), content_type=media_type)
     return DatasetFileFactory(
-        version=version, path=path, size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest(),
-        media_type=media_type, storage_key=key,
-    )  # fmt: skip
+        version=version,
+        path=path,
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        media_type=media_type,
+        storage_key=key,
+    )
 
 
 @dataclass
@@ -89,9 +93,12 @@ class World:
 
     def client_credentials(self, who: str, org: str, scopes: list[str] | None = None) -> tuple[str, str]:
         row, secret = oauth.create_client(
-            work(self.app, self.session), self.people[who], self.orgs[org], name="robot",
+            work(self.app, self.session),
+            self.people[who],
+            self.orgs[org],
+            name="robot",
             scopes=scopes if scopes is not None else ALL_SCOPES,
-        )  # fmt: skip
+        )
         self.session.flush()
         return row.client_id, secret
 
@@ -127,10 +134,12 @@ def world(app: Flask, db_session: Session) -> World:
     paid = licenses.create_offer(
         uow, people["seller"], dataset, title="Commercial", license_id=COMMERCIAL, price_amount=10000, currency="EUR"
     )
-    free = licenses.create_offer(uow, people["seller"], dataset, title="Open", license_id="CC-BY-4.0",
-                                 price_amount=0, currency="EUR")  # fmt: skip
-    extra = licenses.create_offer(uow, people["seller"], dataset, title="Enterprise", license_id=COMMERCIAL,
-                                  price_amount=50000, currency="EUR")  # fmt: skip
+    free = licenses.create_offer(
+        uow, people["seller"], dataset, title="Open", license_id="CC-BY-4.0", price_amount=0, currency="EUR"
+    )
+    extra = licenses.create_offer(
+        uow, people["seller"], dataset, title="Enterprise", license_id=COMMERCIAL, price_amount=50000, currency="EUR"
+    )
     grants = {
         name: licenses.issue_grant(uow, paid, licensee=org, acquired_by=None)
         for name, org in (("buy", buyer), ("rival", rival))
@@ -139,10 +148,14 @@ def world(app: Flask, db_session: Session) -> World:
     order_of = {}
     for name, who in (("buy", "purchaser"), ("rival", "outsider")):
         order_of[name] = orders.order_offers(
-            uow, people[who], licensee_slug=name, offer_ids=[extra.id],
-            accepted_terms={extra.id: extra.terms_hash}, success_url="http://localhost/ok/{ORDER_ID}?s={CHECKOUT_SESSION_ID}",
+            uow,
+            people[who],
+            licensee_slug=name,
+            offer_ids=[extra.id],
+            accepted_terms={extra.id: extra.terms_hash},
+            success_url="http://localhost/ok/{ORDER_ID}?s={CHECKOUT_SESSION_ID}",
             cancel_url="http://localhost/cancel",
-        )  # fmt: skip
+        )
     db_session.flush()
     return World(
         app=app,
@@ -150,10 +163,16 @@ def world(app: Flask, db_session: Session) -> World:
         orgs={"prov": provider, "buy": buyer, "rival": rival},
         people=people,
         objects={
-            "dataset": dataset, "version": version, "file": files[0], "paid": paid, "free": free, "extra": extra,
-            "grants": grants, "orders": order_of,
+            "dataset": dataset,
+            "version": version,
+            "file": files[0],
+            "paid": paid,
+            "free": free,
+            "extra": extra,
+            "grants": grants,
+            "orders": order_of,
         },
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture()

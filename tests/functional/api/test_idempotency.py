@@ -37,9 +37,8 @@ def test_the_same_order_post_with_one_key_creates_one_order(world, client) -> No
     assert second.headers["Location"] == first.headers["Location"]
     assert _orders(world) == before + 1
     # The same JSON written differently is the same request.
-    reordered = client.post("/api/v1/orders", data='{"lines": [{"accepted_terms_hash": "%s", "offer_id": %d}], '
-                            '"licensee": "buy"}' % (extra.terms_hash, extra.id),
-                            headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+    text = f'{{"lines": [{{"accepted_terms_hash": "{extra.terms_hash}", "offer_id": {extra.id}}}], "licensee": "buy"}}'
+    reordered = client.post("/api/v1/orders", data=text, headers={**headers, "Content-Type": "application/json"})
     assert reordered.status_code == 201 and reordered.get_json()["id"] == first.get_json()["id"]
     # Without a key, each POST is a new order.
     assert client.post("/api/v1/orders", json=body, headers=key).status_code == 201
@@ -57,8 +56,12 @@ def test_the_same_key_with_another_body_is_refused(world, client) -> None:
     error = other.get_json()["error"]
     assert error["code"] == "idempotency_key_reused" and error["details"][0]["field"] == "Idempotency-Key"
     # Another path with the same key is another request too.
-    assert client.post("/api/v1/offers/1/acquire", json={"licensee": "buy", "accepted_terms_hash": "x"},
-                       headers=headers).status_code == 409  # fmt: skip
+    assert (
+        client.post(
+            "/api/v1/offers/1/acquire", json={"licensee": "buy", "accepted_terms_hash": "x"}, headers=headers
+        ).status_code
+        == 409
+    )
 
 
 def test_keys_are_per_credential(world, client) -> None:
@@ -102,5 +105,7 @@ def test_bad_idempotency_keys_are_refused(world, client) -> None:
     response = client.post("/api/v1/orders", json=_order_body(world), headers=headers)
     assert response.status_code == 422
     assert response.get_json()["error"]["details"][0] == {
-        "field": "Idempotency-Key", "message": "1 to 255 visible ASCII characters", "location": "header"
-    }  # fmt: skip
+        "field": "Idempotency-Key",
+        "message": "1 to 255 visible ASCII characters",
+        "location": "header",
+    }

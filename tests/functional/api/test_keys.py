@@ -91,8 +91,13 @@ def test_only_organisation_admins_create_organisation_keys(world, client) -> Non
     from tests.functional.api.conftest import work
 
     with pytest.raises(PermissionDenied):
-        services.create_key(work(world.app, world.session), world.people["purchaser"], name="x",
-                            scopes=["catalog:read"], organisation=world.orgs["buy"])  # fmt: skip
+        services.create_key(
+            work(world.app, world.session),
+            world.people["purchaser"],
+            name="x",
+            scopes=["catalog:read"],
+            organisation=world.orgs["buy"],
+        )
 
 
 def test_the_session_cookie_is_not_accepted_by_the_api(world, client) -> None:
@@ -107,10 +112,17 @@ def test_settings_page_creates_shows_once_lists_and_revokes(world, client) -> No
     page = client.get("/settings/api")
     assert page.status_code == 200 and "Buyer Co only" in page.get_data(as_text=True)
     token = csrf_token(client, "/settings/api")
-    created = client.post("/settings/api/keys", data={
-        "csrf_token": token, "name": "CI pipeline", "owner": "org:buy", "scopes": ["catalog:read", "orders:write"],
-        "environment": "live", "expires_on": (utcnow() + timedelta(days=30)).date().isoformat(),
-    })  # fmt: skip
+    created = client.post(
+        "/settings/api/keys",
+        data={
+            "csrf_token": token,
+            "name": "CI pipeline",
+            "owner": "org:buy",
+            "scopes": ["catalog:read", "orders:write"],
+            "environment": "live",
+            "expires_on": (utcnow() + timedelta(days=30)).date().isoformat(),
+        },
+    )
     assert created.status_code == 201
     html = created.get_data(as_text=True)
     secret = re.search(r'data-testid="secret-value">(mkp_live_[0-9A-Za-z]+)<', html).group(1)
@@ -136,8 +148,9 @@ def test_settings_page_names_bad_input(world, client) -> None:
     response = client.post("/settings/api/keys", data={"csrf_token": token, "name": "no scopes"})
     assert response.status_code == 422 and "choose at least one scope" in response.get_data(as_text=True)
     # A member is not offered, and cannot create, an organisation key.
-    response = client.post("/settings/api/keys", data={"csrf_token": token, "name": "x", "owner": "org:buy",
-                                                       "scopes": ["catalog:read"]})  # fmt: skip
+    response = client.post(
+        "/settings/api/keys", data={"csrf_token": token, "name": "x", "owner": "org:buy", "scopes": ["catalog:read"]}
+    )
     assert response.status_code == 403
     assert world.session.exec(select(ApiKey)).all() == []
 

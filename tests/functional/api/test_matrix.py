@@ -13,7 +13,6 @@ from sqlmodel import select
 from marketplace.accounts.models import Role
 from marketplace.api.core import OPERATIONS, Operation
 from marketplace.apikeys import services as keys
-from marketplace.apikeys.models import ApiKey
 from marketplace.db import utcnow
 from tests.factories import MembershipFactory
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
@@ -24,13 +23,16 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /v1/provider/datasets": {"organisation": "prov", "record": {"title": "A new listing"}},
     "POST /v1/provider/datasets/{slug}/versions": {"version": "9.0.0"},
     "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"path": "a.csv", "size": 3},
-    "POST /v1/provider/datasets/{slug}/offers": {"title": "X", "license_id": "CC-BY-4.0", "price_amount": 0,
-                                                  "currency": "EUR"},
+    "POST /v1/provider/datasets/{slug}/offers": {
+        "title": "X",
+        "license_id": "CC-BY-4.0",
+        "price_amount": 0,
+        "currency": "EUR",
+    },
     "POST /v1/provider/imports": {"organisation": "prov", "format": "jsonl", "content": "{}"},
-    "POST /v1/webhooks/endpoints": {"organisation": "prov", "url": "http://127.0.0.1:9/hook",
-                                    "events": ["order.paid"]},
+    "POST /v1/webhooks/endpoints": {"organisation": "prov", "url": "http://127.0.0.1:9/hook", "events": ["order.paid"]},
     "PUT /v1/provider/datasets/{slug}/sections/{section}": {"record": {"title": "Speech commands"}},
-}  # fmt: skip
+}
 
 
 def _path(op: Operation, values: dict[str, Any]) -> str:
@@ -71,10 +73,17 @@ def credentials(world) -> dict[str, dict[str, str]]:
 
 def test_every_endpoint_for_every_scope(world, client, credentials) -> None:
     values = {
-        "slug": "speech", "version": "1.0.0", "section": "identity",
-        "license_id": world.objects["grants"]["buy"].id, "order_id": world.objects["orders"]["buy"].id,
-        "offer_id": world.objects["extra"].id, "upload_id": 1, "job_id": 1, "endpoint_id": 1, "delivery_id": 1,
-    }  # fmt: skip
+        "slug": "speech",
+        "version": "1.0.0",
+        "section": "identity",
+        "license_id": world.objects["grants"]["buy"].id,
+        "order_id": world.objects["orders"]["buy"].id,
+        "offer_id": world.objects["extra"].id,
+        "upload_id": 1,
+        "job_id": 1,
+        "endpoint_id": 1,
+        "delivery_id": 1,
+    }
     assert len(OPERATIONS) >= 40
     problems = []
     for op in OPERATIONS:
@@ -94,8 +103,10 @@ def test_every_endpoint_for_every_scope(world, client, credentials) -> None:
             else:
                 expected, ok = "403 insufficient_scope", _refused_for_scope(response)
             if not ok:
-                problems.append(f"{op.method} {op.path} with {name}: expected {expected}, got {status} "
-                                f"{response.get_data(as_text=True)[:200]}")  # fmt: skip
+                problems.append(
+                    f"{op.method} {op.path} with {name}: expected {expected}, got {status} "
+                    f"{response.get_data(as_text=True)[:200]}"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -138,9 +149,13 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
     headers = bearer(world.key(who, org=org))
     if credential != "provider_org":
         # The license, its certificate, its files and the order: 404, as if they did not exist.
-        for path in (f"/api/v1/licenses/{own.id}", f"/api/v1/licenses/{own.id}/certificate",
-                     f"/api/v1/licenses/{own.id}/manifest", f"/api/v1/orders/{own_order.id}",
-                     f"/api/v1/orders/{own_order.id}/checkout"):  # fmt: skip
+        for path in (
+            f"/api/v1/licenses/{own.id}",
+            f"/api/v1/licenses/{own.id}/certificate",
+            f"/api/v1/licenses/{own.id}/manifest",
+            f"/api/v1/orders/{own_order.id}",
+            f"/api/v1/orders/{own_order.id}/checkout",
+        ):
             response = client.get(path, headers=headers)
             assert response.status_code == 404, (path, response.get_json())
         links = client.post(f"/api/v1/licenses/{own.id}/download-links", json={}, headers=headers)
@@ -167,8 +182,11 @@ def test_a_user_key_acts_through_every_membership_and_an_org_key_for_one(world, 
     assert [o["slug"] for o in me["organisations"]] == ["rival"]
     # Buying for the other organisation with the organisation key is refused.
     offer = world.objects["free"]
-    refused = client.post(f"/api/v1/offers/{offer.id}/acquire", headers=org_key,
-                          json={"licensee": "buy", "accepted_terms_hash": offer.terms_hash})  # fmt: skip
+    refused = client.post(
+        f"/api/v1/offers/{offer.id}/acquire",
+        headers=org_key,
+        json={"licensee": "buy", "accepted_terms_hash": offer.terms_hash},
+    )
     assert refused.status_code == 403
 
 

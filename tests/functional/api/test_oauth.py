@@ -90,8 +90,10 @@ def test_the_settings_page_creates_clients_for_admins(world, client) -> None:
 
     log_in(client, "owner@example.org", PASSWORD)
     token = csrf_token(client, "/settings/api")
-    page = client.post("/settings/api/clients", data={"csrf_token": token, "name": "ETL", "organisation": "buy",
-                                                      "scopes": ["licenses:read"]})  # fmt: skip
+    page = client.post(
+        "/settings/api/clients",
+        data={"csrf_token": token, "name": "ETL", "organisation": "buy", "scopes": ["licenses:read"]},
+    )
     assert page.status_code == 201
     html = page.get_data(as_text=True)
     client_id = re.search(r'data-testid="new-client-id">([^<]+)<', html).group(1)

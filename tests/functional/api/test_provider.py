@@ -34,24 +34,35 @@ def test_listing_version_upload_offer(world, client) -> None:
     # Not public yet.
     assert client.get(f"/api/v1/datasets/{slug}", headers=key).status_code == 404
 
-    section = client.put(f"/api/v1/provider/datasets/{slug}/sections/coverage",
-                         json={"record": {"languages": ["de", "fr"], "countries": ["DE"]}}, headers=key)  # fmt: skip
+    section = client.put(
+        f"/api/v1/provider/datasets/{slug}/sections/coverage",
+        json={"record": {"languages": ["de", "fr"], "countries": ["DE"]}},
+        headers=key,
+    )
     assert section.status_code == 200, section.get_json()
     assert section.get_json()["record"]["languages"] == ["de", "fr"]
-    bad = client.put(f"/api/v1/provider/datasets/{slug}/sections/coverage",
-                     json={"record": {"languages": ["not a language"]}}, headers=key)  # fmt: skip
+    bad = client.put(
+        f"/api/v1/provider/datasets/{slug}/sections/coverage",
+        json={"record": {"languages": ["not a language"]}},
+        headers=key,
+    )
     assert bad.status_code == 422 and bad.get_json()["error"]["details"][0]["field"] == "languages"
 
     content = b"turbine,rpm\n1,1500\n"
-    version = client.post(f"/api/v1/provider/datasets/{slug}/versions",
-                          json={"version": "1.0.0", "changelog": "First"}, headers=key)  # fmt: skip
+    version = client.post(
+        f"/api/v1/provider/datasets/{slug}/versions", json={"version": "1.0.0", "changelog": "First"}, headers=key
+    )
     assert version.status_code == 201, version.get_json()
     upload = client.post(
         f"/api/v1/provider/datasets/{slug}/versions/1.0.0/uploads",
-        json={"path": "data/logs.csv", "size": len(content), "media_type": "text/csv",
-              "sha256": hashlib.sha256(content).hexdigest()},
+        json={
+            "path": "data/logs.csv",
+            "size": len(content),
+            "media_type": "text/csv",
+            "sha256": hashlib.sha256(content).hexdigest(),
+        },
         headers=key,
-    )  # fmt: skip
+    )
     assert upload.status_code == 201, upload.get_json()
     upload_id = upload.get_json()["id"]
     urls = client.post(f"/api/v1/provider/uploads/{upload_id}/links", json={}, headers=key).get_json()["urls"]
@@ -60,13 +71,28 @@ def test_listing_version_upload_offer(world, client) -> None:
     done = client.post(f"/api/v1/provider/uploads/{upload_id}/complete", headers=key)
     assert done.status_code == 200 and done.get_json()["status"] == "verified", done.get_json()
     files = client.get(f"/api/v1/provider/datasets/{slug}/versions/1.0.0", headers=key).get_json()["files"]
-    assert files == [{"id": files[0]["id"], "path": "data/logs.csv", "size_bytes": len(content),
-                      "sha256": hashlib.sha256(content).hexdigest(), "media_type": "text/csv", "uploaded": True}]  # fmt: skip
+    assert files == [
+        {
+            "id": files[0]["id"],
+            "path": "data/logs.csv",
+            "size_bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "media_type": "text/csv",
+            "uploaded": True,
+        }
+    ]
 
-    offer = client.post(f"/api/v1/provider/datasets/{slug}/offers", headers=key, json={
-        "title": "Research", "license_id": "LicenseRef-standard-commercial-1.0", "price_amount": 25000,
-        "currency": "eur", "overrides": {"seats": 3},
-    })  # fmt: skip
+    offer = client.post(
+        f"/api/v1/provider/datasets/{slug}/offers",
+        headers=key,
+        json={
+            "title": "Research",
+            "license_id": "LicenseRef-standard-commercial-1.0",
+            "price_amount": 25000,
+            "currency": "eur",
+            "overrides": {"seats": 3},
+        },
+    )
     assert offer.status_code == 201, offer.get_json()
     assert offer.get_json()["price"] == {"amount": 25000, "currency": "EUR", "formatted": "€250.00"}
     assert offer.get_json()["terms"]["seats"] == 3
@@ -92,8 +118,9 @@ def test_catalog_import_runs_as_a_job(world, client) -> None:
         {"external_id": "b-2", "title": "Beta corpus", "summary": "B", "modality": "text"},
     ]
     content = "\n".join(json.dumps(r) for r in rows)
-    started = client.post("/api/v1/provider/imports",
-                          json={"organisation": "prov", "format": "jsonl", "content": content}, headers=key)  # fmt: skip
+    started = client.post(
+        "/api/v1/provider/imports", json={"organisation": "prov", "format": "jsonl", "content": content}, headers=key
+    )
     assert started.status_code == 202, started.get_json()
     job = client.get(started.headers["Location"].removeprefix("http://localhost"), headers=key).get_json()
     assert job["status"] == "succeeded", job
@@ -101,9 +128,15 @@ def test_catalog_import_runs_as_a_job(world, client) -> None:
     stored = world.session.get(ApiJob, job["id"])
     assert "content" not in stored.input  # the file is not kept once the job is done
 
-    failing = client.post("/api/v1/provider/imports", headers=key, json={
-        "organisation": "prov", "format": "jsonl", "content": '{"external_id": "c", "title": "x"}\n{"bad": 1}',
-    })  # fmt: skip
+    failing = client.post(
+        "/api/v1/provider/imports",
+        headers=key,
+        json={
+            "organisation": "prov",
+            "format": "jsonl",
+            "content": '{"external_id": "c", "title": "x"}\n{"bad": 1}',
+        },
+    )
     job = client.get(failing.headers["Location"].removeprefix("http://localhost"), headers=key).get_json()
     assert job["status"] == "failed" and job["error"].startswith("Nothing was imported")
     assert {p.get("location") for p in job["problems"]} >= {"line 1", "line 2"}
@@ -114,8 +147,11 @@ def test_catalog_import_runs_as_a_job(world, client) -> None:
 
 def test_webhook_endpoints_through_the_api(world, client) -> None:
     key = bearer(world.key("buyer_admin", ["webhooks:manage"], org="buy"))
-    created = client.post("/api/v1/webhooks/endpoints", headers=key,
-                          json={"url": "http://127.0.0.1:9/hooks", "events": ["order.paid", "license.issued"]})  # fmt: skip
+    created = client.post(
+        "/api/v1/webhooks/endpoints",
+        headers=key,
+        json={"url": "http://127.0.0.1:9/hooks", "events": ["order.paid", "license.issued"]},
+    )
     assert created.status_code == 201, created.get_json()
     endpoint = created.get_json()
     assert endpoint["secret"].startswith("whsec_") and endpoint["organisation"] == "buy"

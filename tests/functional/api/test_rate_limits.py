@@ -41,10 +41,11 @@ def test_the_same_order_post_in_a_burst_is_limited_too(world, client) -> None:
     offer = world.objects["free"]
     body = {"licensee": "buy", "accepted_terms_hash": offer.terms_hash}
     codes = [
-        client.post(f"/api/v1/offers/{offer.id}/acquire", json=body,
-                    headers={**bearer(key), "Idempotency-Key": "burst-1"}).status_code
+        client.post(
+            f"/api/v1/offers/{offer.id}/acquire", json=body, headers={**bearer(key), "Idempotency-Key": "burst-1"}
+        ).status_code
         for _ in range(8)
-    ]  # fmt: skip
+    ]
     assert codes[:5] == [201] * 5 and codes[5:] == [429] * 3
 
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 import licensing
 from marketplace.accounts.models import Membership, Organisation, OrgKind, User
@@ -614,9 +613,10 @@ def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) 
     """Verify and apply one payment event exactly once; return what was done.
 
     Verification comes before anything else: a forged, stale or malformed event raises
-    :class:`WebhookRejected` having read nothing. A duplicate of an event already applied raises
-    :class:`DuplicateEvent` (the caller answers 200 so the provider stops retrying); any other failure
-    propagates, the transaction rolls back, and the provider's retry applies the event later.
+    :class:`WebhookRejected` having read nothing. A duplicate of an event already stored fails on its primary key
+    with :class:`IntegrityError`; the caller rolls back and, when :func:`is_duplicate` confirms it, answers 200 so
+    the provider stops retrying. Any other failure propagates, the transaction rolls back, and the provider's
+    retry applies the event later.
     """
     try:
         event = backend(uow).parse_webhook(payload, signature_header or "")
@@ -639,11 +639,7 @@ def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) 
     return outcome
 
 
-class DuplicateEvent(Exception):
-    """The event was applied already (its id is stored)."""
-
-
-def is_duplicate(session: Session, error: IntegrityError, payload: bytes) -> bool:
+def is_duplicate(session: Session, payload: bytes) -> bool:
     """After a failed insert: was it because the event is already stored? (Checked on a clean session.)"""
     import json
 
@@ -961,7 +957,3 @@ def sales_ledger(session: Session, actor: User, org: Organisation, *, days: int 
         for cur, days_map in by_day.items()
     }
     return Ledger(rows=out, totals=dict(totals), daily=daily)
-
-
-def order_count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Order)).one())

@@ -191,9 +191,9 @@ def stripe_webhook() -> tuple[Response, int]:
     payload = request.get_data(cache=False)
     try:
         outcome = svc.handle_event(uow(), payload, request.headers.get("Stripe-Signature"))
-    except IntegrityError as error:
+    except IntegrityError:
         discard_changes()
-        if svc.is_duplicate(uow().session, error, payload):
+        if svc.is_duplicate(uow().session, payload):
             return jsonify({"status": "duplicate"}), 200
         raise
     return jsonify({"status": "ok", "outcome": outcome}), 200

@@ -15,7 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from marketplace.db import utcnow
+from marketplace.db import UnitOfWork, utcnow
 
 log = logging.getLogger("marketplace.mail")
 
@@ -103,3 +103,10 @@ def mailer_from_settings(settings: dict[str, Any]) -> Mailer:
             starttls=settings["SMTP_STARTTLS"],
         )
     return ConsoleMailer()
+
+
+def send_after_commit(uow: UnitOfWork, to: str, subject: str, body: str) -> None:
+    """Queue a message that leaves only once ``uow`` has committed the change it announces."""
+    mailer = uow.context.mailer
+    message = Message(to=to, subject=subject, body=body)
+    uow.after_commit(lambda: mailer.send(message))

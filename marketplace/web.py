@@ -61,6 +61,14 @@ def current_user() -> User | None:
     return user
 
 
+def require_user() -> User:
+    """The logged-in user, or :class:`NotAuthenticated` (views behind ``@login_required`` rely on it)."""
+    user = current_user()
+    if user is None:
+        raise NotAuthenticated()
+    return user
+
+
 def log_in(user: User) -> None:
     """Start a fresh session for ``user`` (clearing the old one prevents session fixation)."""
     session.clear()

@@ -28,7 +28,7 @@ from marketplace.accounts.models import (
 from marketplace.accounts.passwords import hasher_for, password_problem, verify
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, InvalidToken, NotFound, PermissionDenied, Throttled, ValidationFailed
-from marketplace.mail import Message
+from marketplace.mail import send_after_commit
 from marketplace.permissions import Action, require, role_in
 
 # A stand-in hash so that a log-in for an unknown e-mail costs as much as one for a known e-mail.
@@ -37,12 +37,6 @@ _DUMMY_HASHES: dict[str, str] = {}
 
 def normalise_email(email: str) -> str:
     return unicodedata.normalize("NFKC", email).strip().lower()
-
-
-def _send(uow: UnitOfWork, to: str, subject: str, body: str) -> None:
-    mailer = uow.context.mailer
-    message = Message(to=to, subject=subject, body=body)
-    uow.after_commit(lambda: mailer.send(message))
 
 
 def _link(uow: UnitOfWork, path: str) -> str:
@@ -78,7 +72,7 @@ def sign_up(uow: UnitOfWork, *, email: str, password: str, display_name: str = "
     session = uow.session
     existing = user_by_email(session, email)
     if existing is not None:
-        _send(
+        send_after_commit(
             uow,
             email,
             "You already have an account",
@@ -110,7 +104,7 @@ def _send_verification(uow: UnitOfWork, user: User) -> None:
         subject=user.email,
     )
     hours = uow.settings["TOKEN_MAX_AGE_SECONDS"] // 3600
-    _send(
+    send_after_commit(
         uow,
         user.email,
         "Verify your e-mail address",
@@ -229,7 +223,7 @@ def request_password_reset(uow: UnitOfWork, *, email: str) -> None:
         user_id=user.id,
         subject=user.email,
     )
-    _send(
+    send_after_commit(
         uow,
         user.email,
         "Reset your password",
@@ -258,7 +252,7 @@ def reset_password(uow: UnitOfWork, *, token: str, new_password: str) -> User:
     if user.email_verified_at is None and user.email == row.subject:
         user.email_verified_at = uow.now()
     uow.session.add(user)
-    _send(uow, user.email, "Your password was changed", "The password of your account was just reset.\n")
+    send_after_commit(uow, user.email, "Your password was changed", "The password of your account was just reset.\n")
     return user
 
 
@@ -278,7 +272,7 @@ def change_password(uow: UnitOfWork, user: User, *, current_password: str, new_p
         raise ValidationFailed.for_field("new_password", problem)
     _set_password(uow, user, new_password)
     uow.session.add(user)
-    _send(uow, user.email, "Your password was changed", "The password of your account was just changed.\n")
+    send_after_commit(uow, user.email, "Your password was changed", "The password of your account was just changed.\n")
     return user
 
 
@@ -300,7 +294,7 @@ def request_email_change(uow: UnitOfWork, user: User, *, current_password: str, 
             user_id=user.id,
             subject=new_email,
         )
-        _send(
+        send_after_commit(
             uow,
             new_email,
             "Confirm your new e-mail address",
@@ -308,7 +302,7 @@ def request_email_change(uow: UnitOfWork, user: User, *, current_password: str, 
             f"{_link(uow, '/settings/email/confirm?token=' + token)}\n",
         )
     # When the address is taken we say nothing different, so the form cannot probe for accounts.
-    _send(
+    send_after_commit(
         uow,
         user.email,
         "E-mail change requested",
@@ -462,7 +456,7 @@ def invite(uow: UnitOfWork, actor: User, org: Organisation, *, email: str, role:
         max_age=max_age,
         subject=str(invitation.id),
     )
-    _send(
+    send_after_commit(
         uow,
         email,
         f"You are invited to join {org.name}",

@@ -23,6 +23,7 @@ from marketplace.web import (
     parse,
     redirect_to,
     refresh_session_version,
+    require_user,
     safe_next,
     uow,
 )
@@ -37,12 +38,6 @@ def _form_error(template: str, error: DomainError, status: int = 422, **context:
     discard_changes()
     field_errors = error.field_messages() if isinstance(error, ValidationFailed) else {}
     return render_template(template, error=error.message, field_errors=field_errors, **context), status
-
-
-def _user() -> Any:
-    user = current_user()
-    assert user is not None  # guaranteed by @login_required
-    return user
 
 
 # --- sign-up, verification, log-in ------------------------------------------------------------------------------
@@ -161,7 +156,7 @@ def settings() -> ViewResult:
 @bp.post("/settings/password")
 @login_required
 def change_password() -> ViewResult:
-    user = _user()
+    user = require_user()
     try:
         fields = parse(schemas.ChangePasswordSchema(), form_data())
         svc.change_password(uow(), user, **fields)
@@ -175,7 +170,7 @@ def change_password() -> ViewResult:
 @bp.post("/settings/email")
 @login_required
 def change_email() -> ViewResult:
-    user = _user()
+    user = require_user()
     try:
         fields = parse(schemas.ChangeEmailSchema(), form_data())
         svc.request_email_change(uow(), user, **fields)
@@ -205,7 +200,7 @@ def confirm_email_change() -> ViewResult:
 @bp.get("/orgs")
 @login_required
 def organisations() -> ViewResult:
-    return render_template("orgs/list.html", memberships=svc.organisations_of(uow().session, _user()))
+    return render_template("orgs/list.html", memberships=svc.organisations_of(uow().session, require_user()))
 
 
 @bp.route("/orgs/new", methods=["GET", "POST"])
@@ -217,7 +212,7 @@ def new_organisation() -> ViewResult:
     data = form_data()
     try:
         fields = parse(schemas.CreateOrganisationSchema(), data)
-        org = svc.create_organisation(uow(), _user(), **fields)
+        org = svc.create_organisation(uow(), require_user(), **fields)
     except DomainError as error:
         return _form_error("orgs/new.html", error, form=data, **context)
     flash(f"{org.name} is created. Invite your colleagues below.", "success")
@@ -227,7 +222,7 @@ def new_organisation() -> ViewResult:
 def _org_page_context(slug: str) -> dict[str, Any]:
     session = uow().session
     org = svc.get_organisation(session, slug)
-    user = _user()
+    user = require_user()
     require(session, user, Action.ORG_VIEW, org)
     return {
         "org": org,
@@ -254,7 +249,7 @@ def invite(slug: str) -> ViewResult:
     data = form_data()
     try:
         fields = parse(schemas.InviteSchema(), data)
-        invitation = svc.invite(uow(), _user(), org, **fields)
+        invitation = svc.invite(uow(), require_user(), org, **fields)
     except ValidationFailed as error:
         discard_changes()
         context = _org_page_context(slug)
@@ -268,7 +263,7 @@ def invite(slug: str) -> ViewResult:
 @login_required
 def revoke_invitation(slug: str, invitation_id: int) -> Response:
     org = svc.get_organisation(uow().session, slug)
-    svc.revoke_invitation(uow(), _user(), org, invitation_id)
+    svc.revoke_invitation(uow(), require_user(), org, invitation_id)
     flash("Invitation withdrawn.", "info")
     return redirect_to("accounts.organisation", slug=slug)
 
@@ -278,7 +273,7 @@ def revoke_invitation(slug: str, invitation_id: int) -> Response:
 def change_role(slug: str, user_id: int) -> Response:
     org = svc.get_organisation(uow().session, slug)
     fields = parse(schemas.ChangeRoleSchema(), form_data())
-    svc.change_role(uow(), _user(), org, user_id=user_id, role=fields["role"])
+    svc.change_role(uow(), require_user(), org, user_id=user_id, role=fields["role"])
     flash("Role changed.", "success")
     return redirect_to("accounts.organisation", slug=slug)
 
@@ -287,7 +282,7 @@ def change_role(slug: str, user_id: int) -> Response:
 @login_required
 def remove_member(slug: str, user_id: int) -> Response:
     org = svc.get_organisation(uow().session, slug)
-    user = _user()
+    user = require_user()
     svc.remove_member(uow(), user, org, user_id=user_id)
     if user_id == user.id:
         flash(f"You left {org.name}.", "info")

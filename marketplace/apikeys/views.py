@@ -15,17 +15,11 @@ from marketplace.apikeys import services as svc
 from marketplace.apikeys.scopes import SCOPES
 from marketplace.errors import DomainError, ValidationFailed
 from marketplace.oauth import services as oauth
-from marketplace.web import current_user, discard_changes, login_required, parse, redirect_to, uow
+from marketplace.web import discard_changes, login_required, parse, redirect_to, require_user, uow
 
 bp = Blueprint("apikeys", __name__)
 
 ViewResult = str | Response | tuple[str, int]
-
-
-def _user() -> Any:
-    user = current_user()
-    assert user is not None  # guaranteed by @login_required
-    return user
 
 
 def _form() -> dict[str, Any]:
@@ -36,7 +30,7 @@ def _form() -> dict[str, Any]:
 
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     session = uow().session
-    user = _user()
+    user = require_user()
     admin_orgs = svc.admin_organisations(session, user)
     return render_template(
         "apikeys/settings.html",
@@ -72,7 +66,7 @@ def create_key() -> ViewResult:
         fields = parse(schemas.KeyFormSchema(), form)
         owner = fields.pop("owner")
         organisation = get_organisation(uow().session, owner.removeprefix("org:")) if owner != "user" else None
-        key, secret = svc.create_key(uow(), _user(), organisation=organisation, **fields)
+        key, secret = svc.create_key(uow(), require_user(), organisation=organisation, **fields)
     except DomainError as error:
         return _error(error, "key", form)
     # The secret is in this response only (never stored, never in a redirect or a flash cookie).
@@ -82,7 +76,7 @@ def create_key() -> ViewResult:
 @bp.post("/settings/api/keys/<int:key_id>/revoke")
 @login_required
 def revoke_key(key_id: int) -> Response:
-    key = svc.revoke_key(uow(), _user(), key_id)
+    key = svc.revoke_key(uow(), require_user(), key_id)
     flash(f"API key “{key.name}” is revoked; its next request will be refused.", "success")
     return redirect_to("apikeys.settings")
 
@@ -94,7 +88,7 @@ def create_client() -> ViewResult:
     try:
         fields = parse(schemas.ClientFormSchema(), form)
         organisation = get_organisation(uow().session, fields.pop("organisation"))
-        client, secret = oauth.create_client(uow(), _user(), organisation, **fields)
+        client, secret = oauth.create_client(uow(), require_user(), organisation, **fields)
     except DomainError as error:
         return _error(error, "client", form)
     return _page(201, new_client=client, new_secret=secret)
@@ -103,6 +97,6 @@ def create_client() -> ViewResult:
 @bp.post("/settings/api/clients/<int:client_pk>/revoke")
 @login_required
 def revoke_client(client_pk: int) -> Response:
-    client = oauth.revoke_client(uow(), _user(), client_pk)
+    client = oauth.revoke_client(uow(), require_user(), client_pk)
     flash(f"OAuth client “{client.name}” is revoked, with every token it held.", "success")
     return redirect_to("apikeys.settings")

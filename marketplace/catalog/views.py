@@ -13,7 +13,6 @@ from markupsafe import Markup
 from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from marketplace.accounts.models import User
 from marketplace.accounts.services import get_organisation
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
@@ -35,7 +34,7 @@ from marketplace.catalog.schemas import (
 )
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
 from marketplace.permissions import Action, can
-from marketplace.web import current_user, discard_changes, form_data, login_required, parse, uow
+from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
 bp = Blueprint("catalog", __name__, cli_group="catalog")
 catalog_cli.register(bp.cli)
@@ -90,12 +89,6 @@ def language_name(tag: str) -> str:
 @bp.app_template_filter("country_name")
 def country_name(code: str) -> str:
     return vocab.country_name(code)
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # guaranteed by @login_required
-    return user
 
 
 def _base_url() -> str:
@@ -216,7 +209,7 @@ def provider_profile(slug: str) -> ViewResult:
 @login_required
 def my_datasets() -> ViewResult:
     session = uow().session
-    user = _user()
+    user = require_user()
     return render_template(
         "catalog/mine.html",
         rows=services.datasets_of_user(session, user),
@@ -228,7 +221,7 @@ def my_datasets() -> ViewResult:
 @login_required
 def new_dataset() -> ViewResult:
     session = uow().session
-    providers = services.provider_organisations(session, _user())
+    providers = services.provider_organisations(session, require_user())
     context: dict[str, Any] = {
         "providers": providers,
         "provider_choices": [(org.slug, org.name) for org in providers],
@@ -239,7 +232,7 @@ def new_dataset() -> ViewResult:
     data = form_data()
     try:
         fields = parse(CreateDatasetSchema(), data)
-        dataset = services.create_dataset(uow(), _user(), **fields)
+        dataset = services.create_dataset(uow(), require_user(), **fields)
     except DomainError as error:
         discard_changes()
         return render_template("catalog/new.html", form=data, **context, **_error_context(error)), 422
@@ -304,7 +297,7 @@ def edit_section(slug: str, section: str) -> ViewResult:
         abort(404)
     session = uow().session
     dataset = services.get_dataset(session, slug)
-    if not can(session, _user(), Action.DATASET_EDIT, dataset):
+    if not can(session, require_user(), Action.DATASET_EDIT, dataset):
         raise NotFound(message=f"No dataset called {slug!r}.")
     if request.method == "GET":
         form = _form_values(services.dataset_record(session, dataset))
@@ -317,7 +310,7 @@ def edit_section(slug: str, section: str) -> ViewResult:
         except MarshmallowError as exc:
             problems = flatten_messages(exc.messages)
             raise ValidationFailed(message="Please correct the highlighted fields.", details=problems) from exc
-        services.update_section(uow(), _user(), dataset, section, loaded)
+        services.update_section(uow(), require_user(), dataset, section, loaded)
     except DomainError as error:
         discard_changes()
         context = _section_context(services.get_dataset(uow().session, slug), section, posted)
@@ -378,7 +371,7 @@ def _action(slug: str, run: Any, message: str) -> ViewResult:
 def submit(slug: str) -> ViewResult:
     return _action(
         slug,
-        lambda d: services.submit_for_review(uow(), _user(), d),
+        lambda d: services.submit_for_review(uow(), require_user(), d),
         "Submitted for review. A platform admin will approve it or tell you what to change.",
     )
 
@@ -386,13 +379,13 @@ def submit(slug: str) -> ViewResult:
 @bp.post("/datasets/<slug>/retract")
 @login_required
 def retract(slug: str) -> ViewResult:
-    return _action(slug, lambda d: services.retract_submission(uow(), _user(), d), "Submission retracted.")
+    return _action(slug, lambda d: services.retract_submission(uow(), require_user(), d), "Submission retracted.")
 
 
 @bp.post("/datasets/<slug>/approve")
 @login_required
 def approve(slug: str) -> ViewResult:
-    return _action(slug, lambda d: services.approve(uow(), _user(), d), "Approved and published.")
+    return _action(slug, lambda d: services.approve(uow(), require_user(), d), "Approved and published.")
 
 
 @bp.post("/datasets/<slug>/reject")
@@ -400,7 +393,7 @@ def approve(slug: str) -> ViewResult:
 def reject(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
     return _action(
-        slug, lambda d: services.reject(uow(), _user(), d, fields["reason"]), "Rejected; the provider sees why."
+        slug, lambda d: services.reject(uow(), require_user(), d, fields["reason"]), "Rejected; the provider sees why."
     )
 
 
@@ -408,14 +401,16 @@ def reject(slug: str) -> ViewResult:
 @login_required
 def deprecate(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
-    return _action(slug, lambda d: services.deprecate(uow(), _user(), d, fields["reason"]), "Marked as deprecated.")
+    return _action(
+        slug, lambda d: services.deprecate(uow(), require_user(), d, fields["reason"]), "Marked as deprecated."
+    )
 
 
 @bp.post("/datasets/<slug>/withdraw")
 @login_required
 def withdraw(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
-    return _action(slug, lambda d: services.withdraw(uow(), _user(), d, fields["reason"]), "Withdrawn.")
+    return _action(slug, lambda d: services.withdraw(uow(), require_user(), d, fields["reason"]), "Withdrawn.")
 
 
 def _manifest_from_request(text: str) -> list[dict[str, Any]] | None:
@@ -438,7 +433,7 @@ def add_version(slug: str) -> ViewResult:
         fields = parse(VersionFormSchema(), data)
         files = _manifest_from_request(fields["manifest"])
         version = services.add_version(
-            uow(), _user(), dataset, version=fields["version"], changelog=fields["changelog"], files=files
+            uow(), require_user(), dataset, version=fields["version"], changelog=fields["changelog"], files=files
         )
     except (ValidationFailed, Conflict) as error:
         return _manage_error(slug, error, version_form=data)
@@ -456,7 +451,7 @@ def replace_manifest(slug: str, label: str) -> ViewResult:
         files = _manifest_from_request(str(data.get("manifest", "")))
         if files is None:
             raise ValidationFailed.for_field("manifest", "paste or upload the manifest")
-        services.update_version(uow(), _user(), dataset, version, files=files, changelog=data.get("changelog"))
+        services.update_version(uow(), require_user(), dataset, version, files=files, changelog=data.get("changelog"))
     except (ValidationFailed, Conflict) as error:
         return _manage_error(slug, error)
     flash(f"Manifest of version {label} replaced.", "success")
@@ -467,7 +462,9 @@ def replace_manifest(slug: str, label: str) -> ViewResult:
 @login_required
 def publish_version(slug: str, label: str) -> ViewResult:
     def run(dataset: Dataset) -> None:
-        services.publish_version(uow(), _user(), dataset, services.get_any_version(uow().session, dataset, label))
+        services.publish_version(
+            uow(), require_user(), dataset, services.get_any_version(uow().session, dataset, label)
+        )
 
     return _action(slug, run, f"Version {label} published. It can no longer change.")
 
@@ -476,7 +473,7 @@ def publish_version(slug: str, label: str) -> ViewResult:
 @login_required
 def delete_version(slug: str, label: str) -> ViewResult:
     def run(dataset: Dataset) -> None:
-        services.delete_version(uow(), _user(), dataset, services.get_any_version(uow().session, dataset, label))
+        services.delete_version(uow(), require_user(), dataset, services.get_any_version(uow().session, dataset, label))
 
     return _action(slug, run, f"Draft version {label} deleted.")
 
@@ -510,7 +507,7 @@ def add_sample(slug: str) -> ViewResult:
             raise ValidationFailed.for_field("file", "choose a file")
         sample = services.add_sample(
             uow(),
-            _user(),
+            require_user(),
             dataset,
             filename=upload.filename,
             content=upload.read(),
@@ -526,7 +523,7 @@ def add_sample(slug: str) -> ViewResult:
 @bp.post("/datasets/<slug>/samples/<int:sample_id>/delete")
 @login_required
 def delete_sample(slug: str, sample_id: int) -> ViewResult:
-    return _action(slug, lambda d: services.delete_sample(uow(), _user(), d, sample_id), "Sample deleted.")
+    return _action(slug, lambda d: services.delete_sample(uow(), require_user(), d, sample_id), "Sample deleted.")
 
 
 # --- review and import ---------------------------------------------------------------------------------------------
@@ -535,14 +532,14 @@ def delete_sample(slug: str, sample_id: int) -> ViewResult:
 @bp.get("/reviews")
 @login_required
 def reviews() -> ViewResult:
-    return render_template("catalog/reviews.html", rows=services.review_queue(uow().session, _user()))
+    return render_template("catalog/reviews.html", rows=services.review_queue(uow().session, require_user()))
 
 
 @bp.route("/datasets/import", methods=["GET", "POST"])
 @login_required
 def import_catalog() -> ViewResult:
     session = uow().session
-    providers = services.provider_organisations(session, _user())
+    providers = services.provider_organisations(session, require_user())
     choices = [(org.slug, org.name) for org in providers]
     if request.method == "GET":
         return render_template(
@@ -556,7 +553,7 @@ def import_catalog() -> ViewResult:
             raise ValidationFailed.for_field("file", "choose a CSV, JSON Lines or Croissant file")
         report = importer.import_catalog(
             uow(),
-            _user(),
+            require_user(),
             organisation=fields["organisation"],
             data=upload.read(),
             filename=upload.filename,

@@ -20,24 +20,26 @@ from marketplace.delivery import services as svc
 from marketplace.delivery.errors import DownloadRefused, RefusalReason
 from marketplace.delivery.models import FileUpload, UploadStatus
 from marketplace.delivery.schemas import LinkListSchema, PartLinksSchema, StartUploadSchema
-from marketplace.errors import Conflict, DomainError, NotAuthenticated, ValidationFailed, error_body, status_for
+from marketplace.errors import Conflict, DomainError, ValidationFailed, error_body, status_for
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
 from marketplace.permissions import Action, can, require
-from marketplace.web import client_ip, current_user, discard_changes, form_data, login_required, parse, uow
+from marketplace.web import (
+    client_ip,
+    current_user,
+    discard_changes,
+    form_data,
+    login_required,
+    parse,
+    require_user,
+    uow,
+)
 
 bp = Blueprint("delivery", __name__)
 #: JSON endpoints the upload page's script talks to (session cookie + CSRF header; errors as JSON).
 uploads_bp = Blueprint("uploads", __name__)
 
 ViewResult = str | Response | tuple[str, int] | tuple[Response, int]
-
-
-def _user() -> Any:
-    user = current_user()
-    if user is None:
-        raise NotAuthenticated()
-    return user
 
 
 def _draft_context(slug: str, label: str) -> tuple[Dataset, DatasetVersion]:
@@ -102,7 +104,7 @@ def upload_page(slug: str, label: str) -> Response:
 def publish(slug: str, label: str) -> ViewResult:
     dataset, version = _draft_context(slug, label)
     try:
-        svc.publish_uploaded_version(uow(), _user(), dataset, version)
+        svc.publish_uploaded_version(uow(), require_user(), dataset, version)
     except (Conflict, ValidationFailed) as error:
         discard_changes()
         dataset, version = _draft_context(slug, label)
@@ -116,11 +118,11 @@ def publish(slug: str, label: str) -> ViewResult:
 def remove_file(slug: str, label: str) -> ViewResult:
     _dataset, version = _draft_context(slug, label)
     upload_id = request.form.get("upload_id", "")
-    row = svc.get_upload(uow(), _user(), int(upload_id)) if upload_id.isdigit() else None
+    row = svc.get_upload(uow(), require_user(), int(upload_id)) if upload_id.isdigit() else None
     if row is None or row.version_id != version.id:
         raise ValidationFailed.for_field("upload_id", "no such upload in this version")
     path = row.path
-    svc.remove_upload(uow(), _user(), row)
+    svc.remove_upload(uow(), require_user(), row)
     flash(f"{path} removed from version {label}.", "success")
     return redirect(url_for("delivery.upload_page", slug=slug, label=label))
 
@@ -163,7 +165,7 @@ def _json_error(error: DomainError) -> tuple[Response, int]:
 
 @uploads_bp.post("/datasets/<slug>/versions/<label>/upload-sessions")
 def start(slug: str, label: str) -> tuple[Response, int]:
-    user = _user()
+    user = require_user()
     fields = parse(StartUploadSchema(), _json_body())
     dataset = catalog.get_dataset(uow().session, slug)
     require(uow().session, user, Action.DATASET_EDIT, dataset)
@@ -175,14 +177,14 @@ def start(slug: str, label: str) -> tuple[Response, int]:
 
 @uploads_bp.get("/upload-sessions/<int:upload_id>")
 def progress(upload_id: int) -> Response:
-    row = svc.get_upload(uow(), _user(), upload_id)
+    row = svc.get_upload(uow(), require_user(), upload_id)
     done = [p.part_number for p in svc.upload_progress(uow(), row)]
     return _no_store(jsonify(upload_json(row, done)))
 
 
 @uploads_bp.post("/upload-sessions/<int:upload_id>/links")
 def links(upload_id: int) -> Response:
-    row = svc.get_upload(uow(), _user(), upload_id)
+    row = svc.get_upload(uow(), require_user(), upload_id)
     fields = parse(PartLinksSchema(), _json_body())
     urls = svc.upload_links(uow(), row, fields["parts"])
     return _no_store(jsonify({"urls": {str(n): url for n, url in urls.items()}}))
@@ -190,7 +192,7 @@ def links(upload_id: int) -> Response:
 
 @uploads_bp.post("/upload-sessions/<int:upload_id>/complete")
 def complete(upload_id: int) -> tuple[Response, int]:
-    row = svc.complete_upload(uow(), svc.get_upload(uow(), _user(), upload_id))
+    row = svc.complete_upload(uow(), svc.get_upload(uow(), require_user(), upload_id))
     if row.status is UploadStatus.FAILED:
         # Recorded (the request still commits): the page shows why, and the bytes are deleted.
         body = error_body("upload_verification_failed", row.error, [{"field": "file", "message": row.error}])
@@ -201,8 +203,8 @@ def complete(upload_id: int) -> tuple[Response, int]:
 
 @uploads_bp.post("/upload-sessions/<int:upload_id>/abort")
 def abort(upload_id: int) -> Response:
-    row = svc.get_upload(uow(), _user(), upload_id)
-    svc.remove_upload(uow(), _user(), row)
+    row = svc.get_upload(uow(), require_user(), upload_id)
+    svc.remove_upload(uow(), require_user(), row)
     return _no_store(jsonify({"removed": upload_id}))
 
 
@@ -225,7 +227,7 @@ def download(grant_id: str, file_id: int) -> Response:
         uow(),
         grant=_grant_for_download(grant_id),
         file_id=file_id,
-        user=_user(),
+        user=require_user(),
         ip=client_ip(),
         user_agent=request.headers.get("User-Agent", ""),
     )
@@ -276,7 +278,7 @@ def batch_links(grant_id: str) -> Response:
     links = svc.issue_download_links(
         uow(),
         grant=grant,
-        user=_user(),
+        user=require_user(),
         ip=client_ip(),
         user_agent=request.headers.get("User-Agent", ""),
         version_label=fields["version"] or None,
@@ -293,7 +295,7 @@ def batch_links(grant_id: str) -> Response:
 @login_required
 def index() -> str:
     session = uow().session
-    datasets = catalog.datasets_of_user(session, _user())
+    datasets = catalog.datasets_of_user(session, require_user())
     versions = {d.id: catalog.versions_of(session, d, include_drafts=True) for d, _org in datasets}
     return render_template("delivery/index.html", datasets=datasets, versions=versions)
 

@@ -26,18 +26,13 @@ from marketplace.web import (
     login_required,
     parse,
     redirect_to,
+    require_user,
     uow,
 )
 
 bp = Blueprint("licenses", __name__)
 
 ViewResult = str | WerkzeugResponse | tuple[str, int] | tuple[WerkzeugResponse, int]
-
-
-def _user() -> Any:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def _wants_json() -> bool:
@@ -101,7 +96,7 @@ def _visible_grant(grant_id: str) -> Any:
 @bp.get("/licenses")
 @login_required
 def my_licenses() -> str:
-    grants = svc.grants_for_user(uow().session, _user())
+    grants = svc.grants_for_user(uow().session, require_user())
     datasets = {g.dataset_id: uow().session.get(Dataset, g.dataset_id) for g in grants}
     return render_template("licenses/list.html", grants=grants, datasets=datasets, now=uow().now())
 
@@ -204,7 +199,7 @@ def manage_offers(slug: str) -> ViewResult:
     session = uow().session
     dataset = catalog.get_dataset(session, slug)
     owner = catalog.organisation_of(session, dataset)
-    user = _user()
+    user = require_user()
     if not can(session, user, Action.ORG_UPDATE, owner):
         raise PermissionDenied(message=f"Only admins of {owner.name} can manage offers.")
     context = {
@@ -235,7 +230,7 @@ def manage_offers(slug: str) -> ViewResult:
 @login_required
 def retire(offer_id: int) -> WerkzeugResponse:
     offer = svc.get_offer(uow().session, offer_id)
-    svc.retire_offer(uow(), _user(), offer)
+    svc.retire_offer(uow(), require_user(), offer)
     dataset = uow().session.get(Dataset, offer.dataset_id)
     flash("The offer is withdrawn from sale. Licenses already issued stay valid.", "info")
     return redirect_to("licenses.manage_offers", slug=dataset.slug if dataset else "")
@@ -249,7 +244,7 @@ def acquire(offer_id: int) -> ViewResult:
     fields = parse(schemas.AcquireSchema(), form_data())
     grant = svc.acquire_free(
         uow(),
-        _user(),
+        require_user(),
         offer,
         licensee_slug=fields["licensee"],
         accepted_terms_hash=fields["accept_terms"],

@@ -21,11 +21,11 @@ from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
-from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from marketplace.events import emit
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant, Offer
-from marketplace.mail import Message
+from marketplace.mail import send_after_commit
 from marketplace.orders.models import (
     RANK,
     CartItem,
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class PaymentUnavailable(DomainError):
+class PaymentUnavailable(ServiceUnavailable):
     """The payment provider cannot be reached now; the request may be retried."""
 
     message: str = "The payment provider is not reachable right now. Please try again in a minute."
@@ -72,12 +72,6 @@ def backend(uow: UnitOfWork) -> PaymentBackend:
     if payments is None:
         raise RuntimeError("no payment backend configured")
     return payments  # type: ignore[no-any-return]
-
-
-def _send(uow: UnitOfWork, to: str, subject: str, body: str) -> None:
-    mailer = uow.context.mailer
-    message = Message(to=to, subject=subject, body=body)
-    uow.after_commit(lambda: mailer.send(message))
 
 
 def _format(amount: int, currency: str) -> str:
@@ -561,7 +555,7 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
     )
     lines_text = "\n".join(f"  {ln.description}: {_format(ln.amount, ln.currency)}" for ln in lines)
     links = "\n".join(f"  {uow.settings['BASE_URL']}/licenses/{g.id}" for g in issued)
-    _send(
+    send_after_commit(
         uow,
         order.buyer_email,
         f"Receipt for order {order.reference}",
@@ -706,7 +700,7 @@ def _change_grants(
             changed += 1
     if changed:
         verb = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action.value]
-        _send(
+        send_after_commit(
             uow,
             order.buyer_email,
             f"Your licenses from order {order.reference} were {verb}",

@@ -16,17 +16,20 @@ from marketplace.orders import services as svc
 from marketplace.orders.charts import bar_chart_svg
 from marketplace.orders.payments import PaymentError, SandboxBackend
 from marketplace.permissions import Action, can
-from marketplace.web import current_user, discard_changes, form_data, login_required, parse, redirect_to, uow
+from marketplace.web import (
+    current_user,
+    discard_changes,
+    form_data,
+    login_required,
+    parse,
+    redirect_to,
+    require_user,
+    uow,
+)
 
 bp = Blueprint("orders", __name__)
 
 ViewResult = str | Response | tuple[str, int] | tuple[Response, int]
-
-
-def _user() -> Any:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def _urls() -> tuple[str, str]:
@@ -45,7 +48,7 @@ def _urls() -> tuple[str, str]:
 def add_to_cart() -> Response:
     fields = parse(schemas.AddToCartSchema(), form_data())
     offer = licenses.get_offer(uow().session, fields["offer_id"])
-    svc.add_to_cart(uow(), _user(), offer, licensee_slug=fields["licensee"])
+    svc.add_to_cart(uow(), require_user(), offer, licensee_slug=fields["licensee"])
     flash(f"“{offer.title}” is in your cart.", "success")
     return redirect_to("orders.cart")
 
@@ -53,13 +56,13 @@ def add_to_cart() -> Response:
 @bp.get("/cart")
 @login_required
 def cart() -> str:
-    return render_template("orders/cart.html", cart=svc.cart_of(uow().session, _user()), error=None)
+    return render_template("orders/cart.html", cart=svc.cart_of(uow().session, require_user()), error=None)
 
 
 @bp.post("/cart/<int:item_id>/remove")
 @login_required
 def remove_from_cart(item_id: int) -> Response:
-    svc.remove_from_cart(uow(), _user(), item_id)
+    svc.remove_from_cart(uow(), require_user(), item_id)
     return redirect_to("orders.cart")
 
 
@@ -76,12 +79,19 @@ def checkout() -> ViewResult:
     success, cancel = _urls()
     try:
         order = svc.checkout(
-            uow(), _user(), licensee_slug=fields["licensee"], currency=fields["currency"], accepted_terms=accepted,
-            success_url=success, cancel_url=cancel,
-        )  # fmt: skip
+            uow(),
+            require_user(),
+            licensee_slug=fields["licensee"],
+            currency=fields["currency"],
+            accepted_terms=accepted,
+            success_url=success,
+            cancel_url=cancel,
+        )
     except ValidationFailed as error:
         discard_changes()
-        return render_template("orders/cart.html", cart=svc.cart_of(uow().session, _user()), error=error.message), 422
+        return render_template(
+            "orders/cart.html", cart=svc.cart_of(uow().session, require_user()), error=error.message
+        ), 422
     assert order.checkout_url is not None
     return redirect(order.checkout_url, code=303)
 
@@ -91,7 +101,7 @@ def checkout() -> ViewResult:
 def pay_again(order_id: int) -> Response:
     order = svc.get_order(uow().session, order_id)
     success, cancel = _urls()
-    svc.retry_checkout(uow(), _user(), order, success_url=success, cancel_url=cancel)
+    svc.retry_checkout(uow(), require_user(), order, success_url=success, cancel_url=cancel)
     assert order.checkout_url is not None
     return redirect(order.checkout_url, code=303)
 
@@ -111,7 +121,7 @@ def complete(order_id: int) -> Response:
 @bp.get("/orders")
 @login_required
 def my_orders() -> str:
-    return render_template("orders/list.html", orders=svc.orders_for_user(uow().session, _user()))
+    return render_template("orders/list.html", orders=svc.orders_for_user(uow().session, require_user()))
 
 
 @bp.get("/orders/<int:order_id>")
@@ -134,7 +144,7 @@ def show(order_id: int) -> str:
 def refund(order_id: int) -> Response:
     order = svc.get_order(uow().session, order_id)
     fields = parse(schemas.RefundSchema(), form_data())
-    svc.refund_order(uow(), _user(), order, reason=fields["reason"])
+    svc.refund_order(uow(), require_user(), order, reason=fields["reason"])
     flash(f"Order {order.reference} is refunded and its licenses are revoked.", "info")
     if svc.may_view_order(uow().session, current_user(), order):
         return redirect_to("orders.show", order_id=order_id)
@@ -207,7 +217,7 @@ def stripe_webhook() -> tuple[Response, int]:
 def sales(slug: str) -> str:
     session = uow().session
     org = get_organisation(session, slug)
-    ledger = svc.sales_ledger(session, _user(), org, now=uow().now())
+    ledger = svc.sales_ledger(session, require_user(), org, now=uow().now())
     charts = {currency: bar_chart_svg(series, currency) for currency, series in ledger.daily.items()}
     return render_template(
         "orders/sales.html",
@@ -215,7 +225,7 @@ def sales(slug: str) -> str:
         ledger=ledger,
         charts=charts,
         account=svc.payout_account(session, org),
-        may_manage=can(session, _user(), Action.ORG_UPDATE, org),
+        may_manage=can(session, require_user(), Action.ORG_UPDATE, org),
         may_refund=lambda order: svc.may_refund(session, current_user(), order),
     )
 
@@ -227,7 +237,7 @@ def start_payouts(slug: str) -> Response:
     fields = parse(schemas.OnboardingSchema(), form_data())
     base = uow().settings["BASE_URL"]
     link = svc.start_onboarding(
-        uow(), _user(), org, country=fields["country"],
+        uow(), require_user(), org, country=fields["country"],
         return_url=f"{base}/orgs/{slug}/payouts/return", refresh_url=f"{base}/orgs/{slug}/sales",
     )  # fmt: skip
     return redirect(link, code=303)
@@ -238,7 +248,7 @@ def start_payouts(slug: str) -> Response:
 def payouts_return(slug: str) -> Response:
     org = get_organisation(uow().session, slug)
     try:
-        account = svc.refresh_account(uow(), _user(), org)
+        account = svc.refresh_account(uow(), require_user(), org)
     except DomainError as error:
         discard_changes()
         flash(error.message, "error")

@@ -12,7 +12,7 @@ from joserfc.errors import JoseError
 from marshmallow import EXCLUDE, Schema, fields
 from werkzeug.wrappers import Response
 
-from marketplace.accounts.models import Organisation, User
+from marketplace.accounts.models import Organisation
 from marketplace.accounts.schemas import EmailOnlySchema
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import DomainError, ServiceUnavailable, ValidationFailed
@@ -21,13 +21,13 @@ from marketplace.sso import services as svc
 from marketplace.sso.client import SsoClients
 from marketplace.sso.models import SsoConnection
 from marketplace.web import (
-    current_user,
     discard_changes,
     form_data,
     log_in,
     login_required,
     parse,
     redirect_to,
+    require_user,
     safe_next,
     uow,
 )
@@ -61,12 +61,6 @@ def _clients() -> SsoClients:
     return cast(SsoClients, current_app.extensions["marketplace.sso"])
 
 
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # guaranteed by @login_required
-    return user
-
-
 def callback_url() -> str:
     """The redirect URI to register at the provider; built from BASE_URL, never from the request's Host."""
     return f"{current_app.config['BASE_URL']}/login/sso/callback"
@@ -77,7 +71,7 @@ def callback_url() -> str:
 
 def _org(slug: str) -> Organisation:
     org = get_organisation(uow().session, slug)
-    require(uow().session, _user(), Action.SSO_MANAGE, org)
+    require(uow().session, require_user(), Action.SSO_MANAGE, org)
     return org
 
 
@@ -89,7 +83,7 @@ def _settings_page(org: Organisation, connection: SsoConnection | None, **extra:
             {"issuer": connection.issuer, "client_id": connection.client_id, "domains": ", ".join(domains),
              "enabled": connection.enabled}
             if connection
-            else {"enabled": True, "domains": svc.email_domain(_user().email)}
+            else {"enabled": True, "domains": svc.email_domain(require_user().email)}
         )  # fmt: skip
     return render_template(
         "sso/settings.html",
@@ -106,7 +100,7 @@ def _settings_page(org: Organisation, connection: SsoConnection | None, **extra:
 @login_required
 def settings(slug: str) -> ViewResult:
     org = _org(slug)
-    return _settings_page(org, svc.get_connection(uow().session, _user(), org))
+    return _settings_page(org, svc.get_connection(uow().session, require_user(), org))
 
 
 @bp.post("/orgs/<slug>/sso")
@@ -116,12 +110,12 @@ def save(slug: str) -> ViewResult:
     data = form_data()
     try:
         values = parse(SettingsSchema(), data)
-        svc.configure(uow(), _user(), org, **values)
+        svc.configure(uow(), require_user(), org, **values)
     except ValidationFailed as error:
         discard_changes()
         data.pop("client_secret", None)
         data["enabled"] = bool(data.get("enabled"))
-        connection = svc.get_connection(uow().session, _user(), org)
+        connection = svc.get_connection(uow().session, require_user(), org)
         return _settings_page(org, connection, form=data, error=error.message, field_errors=error.field_messages()), 422
     flash("Single sign-on settings saved.", "success")
     return redirect_to("sso.settings", slug=slug)
@@ -131,7 +125,7 @@ def save(slug: str) -> ViewResult:
 @login_required
 def delete(slug: str) -> Response:
     org = _org(slug)
-    svc.remove(uow(), _user(), org)
+    svc.remove(uow(), require_user(), org)
     flash("Single sign-on removed. Members sign in with their passwords (or reset them).", "info")
     return redirect_to("sso.settings", slug=slug)
 

@@ -8,12 +8,12 @@ from flask import Blueprint, flash, render_template, request
 from marshmallow import EXCLUDE, Schema, fields
 from werkzeug.wrappers import Response
 
-from marketplace.accounts.models import Organisation, User
+from marketplace.accounts.models import Organisation
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import EVENT_TYPES
 from marketplace.permissions import Action, require
-from marketplace.web import current_user, discard_changes, login_required, parse, redirect_to, uow
+from marketplace.web import discard_changes, login_required, parse, redirect_to, require_user, uow
 from marketplace.webhooks import services as svc
 from marketplace.webhooks.models import WebhookEndpoint
 
@@ -33,20 +33,14 @@ class EndpointSchema(Schema):
     active = fields.Boolean(load_default=False)
 
 
-def _user() -> User:
-    user = current_user()
-    assert user is not None  # guaranteed by @login_required
-    return user
-
-
 def _org(slug: str) -> Organisation:
     org = get_organisation(uow().session, slug)
-    require(uow().session, _user(), Action.WEBHOOKS_MANAGE, org)
+    require(uow().session, require_user(), Action.WEBHOOKS_MANAGE, org)
     return org
 
 
 def _endpoint(org: Organisation, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = svc.get_endpoint(uow().session, _user(), endpoint_id)
+    endpoint = svc.get_endpoint(uow().session, require_user(), endpoint_id)
     if endpoint.organisation_id != org.id:
         raise NotFound(message="No such webhook endpoint.")
     return endpoint
@@ -62,7 +56,7 @@ def _index(org: Organisation, **extra: Any) -> str:
     return render_template(
         "webhooks/index.html",
         org=org,
-        endpoints=svc.list_endpoints(uow().session, _user(), org),
+        endpoints=svc.list_endpoints(uow().session, require_user(), org),
         event_types=EVENT_TYPES,
         form=extra.pop("form", {"events": []}),
         **extra,
@@ -83,7 +77,7 @@ def create(slug: str) -> ViewResult:
     try:
         fields_ = parse(EndpointSchema(), data)
         endpoint, secret = svc.create_endpoint(
-            uow(), _user(), org, url=fields_["url"], events=fields_["events"], description=fields_["description"]
+            uow(), require_user(), org, url=fields_["url"], events=fields_["events"], description=fields_["description"]
         )
     except (ValidationFailed, Conflict) as error:
         discard_changes()
@@ -96,7 +90,7 @@ def create(slug: str) -> ViewResult:
 def _show(org: Organisation, endpoint: WebhookEndpoint, **extra: Any) -> str:
     session = uow().session
     before = request.args.get("before", type=int)
-    deliveries = svc.list_deliveries(session, _user(), endpoint, limit=DELIVERIES_PER_PAGE, before_id=before)
+    deliveries = svc.list_deliveries(session, require_user(), endpoint, limit=DELIVERIES_PER_PAGE, before_id=before)
     form = extra.pop(
         "form",
         {
@@ -137,7 +131,7 @@ def update(slug: str, endpoint_id: int) -> ViewResult:
     data = _form()
     try:
         fields_ = parse(EndpointSchema(), data)
-        svc.update_endpoint(uow(), _user(), endpoint, **fields_)
+        svc.update_endpoint(uow(), require_user(), endpoint, **fields_)
     except ValidationFailed as error:
         discard_changes()
         endpoint = _endpoint(org, endpoint_id)
@@ -152,7 +146,7 @@ def update(slug: str, endpoint_id: int) -> ViewResult:
 def rotate(slug: str, endpoint_id: int) -> ViewResult:
     org = _org(slug)
     endpoint = _endpoint(org, endpoint_id)
-    secret = svc.rotate_secret(uow(), _user(), endpoint)
+    secret = svc.rotate_secret(uow(), require_user(), endpoint)
     return render_template("webhooks/secret.html", org=org, endpoint=endpoint, secret=secret, rotated=True)
 
 
@@ -160,7 +154,7 @@ def rotate(slug: str, endpoint_id: int) -> ViewResult:
 @login_required
 def delete(slug: str, endpoint_id: int) -> Response:
     org = _org(slug)
-    svc.delete_endpoint(uow(), _user(), _endpoint(org, endpoint_id))
+    svc.delete_endpoint(uow(), require_user(), _endpoint(org, endpoint_id))
     flash("Endpoint deleted.", "info")
     return redirect_to("webhooks.index", slug=slug)
 
@@ -170,9 +164,9 @@ def delete(slug: str, endpoint_id: int) -> Response:
 def redeliver(slug: str, endpoint_id: int, delivery_id: int) -> Response:
     org = _org(slug)
     endpoint = _endpoint(org, endpoint_id)
-    delivery = svc.get_delivery(uow().session, _user(), delivery_id)
+    delivery = svc.get_delivery(uow().session, require_user(), delivery_id)
     if delivery.endpoint_id != endpoint.id:
         raise NotFound(message="No such webhook delivery.")
-    svc.redeliver(uow(), _user(), delivery)
+    svc.redeliver(uow(), require_user(), delivery)
     flash(f"Event {delivery.event_id} queued for redelivery.", "success")
     return redirect_to("webhooks.show", slug=slug, endpoint_id=endpoint_id)

@@ -152,3 +152,14 @@ def test_connect_onboarding_and_account_updated(app, client, db_session, market,
     )
     db_session.refresh(account)
     assert account.charges_enabled is True and account.payouts_enabled is True
+
+
+def test_payment_provider_down_at_checkout_is_503_and_leaves_no_order(client, db_session, market, fake_stripe) -> None:  # noqa: F811
+    _account(db_session, market["provider"], "acct_provider1")
+    offer = _offer(db_session, market, title="D", license_id="LicenseRef-standard-commercial-1.0", price_amount=700)
+    log_in(client, "purchaser@example.org", PASSWORD)
+    fake_stripe.fail_next(500, times=10)
+    response = _checkout(client, [offer])
+    assert response.status_code == 503
+    assert "not reachable" in response.get_data(as_text=True)
+    assert db_session.exec(select(Order)).all() == []

@@ -138,9 +138,8 @@ def bench_service(app: Any, grant_id: str, file_ids: list[int], iterations: int)
             grant = uow.session.get(Grant, grant_id)
             assert grant is not None
             user = uow.session.exec(select(User).where(User.email == "buyer@bench.example")).one()
-            delivery.issue_download_link(
-                uow, grant=grant, file_id=file_ids[i % len(file_ids)], user=user, ip="127.0.0.1", user_agent="bench"
-            )
+            who = delivery.Requester(user=user, ip="127.0.0.1", user_agent="bench")
+            delivery.issue_download_link(uow, grant=grant, file_id=file_ids[i % len(file_ids)], requester=who)
 
     with app.app_context():
         for i in range(min(50, iterations)):

@@ -96,13 +96,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # The local backend's signed links are served by its own WSGI app, mounted at its base URL's path.
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-        from marketplace.delivery.app import storage_mount_path
+        from marketplace.delivery.app import link_reference_check, storage_mount_path
 
         mount = storage_mount_path(settings)
         if mount:
-            app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
-                app.wsgi_app, {mount: make_wsgi_app(local_storage)}
-            )
+            # Every download link is checked against its grant before a byte is served (a refund stops it at once).
+            served = make_wsgi_app(local_storage, reference_check=link_reference_check(database, context))
+            app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: served})  # type: ignore[method-assign]
 
     csrf.init_app(app)
 

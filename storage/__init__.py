@@ -27,6 +27,7 @@ from storage.errors import (
     InvalidFilename,
     InvalidKey,
     InvalidRange,
+    InvalidReference,
     LinkExpired,
     LinkRefused,
     ObjectNotFound,
@@ -47,7 +48,7 @@ from storage.keys import (
     validate_prefix,
 )
 from storage.local import LocalStorage, SignedLink
-from storage.local_server import make_wsgi_app
+from storage.local_server import ReferenceCheck, make_wsgi_app
 from storage.regional import RegionalStorage
 from storage.s3 import S3Storage
 
@@ -66,12 +67,14 @@ __all__ = [
     "InvalidFilename",
     "InvalidKey",
     "InvalidRange",
+    "InvalidReference",
     "LinkExpired",
     "LinkRefused",
     "LocalStorage",
     "ObjectInfo",
     "ObjectNotFound",
     "PartSpec",
+    "ReferenceCheck",
     "RegionalStorage",
     "S3Storage",
     "SignedLink",

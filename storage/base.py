@@ -326,6 +326,7 @@ class Storage(abc.ABC):
         expires_in: timedelta = DEFAULT_EXPIRY,
         filename: str | None = None,
         content_type: str | None = None,
+        reference: str | None = None,
     ) -> str:
         """Return a URL anyone can GET (with HTTP Range) for ``expires_in`` (15 min by default, <= 7 days).
 
@@ -334,6 +335,12 @@ class Storage(abc.ABC):
         link needs no network call and does not check that the object exists. Raises
         :class:`~storage.errors.InvalidExpiry`, :class:`~storage.errors.InvalidFilename`,
         :class:`~storage.errors.InvalidContentType` or :class:`~storage.errors.InvalidKey` for bad input.
+
+        ``reference`` names what the link was issued under (for the marketplace, the link's audit row). A
+        backend that serves its own links (the local one) signs it into the link and asks, on every request,
+        whether it still stands, so a revoked license stops its links at once. A backend whose links are
+        verified by someone else (S3) cannot recall a link: it ignores ``reference``, and such a link works
+        until it expires; keep ``expires_in`` short.
         """
 
     # -- browser uploads ---------------------------------------------------------------------------------

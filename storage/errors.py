@@ -40,6 +40,10 @@ class InvalidContentType(StorageError):
     """A content type is not a plain ``type/subtype`` media type without control characters."""
 
 
+class InvalidReference(StorageError):
+    """A download link's reference is not 1 to 128 visible ASCII characters."""
+
+
 class InvalidExpiry(StorageError):
     """A link lifetime is zero, negative or longer than the seven days S3 allows."""
 

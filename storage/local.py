@@ -14,11 +14,8 @@ and every query parameter, so none can be changed without the server refusing th
 
 from __future__ import annotations
 
-import base64
 import builtins
 import errno
-import hashlib
-import hmac
 import io
 import json
 import os
@@ -28,16 +25,13 @@ import shutil
 import stat as stat_module
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Final
-from urllib.parse import parse_qsl, quote, urlencode
 
 from storage.base import (
     DEFAULT_EXPIRY,
     DEFAULT_PART_SIZE,
-    MiB,
     ObjectInfo,
     PartSpec,
     Storage,
@@ -48,74 +42,29 @@ from storage.base import (
     normalise_parts,
 )
 from storage.errors import (
-    BadSignature,
     InvalidKey,
     InvalidRange,
-    LinkExpired,
+    InvalidReference,
     ObjectNotFound,
     StorageConfigError,
     StorageError,
     UploadError,
 )
 from storage.keys import (
-    expiry_seconds,
     validate_content_type,
     validate_filename,
     validate_key,
     validate_prefix,
 )
+from storage.local_files import RangeReader, concatenate, part_files, spool
+from storage.local_links import LinkSigner, SignedLink, validate_reference
 
 __all__ = ["LocalStorage", "SignedLink"]
 
-_CHUNK: Final = MiB
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-_PART_FILE = re.compile(r"(\d{5})\.([0-9a-f]{32})")
 _OPEN_FLAGS: Final = (
     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 )
-#: Query parameters a link may carry besides ``sig``.
-_LINK_PARAMS: Final = frozenset({"op", "exp", "fn", "ct", "uid", "pn", "len"})
-_METHOD_FOR_OP: Final = {"get": "GET", "put": "PUT", "part": "PUT"}
-
-
-@dataclass(frozen=True, slots=True)
-class SignedLink:
-    """The verified content of a link: what the holder may do, on which key, until when."""
-
-    op: str
-    key: str
-    expires: datetime
-    filename: str | None = None
-    content_type: str | None = None
-    upload_id: str | None = None
-    part_number: int | None = None
-    length: int | None = None
-
-
-class _RangeReader(io.RawIOBase):
-    """A raw stream over at most ``remaining`` bytes of a file object, closing the file with itself."""
-
-    def __init__(self, file: BinaryIO, remaining: int) -> None:
-        super().__init__()
-        self._file = file
-        self._remaining = remaining
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._remaining <= 0:
-            return 0
-        view = memoryview(buffer).cast("B")
-        data = self._file.read(min(len(view), self._remaining))
-        view[: len(data)] = data
-        self._remaining -= len(data)
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()
 
 
 def _utc_now() -> datetime:
@@ -145,7 +94,7 @@ class LocalStorage(Storage):
             raise StorageConfigError(f"LocalStorage base_url {base_url!r} must be a URL or path without query.")
         self.root = Path(root).resolve()
         self.base_url = base_url.rstrip("/")
-        self._secret = secret
+        self._signer = LinkSigner(secret, clock)
         self._default_part_size = part_size
         self._clock = clock
         self._objects = self.root / "objects"
@@ -267,7 +216,7 @@ class LocalStorage(Storage):
             raise InvalidRange(f"Range start {start} is beyond the end of {key!r} ({info.size} bytes).")
         stop = info.size if end is None else min(end, info.size)
         file.seek(start)
-        return io.BufferedReader(_RangeReader(file, stop - start))
+        return io.BufferedReader(RangeReader(file, stop - start))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Yield objects whose key starts with ``prefix``, in key order, walking only matching directories."""
@@ -306,38 +255,6 @@ class LocalStorage(Storage):
                     continue  # vanished meanwhile, or a stray file whose name is not a valid key
 
     # -- writing ----------------------------------------------------------------------------------------
-
-    def _spool(self, stream: BinaryIO, directory: Path, *, exact: int | None = None) -> tuple[Path, int, str]:
-        """Copy ``stream`` into a new temporary file in ``directory``; return its path, size and SHA-256.
-
-        With ``exact``, reads exactly that many bytes and refuses a shorter stream.
-        """
-        fd, name = tempfile.mkstemp(dir=directory, prefix=".incoming-")
-        path = Path(name)
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    want = _CHUNK if exact is None else min(_CHUNK, exact - size)
-                    if want == 0:
-                        break
-                    chunk = stream.read(want)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if exact is not None and size != exact:
-                raise UploadError(f"Expected {exact} bytes, received {size}.")
-        except BaseException as exc:
-            path.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise StorageError(f"Could not write to local storage: {exc.strerror or exc}") from exc
-            raise
-        return path, size, digest.hexdigest()
 
     def _install(self, tmp: Path, key: str, sha256: str, content_type: str | None) -> ObjectInfo:
         """Atomically move a spooled file to ``key`` and record its metadata."""
@@ -378,7 +295,7 @@ class LocalStorage(Storage):
         validate_key(key)
         content_type = validate_content_type(content_type)
         self.object_path(key)
-        tmp, _size, sha256 = self._spool(stream, self._tmp)
+        tmp, _size, sha256 = spool(stream, self._tmp)
         return self._install(tmp, key, sha256, content_type)
 
     def put_exact(self, key: str, stream: BinaryIO, length: int, *, content_type: str | None = None) -> ObjectInfo:
@@ -386,7 +303,7 @@ class LocalStorage(Storage):
         validate_key(key)
         content_type = validate_content_type(content_type)
         self.object_path(key)
-        tmp, _size, sha256 = self._spool(stream, self._tmp, exact=length)
+        tmp, _size, sha256 = spool(stream, self._tmp, exact=length)
         return self._install(tmp, key, sha256, content_type)
 
     def delete(self, key: str) -> None:
@@ -407,61 +324,17 @@ class LocalStorage(Storage):
         if info.sha256 is not None:
             return info
         with self.open(key) as stream:
-            tmp, _size, sha256 = self._spool(stream, self._tmp)
+            tmp, _size, sha256 = spool(stream, self._tmp)
         return self._install(tmp, key, sha256, info.content_type)
 
     # -- links -------------------------------------------------------------------------------------------
 
-    def _signature(self, method: str, key: str, params: Mapping[str, str]) -> str:
-        message = json.dumps(["v1", method, key, sorted(params.items())], separators=(",", ":"))
-        mac = hmac.new(self._secret, message.encode("utf-8"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
-
     def _link(self, op: str, key: str, expires_in: timedelta, extra: Mapping[str, str | None]) -> str:
-        seconds = expiry_seconds(expires_in)
-        params = {"op": op, "exp": str(int(self._clock().timestamp()) + seconds)}
-        params.update({name: value for name, value in extra.items() if value is not None})
-        params["sig"] = self._signature(_METHOD_FOR_OP[op], key, params)
-        return f"{self.base_url}/o/{quote(key, safe='/')}?{urlencode(params, quote_via=quote)}"
+        return self._signer.sign(self.base_url, op, key, expires_in, extra)
 
     def verify_link(self, method: str, key: str, query: str) -> SignedLink:
-        """Check a link's signature and expiry and return what it grants.
-
-        ``method`` is the HTTP method (HEAD counts as GET), ``key`` the decoded key from the path and
-        ``query`` the raw query string. Raises :class:`~storage.errors.BadSignature` for a missing, forged or
-        tampered signature (or a link used with the wrong method), :class:`~storage.errors.LinkExpired` for a
-        genuine but expired link, and :class:`~storage.errors.InvalidKey` for a malformed key.
-        """
-        validate_key(key)
-        method = "GET" if method.upper() == "HEAD" else method.upper()
-        pairs = parse_qsl(query, keep_blank_values=True)
-        params = dict(pairs)
-        if len(params) != len(pairs) or "sig" not in params or not set(params) - {"sig"} <= _LINK_PARAMS:
-            raise BadSignature("Malformed link: missing signature, or unknown or repeated parameters.")
-        signature = params.pop("sig")
-        if _METHOD_FOR_OP.get(params.get("op", "")) != method:
-            raise BadSignature(f"This link does not allow {method} requests.")
-        expected = self._signature(method, key, params)
-        if not hmac.compare_digest(signature.encode("ascii", "replace"), expected.encode("ascii")):
-            raise BadSignature("Signature does not match.")
-        try:
-            expires = datetime.fromtimestamp(int(params["exp"]), tz=UTC)
-            part_number = int(params["pn"]) if "pn" in params else None
-            length = int(params["len"]) if "len" in params else None
-        except (KeyError, ValueError, OverflowError, OSError):
-            raise BadSignature("Malformed link parameters.") from None
-        if self._clock() > expires:
-            raise LinkExpired("Request has expired")
-        return SignedLink(
-            op=params["op"],
-            key=key,
-            expires=expires,
-            filename=params.get("fn"),
-            content_type=params.get("ct"),
-            upload_id=params.get("uid"),
-            part_number=part_number,
-            length=length,
-        )
+        """Check a link's signature and expiry and return what it grants; see :meth:`LinkSigner.verify`."""
+        return self._signer.verify(method, key, query)
 
     def presign_download(
         self,
@@ -470,12 +343,22 @@ class LocalStorage(Storage):
         expires_in: timedelta = DEFAULT_EXPIRY,
         filename: str | None = None,
         content_type: str | None = None,
+        reference: str | None = None,
     ) -> str:
-        """Return a signed GET link served by the WSGI app; see :meth:`Storage.presign_download`."""
+        """Return a signed GET link served by the WSGI app; see :meth:`Storage.presign_download`.
+
+        ``reference`` travels inside the signed part of the link: the WSGI app asks its reference check (see
+        :func:`storage.local_server.make_wsgi_app`) whether it still stands before serving the file.
+        """
         validate_key(key)
+        try:
+            ref = validate_reference(reference)
+        except ValueError as exc:
+            raise InvalidReference(str(exc)) from None
         extra = {
             "fn": None if filename is None else validate_filename(filename),
             "ct": validate_content_type(content_type),
+            "ref": ref,
         }
         return self._link("get", key, expires_in, extra)
 
@@ -550,20 +433,6 @@ class LocalStorage(Storage):
         extra = {"uid": session.upload_id, "pn": str(part_number), "len": str(length)}
         return self._link("part", session.key, expires_in, extra)
 
-    def _part_files(self, directory: Path) -> dict[int, tuple[str, Path]]:
-        parts: dict[int, tuple[str, Path, int]] = {}
-        try:
-            with os.scandir(directory) as scan:
-                for entry in scan:
-                    match = _PART_FILE.fullmatch(entry.name)
-                    if match and entry.is_file(follow_symlinks=False):
-                        number, mtime = int(match.group(1)), entry.stat(follow_symlinks=False).st_mtime_ns
-                        if number not in parts or parts[number][2] < mtime:
-                            parts[number] = (match.group(2), Path(entry.path), mtime)
-        except FileNotFoundError:
-            return {}
-        return {number: (etag, path) for number, (etag, path, _mtime) in parts.items()}
-
     def write_part(self, session: UploadSession, part_number: int, stream: BinaryIO) -> UploadedPart:
         """Store part ``part_number`` (exactly ``session.part_length(n)`` bytes read from ``stream``).
 
@@ -572,7 +441,7 @@ class LocalStorage(Storage):
         """
         directory = self._manifest(session)
         length = session.part_length(part_number)
-        tmp, size, sha256 = self._spool(stream, directory, exact=length)
+        tmp, size, sha256 = spool(stream, directory, exact=length)
         etag = sha256[:32]
         final = directory / f"{part_number:05d}.{etag}"
         try:
@@ -610,7 +479,7 @@ class LocalStorage(Storage):
             return []
         directory = self._manifest(session)
         result = []
-        for number, (etag, path) in sorted(self._part_files(directory).items()):
+        for number, (etag, path) in sorted(part_files(directory).items()):
             try:
                 size = path.stat().st_size
             except FileNotFoundError:
@@ -639,7 +508,7 @@ class LocalStorage(Storage):
             return info
         directory = self._manifest(session)
         wanted = normalise_parts(session, parts)
-        files = self._part_files(directory)
+        files = part_files(directory)
         sources = []
         for number, etag in wanted:
             if number not in files:
@@ -650,32 +519,13 @@ class LocalStorage(Storage):
             if path.stat().st_size != session.part_length(number):
                 raise UploadError(f"Part {number} of {session.key!r} has the wrong size.")
             sources.append(path)
-        tmp, size, sha256 = self._concatenate(sources)
+        tmp, size, sha256 = concatenate(sources, self._tmp)
         if size != session.size:
             tmp.unlink(missing_ok=True)
             raise UploadError(f"Parts add up to {size} bytes, expected {session.size}.")
         info = self._install(tmp, session.key, sha256, session.content_type)
         shutil.rmtree(directory, ignore_errors=True)
         return info
-
-    def _concatenate(self, sources: Sequence[Path]) -> tuple[Path, int, str]:
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix=".complete-")
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for source in sources:
-                    with source.open("rb") as part:
-                        while chunk := part.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-                            size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as exc:
-            Path(name).unlink(missing_ok=True)
-            raise UploadError(f"Could not assemble the upload: {exc.strerror or exc}") from exc
-        return Path(name), size, digest.hexdigest()
 
     def abort_upload(self, session: UploadSession) -> None:
         """Delete the staging directory and its parts (no-op if already gone or single-PUT)."""

@@ -11,14 +11,18 @@ Mount it wherever ``LocalStorage.base_url`` points, e.g. with Werkzeug's ``Dispa
 * ``PUT`` on an upload link stores the body (the whole file, or one part of a multipart upload) and
   answers 200 with the ``ETag`` the client passes to ``complete_upload``.
 * Expired links get 403 ``Request has expired``; forged or tampered ones 403 ``Signature does not match``.
+* With a ``reference_check``, every download link must carry a reference (signed into it) and the check must
+  accept it before a byte is served: a refused reference gets 410 ``Gone`` with the check's reason, and a check
+  that fails (its database is down) 503 with ``Retry-After``; the link is never served unchecked.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import re
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 from urllib.parse import quote
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -35,7 +39,9 @@ from storage.errors import (
 from storage.keys import content_disposition, validate_content_type
 from storage.local import LocalStorage, SignedLink
 
-__all__ = ["RangeNotSatisfiable", "make_wsgi_app", "parse_range"]
+__all__ = ["RangeNotSatisfiable", "ReferenceCheck", "make_wsgi_app", "parse_range"]
+
+log = logging.getLogger(__name__)
 
 _RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
 _DRAIN_LIMIT: Final = 1024 * KiB
@@ -43,6 +49,14 @@ _COMMON_HEADERS: Final = [
     ("X-Content-Type-Options", "nosniff"),
     ("Cache-Control", "private, no-store"),
 ]
+
+
+class ReferenceCheck(Protocol):
+    """Decides whether a download link's reference (what the application issued it under) still stands."""
+
+    def __call__(self, reference: str) -> str | None:
+        """``None`` to serve the file; otherwise the reason it is refused, shown to the link's holder."""
+        ...
 
 
 class RangeNotSatisfiable(Exception):
@@ -104,8 +118,15 @@ class _FileIterator:
 
 
 class _LocalStorageApp:
-    def __init__(self, storage: LocalStorage, x_accel_redirect_prefix: str | None, chunk_size: int) -> None:
+    def __init__(
+        self,
+        storage: LocalStorage,
+        x_accel_redirect_prefix: str | None,
+        chunk_size: int,
+        reference_check: ReferenceCheck | None,
+    ) -> None:
         self.storage = storage
+        self.reference_check = reference_check
         self.x_accel_redirect_prefix = None if x_accel_redirect_prefix is None else x_accel_redirect_prefix.rstrip("/")
         self.chunk_size = chunk_size
 
@@ -133,6 +154,9 @@ class _LocalStorageApp:
             return self._refuse(environ, start_response, "403 Forbidden", str(exc))
         if method == "PUT":
             return self._put(environ, start_response, link)
+        refusal = self._check_reference(environ, start_response, link)
+        if refusal is not None:
+            return refusal
         return self._get(environ, start_response, link, head=method == "HEAD")
 
     # -- helpers --------------------------------------------------------------------------------------
@@ -163,6 +187,30 @@ class _LocalStorageApp:
         return self._text(start_response, status, message)
 
     # -- downloads -------------------------------------------------------------------------------------
+
+    def _check_reference(
+        self, environ: WSGIEnvironment, start_response: StartResponse, link: SignedLink
+    ) -> list[bytes] | None:
+        """The refusal to send when the application no longer stands behind the link, else ``None``."""
+        if self.reference_check is None:
+            return None
+        if link.reference is None:
+            return self._refuse(
+                environ, start_response, "403 Forbidden", "This link names no license; ask for a new one."
+            )
+        try:
+            reason = self.reference_check(link.reference)
+        except Exception:  # the check's own store is down: refuse rather than serve unchecked
+            log.exception("checking download link reference %s failed", link.reference)
+            return self._text(
+                start_response,
+                "503 Service Unavailable",
+                "The link cannot be checked right now; try again shortly.",
+                [("Retry-After", "30")],
+            )
+        if reason is not None:
+            return self._text(start_response, "410 Gone", reason)
+        return None
 
     def _get(
         self, environ: WSGIEnvironment, start_response: StartResponse, link: SignedLink, *, head: bool
@@ -274,11 +322,17 @@ def _safe_content_type(value: str | None) -> str | None:
 
 
 def make_wsgi_app(
-    storage: LocalStorage, *, x_accel_redirect_prefix: str | None = None, chunk_size: int = 256 * KiB
+    storage: LocalStorage,
+    *,
+    x_accel_redirect_prefix: str | None = None,
+    chunk_size: int = 256 * KiB,
+    reference_check: ReferenceCheck | None = None,
 ) -> WSGIApplication:
     """Return the WSGI application serving ``storage``'s signed links (see the module docstring).
 
     ``x_accel_redirect_prefix`` (e.g. ``"/_protected_storage"``) makes verified downloads answer with an
     ``X-Accel-Redirect`` to ``<prefix>/<key>`` for nginx to serve; ``chunk_size`` is the streaming chunk.
+    ``reference_check`` is asked about each download link's reference before it is served (see
+    :class:`ReferenceCheck`); without one, any genuine unexpired link is served.
     """
-    return _LocalStorageApp(storage, x_accel_redirect_prefix, chunk_size)
+    return _LocalStorageApp(storage, x_accel_redirect_prefix, chunk_size, reference_check)

@@ -106,9 +106,12 @@ class RegionalStorage(Storage):
         expires_in: timedelta = DEFAULT_EXPIRY,
         filename: str | None = None,
         content_type: str | None = None,
+        reference: str | None = None,
     ) -> str:
         """:meth:`Storage.presign_download` on the default region."""
-        return self.default.presign_download(key, expires_in=expires_in, filename=filename, content_type=content_type)
+        return self.default.presign_download(
+            key, expires_in=expires_in, filename=filename, content_type=content_type, reference=reference
+        )
 
     def create_upload(
         self, key: str, *, size: int, content_type: str | None = None, part_size: int | None = None

@@ -450,8 +450,14 @@ class S3Storage(Storage):
         expires_in: timedelta = DEFAULT_EXPIRY,
         filename: str | None = None,
         content_type: str | None = None,
+        reference: str | None = None,
     ) -> str:
-        """Presigned GetObject with ``response-content-disposition`` (attachment) and ``-content-type``."""
+        """Presigned GetObject with ``response-content-disposition`` (attachment) and ``-content-type``.
+
+        ``reference`` is ignored: S3 checks the signature itself and a presigned URL cannot be recalled, so it
+        works until ``expires_in`` has passed.
+        """
+        del reference  # nothing to check it against: S3 never asks us
         validate_key(key)
         disposition = content_disposition(None if filename is None else validate_filename(filename))
         params: dict[str, Any] = {"Key": key, "ResponseContentDisposition": disposition}

@@ -1,4 +1,5 @@
-"""Wiring delivery into the application: blueprints, template helpers, the publish guard, settings checks."""
+"""Wiring delivery into the application: blueprints, template helpers, the publish guard, settings checks, and the
+check the local storage server makes before serving a download link."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+import storage
 from marketplace.config import ConfigError
+from marketplace.db import Database, ServiceContext, unit_of_work
 
 
 def storage_mount_path(settings: Mapping[str, Any]) -> str | None:
@@ -26,6 +29,21 @@ def storage_mount_path(settings: Mapping[str, Any]) -> str | None:
     if not path.startswith("/") or path == "":
         raise ConfigError(f"STORAGE_LOCAL_BASE_URL must be a path such as /storage or a URL with one; got {base!r}")
     return path
+
+
+def link_reference_check(database: Database, context: ServiceContext) -> storage.ReferenceCheck:
+    """The local storage server's question "does this link still stand?", answered from the grant's state.
+
+    Each answer is its own short read-only transaction; a database error propagates, and the storage server then
+    refuses the link with 503 rather than serve it unchecked.
+    """
+    from marketplace.delivery.downloads import link_refusal
+
+    def check(reference: str) -> str | None:
+        with unit_of_work(database, context) as work:
+            return link_refusal(work, reference)
+
+    return check
 
 
 def _check_settings(settings: Mapping[str, Any]) -> None:

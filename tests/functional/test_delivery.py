@@ -21,6 +21,7 @@ from marketplace.catalog.models import DatasetFile
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import ServiceContext, UnitOfWork, utcnow
 from marketplace.delivery import services as delivery
+from marketplace.delivery.downloads import Requester
 from marketplace.delivery.errors import DownloadRefused, RefusalReason
 from marketplace.delivery.models import DownloadEvent
 from marketplace.licenses import services as licenses
@@ -30,6 +31,7 @@ from tests.factories import (
     DatasetFactory,
     DatasetFileFactory,
     DatasetVersionFactory,
+    MembershipFactory,
     OrganisationFactory,
     UserFactory,
     member,
@@ -183,12 +185,15 @@ def test_refusal_reasons_at_the_service(app, market, db_session) -> None:
         grant = _grant_in_state(app, db_session, market, state)
         with pytest.raises(DownloadRefused) as info:
             delivery.issue_download_link(
-                uow, grant=grant, file_id=market["files"][0].id, user=market["purchaser"], ip="1.2.3.4", user_agent="t"
+                uow,
+                grant=grant,
+                file_id=market["files"][0].id,
+                requester=Requester(market["purchaser"], "1.2.3.4", "t"),
             )
         assert info.value.code == code
         with pytest.raises(DownloadRefused) as info:
             delivery.issue_download_link(
-                uow, grant=grant, file_id=market["files"][0].id, user=market["outsider"], ip="1.2.3.4", user_agent="t"
+                uow, grant=grant, file_id=market["files"][0].id, requester=Requester(market["outsider"], "1.2.3.4", "t")
             )
         assert info.value.code == "not_licensee"
     assert _events(db_session) == []
@@ -198,20 +203,14 @@ def test_api_keys_are_checked_against_the_licensee_and_audited(app, market, db_s
     grant = issue(app, db_session, market)
     uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
     file_id = market["files"][0].id
+    # The purchaser belongs to the licensee, but a key limited to another organisation does not act for it.
+    MembershipFactory(organisation=market["rival"], user=market["purchaser"], role=Role.MEMBER)
     with pytest.raises(DownloadRefused):
-        delivery.issue_download_link(
-            uow, grant=grant, file_id=file_id, api_key_id=7, api_key_org_id=market["rival"].id, ip="", user_agent=""
-        )
-    link = delivery.issue_download_link(
-        uow,
-        grant=grant,
-        file_id=file_id,
-        api_key_id=7,
-        api_key_org_id=market["buyer"].id,
-        ip="10.0.0.1",
-        user_agent="k",
-    )
-    assert (link.event.api_key_id, link.event.user_id) == (7, None)
+        rival_key = Requester(market["purchaser"], organisation_id=market["rival"].id, api_key_id=7)
+        delivery.issue_download_link(uow, grant=grant, file_id=file_id, requester=rival_key)
+    buyer_key = Requester(market["purchaser"], "10.0.0.1", "k", organisation_id=market["buyer"].id, api_key_id=7)
+    link = delivery.issue_download_link(uow, grant=grant, file_id=file_id, requester=buyer_key)
+    assert (link.event.api_key_id, link.event.user_id, link.event.ip_address) == (7, None, "10.0.0.1")
 
 
 def test_the_download_limit_counts_audit_rows(app, client, market, db_session) -> None:
@@ -289,14 +288,14 @@ def test_link_lifetime_setting_and_the_grant_end(app, market, db_session) -> Non
     grant = issue(app, db_session, market)
     uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
     link = delivery.issue_download_link(
-        uow, grant=grant, file_id=market["files"][0].id, user=market["purchaser"], ip="", user_agent=""
+        uow, grant=grant, file_id=market["files"][0].id, requester=Requester(market["purchaser"])
     )
     assert link.expires_at - link.event.issued_at == timedelta(seconds=120)
     ending = issue(
         app, db_session, market, overrides={"term": "P30D"}, at=utcnow() - timedelta(days=30) + timedelta(seconds=30)
     )
     link = delivery.issue_download_link(
-        uow, grant=ending, file_id=market["files"][0].id, user=market["purchaser"], ip="", user_agent=""
+        uow, grant=ending, file_id=market["files"][0].id, requester=Requester(market["purchaser"])
     )
     assert link.expires_at <= ending.valid_until + timedelta(seconds=1)
 

@@ -14,7 +14,6 @@ from marketplace.delivery import services as delivery
 from marketplace.errors import NotFound
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
-from marketplace.permissions import Action, can
 from marketplace.web import client_ip
 
 TAG = "Licenses"
@@ -132,28 +131,23 @@ def manifest(call: Call, license_id: str) -> dict[str, Any]:
     status=201,
 )
 def download_links(call: Call, license_id: str) -> dict[str, Any]:
-    """Short-lived links to files of an active license (the given ``file_ids``, one ``version``, or everything
-    covered). Each link is audited with the API key that asked for it and counts toward the license's download
-    limit."""
-    session = call.uow.session
+    """Short-lived links to files of an active license, in one call: the given ``file_ids`` (up to 100), every
+    file of one ``version``, or, with neither, every file the license covers. The batch is all or nothing: it is
+    checked once against the license's state and download limit, and each link is audited with the credential
+    that asked for it and counts toward the limit. Send an ``Idempotency-Key`` to retry safely: a replay returns
+    the same links and issues none. A link stops working when the license is refunded, revoked or suspended
+    (local storage), or at ``expires_at`` at the latest (S3)."""
     grant = _visible_grant(call, license_id)
-    principal = call.caller
-    # An organisation credential may fetch for its organisation only; a user's for any organisation the user
-    # downloads for. Delivery checks the grant, its term, the version and the download limit.
-    licensee_id = grant.licensee_org_id if can(session, principal.user, Action.GRANT_DOWNLOAD, grant) else None
-    common: dict[str, Any] = {
-        "grant": grant,
-        "user": principal.user,
-        "ip": client_ip(),
-        "user_agent": request.headers.get("User-Agent", ""),
-    }
-    if principal.api_key_id is not None:
-        common.update(api_key_id=principal.api_key_id, api_key_org_id=licensee_id)
-    file_ids = call.body.get("file_ids")
-    if file_ids:
-        links = [delivery.issue_download_link(call.uow, file_id=file_id, **common) for file_id in file_ids]
-    else:
-        links = delivery.issue_download_links(call.uow, version_label=call.body.get("version"), **common)
+    requester = delivery.Requester.through_api(
+        call.caller, ip=client_ip(), user_agent=request.headers.get("User-Agent", "")
+    )
+    links = delivery.issue_download_links(
+        call.uow,
+        grant=grant,
+        requester=requester,
+        file_ids=call.body.get("file_ids"),
+        version_label=call.body.get("version"),
+    )
     return {
         "license_id": grant.id,
         "data": [

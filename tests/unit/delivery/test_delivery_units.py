@@ -10,6 +10,7 @@ import pytest
 import storage
 from marketplace import create_app
 from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.delivery import downloads
 from marketplace.delivery import services as svc
 from marketplace.delivery.app import storage_mount_path
 from marketplace.delivery.charts import bar_chart
@@ -122,9 +123,9 @@ def test_the_local_backend_is_mounted_at_its_base_path(tmp_path) -> None:
     assert isinstance(store, storage.RegionalStorage) and isinstance(store.default, storage.LocalStorage)
     store.put("datasets/1/versions/1/a.txt", __import__("io").BytesIO(b"hello"))
     url = store.presign_download("datasets/1/versions/1/a.txt", filename="a.txt", expires_in=timedelta(minutes=1))
+    # Mounted with the grant check: a download link that names no license is never served.
     response = app.test_client().get(url)
-    assert response.status_code == 200 and response.get_data() == b"hello"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="a.txt"'
+    assert response.status_code == 403 and "names no license" in response.get_data(as_text=True)
     assert app.test_client().get(url.replace("a.txt", "b.txt", 1)).status_code == 403
 
 
@@ -145,12 +146,12 @@ def test_refusal_order_status_then_window() -> None:
         )
 
     day = timedelta(days=1)
-    assert svc._refusal_for(value("active", now - day, None), now) is None  # type: ignore[arg-type]
-    assert svc._refusal_for(value("active", now + day, None), now) is RefusalReason.NOT_YET_VALID  # type: ignore[arg-type]
-    assert svc._refusal_for(value("active", now - 2 * day, now - day), now) is RefusalReason.EXPIRED  # type: ignore[arg-type]
-    assert svc._refusal_for(value("revoked", now - day, None), now) is RefusalReason.REVOKED  # type: ignore[arg-type]
-    assert svc._refusal_for(value("suspended", now - day, None), now) is RefusalReason.SUSPENDED  # type: ignore[arg-type]
-    assert svc._refusal_for(value("pending_payment", now - day, None), now) is RefusalReason.NOT_ACTIVE  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("active", now - day, None), now) is None  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("active", now + day, None), now) is RefusalReason.NOT_YET_VALID  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("active", now - 2 * day, now - day), now) is RefusalReason.EXPIRED  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("revoked", now - day, None), now) is RefusalReason.REVOKED  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("suspended", now - day, None), now) is RefusalReason.SUSPENDED  # type: ignore[arg-type]
+    assert downloads._refusal_for(value("pending_payment", now - day, None), now) is RefusalReason.NOT_ACTIVE  # type: ignore[arg-type]
 
 
 def test_declared_only_versions_are_publishable_only_in_development() -> None:

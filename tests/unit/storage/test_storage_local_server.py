@@ -366,3 +366,58 @@ def test_part_upload_to_a_finished_upload_is_404(client: Client, storage: LocalS
     response = client.put(url, data=b"z")
     assert response.status_code == 404
     assert b"does not exist" in response.data
+
+
+# -- the reference check (links the application has withdrawn) ----------------------------------------------------
+
+
+def _checked(storage: LocalStorage, check: Callable[[str], str | None]) -> Client:
+    return Client(DispatcherMiddleware(_not_mounted, {"/storage": make_wsgi_app(storage, reference_check=check)}))
+
+
+def test_a_withdrawn_reference_is_refused_at_once_and_a_standing_one_served(storage: LocalStorage) -> None:
+    withdrawn: set[str] = set()
+    asked: list[str] = []
+
+    def check(reference: str) -> str | None:
+        asked.append(reference)
+        return "This license has been revoked." if reference in withdrawn else None
+
+    client = _checked(storage, check)
+    url = _path(storage.presign_download("data/file.bin", reference="d-17"))
+    assert client.get(url).get_data() == DATA
+    withdrawn.add("d-17")
+    refused = client.get(url)
+    assert refused.status_code == 410 and refused.get_data(as_text=True) == "This license has been revoked."
+    assert client.head(url).status_code == 410
+    assert asked == ["d-17", "d-17", "d-17"]
+    other = _path(storage.presign_download("data/file.bin", reference="d-18"))
+    assert client.get(other).status_code == 200
+
+
+def test_the_reference_is_signed_and_required_when_checked(storage: LocalStorage) -> None:
+    client = _checked(storage, lambda reference: None if reference == "good" else "withdrawn")
+    url = _path(storage.presign_download("data/file.bin", reference="bad"))
+    swapped = _with_params(url, lambda pairs: [(k, "good" if k == "ref" else v) for k, v in pairs])
+    assert client.get(swapped).status_code == 403  # the signature covers the reference
+    unreferenced = client.get(_path(storage.presign_download("data/file.bin")))
+    assert unreferenced.status_code == 403 and "names no license" in unreferenced.get_data(as_text=True)
+    # Without a check (a plain storage server) a reference changes nothing.
+    assert Client(make_wsgi_app(storage)).get(url.removeprefix("/storage")).status_code == 200
+
+
+def test_a_failing_check_refuses_with_503_never_serves(storage: LocalStorage) -> None:
+    def broken(reference: str) -> str | None:
+        raise ConnectionError("database is down")
+
+    response = _checked(storage, broken).get(_path(storage.presign_download("data/file.bin", reference="d-1")))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert DATA not in response.get_data()
+
+
+@pytest.mark.parametrize("reference", ["", "a b", "x" * 129, "é"])
+def test_bad_references_are_refused_when_signing(storage: LocalStorage, reference: str) -> None:
+    from storage import InvalidReference
+
+    with pytest.raises(InvalidReference):
+        storage.presign_download("data/file.bin", reference=reference)

@@ -1,0 +1,365 @@
+"""Downloads under a license: one gate for the site and the API, audited links, and links that die with the license.
+
+:func:`issue_download_links` is the one gate. A :class:`Requester` (the user, and the API credential with its
+organisation when the request came through the API) must pass ``Action.GRANT_DOWNLOAD`` on the grant; the grant
+must be active and inside its term, every file's version covered and the download limit not reached for all the
+links asked for at once (one lock, one count). Then each link is presigned for a short time and its
+``DownloadEvent`` written in the same transaction. A refusal raises
+:class:`~marketplace.delivery.errors.DownloadRefused` (403, with the reason) and writes nothing.
+
+Each link carries its audit row's reference (:func:`link_reference`) in its signed part. The local storage server
+asks :func:`link_refusal` about it before serving a byte, so a link issued before a refund, a revocation or a
+suspension stops working at once (410). An S3 presigned URL cannot be recalled: it works until it expires, at most
+``DOWNLOAD_LINK_SECONDS`` after it was issued.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, func, select
+
+import licensing
+import storage
+from marketplace.accounts.models import User
+from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
+from marketplace.catalog.vocab import VersionStatus
+from marketplace.db import UnitOfWork
+from marketplace.delivery.errors import DownloadRefused, RefusalReason, storage_errors
+from marketplace.delivery.models import DownloadEvent
+from marketplace.delivery.stores import dataset_storage, seconds_setting
+from marketplace.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from marketplace.licenses.models import Grant
+from marketplace.licenses.services import grant_value
+from marketplace.permissions import Action, delegated, require
+
+if TYPE_CHECKING:
+    from marketplace.apikeys.services import Principal
+
+__all__ = [
+    "DownloadLink",
+    "Requester",
+    "check_download_allowed",
+    "covered_versions",
+    "deliverable_files",
+    "downloads_used",
+    "grant_manifest",
+    "issue_download_link",
+    "issue_download_links",
+    "link_reference",
+    "link_refusal",
+]
+
+_REFERENCE = re.compile(r"dl-([1-9][0-9]{0,17})")
+_GONE = "This download link is no longer valid; ask for a new one."
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for download links, the same for the site and the API.
+
+    ``user`` is the person (logged in, or the one an API credential acts for). Through the API, ``api_key_id`` or
+    ``oauth_client_id`` names the credential, and ``organisation_id`` the one organisation an organisation's
+    credential is limited to; ``ip`` and ``user_agent`` are recorded with every link.
+    """
+
+    user: User | None
+    ip: str = ""
+    user_agent: str = ""
+    organisation_id: int | None = None
+    api_key_id: int | None = None
+    oauth_client_id: int | None = None
+
+    @classmethod
+    def through_api(cls, principal: Principal, *, ip: str, user_agent: str) -> Requester:
+        """The requester behind an API credential (an API key or an OAuth client)."""
+        return cls(
+            user=principal.user,
+            ip=ip,
+            user_agent=user_agent,
+            organisation_id=principal.organisation_id,
+            api_key_id=principal.api_key_id,
+            oauth_client_id=principal.credential_id if principal.kind == "oauth_client" else None,
+        )
+
+    @property
+    def via_api(self) -> bool:
+        return self.api_key_id is not None or self.oauth_client_id is not None
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    """A presigned link handed out for one file, and the audit row that records it."""
+
+    url: str
+    file: DatasetFile
+    version: DatasetVersion
+    expires_at: datetime
+    event: DownloadEvent
+
+    @property
+    def filename(self) -> str:
+        return posixpath.basename(self.file.path)
+
+
+# --- what a grant covers -------------------------------------------------------------------------------------------
+
+
+def covered_versions(session: Session, grant: Grant, value: licensing.Grant | None = None) -> list[DatasetVersion]:
+    """The published versions of the grant's dataset that the grant covers, oldest first."""
+    value = value or grant_value(grant)
+    published = session.exec(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.status == VersionStatus.PUBLISHED)
+        .order_by(col(DatasetVersion.published_at), col(DatasetVersion.id))
+    ).all()
+    return [v for v in published if _covers(value, v)]
+
+
+def _covers(value: licensing.Grant, version: DatasetVersion) -> bool:
+    if not value.covers_version(version.version):
+        return False
+    if value.all_versions and version.version not in value.versions and value.valid_until is not None:
+        # "Every version published during the term": not the ones published after it ended.
+        return version.published_at is not None and version.published_at < value.valid_until
+    return True
+
+
+def deliverable_files(
+    session: Session, grant: Grant, value: licensing.Grant
+) -> list[tuple[DatasetVersion, DatasetFile]]:
+    """Every uploaded file of every covered version, by version then path."""
+    result: list[tuple[DatasetVersion, DatasetFile]] = []
+    for version in covered_versions(session, grant, value):
+        files = session.exec(
+            select(DatasetFile)
+            .where(DatasetFile.version_id == version.id, col(DatasetFile.storage_key).is_not(None))
+            .order_by(col(DatasetFile.path))
+        ).all()
+        result.extend((version, f) for f in files)
+    return result
+
+
+def downloads_used(session: Session, grant: Grant) -> int:
+    """How many download links were issued under ``grant`` (what its download limit counts)."""
+    return int(
+        session.exec(select(func.count()).select_from(DownloadEvent).where(DownloadEvent.grant_id == grant.id)).one()
+    )
+
+
+def grant_manifest(session: Session, grant: Grant) -> dict[str, Any]:
+    """The files the grant covers with size and SHA-256 per file, per version (for checking downloads)."""
+    value = grant_value(grant)
+    dataset = session.get(Dataset, grant.dataset_id)
+    versions = []
+    for version in covered_versions(session, grant, value):
+        files = session.exec(
+            select(DatasetFile).where(DatasetFile.version_id == version.id).order_by(col(DatasetFile.path))
+        ).all()
+        versions.append(
+            {
+                "version": version.version,
+                "manifest_digest": version.manifest_digest,
+                "file_count": version.file_count,
+                "total_bytes": version.total_bytes,
+                "files": [
+                    {
+                        "id": f.id,
+                        "path": f.path,
+                        "size_bytes": f.size_bytes,
+                        "sha256": f.sha256,
+                        "media_type": f.media_type,
+                        "downloadable": f.storage_key is not None,
+                    }
+                    for f in files
+                ],
+            }
+        )
+    return {
+        "license": grant.id,
+        "dataset": dataset.slug if dataset else None,
+        "license_manifest_digest": grant.manifest_digest,
+        "versions": versions,
+    }
+
+
+# --- the gate ------------------------------------------------------------------------------------------------------
+
+
+def _refusal_for(value: licensing.Grant, now: datetime) -> RefusalReason | None:
+    status = value.status_at(now)
+    if status is licensing.GrantStatus.REVOKED:
+        return RefusalReason.REVOKED
+    if status is licensing.GrantStatus.SUSPENDED:
+        return RefusalReason.SUSPENDED
+    if status is licensing.GrantStatus.EXPIRED:
+        return RefusalReason.EXPIRED
+    if status is not licensing.GrantStatus.ACTIVE:
+        return RefusalReason.NOT_ACTIVE
+    if now < value.valid_from:
+        return RefusalReason.NOT_YET_VALID
+    if not value.is_valid_at(now):
+        return RefusalReason.EXPIRED
+    return None
+
+
+def check_download_allowed(
+    uow: UnitOfWork, grant: Grant, requester: Requester | None = None, *, user: User | None = None
+) -> licensing.Grant:
+    """Return the engine's grant when the requester may download under it now; raise DownloadRefused otherwise.
+
+    Checks who asks first (a stranger learns nothing about the grant's state), then the grant's status and term.
+    ``user`` alone stands for ``Requester(user)``, a person on the site.
+    """
+    who = requester if requester is not None else Requester(user=user)
+    # An API credential never exceeds its organisation, even when a service is called outside the API's wrapper.
+    limits = delegated(who.organisation_id) if who.via_api else nullcontext()
+    with limits:
+        try:
+            require(uow.session, who.user, Action.GRANT_DOWNLOAD, grant)
+        except (NotAuthenticated, PermissionDenied) as error:
+            raise DownloadRefused.because(RefusalReason.NOT_LICENSEE) from error
+    value = grant_value(grant)
+    reason = _refusal_for(value, uow.now())
+    if reason is not None:
+        raise DownloadRefused.because(reason)
+    return value
+
+
+def _check_limit(session: Session, grant: Grant, value: licensing.Grant, wanted: int) -> None:
+    limit = value.terms.download_limit
+    if limit is None:
+        return
+    # Serialise link issuance per grant so two requests cannot both take the last download (PostgreSQL).
+    session.exec(select(Grant.id).where(Grant.id == grant.id).with_for_update())
+    used = downloads_used(session, grant)
+    if used + wanted > limit:
+        left = max(0, limit - used)
+        message = RefusalReason.LIMIT_REACHED.message + f" ({used} of {limit} used"
+        message += f"; {left} left, {wanted} asked for)" if wanted > 1 and left else ")"
+        raise DownloadRefused.because(RefusalReason.LIMIT_REACHED, message)
+
+
+def _file_of_grant(
+    session: Session, grant: Grant, value: licensing.Grant, file_id: int
+) -> tuple[DatasetVersion, DatasetFile]:
+    file = session.get(DatasetFile, file_id) if isinstance(file_id, int) and not isinstance(file_id, bool) else None
+    version = session.get(DatasetVersion, file.version_id) if file is not None else None
+    if file is None or version is None or version.dataset_id != grant.dataset_id:
+        raise NotFound(message="No such file under this license.")
+    if version.status is not VersionStatus.PUBLISHED or not _covers(value, version):
+        raise DownloadRefused.because(RefusalReason.VERSION_NOT_COVERED)
+    if file.storage_key is None:
+        raise Conflict(
+            message=f"{file.path} was declared but never uploaded, so it cannot be downloaded.", code="file_unavailable"
+        )
+    return version, file
+
+
+def _chosen_files(
+    session: Session, grant: Grant, value: licensing.Grant, file_ids: Sequence[int] | None, version_label: str | None
+) -> list[tuple[DatasetVersion, DatasetFile]]:
+    if file_ids is not None:
+        # A file asked for twice gets one link (and counts once).
+        return [_file_of_grant(session, grant, value, file_id) for file_id in dict.fromkeys(file_ids)]
+    files = [(v, f) for v, f in deliverable_files(session, grant, value) if version_label in (None, v.version)]
+    if version_label is not None and not files:
+        raise NotFound(message=f"No downloadable file in version {version_label} under this license.")
+    return files
+
+
+# --- issuing links -------------------------------------------------------------------------------------------------
+
+
+def link_reference(event: DownloadEvent) -> str:
+    """The reference a link carries in its signed part: its audit row."""
+    return f"dl-{event.id}"
+
+
+def _issue(
+    uow: UnitOfWork, grant: Grant, dataset: Dataset, version: DatasetVersion, file: DatasetFile, who: Requester
+) -> DownloadLink:
+    now = uow.now()
+    lifetime = seconds_setting(uow, "DOWNLOAD_LINK_SECONDS", 900)
+    if grant.valid_until is not None:
+        # A link never outlives the license it was issued under.
+        lifetime = max(timedelta(seconds=1), min(lifetime, grant.valid_until - now))
+    with storage_errors("path"):
+        expires_at = now + timedelta(seconds=storage.expiry_seconds(lifetime))
+    event = DownloadEvent(
+        grant_id=grant.id,
+        file_id=file.id,  # type: ignore[arg-type]
+        dataset_id=grant.dataset_id,
+        licensee_org_id=grant.licensee_org_id,
+        user_id=who.user.id if who.user is not None and who.api_key_id is None else None,
+        api_key_id=who.api_key_id,
+        ip_address=(who.ip or "")[:64],
+        user_agent=(who.user_agent or "")[:512],
+        issued_at=now,
+        expires_at=expires_at,
+    )
+    uow.session.add(event)
+    uow.session.flush()  # the row's id is the link's reference
+    assert file.storage_key is not None
+    with storage_errors("path"):
+        url = dataset_storage(uow, dataset).presign_download(
+            file.storage_key,
+            expires_in=lifetime,
+            filename=posixpath.basename(file.path),
+            content_type=file.media_type or None,
+            reference=link_reference(event),
+        )
+    return DownloadLink(url=url, file=file, version=version, expires_at=expires_at, event=event)
+
+
+def issue_download_links(
+    uow: UnitOfWork,
+    *,
+    grant: Grant,
+    requester: Requester,
+    file_ids: Sequence[int] | None = None,
+    version_label: str | None = None,
+) -> list[DownloadLink]:
+    """Fresh links for the given files, or every file of one version, or every file the grant covers; all or nothing.
+
+    One permission check, one lock and one limit check for the whole batch (see the module documentation).
+    Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
+    covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
+    """
+    value = check_download_allowed(uow, grant, requester)
+    chosen = _chosen_files(uow.session, grant, value, file_ids, version_label)
+    _check_limit(uow.session, grant, value, len(chosen))
+    dataset = uow.session.get(Dataset, grant.dataset_id)
+    assert dataset is not None
+    links = [_issue(uow, grant, dataset, version, file, requester) for version, file in chosen]
+    uow.session.flush()
+    return links
+
+
+def issue_download_link(uow: UnitOfWork, *, grant: Grant, file_id: int, requester: Requester) -> DownloadLink:
+    """One link to one file: :func:`issue_download_links` for a single file."""
+    return issue_download_links(uow, grant=grant, requester=requester, file_ids=[file_id])[0]
+
+
+# --- links that die with the license -------------------------------------------------------------------------------
+
+
+def link_refusal(uow: UnitOfWork, reference: str) -> str | None:
+    """Why a link issued under ``reference`` must not be served any more, or ``None`` while its grant is in force.
+
+    The storage server asks this on every download: a refund or revocation (revoked), a dispute (suspended) or
+    the end of the term stops every link issued before, at once; a reinstated grant's unexpired links work again.
+    """
+    match = _REFERENCE.fullmatch(reference)
+    event = uow.session.get(DownloadEvent, int(match.group(1))) if match else None
+    grant = uow.session.get(Grant, event.grant_id) if event is not None else None
+    if grant is None:
+        return _GONE
+    reason = _refusal_for(grant_value(grant), uow.now())
+    return None if reason is None else reason.message

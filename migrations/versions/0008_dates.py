@@ -50,9 +50,7 @@ def upgrade() -> None:
             continue
         rest = {key: value for key, value in document.items() if key != _KEY}
         bind.execute(
-            _DATASET.update()
-            .where(_DATASET.c.id == row_id)
-            .values({"ai_act": rest, _KEY: _as_date(document[_KEY])})
+            _DATASET.update().where(_DATASET.c.id == row_id).values({"ai_act": rest, _KEY: _as_date(document[_KEY])})
         )
 
 
@@ -60,6 +58,9 @@ def downgrade() -> None:
     bind = op.get_bind()
     rows = bind.execute(sa.select(_DATASET.c.id, _DATASET.c.ai_act, _DATASET.c[_KEY])).all()
     for row_id, document, reviewed in rows:
-        restored = {**(document if isinstance(document, dict) else {}), _KEY: reviewed.isoformat() if reviewed else None}
+        restored = {
+            **(document if isinstance(document, dict) else {}),
+            _KEY: reviewed.isoformat() if reviewed else None,
+        }
         bind.execute(_DATASET.update().where(_DATASET.c.id == row_id).values({"ai_act": restored}))
     op.drop_column("dataset", _KEY)  # SQLite 3.35+ drops a column in place, keeping the full-text triggers

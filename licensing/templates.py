@@ -189,7 +189,7 @@ def _commercial(
         name=name,
         short_name=f"{name} 1.0",
         version="1.0",
-        url=f"/licenses/{license_id}",
+        url=f"/license-templates/{license_id}",
         family=family,
         kind=LicenseKind.COMMERCIAL,
         terms=terms,

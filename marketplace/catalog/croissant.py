@@ -121,10 +121,8 @@ def croissant_document(
     """The Croissant JSON-LD document of ``version`` of ``dataset`` (``record`` is its listing record).
 
     ``license_urls`` are the licenses it is offered under (Croissant recommends ``license``); the catalog alone
-    does not know them, the offers do.
+    does not know them, the offers do. Empty values are left out, as mlcroissant expects.
     """
-    ai_act = record.get("ai_act") or {}
-    preparation = ai_act.get("preparation") or {}
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -144,7 +142,16 @@ def croissant_document(
         "inLanguage": record["languages"],
         "isLiveDataset": record["update_frequency"] not in (None, vocab.UpdateFrequency.ONE_OFF.value),
         "license": license_urls or None,
+        **_coverage(record, version),
+        **_rai_fields(dataset, record),
+        "distribution": [_file_object(index, file) for index, file in enumerate(files)],
     }
+    return {key: value for key, value in doc.items() if value not in (None, "", [])}
+
+
+def _coverage(record: dict[str, Any], version: DatasetVersion) -> dict[str, Any]:
+    """Where and when the data was collected, what it was based on, and what changed in this version."""
+    doc: dict[str, Any] = {}
     if record["countries"]:
         doc["spatialCoverage"] = record["countries"]
     start, end = record["collection_start"], record["collection_end"]
@@ -155,7 +162,13 @@ def croissant_document(
     parents = [p.get("url") or p.get("title") for p in record["parent_datasets"]]
     if parents:
         doc["isBasedOn"] = parents
+    return doc
 
+
+def _rai_fields(dataset: Dataset, record: dict[str, Any]) -> dict[str, Any]:
+    """The Responsible AI vocabulary: the AI Act record, annotation facts and the personal-data statement."""
+    ai_act = record.get("ai_act") or {}
+    preparation = ai_act.get("preparation") or {}
     rai: dict[str, Any] = {
         "rai:dataCollection": _join(ai_act.get("collection_processes", ""), _synthetic_sentence(record)),
         "rai:dataCollectionType": _labels(vocab.CollectionMethod, record["collection_methods"]),
@@ -192,23 +205,23 @@ def croissant_document(
         rai["rai:dataAnnotationAnalysis"] = f"Inter-annotator agreement: {metric} = {record['agreement_value']:g}"
     if "model_assisted" in record["annotation_methods"]:
         rai["rai:machineAnnotationTools"] = ["Model-assisted pre-annotation reviewed by people"]
+    start, end = record["collection_start"], record["collection_end"]
     if start:
         rai["rai:dataCollectionTimeFrame"] = [_iso(start), _iso(end or start)]
-    doc.update({key: value for key, value in rai.items() if value not in ("", [], None)})
+    return {key: value for key, value in rai.items() if value not in ("", [], None)}
 
-    doc["distribution"] = [
-        {
-            "@type": "cr:FileObject",
-            "@id": f"file/{index}",
-            "name": file.path,
-            "contentUrl": file.path,
-            "contentSize": f"{file.size_bytes} B",
-            "encodingFormat": file.media_type,
-            "sha256": file.sha256,
-        }
-        for index, file in enumerate(files)
-    ]
-    return {key: value for key, value in doc.items() if value not in (None, "", [])}
+
+def _file_object(index: int, file: DatasetFile) -> dict[str, Any]:
+    # Files are delivered under license, so the content URL is the file's path within the dataset.
+    return {
+        "@type": "cr:FileObject",
+        "@id": f"file/{index}",
+        "name": file.path,
+        "contentUrl": file.path,
+        "contentSize": f"{file.size_bytes} B",
+        "encodingFormat": file.media_type,
+        "sha256": file.sha256,
+    }
 
 
 def _synthetic_sentence(record: dict[str, Any]) -> str:
@@ -284,11 +297,7 @@ def record_from_croissant(document: Any) -> dict[str, Any]:
     Raises marshmallow's ``ValidationError`` (dotted field names) when the document is not a Croissant dataset
     or a file of its manifest cannot be used (a ``cr:FileObject`` without ``sha256``, say).
     """
-    if not isinstance(document, dict):
-        raise ValidationError({"@type": ["the file must be one JSON-LD object describing a dataset"]})
-    kind = _list(document.get("@type"))
-    if not any(str(k) in ("sc:Dataset", "Dataset", "https://schema.org/Dataset") for k in kind):
-        raise ValidationError({"@type": ["not a Croissant dataset (expected @type sc:Dataset)"]})
+    _require_dataset(document)
     external_id = _text(document.get("identifier")) or _text(document.get("@id")) or _text(document.get("url"))
     description = _text(document.get("description"))
     summary = _text(document.get("abstract")) or description.split("\n", 1)[0][:300]
@@ -300,48 +309,77 @@ def record_from_croissant(document: Any) -> dict[str, Any]:
         "tags": [t.strip() for t in _keywords(document.get("keywords"))][:30],
         "languages": [_text(v) for v in _list(document.get("inLanguage"))],
         "countries": [_text(v) for v in _list(document.get("spatialCoverage"))],
-    }
-    timeframe = _list(document.get("rai:dataCollectionTimeFrame") or document.get("rai:dataCollectionTimeframe"))
-    temporal = _text(document.get("temporalCoverage"))
-    if timeframe:
-        record["collection_start"] = _text(timeframe[0])[:10]
-        if len(timeframe) > 1:
-            record["collection_end"] = _text(timeframe[1])[:10]
-    elif "/" in temporal:
-        start, _, end = temporal.partition("/")
-        record["collection_start"] = start[:10]
-        if end and end != "..":
-            record["collection_end"] = end[:10]
-    record["collection_methods"] = _vocabulary_values(
-        vocab.CollectionMethod, _list(document.get("rai:dataCollectionType"))
-    )
-    per_item = _text(document.get("rai:annotationsPerItem"))
-    if per_item:
-        match = re.search(r"\d+(?:\.\d+)?", per_item)
-        if match:
-            record["annotations_per_item"] = match.group()
-    record["annotator_qualifications"] = _text(document.get("rai:annotatorDemographics"))[:2000]
-    record["ai_act"] = {
-        key: value
-        for key, value in {
-            "collection_processes": _text(document.get("rai:dataCollection")),
-            "data_origin": _text(document.get("rai:dataCollectionRawData")),
-            "suitability": _text(document.get("rai:dataUseCases")),
-            "bias_examination": _text(document.get("rai:dataBiases")),
-            "bias_mitigation": _text(document.get("rai:dataSocialImpact")),
-            "known_gaps": _text(document.get("rai:dataLimitations") or document.get("rai:dataCollectionMissingData")),
-            "preparation": {
-                "cleaning": _text(document.get("rai:dataPreprocessingProtocol")),
-                "annotation": _text(document.get("rai:dataAnnotationProtocol")),
-            },
-        }.items()
-        if value
+        **_collection_period(document),
+        "collection_methods": _vocabulary_values(vocab.CollectionMethod, _list(document.get("rai:dataCollectionType"))),
+        **_annotation_facts(document),
+        "ai_act": _ai_act_from(document),
     }
     parents = [_text(p) for p in _list(document.get("isBasedOn")) if _text(p)]
     record["parent_datasets"] = [
         {"title": p[:200], "url": p if p.startswith(("http://", "https://")) else None} for p in parents
     ]
     version = _text(document.get("version"))
+    files = _manifest_from(document)
+    if version or files:
+        record["versions"] = [
+            {"version": version or "1.0.0", "changelog": _text(document.get("releaseNotes")), "files": files}
+        ]
+    return {key: value for key, value in record.items() if value not in ("", None, [], {})}
+
+
+def _require_dataset(document: Any) -> None:
+    if not isinstance(document, dict):
+        raise ValidationError({"@type": ["the file must be one JSON-LD object describing a dataset"]})
+    kind = _list(document.get("@type"))
+    if not any(str(k) in ("sc:Dataset", "Dataset", "https://schema.org/Dataset") for k in kind):
+        raise ValidationError({"@type": ["not a Croissant dataset (expected @type sc:Dataset)"]})
+
+
+def _collection_period(document: dict[str, Any]) -> dict[str, str]:
+    """``collection_start``/``collection_end`` from the RAI time frame, else from ``temporalCoverage``."""
+    timeframe = _list(document.get("rai:dataCollectionTimeFrame") or document.get("rai:dataCollectionTimeframe"))
+    temporal = _text(document.get("temporalCoverage"))
+    period: dict[str, str] = {}
+    if timeframe:
+        period["collection_start"] = _text(timeframe[0])[:10]
+        if len(timeframe) > 1:
+            period["collection_end"] = _text(timeframe[1])[:10]
+    elif "/" in temporal:
+        start, _, end = temporal.partition("/")
+        period["collection_start"] = start[:10]
+        if end and end != "..":
+            period["collection_end"] = end[:10]
+    return period
+
+
+def _annotation_facts(document: dict[str, Any]) -> dict[str, Any]:
+    facts: dict[str, Any] = {"annotator_qualifications": _text(document.get("rai:annotatorDemographics"))[:2000]}
+    per_item = _text(document.get("rai:annotationsPerItem"))
+    match = re.search(r"\d+(?:\.\d+)?", per_item) if per_item else None
+    if match:
+        facts["annotations_per_item"] = match.group()
+    return facts
+
+
+def _ai_act_from(document: dict[str, Any]) -> dict[str, Any]:
+    """The AI Act record fields the RAI vocabulary carries (the rest the provider completes on the website)."""
+    fields = {
+        "collection_processes": _text(document.get("rai:dataCollection")),
+        "data_origin": _text(document.get("rai:dataCollectionRawData")),
+        "suitability": _text(document.get("rai:dataUseCases")),
+        "bias_examination": _text(document.get("rai:dataBiases")),
+        "bias_mitigation": _text(document.get("rai:dataSocialImpact")),
+        "known_gaps": _text(document.get("rai:dataLimitations") or document.get("rai:dataCollectionMissingData")),
+        "preparation": {
+            "cleaning": _text(document.get("rai:dataPreprocessingProtocol")),
+            "annotation": _text(document.get("rai:dataAnnotationProtocol")),
+        },
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
+def _manifest_from(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``cr:FileObject`` entries as a file manifest; a ``ValidationError`` names each unusable one."""
     files, problems = [], {}
     for index, item in enumerate(_list(document.get("distribution"))):
         if not isinstance(item, dict) or "FileObject" not in " ".join(map(str, _list(item.get("@type")))):
@@ -360,11 +398,7 @@ def record_from_croissant(document: Any) -> dict[str, Any]:
         files.append({**entry, "size_bytes": size})
     if problems:
         raise ValidationError(problems)
-    if version or files:
-        record["versions"] = [
-            {"version": version or "1.0.0", "changelog": _text(document.get("releaseNotes")), "files": files}
-        ]
-    return {key: value for key, value in record.items() if value not in ("", None, [], {})}
+    return files
 
 
 def _keywords(value: Any) -> list[str]:

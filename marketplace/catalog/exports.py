@@ -1,7 +1,8 @@
 """The catalog's metadata in the field's standards: Croissant per version, DCAT for the catalog, schema.org per page.
 
 Addresses are absolute, built from the ``BASE_URL`` setting, so the documents say the same whichever host name
-a request came in on.
+a request came in on. Each document names the license of every public offer of the listing (the catalog alone
+does not know them; :mod:`marketplace.licenses.public` does).
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+import licensing
 from marketplace.accounts.models import Organisation
 from marketplace.catalog import croissant, linked_data, services, vocab
+from marketplace.catalog.linked_data import OfferedLicense
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
+from marketplace.licenses import public
+from marketplace.licenses.models import Offer
 
 
 def urls(base_url: str, dataset: Dataset, org: Organisation) -> dict[str, str]:
@@ -25,15 +30,34 @@ def urls(base_url: str, dataset: Dataset, org: Organisation) -> dict[str, str]:
     }
 
 
-def croissant_export(
-    session: Session,
-    dataset: Dataset,
-    version_label: str | None,
-    *,
-    base_url: str,
-    license_urls: list[str] | None = None,
-) -> dict[str, Any]:
-    """The Croissant document of a published version (the latest when ``version_label`` is None)."""
+def offered_licenses(session: Session, dataset_ids: list[int], *, base_url: str) -> dict[int, list[OfferedLicense]]:
+    """The public offers of each dataset, as the exports name them (SPDX page or our template page, ODRL policy)."""
+    return {
+        dataset_id: [_offered(offer, base_url) for offer in offers]
+        for dataset_id, offers in public.public_offers(session, dataset_ids).items()
+    }
+
+
+def _offered(offer: Offer, base_url: str) -> OfferedLicense:
+    template = public.get_template(offer.license_id)
+    price = "free" if offer.is_free else licensing.Money(offer.price_amount, offer.currency).format()
+    return OfferedLicense(
+        title=offer.title,
+        license_name=template.name,
+        license_url=public.license_url(offer.license_id, base_url),
+        policy_url=public.offer_odrl_url(offer, base_url),
+        price=price,
+    )
+
+
+def _licenses_of(session: Session, dataset: Dataset, base_url: str) -> list[OfferedLicense]:
+    assert dataset.id is not None
+    return offered_licenses(session, [dataset.id], base_url=base_url).get(dataset.id, [])
+
+
+def croissant_export(session: Session, dataset: Dataset, version_label: str | None, *, base_url: str) -> dict[str, Any]:
+    """The Croissant document of a published version (the latest when ``version_label`` is None), its ``license``
+    naming the license of every public offer."""
     version = services.get_version(session, dataset, version_label)
     org = services.organisation_of(session, dataset)
     record = services.dataset_record(session, dataset)
@@ -46,16 +70,22 @@ def croissant_export(
         services.version_files(session, version),
         page_url=links["page_url"],
         provider_url=links["provider_url"],
-        license_urls=license_urls,
+        license_urls=linked_data.license_urls(_licenses_of(session, dataset, base_url)),
     )
 
 
 def schema_org_markup(
     session: Session, dataset: Dataset, org: Organisation, record: dict[str, Any], *, base_url: str
 ) -> dict[str, Any]:
+    """schema.org markup for the dataset page, with the license of every public offer."""
     published = services.versions_of(session, dataset)
     return linked_data.schema_org_dataset(
-        dataset, org, record, published[0] if published else None, **urls(base_url, dataset, org)
+        dataset,
+        org,
+        record,
+        published[0] if published else None,
+        **urls(base_url, dataset, org),
+        licenses=_licenses_of(session, dataset, base_url),
     )
 
 
@@ -69,6 +99,7 @@ def dcat_feed(session: Session, *, base_url: str, title: str = "Dataset Marketpl
     ).all()
     ids = [dataset.id for dataset, _ in rows if dataset.id is not None]
     terms = services.terms_of(session, ids)
+    offered = offered_licenses(session, ids, base_url=base_url)
     latest: dict[int, DatasetVersion] = {}
     for start in range(0, len(ids), 500):
         for version in session.exec(
@@ -85,7 +116,14 @@ def dcat_feed(session: Session, *, base_url: str, title: str = "Dataset Marketpl
         assert dataset.id is not None
         record = services.dataset_record(session, dataset, terms[dataset.id])
         entries.append(
-            linked_data.dcat_dataset(dataset, org, record, latest.get(dataset.id), **urls(base_url, dataset, org))
+            linked_data.dcat_dataset(
+                dataset,
+                org,
+                record,
+                latest.get(dataset.id),
+                **urls(base_url, dataset, org),
+                licenses=offered.get(dataset.id, []),
+            )
         )
     return linked_data.dcat_catalog(
         entries, catalog_url=f"{base_url}/catalog.jsonld", home_url=f"{base_url}/datasets", title=title

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,11 +28,25 @@ DCAT_CONTEXT: dict[str, Any] = {
     "dct:conformsTo": {"@type": "@id"},
     "dct:spatial": {"@type": "@id"},
     "dct:language": {"@type": "@id"},
+    "dct:license": {"@type": "@id"},
     "foaf:homepage": {"@type": "@id"},
+    "odrl": "http://www.w3.org/ns/odrl/2/",
+    "odrl:hasPolicy": {"@type": "@id"},
 }
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
 LEXVO_ISO639_3 = "http://lexvo.org/id/iso639-3/"
 CROISSANT_SPEC = "http://mlcommons.org/croissant/1.0"
+
+
+@dataclass(frozen=True)
+class OfferedLicense:
+    """One public offer as the metadata exports name it: its license document and its terms as an ODRL policy."""
+
+    title: str
+    license_name: str
+    license_url: str
+    policy_url: str
+    price: str
 
 
 def _when(value: datetime | None) -> str | None:
@@ -46,8 +62,10 @@ def schema_org_dataset(
     page_url: str,
     provider_url: str,
     croissant_url: str,
+    licenses: Sequence[OfferedLicense] = (),
 ) -> dict[str, Any]:
-    """schema.org ``Dataset`` markup for the dataset page (what search engines index)."""
+    """schema.org ``Dataset`` markup for the dataset page (what search engines index); ``license`` names the
+    license of every public offer."""
     doc: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
@@ -62,6 +80,7 @@ def schema_org_dataset(
         "dateModified": _when(dataset.updated_at),
         "datePublished": _when(dataset.published_at),
         "subjectOf": {"@type": "DigitalDocument", "encodingFormat": "application/ld+json", "url": croissant_url},
+        "license": license_urls(licenses),
     }
     if record["countries"]:
         doc["spatialCoverage"] = [vocab.country_name(c) for c in record["countries"]]
@@ -73,6 +92,11 @@ def schema_org_dataset(
     if record["formats"]:
         doc["encodingFormat"] = record["formats"]
     return {key: value for key, value in doc.items() if value not in (None, "", [])}
+
+
+def license_urls(licenses: Sequence[OfferedLicense]) -> list[str]:
+    """Each license once, in offer order."""
+    return list(dict.fromkeys(offered.license_url for offered in licenses))
 
 
 def _language_iri(tag: str) -> str | None:
@@ -94,8 +118,10 @@ def dcat_dataset(
     page_url: str,
     provider_url: str,
     croissant_url: str,
+    licenses: Sequence[OfferedLicense] = (),
 ) -> dict[str, Any]:
-    """One ``dcat:Dataset`` of the catalog feed."""
+    """One ``dcat:Dataset`` of the catalog feed: its Croissant metadata, then one ``dcat:Distribution`` per public
+    offer, with the offer's license (``dct:license``) and its terms as ODRL (``odrl:hasPolicy``)."""
     entry: dict[str, Any] = {
         "@id": page_url,
         "@type": "dcat:Dataset",
@@ -125,7 +151,8 @@ def dcat_dataset(
                 "dcat:downloadURL": croissant_url,
                 "dcat:mediaType": "application/ld+json",
                 "dct:conformsTo": CROISSANT_SPEC,
-            }
+            },
+            *(_offer_distribution(offered, page_url, version) for offered in licenses),
         ],
     }
     if version is not None:
@@ -142,6 +169,21 @@ def dcat_dataset(
     if dataset.status is vocab.DatasetStatus.DEPRECATED:
         entry["adms:status"] = {"@id": "http://purl.org/adms/status/Deprecated"}
     return {key: value for key, value in entry.items() if value not in (None, "", [])}
+
+
+def _offer_distribution(offered: OfferedLicense, page_url: str, version: DatasetVersion | None) -> dict[str, Any]:
+    # The files are delivered under license, so the distribution is reached through the listing's offers.
+    distribution: dict[str, Any] = {
+        "@type": "dcat:Distribution",
+        "dct:title": offered.title,
+        "dct:description": f"The dataset's files under {offered.license_name}, {offered.price}.",
+        "dcat:accessURL": f"{page_url}#licenses",
+        "dct:license": offered.license_url,
+        "odrl:hasPolicy": offered.policy_url,
+    }
+    if version is not None:
+        distribution["dcat:byteSize"] = version.total_bytes
+    return distribution
 
 
 def dcat_catalog(entries: list[dict[str, Any]], *, catalog_url: str, home_url: str, title: str) -> dict[str, Any]:

@@ -113,8 +113,10 @@ class Dataset(SQLModel, table=True):
     sources: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column(list))
     # [{"title", "url", "slug"}]: the datasets this one is derived from (slug when listed here).
     parent_datasets: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column(list))
-    # The EU AI Act Article 10 record (see schemas.AiActRecordSchema).
+    # The EU AI Act Article 10 record (see schemas.AiActRecordSchema), but for its one date: JSON keeps no dates,
+    # so the bias-review date lives in its own column and ai_act_record() puts it back in the record.
     ai_act: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column(dict))
+    bias_reviewed_on: date | None = Field(default=None)
 
     storage_region: StorageRegion | None = Field(
         default=None, sa_column=_enum_column(StorageRegion, nullable=True, index=True)
@@ -135,6 +137,16 @@ class Dataset(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     deprecated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     withdrawn_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+    def ai_act_record(self) -> dict[str, Any]:
+        """The AI Act record as :class:`~marketplace.catalog.schemas.AiActRecordSchema` loads it (with its date)."""
+        return {**(self.ai_act or {}), "bias_reviewed_on": self.bias_reviewed_on}
+
+    def set_ai_act_record(self, record: dict[str, Any] | None) -> None:
+        """Store a loaded AI Act record: the bias-review date in its DATE column, the rest as the JSON document."""
+        document = dict(record or {})
+        self.bias_reviewed_on = document.pop("bias_reviewed_on", None)
+        self.ai_act = document
 
     @property
     def is_public(self) -> bool:

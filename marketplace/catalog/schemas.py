@@ -181,14 +181,8 @@ class AiActRecordSchema(_Group):
     bias_mitigation = _text(8000)
     known_gaps = _text(8000)
     bias_reviewer = _text(200)
+    # Loaded as a date and stored in its own DATE column (Dataset.bias_reviewed_on), not in the JSON document.
     bias_reviewed_on = fields.Date(allow_none=True, load_default=None)
-
-    @post_load
-    def _dates_as_text(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        # Stored in a JSON document, so the date is kept as its ISO 8601 text.
-        reviewed = data.get("bias_reviewed_on")
-        data["bias_reviewed_on"] = reviewed.isoformat() if reviewed else None
-        return data
 
 
 class ManifestEntrySchema(_Group):

@@ -208,6 +208,7 @@ def dataset_record(session: Session, dataset: Dataset, terms: dict[str, list[str
         if isinstance(value, vocab.Vocabulary):
             value = value.value
         record[name] = value
+    record["ai_act"] = dataset.ai_act_record()
     record.update(terms if terms is not None else terms_of(session, [dataset.id])[dataset.id])
     return record
 
@@ -481,7 +482,10 @@ def apply_record(
             if _normalised(name, current.get(name)) == _normalised(name, value):
                 continue
             changed = True
-            setattr(dataset, name, _column_value(name, value))
+            if name == "ai_act":
+                dataset.set_ai_act_record(value)
+            else:
+                setattr(dataset, name, _column_value(name, value))
     if changed:
         dataset.updated_at = uow.now()
         session.add(dataset)

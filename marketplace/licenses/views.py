@@ -14,7 +14,7 @@ from marketplace.accounts.models import Organisation
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
-from marketplace.licenses import schemas
+from marketplace.licenses import public, schemas
 from marketplace.licenses import services as svc
 from marketplace.licenses.models import Offer
 from marketplace.permissions import Action, can
@@ -82,6 +82,36 @@ def verify_certificate() -> ViewResult:
     if offline.valid and offline.claims:
         online = svc.verify_grant(uow().session, svc.keyring(uow()), str(offline.claims.get("jti", "")), now)
     return render_template("licenses/verify_certificate.html", token=token, offline=offline, online=online)
+
+
+# --- license templates: public, readable before buying -----------------------------------------------------------
+
+
+def _base_url() -> str:
+    return str(uow().settings["BASE_URL"])
+
+
+def _public_json(document: dict[str, Any]) -> Response:
+    response = Response(json.dumps(document, indent=2, sort_keys=True), mimetype="application/ld+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public terms, meant for tools
+    return response
+
+
+@bp.get("/license-templates/<template_id>")
+def template_page(template_id: str) -> str:
+    """Public: a license template's text (its terms in plain language), before anyone buys it."""
+    return render_template("licenses/template.html", **public.template_page(template_id, _base_url()))
+
+
+@bp.get("/license-templates/<template_id>/odrl.json")
+def template_odrl(template_id: str) -> Response:
+    return _public_json(public.template_odrl(template_id, _base_url()))
+
+
+@bp.get("/offers/<int:offer_id>/odrl.json")
+def offer_odrl(offer_id: int) -> Response:
+    """Public: the terms of an offer anyone may buy, as ODRL (linked from the DCAT feed)."""
+    return _public_json(public.offer_odrl(uow().session, offer_id, _base_url()))
 
 
 # --- a license's own pages (licensee, licensor, platform admins) -----------------------------------------------------

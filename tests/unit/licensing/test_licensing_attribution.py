@@ -107,5 +107,5 @@ def test_attribution_errors(license_id: str, kwargs: dict[str, object], field: s
 
 def test_commercial_license_with_base_url() -> None:
     notice = _notice("LicenseRef-research-only-1.0", base_url="https://market.example/")
-    assert notice.license_url == "https://market.example/licenses/LicenseRef-research-only-1.0"
+    assert notice.license_url == "https://market.example/license-templates/LicenseRef-research-only-1.0"
     assert "Non-commercial use only." in notice.text()

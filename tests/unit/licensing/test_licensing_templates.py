@@ -66,7 +66,7 @@ def test_open_templates_are_real_spdx_ids_with_urls(license_id: str) -> None:
 def test_commercial_templates(license_id: str) -> None:
     template = get_template(license_id)
     assert not template.is_open and template.version == "1.0"
-    assert template.url == f"/licenses/{license_id}"
+    assert template.url == f"/license-templates/{license_id}"
     assert validate_license_id(license_id) == license_id
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 import licensing
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
@@ -278,6 +279,12 @@ def _place_order(
         except DomainError as error:
             problems.append(error.message)
             continue
+        try:
+            # Governed datasets are sold only to people whose access request was approved.
+            access_gate.require_approved(uow, user, line.dataset, licensee)
+        except DomainError as error:
+            problems.append(error.message)
+            continue
         if accepted_terms.get(offer.id or -1) != offer.terms_hash:
             problems.append(f"Accept the terms of “{offer.title}” for {line.dataset.title} first.")
         if _already_licensed(session, offer, licensee):
@@ -522,7 +529,10 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
         if line.grant_id is not None:
             continue
         offer = session.get(Offer, line.offer_id)
-        assert offer is not None
+        dataset = session.get(Dataset, line.dataset_id)
+        assert offer is not None and dataset is not None
+        # The agreement the buyer signed when approved (checked at checkout) binds the paid grant too.
+        agreement = access_gate.agreement_for_licensee(session, dataset, licensee.id or 0, order.buyer_user_id)
         grant = licenses.issue_grant(
             uow,
             offer,
@@ -532,6 +542,7 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
             price_paid=line.amount,
             actor=f"order:{order.id}",
             allow_retired=True,
+            agreement=agreement,
         )
         line.grant_id = grant.id
         line.payout_status = {"destination": "transferred", "platform": "held"}.get(order.settlement, "pending")

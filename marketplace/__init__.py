@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import ConfigError, load_settings, unsafe_for_production
 from marketplace.db import Database, ServiceContext
+from marketplace.logs import install_redaction
 from marketplace.mail import mailer_from_settings
 
 __all__ = ["ConfigError", "create_app"]
@@ -62,6 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("marketplace").setLevel(settings["LOG_LEVEL"])
     if not logging.getLogger().handlers:
         logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()  # no token or link signature in any log line (marketplace/logs.py)
 
     if settings["TRUSTED_PROXIES"]:
         n = settings["TRUSTED_PROXIES"]

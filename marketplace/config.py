@@ -75,7 +75,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BASE_URL",
         "http://127.0.0.1:5000",
-        "Absolute address of the site, used in links sent by e-mail.",
+        "Absolute address of the site, used in links sent by e-mail and the checkout; when unset in development, "
+        "`marketplace run` uses the host and port it serves on.",
     ),
     Setting(
         "MAIL_BACKEND",

@@ -113,6 +113,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from marketplace.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
+    from marketplace.health import init_app as init_health
+
+    init_health(app)  # /healthz (liveness), /readyz (database, Redis, storage)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     from marketplace.catalog.views import bp as catalog_bp

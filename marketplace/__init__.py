@@ -44,7 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if settings["MARKETPLACE_ENV"] == "production":
         problems = unsafe_for_production(settings)
         if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+            raise ConfigError(*problems)
 
     app = MarketplaceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(settings)

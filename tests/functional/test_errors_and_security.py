@@ -114,7 +114,7 @@ def production_settings(tmp_path) -> dict[str, object]:
     return {
         "MARKETPLACE_ENV": "production",
         "INSTANCE_PATH": str(tmp_path),
-        "SECRET_KEY": "k" * 40,
+        "SECRET_KEY": "Vq3x9LmT2pR7wK4sZ8nB1cY6hJ0dF5gA",  # random-looking: 32 characters, no placeholder
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
         "MAIL_BACKEND": "smtp",
         "BASE_URL": "https://data.example.org",

@@ -45,7 +45,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if settings["MARKETPLACE_ENV"] == "production":
         problems = unsafe_for_production(settings)
         if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+            raise ConfigError(*problems)
 
     app = MarketplaceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(settings)
@@ -115,6 +115,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from marketplace.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
+    from marketplace.health import init_app as init_health
+
+    init_health(app)  # /healthz (liveness), /readyz (database, Redis, storage)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     from marketplace.catalog.views import bp as catalog_bp

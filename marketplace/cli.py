@@ -18,8 +18,12 @@ from marketplace.errors import DomainError
 
 def _create_app() -> Flask:
     from marketplace import create_app
+    from marketplace.config import ConfigError, exit_refusing
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        exit_refusing(error)  # one line per unsafe setting and exit status 2, not a traceback
 
 
 def _uow() -> AbstractContextManager[UnitOfWork]:

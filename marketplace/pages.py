@@ -1,12 +1,10 @@
-"""Site-wide pages that belong to no domain: the home page, the health check and the site icon."""
+"""Site-wide pages that belong to no domain: the home page and the site icon (the health probes are in
+marketplace/health.py)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template, send_from_directory
 from werkzeug.wrappers import Response
-
-from marketplace.web import uow
 
 bp = Blueprint("pages", __name__)
 
@@ -14,13 +12,6 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 def home() -> str:
     return render_template("home.html")
-
-
-@bp.get("/healthz")
-def healthz() -> Response:
-    """Readiness: the process answers and the database accepts a query."""
-    uow().session.execute(sa.text("SELECT 1"))
-    return jsonify({"status": "ok"})
 
 
 @bp.get("/favicon.ico")

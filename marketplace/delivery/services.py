@@ -83,10 +83,10 @@ _MAX_LINKS_PER_REQUEST = 100
 
 
 def regional_storage(uow: UnitOfWork) -> storage.RegionalStorage:
-    backend = uow.context.extras.get("storage")
+    backend = uow.context.storage
     if backend is None:
         raise ServiceUnavailable(message="File storage is not configured.", code="storage_not_configured")
-    return backend  # type: ignore[no-any-return]
+    return backend
 
 
 def dataset_storage(uow: UnitOfWork, dataset: Dataset) -> storage.Storage:

@@ -300,6 +300,6 @@ def on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: l
 
 
 def _wake_worker_after_commit(uow: UnitOfWork) -> None:
-    dispatcher = uow.context.extras.get("webhooks")
+    dispatcher = uow.context.webhooks
     if dispatcher is not None:
         uow.after_commit(dispatcher.notify)

@@ -79,7 +79,7 @@ def _marketplace(live_server: Any) -> dict[str, Any]:
         session.add(version)
         session.flush()
         key = f"datasets/{dataset.id}/versions/{version.id}/data/transcripts.csv"
-        context.extras["storage"].default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
+        context.storage.default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
         file = DatasetFile(
             version_id=version.id,
             path="data/transcripts.csv",

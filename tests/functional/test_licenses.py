@@ -208,8 +208,9 @@ def test_revoked_license_verifies_as_genuine_but_not_in_force(app, client, marke
     from marketplace.mail import ConsoleMailer
 
     offer = _offer(db_session, market)
-    context = ServiceContext({"BASE_URL": "http://localhost"}, ConsoleMailer())
-    context.extras["keyring"] = app.extensions["marketplace.context"].extras["keyring"]
+    context = ServiceContext(
+        {"BASE_URL": "http://localhost"}, ConsoleMailer(), keyring=app.extensions["marketplace.context"].keyring
+    )
     uow = UnitOfWork(db_session, context)
     grant = svc.issue_grant(uow, offer, licensee=market["buyer"], acquired_by=None)
     svc.transition_grant(uow, grant, licensing.GrantAction.REVOKE, reason="refund", actor="admin")

@@ -54,7 +54,7 @@ def _probes(app: Flask) -> dict[str, Callable[[], None]]:
     redis_url = str(app.config.get("REDIS_URL") or "")
     if redis_url:
         probes["redis"] = lambda: _redis(redis_url)
-    storage = app.extensions["marketplace.context"].extras.get("storage")
+    storage = app.extensions["marketplace.context"].storage
     if storage is not None:
         probes["storage"] = lambda: _storage(storage)
     return probes

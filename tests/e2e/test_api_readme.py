@@ -70,7 +70,7 @@ def _listing(uow: Any, seller: User, provider: Organisation, slug: str, *, store
     session.flush()
     key = f"datasets/{dataset.id}/versions/{version.id}/data/transcripts.csv"
     if stored:
-        uow.context.extras["storage"].default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
+        uow.context.storage.default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
     file = DatasetFile(
         version_id=version.id,  # type: ignore[arg-type]
         path="data/transcripts.csv",

@@ -35,7 +35,7 @@ def test_readyz_is_503_naming_an_unreachable_redis(app, client) -> None:
 
 
 def test_readyz_is_503_naming_unavailable_storage(app, client, monkeypatch) -> None:
-    storage = app.extensions["marketplace.context"].extras["storage"]
+    storage = app.extensions["marketplace.context"].storage
 
     def unreachable(key: str) -> bool:
         raise StorageUnavailable("object storage did not answer")

@@ -105,6 +105,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             )
 
     csrf.init_app(app)
+    from marketplace.licenses.facets import register_offer_facets
+
+    register_offer_facets()  # the catalog's facets from offers (license family, AI training), after its own
 
     from marketplace import security
     from marketplace.accounts.views import bp as accounts_bp
@@ -119,10 +122,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(catalog_bp)
     from marketplace.licenses.views import bp as licenses_bp
-    from marketplace.licenses.views import register_template_helpers as register_license_helpers
 
     app.register_blueprint(licenses_bp)
-    register_license_helpers(app)
     from marketplace.orders.views import bp as orders_bp
     from marketplace.orders.views import register_template_helpers as register_order_helpers
     from marketplace.orders.views import stripe_webhook

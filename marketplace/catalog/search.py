@@ -452,9 +452,7 @@ def facet_results(
     finally:
         if hash_joins:
             session.execute(sa.text("SET LOCAL enable_nestloop = on"))
-    return [
-        facet_result(session, facet, counts[name], query.filters.get(name, ())) for name, facet in FACETS.items()
-    ]
+    return [facet_result(session, facet, counts[name], query.filters.get(name, ())) for name, facet in FACETS.items()]
 
 
 def search(

@@ -348,6 +348,6 @@ def test_catalog_publishing_calls_the_guard_with_the_setting_it_is_given(
         catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
         assert shop["draft"].status is VersionStatus.PUBLISHED
     else:
-        with pytest.raises(FilesNotVerified, match="declared.csv"):
+        with pytest.raises(FilesNotVerified, match=r"declared\.csv"):
             catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
         assert shop["draft"].status is VersionStatus.DRAFT

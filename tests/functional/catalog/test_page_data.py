@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.functional.catalog.conftest import Catalog
 from tests.factories import PASSWORD
+from tests.functional.catalog.conftest import Catalog
 from tests.helpers import log_in
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from marketplace.access.models import AccessRequest, Approval, Credential
 from marketplace.accounts.models import Organisation, Role, User
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant
@@ -71,6 +72,24 @@ sso:manage              other_org   -         -        -      -     -     -
 api_access:manage       none        -         -        -      y     y     -
 api_access:manage       same_org    -         -        -      y     y     -
 api_access:manage       other_org   -         -        -      -     -     -
+access:manage           none        -         -        -      y     y     -
+access:manage           same_org    -         -        -      y     y     -
+access:manage           other_org   -         -        -      -     -     -
+access:review           none        -         -        -      y     y     -
+access:review           same_org    -         -        -      y     y     -
+access:review           other_org   -         -        -      -     -     -
+access:request_view     none        -         -        -      y     y     -
+access:request_view     same_org    -         -        -      y     y     -
+access:request_view     other_org   -         -        -      -     -     -
+access:seats_manage     none        -         -        -      y     y     -
+access:seats_manage     same_org    -         -        -      y     y     -
+access:seats_manage     other_org   -         -        -      -     -     -
+credential:view         none        -         -        -      -     -     y
+credential:view         same_org    -         -        -      -     -     -
+credential:view         other_org   -         -        -      -     -     -
+credential:verify       none        -         -        -      -     -     y
+credential:verify       same_org    -         -        -      -     -     -
+credential:verify       other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -90,6 +109,12 @@ TARGETS: dict[Action, str] = {
     Action.WEBHOOKS_MANAGE: "org",
     Action.SSO_MANAGE: "org",
     Action.API_ACCESS_MANAGE: "org",
+    Action.ACCESS_MANAGE: "org",
+    Action.ACCESS_REVIEW: "org",
+    Action.ACCESS_REQUEST_VIEW: "access_request",
+    Action.ACCESS_SEATS_MANAGE: "approval",
+    Action.CREDENTIAL_VIEW: "credential",
+    Action.CREDENTIAL_VERIFY: "credential",
 }
 
 
@@ -131,7 +156,18 @@ def cast(db_session: Session) -> dict[str, Any]:
     }
     dataset = DatasetFactory(organisation=acme)
     db_session.flush()
-    targets = {"org": acme, "dataset": dataset, "grant": Grant(licensee_org_id=acme.id), "none": None}
+    stranger = UserFactory()
+    db_session.flush()
+    # Access: a request made to acme (the provider) by someone else, acme's approval, someone else's credential.
+    targets = {
+        "org": acme,
+        "dataset": dataset,
+        "grant": Grant(licensee_org_id=acme.id),
+        "none": None,
+        "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
+        "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),
+        "credential": Credential(user_id=stranger.id),
+    }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 
 

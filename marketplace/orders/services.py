@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 import licensing
+from licensing import GrantAction, GrantStatus
 from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
@@ -33,12 +35,15 @@ from marketplace.orders.models import (
     OrderLine,
     OrderStatus,
     PaymentEventRecord,
+    PayoutStatus,
     ProviderAccount,
 )
 from marketplace.orders.payments import (
+    ChargeKind,
     CheckoutLine,
     CheckoutRequest,
     CheckoutSession,
+    EventType,
     PaymentBackend,
     PaymentError,
     PaymentEvent,
@@ -50,6 +55,16 @@ from marketplace.orders.payments import (
 from marketplace.permissions import Action, can, require
 
 log = logging.getLogger(__name__)
+
+#: Where a line's payout stands once its order is paid, by how the charge was settled.
+_PAYOUT_ON_PAYMENT: dict[ChargeKind | None, PayoutStatus] = {
+    ChargeKind.DESTINATION: PayoutStatus.TRANSFERRED,  # Stripe paid the provider with the charge itself
+    ChargeKind.PLATFORM: PayoutStatus.HELD,
+}
+#: Grants a buyer still holds (a refund or a lost dispute revokes these).
+_HELD = {GrantStatus.ACTIVE, GrantStatus.SUSPENDED}
+#: How the buyer's e-mail names a change of their licenses.
+_VERB = {GrantAction.REVOKE: "revoked", GrantAction.SUSPEND: "suspended", GrantAction.REINSTATE: "reinstated"}
 
 
 @dataclass
@@ -185,7 +200,7 @@ def _already_licensed(session: Session, offer: Offer, licensee: Organisation) ->
             select(Grant.id).where(
                 Grant.offer_id == offer.id,
                 Grant.licensee_org_id == licensee.id,
-                col(Grant.status).in_(["active", "suspended"]),
+                col(Grant.status).in_([GrantStatus.ACTIVE, GrantStatus.SUSPENDED]),
             )
         ).first()
         is not None
@@ -297,7 +312,7 @@ def _place_order(
         buyer_org_id=licensee.id,  # type: ignore[arg-type]
         buyer_user_id=user.id,
         buyer_email=user.email,
-        status=OrderStatus.PENDING_PAYMENT.value,
+        status=OrderStatus.PENDING_PAYMENT,
         currency=currency,
         total_amount=sum(ln.offer.price_amount for ln in lines),
         platform_fee_amount=sum(fees),
@@ -361,7 +376,7 @@ def _start_checkout(uow: UnitOfWork, order: Order, lines: list[OrderLine], succe
         created = pay.create_checkout(request)
     except PaymentError as error:
         raise _payment_failure(error) from error
-    order.settlement = request.settlement.kind.value
+    order.settlement = request.settlement.kind
     order.checkout_session_id = created.id
     order.checkout_url = created.url
     order.updated_at = uow.now()
@@ -394,7 +409,7 @@ def retry_checkout(uow: UnitOfWork, user: User, order: Order, *, success_url: st
         raise Conflict(
             message=f"Order {order.reference} is {order.status}; it cannot be paid again.", code="not_payable"
         )
-    order.status = OrderStatus.PENDING_PAYMENT.value
+    order.status = OrderStatus.PENDING_PAYMENT
     _start_checkout(uow, order, lines_of(uow.session, order), success_url, cancel_url)
     return order
 
@@ -410,12 +425,8 @@ def get_order(session: Session, order_id: int) -> Order:
 
 
 def may_view_order(session: Session, user: User | None, order: Order) -> bool:
-    if user is None:
-        return False
-    if user.is_platform_admin:
-        return True
-    buyer = session.get(Organisation, order.buyer_org_id)
-    return buyer is not None and can(session, user, Action.ORG_ACT_FOR, buyer)
+    """Members of the buyer organisation (and platform admins, not through an API credential) see an order."""
+    return can(session, user, Action.ORDER_VIEW, order)
 
 
 def require_order_access(session: Session, user: User | None, order: Order) -> None:
@@ -464,9 +475,9 @@ def _locked_order(session: Session, **where: Any) -> Order | None:
 
 def _advance(order: Order, status: OrderStatus, reason: str, now: datetime) -> bool:
     """Move ``order`` to ``status`` unless that would go backwards; say whether it moved."""
-    if RANK[status] <= RANK[OrderStatus(order.status)]:
+    if RANK[status] <= RANK[order.status]:
         return False
-    order.status = status.value
+    order.status = status
     order.status_reason = reason
     order.updated_at = now
     return True
@@ -483,7 +494,7 @@ def fulfil_checkout(uow: UnitOfWork, session_id: str, facts: CheckoutSession | N
     order = _locked_order(session, checkout_session_id=session_id)
     if order is None:
         raise NotFound(message="No order for this checkout session.")
-    if RANK[OrderStatus(order.status)] >= RANK[OrderStatus.PAID]:
+    if RANK[order.status] >= RANK[OrderStatus.PAID]:
         return order
     if facts is None:
         try:
@@ -506,7 +517,7 @@ def fulfil_checkout(uow: UnitOfWork, session_id: str, facts: CheckoutSession | N
 def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
     session = uow.session
     now = uow.now()
-    order.status = OrderStatus.PAID.value
+    order.status = OrderStatus.PAID
     order.status_reason = ""
     order.paid_at = now
     order.updated_at = now
@@ -534,11 +545,11 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
             allow_retired=True,
         )
         line.grant_id = grant.id
-        line.payout_status = {"destination": "transferred", "platform": "held"}.get(order.settlement, "pending")
+        line.payout_status = _PAYOUT_ON_PAYMENT.get(order.settlement, PayoutStatus.PENDING)
         session.add(line)
         issued.append(grant)
     session.flush()
-    if order.settlement == "separate_transfers":
+    if order.settlement is ChargeKind.SEPARATE_TRANSFERS:
         _transfer_to_providers(uow, order, lines)
     emit(
         uow,
@@ -589,28 +600,36 @@ def _transfer_to_providers(uow: UnitOfWork, order: Order, lines: list[OrderLine]
         log.exception("transfers for order %s failed; reconcile will retry", order.id)
         for line in lines:
             if line.provider_account_id and line.transfer_id is None:
-                line.payout_status = "transfer_failed"
+                line.payout_status = PayoutStatus.TRANSFER_FAILED
                 uow.session.add(line)
         return
     by_account = {t.destination: t.id for t in transfers}
     for line in lines:
         if line.provider_account_id in by_account:
             line.transfer_id = by_account[line.provider_account_id]
-            line.payout_status = "transferred"
+            line.payout_status = PayoutStatus.TRANSFERRED
             uow.session.add(line)
 
 
 # --- payment events -------------------------------------------------------------------------------------------------
 
 
-def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) -> str:
-    """Verify and apply one payment event exactly once; return what was done.
+@dataclass(frozen=True)
+class EventHandled:
+    """What became of one delivery of a payment event: applied now (``duplicate`` False) or already before."""
+
+    outcome: str
+    duplicate: bool = False
+
+
+def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) -> EventHandled:
+    """Verify and apply one payment event exactly once; say what was done.
 
     Verification comes before anything else: a forged, stale or malformed event raises
-    :class:`WebhookRejected` having read nothing. A duplicate of an event already stored fails on its primary key
-    with :class:`IntegrityError`; the caller rolls back and, when :func:`is_duplicate` confirms it, answers 200 so
-    the provider stops retrying. Any other failure propagates, the transaction rolls back, and the provider's
-    retry applies the event later.
+    :class:`WebhookRejected` having read nothing. The event is stored by its id inside a savepoint: a delivery of
+    an event already stored (even one committed a moment ago by another worker) fails there on the primary key,
+    only the savepoint is rolled back, and the result says ``duplicate`` so the provider stops retrying. Any other
+    failure propagates, the transaction rolls back, and the provider's retry applies the event later.
     """
     try:
         event = backend(uow).parse_webhook(payload, signature_header or "")
@@ -622,56 +641,52 @@ def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) 
     record = PaymentEventRecord(
         id=event.id, type=event.type, backend=backend(uow).name, received_at=uow.now(), payload=dict(event.object)
     )
-    session.add(record)
-    # The primary key makes this the one delivery that applies the event: a concurrent duplicate waits here
-    # for this transaction, then fails with an integrity error and changes nothing.
-    session.flush()
+    try:
+        # The primary key makes this the one delivery that applies the event: a concurrent duplicate waits here
+        # for the first delivery's transaction, then fails on the key and changes nothing.
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        if session.get(PaymentEventRecord, event.id) is None:
+            raise  # some other constraint failed: not a duplicate, let the provider retry
+        return EventHandled(outcome="duplicate: already applied", duplicate=True)
     outcome, order = _apply(uow, event)
     record.outcome = outcome[:200]
     record.order_id = order.id if order else None
     session.add(record)
-    return outcome
-
-
-def is_duplicate(session: Session, payload: bytes) -> bool:
-    """After a failed insert: was it because the event is already stored? (Checked on a clean session.)"""
-    import json
-
-    try:
-        event_id = json.loads(payload).get("id")
-    except ValueError:
-        return False
-    return isinstance(event_id, str) and session.get(PaymentEventRecord, event_id) is not None
+    return EventHandled(outcome=outcome)
 
 
 def _apply(uow: UnitOfWork, event: PaymentEvent) -> tuple[str, Order | None]:
-    kind = event.type
-    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+    try:
+        kind = EventType(event.type)
+    except ValueError:
+        return f"ignored: {event.type} is not handled", None
+    if kind in (EventType.CHECKOUT_COMPLETED, EventType.CHECKOUT_ASYNC_SUCCEEDED):
         facts = event.checkout_session()
         try:
             order = fulfil_checkout(uow, facts.id, facts)
         except NotFound:
             return "ignored: no order for this session", None
         return f"order {order.status}", order
-    if kind in ("checkout.session.async_payment_failed", "checkout.session.expired"):
+    if kind in (EventType.CHECKOUT_ASYNC_FAILED, EventType.CHECKOUT_EXPIRED):
         facts = event.checkout_session()
         pending = _locked_order(uow.session, checkout_session_id=facts.id)
         if pending is None:
             return "ignored: no order for this session", None
-        order = pending
-        target = OrderStatus.FAILED if kind.endswith("failed") else OrderStatus.EXPIRED
-        moved = _advance(order, target, kind, uow.now())
-        uow.session.add(order)
-        return (f"order {order.status}" if moved else f"ignored: order already {order.status}"), order
-    if kind == "charge.refunded":
+        target = OrderStatus.FAILED if kind is EventType.CHECKOUT_ASYNC_FAILED else OrderStatus.EXPIRED
+        moved = _advance(pending, target, kind.value, uow.now())
+        uow.session.add(pending)
+        return (f"order {pending.status}" if moved else f"ignored: order already {pending.status}"), pending
+    if kind is EventType.CHARGE_REFUNDED:
         return _on_refund(uow, event.object)
-    if kind == "charge.dispute.created":
+    if kind is EventType.DISPUTE_CREATED:
         return _on_dispute_opened(uow, event.object)
-    if kind == "charge.dispute.closed":
+    if kind is EventType.DISPUTE_CLOSED:
         return _on_dispute_closed(uow, event.object)
-    if kind == "account.updated":
-        return _on_account_updated(uow, event), None
-    return f"ignored: {kind} is not handled", None
+    assert kind is EventType.ACCOUNT_UPDATED
+    return _on_account_updated(uow, event), None
 
 
 def _order_by_payment_intent(session: Session, obj: Any) -> Order | None:
@@ -691,7 +706,7 @@ def _grants_of(session: Session, order: Order) -> list[Grant]:
 
 
 def _change_grants(
-    uow: UnitOfWork, order: Order, action: licensing.GrantAction, reason: str, from_statuses: set[str]
+    uow: UnitOfWork, order: Order, action: licensing.GrantAction, reason: str, from_statuses: set[GrantStatus]
 ) -> int:
     changed = 0
     for grant in _grants_of(uow.session, order):
@@ -699,7 +714,7 @@ def _change_grants(
             licenses.transition_grant(uow, grant, action, reason=reason, actor=f"order:{order.id}")
             changed += 1
     if changed:
-        verb = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action.value]
+        verb = _VERB[action]
         send_after_commit(
             uow,
             order.buyer_email,
@@ -712,15 +727,15 @@ def _change_grants(
 
 def _apply_full_refund(uow: UnitOfWork, order: Order, reason: str, amount: int) -> str:
     order.refunded_amount = max(order.refunded_amount, amount)
-    if RANK[OrderStatus(order.status)] < RANK[OrderStatus.PAID]:
+    if RANK[order.status] < RANK[OrderStatus.PAID]:
         uow.session.add(order)
         return "ignored: order was not paid"
     _advance(order, OrderStatus.REFUNDED, reason, uow.now())
     for line in lines_of(uow.session, order):
-        line.payout_status = "reversed"
+        line.payout_status = PayoutStatus.REVERSED
         uow.session.add(line)
     uow.session.add(order)
-    revoked = _change_grants(uow, order, licensing.GrantAction.REVOKE, reason, {"active", "suspended"})
+    revoked = _change_grants(uow, order, licensing.GrantAction.REVOKE, reason, _HELD)
     return f"order refunded; {revoked} license(s) revoked"
 
 
@@ -740,11 +755,11 @@ def _on_dispute_opened(uow: UnitOfWork, dispute: Any) -> tuple[str, Order | None
     order = _order_by_payment_intent(uow.session, dispute)
     if order is None:
         return "ignored: no order for this dispute", None
-    if order.status != OrderStatus.PAID:
+    if order.status is not OrderStatus.PAID:
         return f"ignored: order is {order.status}", order
     _advance(order, OrderStatus.DISPUTED, "payment disputed", uow.now())
     uow.session.add(order)
-    n = _change_grants(uow, order, licensing.GrantAction.SUSPEND, "payment disputed", {"active"})
+    n = _change_grants(uow, order, licensing.GrantAction.SUSPEND, "payment disputed", {GrantStatus.ACTIVE})
     return f"order disputed; {n} license(s) suspended", order
 
 
@@ -752,20 +767,20 @@ def _on_dispute_closed(uow: UnitOfWork, dispute: Any) -> tuple[str, Order | None
     order = _order_by_payment_intent(uow.session, dispute)
     if order is None:
         return "ignored: no order for this dispute", None
-    if order.status != OrderStatus.DISPUTED:
+    if order.status is not OrderStatus.DISPUTED:
         return f"ignored: order is {order.status}", order
     if dispute.get("status") == "won":
         # The one move back: a dispute decided for the provider restores the paid state.
-        order.status = OrderStatus.PAID.value
+        order.status = OrderStatus.PAID
         order.status_reason = "dispute won"
         order.updated_at = uow.now()
         uow.session.add(order)
         n = _change_grants(uow, order, licensing.GrantAction.REINSTATE, "dispute closed in the provider's favour",
-                           {"suspended"})  # fmt: skip
+                           {GrantStatus.SUSPENDED})  # fmt: skip
         return f"dispute won; {n} license(s) reinstated", order
     _advance(order, OrderStatus.REFUNDED, "dispute lost", uow.now())
     uow.session.add(order)
-    n = _change_grants(uow, order, licensing.GrantAction.REVOKE, "dispute lost", {"active", "suspended"})
+    n = _change_grants(uow, order, licensing.GrantAction.REVOKE, "dispute lost", _HELD)
     return f"dispute lost; {n} license(s) revoked", order
 
 
@@ -787,22 +802,14 @@ def _on_account_updated(uow: UnitOfWork, event: PaymentEvent) -> str:
 
 def may_refund(session: Session, user: User | None, order: Order) -> bool:
     """Platform admins may refund any order; a provider's admins may refund orders only of their datasets."""
-    if user is None:
-        return False
-    if user.is_platform_admin:
-        return True
-    providers = {ln.provider_org_id for ln in lines_of(session, order)}
-    if len(providers) != 1:
-        return False
-    org = session.get(Organisation, providers.pop())
-    return org is not None and can(session, user, Action.ORG_UPDATE, org)
+    return can(session, user, Action.ORDER_REFUND, order)
 
 
 def refund_order(uow: UnitOfWork, actor: User, order: Order, *, reason: str) -> Order:
     """Refund a paid order in full: reverse the provider's transfer and the platform fee as the charge allows,
     revoke its licenses (their links stop working) and tell the licensee."""
     session = uow.session
-    if not may_refund(session, actor, order):
+    if not can(session, actor, Action.ORDER_REFUND, order):
         raise PermissionDenied(message="You cannot refund this order.")
     locked = _locked_order(session, id=order.id)
     assert locked is not None
@@ -815,7 +822,7 @@ def refund_order(uow: UnitOfWork, actor: User, order: Order, *, reason: str) -> 
     if not order.payment_intent_id:
         raise Conflict(message="This order has no payment to refund.", code="not_refundable")
     pay = backend(uow)
-    destination = order.settlement == "destination"
+    destination = order.settlement is ChargeKind.DESTINATION
     try:
         pay.refund(
             order.payment_intent_id,
@@ -839,7 +846,7 @@ def reconcile(uow: UnitOfWork, *, older_than: timedelta = timedelta(minutes=5)) 
     cutoff = uow.now() - older_than
     pending = session.exec(
         select(Order).where(
-            col(Order.status).in_([OrderStatus.PENDING_PAYMENT.value, OrderStatus.PROCESSING.value]),
+            col(Order.status).in_([OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING]),
             col(Order.checkout_session_id).is_not(None),
             col(Order.created_at) <= cutoff,
         )
@@ -937,7 +944,7 @@ def sales_ledger(session: Session, actor: User, org: Organisation, *, days: int 
     out = []
     for line, order in rows:
         t = totals[line.currency]
-        refunded = order.status == OrderStatus.REFUNDED
+        refunded = order.status is OrderStatus.REFUNDED
         t["gross"] += line.amount
         t["fee"] += line.platform_fee_amount
         t["net"] += 0 if refunded else line.net_amount

@@ -68,13 +68,7 @@ def test_a_payment_of_another_amount_does_not_pay_the_order(app, client, db_sess
     _nothing_issued(db_session, order)
 
 
-def test_a_checkout_session_of_another_order_does_not_pay_this_one(
-    app,
-    client,
-    db_session,
-    market,
-    paid_offer,  # noqa: F811
-) -> None:
+def test_a_session_of_another_order_does_not_pay_it(app, client, db_session, market, paid_offer) -> None:  # noqa: F811
     log_in(client, "purchaser@example.org", PASSWORD)
     order = _buy(client, db_session, paid_offer)
     session = _completed_session(app, order)
@@ -150,13 +144,7 @@ def test_order_and_grant_permissions(app, client, db_session, market, paid_offer
     assert not orders.may_view_order(s, None, order) and not licenses.may_view_grant(s, None, grant)
 
 
-def test_an_api_credential_has_no_platform_admin_powers_over_orders(
-    app,
-    client,
-    db_session,
-    market,
-    paid_offer,  # noqa: F811
-) -> None:
+def test_api_credentials_have_no_admin_powers_over_orders(app, client, db_session, market, paid_offer) -> None:  # noqa: F811
     order, grant = _paid_order(app, client, db_session, paid_offer)
     admin = UserFactory(email="root@example.org", is_platform_admin=True)
     db_session.flush()

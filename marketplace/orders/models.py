@@ -53,6 +53,12 @@ RANK: dict[OrderStatus, int] = {
 }
 
 
+#: Statuses from which the buyer may start a new checkout.
+PAYABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+#: Statuses in which an order may be refunded (a disputed payment too: refunding settles the dispute).
+REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.DISPUTED})
+
+
 class CartItem(SQLModel, table=True):
     """An offer a user means to buy for one of their buyer organisations."""
 
@@ -96,6 +102,28 @@ class Order(SQLModel, table=True):
     @property
     def reference(self) -> str:
         return f"ORD-{self.id:06d}" if self.id is not None else "ORD-?"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status is OrderStatus.PAID
+
+    @property
+    def is_awaiting_payment(self) -> bool:
+        """The buyer has not paid yet, or paid with a delayed method whose money has not arrived."""
+        return self.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING)
+
+    @property
+    def is_processing(self) -> bool:
+        return self.status is OrderStatus.PROCESSING
+
+    @property
+    def is_payable(self) -> bool:
+        """A new checkout may be started: nothing was paid and the last checkout (if any) is over."""
+        return self.status in PAYABLE
+
+    @property
+    def is_refundable(self) -> bool:
+        return self.status in REFUNDABLE
 
 
 class OrderLine(SQLModel, table=True):

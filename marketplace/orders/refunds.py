@@ -39,7 +39,7 @@ def refund_order(uow: UnitOfWork, actor: User, order: Order, *, reason: str) -> 
     locked = locked_order(session, id=order.id)
     assert locked is not None
     order = locked
-    if order.status not in (OrderStatus.PAID, OrderStatus.DISPUTED):
+    if not order.is_refundable:
         raise Conflict(message=f"Order {order.reference} is {order.status}; only paid orders are refunded.",
                        code="not_refundable")  # fmt: skip
     if not reason.strip():

@@ -376,12 +376,7 @@ def order_for_session(session: Session, checkout_session_id: str) -> Order | Non
 def retry_checkout(uow: UnitOfWork, user: User, order: Order, *, success_url: str, cancel_url: str) -> Order:
     """Start a new checkout session for an order whose last one expired, failed or was cancelled."""
     require_order_access(uow.session, user, order)
-    if order.status not in {
-        OrderStatus.PENDING_PAYMENT,
-        OrderStatus.EXPIRED,
-        OrderStatus.FAILED,
-        OrderStatus.CANCELLED,
-    }:
+    if not order.is_payable:
         raise Conflict(
             message=f"Order {order.reference} is {order.status}; it cannot be paid again.", code="not_payable"
         )

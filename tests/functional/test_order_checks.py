@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from licensing import GrantStatus
 from marketplace.licenses import services as licenses
-from marketplace.licenses.models import Grant
+from marketplace.licenses.models import Grant, GrantEvent
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderLine, OrderStatus, PaymentEventRecord, PayoutStatus
 from marketplace.orders.payments import ChargeKind, EventType
@@ -159,3 +163,20 @@ def test_api_credentials_have_no_admin_powers_over_orders(app, client, db_sessio
         assert not licenses.may_view_grant(db_session, market["seller"], grant)
     with delegated(market["provider"].id):
         assert orders.may_refund(db_session, market["seller"], order)
+
+
+# --- states are enum columns the database checks ---------------------------------------------------------------
+
+
+def test_the_database_refuses_a_state_outside_its_enum(app, client, db_session, market, paid_offer) -> None:  # noqa: F811
+    order, grant = _paid_order(app, client, db_session, paid_offer)
+    assert order.status is OrderStatus.PAID and grant.status is GrantStatus.ACTIVE
+    for table, column, row_id in [
+        ("customer_order", "status", order.id),
+        ("customer_order", "settlement", order.id),
+        ("order_line", "payout_status", db_session.exec(select(OrderLine)).one().id),
+        ("license_grant", "status", grant.id),
+        ("license_grant_event", "to_status", db_session.exec(select(GrantEvent)).first().id),
+    ]:
+        with pytest.raises(IntegrityError), db_session.begin_nested():
+            db_session.execute(text(f"UPDATE {table} SET {column} = 'bogus' WHERE id = :id"), {"id": row_id})

@@ -1,7 +1,7 @@
 """access: governed access to datasets (access mode, policies, agreements, requests, approvals, credentials)
 
 Revision ID: 0030_access
-Revises: 0008_dates
+Revises: 0009_state_enums
 Create Date: 2026-11-30
 
 Every existing dataset becomes ``open`` (the behaviour it had). The ``dataset`` column is added and dropped with
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0030_access"
-down_revision: str | None = "0008_dates"
+down_revision: str | None = "0009_state_enums"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

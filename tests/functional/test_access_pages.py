@@ -37,7 +37,9 @@ def _post(client, path, data, **kw):  # type: ignore[no-untyped-def]
 def _make_credentialed(client, market, db_session):  # type: ignore[no-untyped-def]  # noqa: F811
     """Through the provider's pages: an agreement from the credentialed template, then the mode and two fields."""
     _as(client, market, "seller")
-    created = _post(client, "/orgs/prov/agreements", {"template": "credentialed-research", "resign_policy": "immediately"})
+    created = _post(
+        client, "/orgs/prov/agreements", {"template": "credentialed-research", "resign_policy": "immediately"}
+    )
     assert created.status_code == 302
     agreement = db_session.exec(select(Agreement)).one()
     saved = _post(client, "/datasets/speech/access", {
@@ -79,7 +81,8 @@ def test_provider_sets_credentialed_access_with_agreement_and_two_fields(client,
     assert market["dataset"].access_mode is AccessMode.CREDENTIALED
     assert policy.agreement_id == agreement.id and policy.default_expiry_days == 30
     assert [(f["key"], f["kind"]) for f in policy.form_fields] == [
-        ("institution", "select"), ("ethics_approval", "checkbox")
+        ("institution", "select"),
+        ("ethics_approval", "checkbox"),
     ]
     assert policy.form_fields[0]["options"] == ["University", "Hospital", "Company"]
     page = client.get("/datasets/speech/access").get_data(as_text=True)
@@ -241,9 +244,8 @@ def test_who_may_open_each_page(client, market, db_session, path, allowed, refus
 
 
 def test_reviewer_of_another_provider_cannot_decide_or_reset(client, market, db_session):  # type: ignore[no-untyped-def]  # noqa: F811
-    from tests.factories import OrganisationFactory, member
-
     from marketplace.accounts.models import OrgKind, Role
+    from tests.factories import OrganisationFactory, member
 
     other = OrganisationFactory(slug="other-prov", kind=OrgKind.PROVIDER)
     stranger = member(other, Role.ADMIN, email="stranger@example.org")
@@ -299,3 +301,33 @@ def test_daily_digest_instead_of_real_time_mail(app, client, market, db_session,
     work.commit()
     digest = outbox.messages_to("seller@example.org")[-1]
     assert digest.subject == "Access requests waiting: 1" and "Pat Purchaser: Speech" in digest.body
+
+
+def test_demo_seed_shows_a_credentialed_and_a_gated_listing_and_is_idempotent(app, client, db_session):  # type: ignore[no-untyped-def]
+    from marketplace.access.models import Reviewer
+    from marketplace.catalog.models import Dataset
+    from marketplace.seed import DEMO_PASSWORD, seed_demo
+
+    work = UnitOfWork(db_session, app.extensions["marketplace.context"])
+    with app.app_context():
+        first = seed_demo(work)
+        db_session.flush()
+        again = seed_demo(work)
+        db_session.flush()
+    assert any("credentialed" in line for line in first) and not any("credentialed" in line for line in again)
+    modes = {d.slug: d.access_mode for d in db_session.exec(select(Dataset)).all()}
+    assert modes["clinical-notes-deidentified-en"] is AccessMode.CREDENTIALED
+    assert modes["multilingual-instruction-pairs"] is AccessMode.GATED_MANUAL
+    clinical = db_session.exec(select(Dataset).where(Dataset.slug == "clinical-notes-deidentified-en")).one()
+    policy = db_session.exec(select(AccessPolicy).where(AccessPolicy.dataset_id == clinical.id)).one()
+    assert policy.agreement_id is not None and len(policy.form_fields) == 2
+    pending = db_session.exec(select(AccessRequest)).one()
+    assert pending.state is RequestState.SUBMITTED and pending.signature_id is not None
+    assert db_session.exec(select(Reviewer)).one().verifies_credentials
+    log_in(client, "reviewer@example.com", DEMO_PASSWORD)
+    queue = client.get("/access/review").get_data(as_text=True)
+    assert "Multilingual instruction-tuning" in queue and 'name="request_ids"' in queue
+    _log_out(client)
+    log_in(client, "admin@example.com", DEMO_PASSWORD)
+    page = client.get("/datasets/clinical-notes-deidentified-en").get_data(as_text=True)
+    assert 'data-testid="request-access"' in page and "credentialed" in page

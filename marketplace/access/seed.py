@@ -48,9 +48,10 @@ def _reviewer(uow: UnitOfWork, owner: User, provider: Organisation, password: st
         select(Membership).where(Membership.organisation_id == provider.id, Membership.user_id == reviewer.id)
     ).first()
     if membership is None:
+        assert provider.id is not None and reviewer.id is not None
         session.add(
             Membership(organisation_id=provider.id, user_id=reviewer.id, role=Role.MEMBER, created_at=uow.now())
-        )  # type: ignore[arg-type]
+        )
         session.flush()
         policy.set_reviewer(uow, owner, provider, reviewer, verifies_credentials=True)
         report.append(f"{REVIEWER_EMAIL} reviews access requests to {provider.slug}")

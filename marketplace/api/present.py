@@ -189,6 +189,7 @@ def grant(session: Session, value: Grant) -> dict[str, Any]:
         "all_versions": value.all_versions,
         "terms_hash": value.terms_hash,
         "terms": terms if isinstance(terms, dict) else {},
+        "agreement": value.record.get("agreement") if isinstance(value.record, dict) else None,
         "price": money(value.price_amount, value.currency),
         "issued_at": value.issued_at,
         "valid_from": value.valid_from,

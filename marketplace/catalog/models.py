@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from marketplace.access.states import AccessMode
 from marketplace.catalog.vocab import (
     AgreementMetric,
     DatasetStatus,
@@ -83,6 +84,8 @@ class Dataset(SQLModel, table=True):
     description: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False, default=""))
     status: DatasetStatus = Field(default=DatasetStatus.DRAFT, sa_column=_enum_column(DatasetStatus))
     offering_type: OfferingType = Field(default=OfferingType.OFF_THE_SHELF, sa_column=_enum_column(OfferingType))
+    # Governed access (marketplace.access): open, or acquired only after approval; set by the provider.
+    access_mode: AccessMode = Field(default=AccessMode.OPEN, sa_column=_enum_column(AccessMode, index=True))
 
     modality: Modality | None = Field(default=None, sa_column=_enum_column(Modality, nullable=True, index=True))
     # {"text": {...}, "audio": {...}, ...}: one object per detailed modality (see schemas.ModalityDetailsSchema).

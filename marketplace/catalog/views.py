@@ -13,6 +13,7 @@ from markupsafe import Markup
 from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from marketplace.access.pages import dataset_access, provider_median_hours
 from marketplace.accounts.services import get_organisation
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
@@ -154,6 +155,7 @@ def dataset_page(slug: str) -> ViewResult:
         vocab=vocab,
         offers=dataset_offers(session, user, dataset) if dataset.is_public else None,
         delivery=dataset_delivery(session, user, dataset),
+        access=dataset_access(session, user, dataset, uow().now()),
     )
 
 
@@ -206,7 +208,8 @@ def provider_profile(slug: str) -> ViewResult:
     org = get_organisation(session, slug)
     datasets = services.public_datasets_of(session, org)
     hits = services.search_hits(session, [d.id for d in datasets if d.id is not None])
-    return render_template("catalog/provider.html", org=org, hits=hits)
+    median = provider_median_hours(session, org, uow().now())
+    return render_template("catalog/provider.html", org=org, hits=hits, median_decision_hours=median)
 
 
 # --- the provider's workflow ----------------------------------------------------------------------------------------
@@ -346,6 +349,7 @@ def _manage_context(dataset: Dataset, **extra: Any) -> dict[str, Any]:
     context.update(
         may_edit=can(session, user, Action.DATASET_EDIT, dataset),
         may_review=can(session, user, Action.DATASET_REVIEW, dataset),
+        may_manage_access=can(session, user, Action.ACCESS_MANAGE, context["org"]),
         sections=SECTIONS,
         vocab=vocab,
         form={},

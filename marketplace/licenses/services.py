@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import KeyRing, LicensingError
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.vocab import DatasetStatus, VersionStatus
@@ -229,6 +230,7 @@ def issue_grant(
     price_paid: int | None = None,
     actor: str | None = None,
     allow_retired: bool = False,
+    agreement: licensing.AgreementRef | None = None,
 ) -> Grant:
     """Issue, sign and store a grant of ``offer`` to ``licensee``.
 
@@ -236,7 +238,8 @@ def issue_grant(
     the dataset must be published, the offer active, the licensee a buyer organisation. The certificate is
     signed with the current key and stored with the grant. The caller has already checked that its user
     may act for ``licensee`` (or that a payment arrived). ``allow_retired`` is for orders paid before the
-    offer was retired or the dataset withdrawn: what was paid for is still issued.
+    offer was retired or the dataset withdrawn: what was paid for is still issued. ``agreement`` is the data-use
+    agreement the licensee signed for a governed dataset: it goes into the grant's record and its certificate.
     """
     session = uow.session
     dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired)
@@ -258,6 +261,7 @@ def issue_grant(
             payment_reference=payment_reference,
             status=licensing.GrantStatus.ACTIVE,
             actor=actor,
+            agreement=agreement,
         )
     except LicensingError as error:
         raise _licensing_failure(error) from error
@@ -463,7 +467,12 @@ def acquire_free(
         raise PermissionDenied(message=f"You cannot acquire licenses for {licensee.name}.")
     if accepted_terms_hash != offer.terms_hash:
         raise ValidationFailed.for_field("accept_terms", "you must accept the terms shown on this page")
-    grant = issue_grant(uow, offer, licensee=licensee, acquired_by=user, actor=f"user:{user.id}")
+    dataset = session.get(Dataset, offer.dataset_id)
+    if dataset is None:
+        raise NotFound(message="No such offer.")
+    # Governed datasets: only an approved person (or seat) may acquire, bound by the agreement they signed.
+    agreement = access_gate.require_approved(uow, user, dataset, licensee)
+    grant = issue_grant(uow, offer, licensee=licensee, acquired_by=user, actor=f"user:{user.id}", agreement=agreement)
     session.add(
         TermsAcceptance(
             user_id=user.id,  # type: ignore[arg-type]
@@ -500,6 +509,7 @@ class PublicVerification:
     valid_from: datetime | None
     valid_until: datetime | None
     certificate_kid: str | None
+    agreement: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -517,6 +527,7 @@ class PublicVerification:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "certificate_kid": self.certificate_kid,
+            "agreement": self.agreement,
         }
 
 
@@ -562,6 +573,7 @@ def verify_grant(session: Session, ring: KeyRing, grant_id: str, now: datetime) 
         valid_from=grant.valid_from,
         valid_until=grant.valid_until,
         certificate_kid=grant.certificate_kid,
+        agreement=value.agreement.to_dict() if value.agreement else None,
     )
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import GrantStatus
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
@@ -273,6 +274,12 @@ def _place_order(
         offer = line.offer
         try:
             _check_sellable(uow, offer, licensee)
+        except DomainError as error:
+            problems.append(error.message)
+            continue
+        try:
+            # Governed datasets are sold only to people whose access request was approved.
+            access_gate.require_approved(uow, user, line.dataset, licensee)
         except DomainError as error:
             problems.append(error.message)
             continue

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from marketplace.access.models import AccessRequest, Approval, Credential
 from marketplace.accounts.models import Organisation, Role, User
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant, Offer
@@ -81,6 +82,24 @@ order:refund            other_org   -         -        -      -     -     -
 grant:view              none        -         -        y      y     y     y
 grant:view              same_org    -         -        y      y     y     -
 grant:view              other_org   -         -        -      -     -     -
+access:manage           none        -         -        -      y     y     -
+access:manage           same_org    -         -        -      y     y     -
+access:manage           other_org   -         -        -      -     -     -
+access:review           none        -         -        -      y     y     -
+access:review           same_org    -         -        -      y     y     -
+access:review           other_org   -         -        -      -     -     -
+access:request_view     none        -         -        -      y     y     -
+access:request_view     same_org    -         -        -      y     y     -
+access:request_view     other_org   -         -        -      -     -     -
+access:seats_manage     none        -         -        -      y     y     -
+access:seats_manage     same_org    -         -        -      y     y     -
+access:seats_manage     other_org   -         -        -      -     -     -
+credential:view         none        -         -        -      -     -     y
+credential:view         same_org    -         -        -      -     -     -
+credential:view         other_org   -         -        -      -     -     -
+credential:verify       none        -         -        -      -     -     y
+credential:verify       same_org    -         -        -      -     -     -
+credential:verify       other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -103,6 +122,12 @@ TARGETS: dict[Action, str] = {
     Action.ORDER_VIEW: "bought_order",
     Action.ORDER_REFUND: "sold_order",
     Action.GRANT_VIEW: "grant",
+    Action.ACCESS_MANAGE: "org",
+    Action.ACCESS_REVIEW: "org",
+    Action.ACCESS_REQUEST_VIEW: "access_request",
+    Action.ACCESS_SEATS_MANAGE: "approval",
+    Action.CREDENTIAL_VIEW: "credential",
+    Action.CREDENTIAL_VERIFY: "credential",
 }
 
 
@@ -144,6 +169,9 @@ def cast(db_session: Session) -> dict[str, Any]:
     }
     dataset = DatasetFactory(organisation=acme)
     db_session.flush()
+    stranger = UserFactory()
+    db_session.flush()
+    # Access: a request made to acme (the provider) by someone else, acme's approval, someone else's credential.
     targets = {
         "org": acme,
         "dataset": dataset,
@@ -151,6 +179,9 @@ def cast(db_session: Session) -> dict[str, Any]:
         "bought_order": Order(buyer_org_id=acme.id),
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
         "none": None,
+        "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
+        "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),
+        "credential": Credential(user_id=stranger.id),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 

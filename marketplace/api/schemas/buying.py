@@ -400,6 +400,10 @@ class LicenseSchema(Out):
     all_versions = fields.Boolean(required=True)
     terms_hash = fields.String(required=True)
     terms = fields.Dict(required=True)
+    agreement = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The data-use agreement the licensee signed (id, version, sha256), if any."},
+    )
     price = fields.Nested(MoneySchema, required=True)
     issued_at = fields.DateTime(required=True)
     valid_from = fields.DateTime(required=True)
@@ -434,6 +438,12 @@ class VerificationSchema(Out):
     valid_from = nullable_str(required=True)
     valid_until = nullable_str(required=True)
     certificate_kid = nullable_str(required=True)
+    agreement = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "The data-use agreement that bound the licensee: id, version and SHA-256."},
+    )
 
 
 # --- downloads -------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import hashlib
 from sqlmodel import Session, col, select
 
 from marketplace.access import audit
+from marketplace.access.errors import AccessErrorCode
 from marketplace.access.gate import current_version
 from marketplace.access.models import AccessRequest, Agreement, AgreementVersion, Approval, Signature
 from marketplace.access.states import ApprovalState, ResignPolicy
@@ -157,7 +158,9 @@ def publish_version(
     uow.session.exec(select(Agreement.id).where(Agreement.id == agreement.id).with_for_update())
     latest = current_version(uow.session, agreement.id or 0)
     if latest is not None and text_sha256(_clean_body(body)) == latest.sha256:
-        raise Conflict(message="This text is the same as the current version.", code="agreement_unchanged")
+        raise Conflict(
+            message="This text is the same as the current version.", code=AccessErrorCode.AGREEMENT_UNCHANGED
+        )
     if resign_policy is not None:
         agreement.resign_policy = resign_policy
         uow.session.add(agreement)

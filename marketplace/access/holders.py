@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from marketplace.access import audit
+from marketplace.access.errors import AccessErrorCode
 from marketplace.access.models import Approval, Credential, Seat
 from marketplace.access.requests import end_approval
 from marketplace.access.states import ApprovalState, CredentialState, HolderKind, check_move
@@ -56,9 +57,9 @@ def add_seat(uow: UnitOfWork, actor: User, approval: Approval, member: User) -> 
     session = uow.session
     require(session, actor, Action.ACCESS_SEATS_MANAGE, approval)
     if approval.holder is not HolderKind.ORGANISATION:
-        raise Conflict(message="This access is held by one person: it has no seats.", code="not_seated")
+        raise Conflict(message="This access is held by one person: it has no seats.", code=AccessErrorCode.NOT_SEATED)
     if approval.state is not ApprovalState.ACTIVE:
-        raise Conflict(message=f"This access is {approval.state.value}.", code="approval_ended")
+        raise Conflict(message=f"This access is {approval.state.value}.", code=AccessErrorCode.APPROVAL_ENDED)
     is_member = session.exec(
         select(Membership.id).where(
             Membership.organisation_id == approval.organisation_id, Membership.user_id == member.id
@@ -70,10 +71,12 @@ def add_seat(uow: UnitOfWork, actor: User, approval: Approval, member: User) -> 
     session.exec(select(Approval.id).where(Approval.id == approval.id).with_for_update())
     current = seats_of(session, approval)
     if any(s.user_id == member.id for s in current):
-        raise Conflict(message=f"{member.email} already has a seat.", code="seat_taken")
+        raise Conflict(message=f"{member.email} already has a seat.", code=AccessErrorCode.SEAT_TAKEN)
     limit = seat_limit(session, approval)
     if limit is not None and len(current) >= limit:
-        raise Conflict(message=f"All {limit} seats of the licence terms are taken.", code="seats_exhausted")
+        raise Conflict(
+            message=f"All {limit} seats of the licence terms are taken.", code=AccessErrorCode.SEATS_EXHAUSTED
+        )
     seat = Seat(approval_id=approval.id, user_id=member.id, added_by_id=actor.id, added_at=uow.now())  # type: ignore[arg-type]
     session.add(seat)
     session.flush()

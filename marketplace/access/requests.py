@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from marketplace.access import agreements, audit
+from marketplace.access.errors import AccessErrorCode
 from marketplace.access.forms import clean_answers, clean_fixed
 from marketplace.access.gate import current_version, policy_of
 from marketplace.access.models import AccessEvent, AccessRequest, Approval, Signature
@@ -54,7 +55,7 @@ def submit_request(
     """
     session = uow.session
     if dataset.access_mode is AccessMode.OPEN or not dataset.is_public:
-        raise Conflict(message="This dataset needs no access request.", code="access_not_governed")
+        raise Conflict(message="This dataset needs no access request.", code=AccessErrorCode.ACCESS_NOT_GOVERNED)
     org = session.exec(select(Organisation).where(Organisation.slug == organisation_slug)).first()
     if org is None or org.kind is not OrgKind.BUYER or not can(session, user, Action.ORG_ACT_FOR, org):
         raise ValidationFailed.for_field("Organisation", "choose a buyer organisation you belong to")
@@ -71,7 +72,7 @@ def submit_request(
         )
     ).first()
     if open_one is not None:
-        raise Conflict(message="You already have a request waiting for review.", code="request_pending")
+        raise Conflict(message="You already have a request waiting for review.", code=AccessErrorCode.REQUEST_PENDING)
     version = current_version(session, policy.agreement_id) if policy and policy.agreement_id else None
     request = AccessRequest(
         dataset_id=dataset.id,  # type: ignore[arg-type]
@@ -138,10 +139,10 @@ def sign_request(
     if request.requester_id != user.id:
         raise NotFound(message="No such access request.")
     if request.state is not RequestState.SUBMITTED:
-        raise Conflict(message=f"This request is {request.state.value}.", code="request_closed")
+        raise Conflict(message=f"This request is {request.state.value}.", code=AccessErrorCode.REQUEST_CLOSED)
     version = agreements.request_version(uow.session, request)
     if version is None:
-        raise Conflict(message="This dataset has no agreement to sign.", code="no_agreement")
+        raise Conflict(message="This dataset has no agreement to sign.", code=AccessErrorCode.NO_AGREEMENT)
     signature = agreements.sign(
         uow, user, version, full_name=full_name, shown_sha256=shown_sha256, ip_address=ip_address,
         user_agent=user_agent,
@@ -259,7 +260,8 @@ def _approve(
     check_move(request.state, RequestState.APPROVED)
     if request.agreement_version_id is not None and request.signature_id is None:
         raise Conflict(
-            message=f"Request {request.id}: the requester has not signed the agreement yet.", code="unsigned"
+            message=f"Request {request.id}: the requester has not signed the agreement yet.",
+            code=AccessErrorCode.UNSIGNED,
         )
     policy = policy_of(uow.session, dataset)
     now = uow.now()
@@ -405,7 +407,7 @@ def grant_access(
     provider = session.get(Organisation, dataset.organisation_id)
     require(session, actor, Action.ACCESS_REVIEW, provider)
     if dataset.access_mode is AccessMode.OPEN:
-        raise Conflict(message="This dataset is open: no access to grant.", code="access_not_governed")
+        raise Conflict(message="This dataset is open: no access to grant.", code=AccessErrorCode.ACCESS_NOT_GOVERNED)
     org = session.exec(select(Organisation).where(Organisation.slug == organisation_slug)).first()
     if org is None or org.kind is not OrgKind.BUYER:
         raise ValidationFailed.for_field("Organisation", f"no buyer organisation {organisation_slug!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 
+from marketplace.access.errors import AccessErrorCode
 from marketplace.errors import Conflict
 
 
@@ -84,7 +85,8 @@ class IllegalTransition(Conflict):
 
     def __init__(self, kind: str, current: enum.StrEnum, target: enum.StrEnum) -> None:
         super().__init__(
-            message=f"An {kind} that is {current.value} cannot become {target.value}.", code="illegal_transition"
+            message=f"An {kind} that is {current.value} cannot become {target.value}.",
+            code=AccessErrorCode.ILLEGAL_TRANSITION,
         )
 
 

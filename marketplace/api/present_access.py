@@ -199,4 +199,3 @@ def credential(session: Session, row: Credential, *, for_verifier: bool = False)
         "decided_at": row.decided_at,
         "links": {"self": api_url(f"{base}/{row.id}"), "file": api_url(f"{base}/{row.id}/file")},
     }
-

@@ -4,7 +4,7 @@ and sign through the API, and a clock tests move by hand."""
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from marketplace.access import agreements, policy
-from marketplace.access.states import AccessMode
+from marketplace.access import requests as access_requests
+from marketplace.access.states import AccessMode, HolderKind
 from marketplace.accounts.models import Role
 from marketplace.db import utcnow
-from tests.factories import member
+from tests.factories import DatasetFactory, member
 from tests.functional.api.conftest import World, bearer, work
 
 ACCESS_SCOPES = ["access:request", "access:review"]
@@ -93,3 +94,68 @@ def credential_body(**changes: Any) -> dict[str, Any]:
         "content_base64": base64.b64encode(PDF).decode(),
     }
     return {**body, **changes}
+
+
+@dataclass
+class Arranged:
+    """Ids, bodies and queries with which every governed-access route succeeds (for the permission matrix)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    bodies: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, str] = field(default_factory=dict)
+
+
+def governed_access(world: World, client: FlaskClient, headers: dict[str, str]) -> Arranged:
+    """For ``buyer_admin`` (admin of the provider, owner of the buyer; ``headers`` is their key with every scope):
+    the world's dataset governed with an agreement and held by organisations, an approved request (whose approval
+    has their seat), a signed request waiting for review, a second governed dataset to ask for, and a credential
+    they may verify as a trusted reviewer."""
+    dua = govern(world, AccessMode.GATED_MANUAL, holder=HolderKind.ORGANISATION)
+    uow = work(world.app, world.session)
+    seller, admin = world.people["seller"], world.people["buyer_admin"]
+    second = DatasetFactory(organisation=world.orgs["prov"], slug="gated-two", title="Gated two")
+    policy.configure_access(uow, seller, second, mode=AccessMode.GATED_MANUAL)
+    policy.set_reviewer(uow, seller, world.orgs["prov"], admin, verifies_credentials=True)
+    world.session.flush()
+    approved = ask_and_sign(client, headers)
+    [approval] = access_requests.approve_requests(uow, seller, [approved["id"]])
+    world.session.flush()
+    waiting = ask_and_sign(client, headers)
+    uploaded = client.post("/api/v1/credentials", json=credential_body(), headers=headers)
+    assert uploaded.status_code == 201, uploaded.get_json()
+    return Arranged(
+        values={
+            "request_id": waiting["id"],
+            "approval_id": approval.id,
+            "credential_id": uploaded.get_json()["id"],
+            "agreement_id": dua.id,
+            "user_id": admin.id,
+            "POST /v1/datasets/{slug}/access-requests": {"slug": "gated-two"},
+        },
+        bodies={
+            "POST /v1/datasets/{slug}/access-requests": form(),
+            "POST /v1/access-requests/{request_id}/signature": {
+                "full_name": "Pat Purchaser",
+                "sha256": waiting["agreement"]["sha256"],
+            },
+            "POST /v1/access-approvals/{approval_id}/seats": {"email": "purchaser@example.org"},
+            "POST /v1/credentials": credential_body(),
+            "POST /v1/provider/access-requests/approve": {"requests": [{"id": waiting["id"]}]},
+            "POST /v1/provider/access-requests/reject": {"requests": [{"id": waiting["id"]}], "reason": "No."},
+            "POST /v1/provider/access-approvals/{approval_id}/revoke": {"reason": "Breach of clause 3."},
+            "POST /v1/provider/datasets/{slug}/access-grants": {
+                "email": "purchaser@example.org",
+                "organisation": "buy",
+            },
+            "POST /v1/provider/credentials/{credential_id}/refuse": {"reason": "Unreadable."},
+            "PUT /v1/provider/datasets/{slug}/access": {"samples_public": False},
+            "POST /v1/provider/agreements": {"organisation": "prov", "template": "research-only"},
+            "POST /v1/provider/agreements/{agreement_id}/versions": {"body": "# A new text\n"},
+        },
+        queries={
+            "GET /v1/provider/access-requests": "organisation=prov",
+            "GET /v1/provider/access-approvals": "organisation=prov",
+            "GET /v1/provider/access-report": "organisation=prov",
+            "GET /v1/provider/agreements": "organisation=prov",
+        },
+    )

@@ -44,7 +44,9 @@ def _fields(error: dict) -> set[str]:  # type: ignore[type-arg]
 def test_a_provider_sets_the_policy_and_publishes_agreement_versions(world, client) -> None:
     seller = bearer(world.key("seller", ["provider:write"]))
     made = client.post(
-        "/api/v1/provider/agreements", json={"organisation": "prov", "template": "credentialed-research"}, headers=seller
+        "/api/v1/provider/agreements",
+        json={"organisation": "prov", "template": "credentialed-research"},
+        headers=seller,
     )
     assert made.status_code == 201, made.get_json()
     agreement = made.get_json()
@@ -94,7 +96,9 @@ def test_a_provider_sets_the_policy_and_publishes_agreement_versions(world, clie
 
     # A plain member of the provider may not change the policy; another provider never sees it.
     clerk = bearer(world.key("clerk", ["provider:write"]))
-    assert client.put("/api/v1/provider/datasets/speech/access", json={"mode": "open"}, headers=clerk).status_code == 403
+    assert (
+        client.put("/api/v1/provider/datasets/speech/access", json={"mode": "open"}, headers=clerk).status_code == 403
+    )
     other = _other_provider(world)
     for path in ("/api/v1/provider/datasets/speech/access", f"/api/v1/provider/agreements/{agreement['id']}"):
         assert client.get(path, headers=other["write"]).status_code == 404, path
@@ -197,7 +201,10 @@ def test_batch_review_approves_three_and_rejects_two_with_reasons_requesters_see
     assert [r["state"] for r in approved.get_json()["data"]] == ["approved"] * 3
     rejected = client.post(
         "/api/v1/provider/access-requests/reject",
-        json={"reason": "No ethics approval given.", "requests": [{"id": asked["dee"]["id"]}, {"id": asked["eve"]["id"]}]},
+        json={
+            "reason": "No ethics approval given.",
+            "requests": [{"id": asked["dee"]["id"]}, {"id": asked["eve"]["id"]}],
+        },
         headers=reviewer,
     )
     assert [r["state"] for r in rejected.get_json()["data"]] == ["rejected"] * 2

@@ -31,7 +31,7 @@ from marketplace.catalog.models import (
     SampleFile,
     TermScheme,
 )
-from marketplace.catalog.schemas import SECTION_FIELDS
+from marketplace.catalog.schemas import SECTION_FIELDS, SERVICE_SECTION
 from marketplace.catalog.vocab import DatasetStatus, VersionStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
@@ -91,12 +91,14 @@ TERM_FIELDS: dict[str, TermScheme] = {
     "annotation_methods": TermScheme.ANNOTATION_METHOD,
     "special_categories": TermScheme.SPECIAL_CATEGORY,
     "deidentification": TermScheme.DEIDENTIFICATION,
+    "service_modalities": TermScheme.SERVICE_MODALITY,
+    "deidentification_offered": TermScheme.DEIDENTIFICATION_OFFERED,
 }
 _SCHEME_FIELD = {scheme: name for name, scheme in TERM_FIELDS.items()}
 
 #: Record fields kept as columns of :class:`Dataset` (JSON documents included).
 COLUMN_FIELDS: tuple[str, ...] = tuple(
-    name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS
+    dict.fromkeys(name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS)
 )
 _ENUM_COLUMNS = {
     "offering_type": vocab.OfferingType,
@@ -301,6 +303,9 @@ def completeness(session: Session, dataset: Dataset) -> list[FieldProblem]:
 
     need(dataset.summary.strip(), "summary", "add a one-line summary")
     need(dataset.description.strip(), "description", "add a description")
+    if dataset.is_custom:
+        # A collection service has no files yet: what a buyer needs is what it can collect, how fast, at what cost.
+        return missing + _service_completeness(dataset, terms)
     need(dataset.modality, "modality", "choose the modality")
     need(terms["tasks"], "tasks", "name at least one task the data is for")
     need(terms["industries"], "industries", "name at least one industry (or general)")
@@ -331,6 +336,21 @@ def completeness(session: Session, dataset: Dataset) -> list[FieldProblem]:
     versions = versions_of(session, dataset, include_drafts=True)
     need(any(v.file_count > 0 for v in versions), "versions", "add a version with its file manifest")
     return missing
+
+
+def _service_completeness(dataset: Dataset, terms: dict[str, list[str]]) -> list[FieldProblem]:
+    """What a custom-collection service must say before review: its modalities, tasks, industries, lead time
+    and price range."""
+    checks = (
+        (terms["service_modalities"], "service_modalities", "name at least one modality you collect"),
+        (terms["tasks"], "tasks", "name at least one task you collect data for"),
+        (terms["industries"], "industries", "name at least one industry (or general)"),
+        (dataset.lead_time_days, "lead_time_days", "give the typical lead time in days"),
+        (dataset.service_price_min is not None, "service_price_min", "give the lowest price of a typical project"),
+        (dataset.service_price_max is not None, "service_price_max", "give the highest price of a typical project"),
+        (dataset.service_price_currency, "service_price_currency", "name the currency of the price range"),
+    )
+    return [FieldProblem(field, message) for condition, field, message in checks if not condition]
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -447,7 +467,8 @@ def apply_record(
     file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
     """
     session = uow.session
-    names = [n for n in names if n not in ("slug", "versions")]
+    # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
+    names = [n for n in dict.fromkeys(names) if n not in ("slug", "versions")]
     _check_references(uow, dataset, record)
     if current is None:
         current = dataset_record(session, dataset) if dataset.id is not None else {}
@@ -544,6 +565,10 @@ def update_section(uow: UnitOfWork, user: User | None, dataset: Dataset, section
     if section not in SECTION_FIELDS:
         raise NotFound(message=f"No section {section!r}.")
     _require_editable(dataset)
+    if section == SERVICE_SECTION and not dataset.is_custom:
+        raise ValidationFailed.for_field(
+            "offering_type", "the custom collection service section is for listings of offering type custom"
+        )
     changed = apply_record(uow, dataset, record, SECTION_FIELDS[section])
     if changed:
         record_event(uow, dataset, user, "updated", section)

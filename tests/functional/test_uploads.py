@@ -142,7 +142,7 @@ def test_a_wrong_hash_fails_verification_deletes_the_bytes_and_blocks_publishing
     row = db_session.exec(select(FileUpload).where(FileUpload.path == "a.txt")).one()
     assert row.status is UploadStatus.FAILED
     assert db_session.exec(select(DatasetFile).where(DatasetFile.version_id == shop["draft"].id)).all() == []
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     assert not store.exists(row.storage_key)
 
     response = client.post("/datasets/speech/versions/1.1.0/publish-uploaded", data={"csrf_token": browser.token})
@@ -245,7 +245,7 @@ def test_removing_a_verified_file_takes_it_out_of_the_manifest(app, client, shop
     )
     assert response.status_code == 302
     assert db_session.exec(select(DatasetFile).where(DatasetFile.version_id == shop["draft"].id)).all() == []
-    assert not app.extensions["marketplace.context"].extras["storage"].exists(row.storage_key)
+    assert not app.extensions["marketplace.context"].storage.exists(row.storage_key)
 
 
 def test_upload_page_lists_files_and_loads_the_script(client, shop) -> None:
@@ -323,3 +323,31 @@ def test_approving_a_listing_does_not_publish_a_version_with_unfinished_uploads(
     db_session.refresh(shop["draft"])
     db_session.refresh(shop["dataset"])
     assert shop["draft"].status is VersionStatus.DRAFT and shop["dataset"].status is DatasetStatus.IN_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("env", "declared_allowed", "publishes"),
+    [("development", True, True), ("development", False, False), ("production", True, False)],
+)
+def test_catalog_publishing_calls_the_guard_with_the_setting_it_is_given(
+    shop, db_session, env: str, declared_allowed: bool, publishes: bool
+) -> None:
+    """No ORM hook and no application: the catalog's publish path itself asks the guard, passing the setting."""
+    from marketplace.catalog import services as catalog
+    from marketplace.db import ServiceContext, UnitOfWork
+    from marketplace.delivery.errors import FilesNotVerified
+    from marketplace.mail import ConsoleMailer
+
+    DatasetFileFactory(version=shop["draft"], path="declared.csv")
+    shop["draft"].file_count = 1
+    db_session.add(shop["draft"])
+    db_session.flush()
+    settings = {"MARKETPLACE_ENV": env, "PUBLISH_DECLARED_MANIFESTS": declared_allowed}
+    work = UnitOfWork(db_session, ServiceContext(settings, ConsoleMailer()))
+    if publishes:
+        catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
+        assert shop["draft"].status is VersionStatus.PUBLISHED
+    else:
+        with pytest.raises(FilesNotVerified, match=r"declared\.csv"):
+            catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
+        assert shop["draft"].status is VersionStatus.DRAFT

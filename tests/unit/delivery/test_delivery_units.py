@@ -119,7 +119,7 @@ def test_the_local_backend_is_mounted_at_its_base_path(tmp_path) -> None:
     assert storage_mount_path({**site, "STORAGE_LOCAL_BASE_URL": "https://data.example.org/st"}) == "/st"
     assert storage_mount_path({**site, "STORAGE_LOCAL_BASE_URL": "https://files.example.org/st"}) is None
     app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://"})
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     assert isinstance(store, storage.RegionalStorage) and isinstance(store.default, storage.LocalStorage)
     store.put("datasets/1/versions/1/a.txt", __import__("io").BytesIO(b"hello"))
     url = store.presign_download("datasets/1/versions/1/a.txt", filename="a.txt", expires_in=timedelta(minutes=1))
@@ -155,17 +155,13 @@ def test_refusal_order_status_then_window() -> None:
 
 
 def test_declared_only_versions_are_publishable_only_in_development() -> None:
-    from flask import Flask
-
     from marketplace.delivery import guard
 
-    assert guard._allow_declared() is False  # no application: strict
+    assert guard.declared_manifests_allowed({}) is False  # not set: strict
     for env, flag, expected in [
         ("development", True, True),
         ("development", False, False),
         ("production", True, False),
     ]:
-        app = Flask(__name__)
-        app.config.update(MARKETPLACE_ENV=env, PUBLISH_DECLARED_MANIFESTS=flag)
-        with app.app_context():
-            assert guard._allow_declared() is expected
+        settings = {"MARKETPLACE_ENV": env, "PUBLISH_DECLARED_MANIFESTS": flag}
+        assert guard.declared_manifests_allowed(settings) is expected

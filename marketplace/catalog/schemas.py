@@ -429,9 +429,12 @@ def _price_range_problems(data: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if low is not None and high is not None and low > high:
         errors["service_price_max"] = ["the highest price must not be below the lowest price"]
-    if (low is not None or high is not None) and "service_price_currency" in data:
-        if not data.get("service_price_currency"):
-            errors["service_price_currency"] = ["name the currency of the price range (e.g. EUR)"]
+    if (
+        (low is not None or high is not None)
+        and "service_price_currency" in data
+        and not data["service_price_currency"]
+    ):
+        errors["service_price_currency"] = ["name the currency of the price range (e.g. EUR)"]
     return errors
 
 

@@ -22,7 +22,6 @@ from marketplace.catalog.schemas import (
     SECTION_FIELDS,
     SECTION_TITLES,
     SECTIONS,
-    sections_for,
     CreateDatasetSchema,
     ImportFormSchema,
     ReasonSchema,
@@ -31,6 +30,7 @@ from marketplace.catalog.schemas import (
     flatten,
     flatten_messages,
     load_record,
+    sections_for,
     unflatten,
 )
 from marketplace.delivery.views import dataset_delivery

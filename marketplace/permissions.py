@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.errors import NotAuthenticated, PermissionDenied
+from marketplace.orders.models import OrderLine
 
 
 class Action(enum.StrEnum):
@@ -38,6 +39,9 @@ class Action(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
     API_ACCESS_MANAGE = "api_access:manage"
+    ORDER_VIEW = "order:view"
+    ORDER_REFUND = "order:refund"
+    GRANT_VIEW = "grant:view"
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,27 @@ def _admin_of_owner(session: Session, user: User, target: Any) -> bool:
     return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
+def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
+    """At least ``minimum`` in the organisation whose id is ``target.<attribute>`` (e.g. an order's buyer)."""
+
+    def rule(session: Session, user: User, target: Any) -> bool:
+        org_id = getattr(target, attribute, None)
+        org = session.get(Organisation, org_id) if org_id is not None else None
+        return org is not None and _at_least(minimum)(session, user, org)
+
+    return rule
+
+
+def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
+    """An admin of the one provider whose datasets make up the order ``target`` (an order of several providers'
+    datasets is not any one provider's to refund)."""
+    providers = set(session.exec(select(OrderLine.provider_org_id).where(OrderLine.order_id == target.id)).all())
+    if len(providers) != 1:
+        return False
+    org = session.get(Organisation, providers.pop())
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
+
+
 def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
     return user.is_platform_admin and _delegation.get() is None
 
@@ -157,6 +182,13 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.SSO_MANAGE: _at_least(Role.ADMIN),
     # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.
     Action.API_ACCESS_MANAGE: _at_least(Role.ADMIN),
+    # Orders are the buyer organisation's; only a platform admin or the provider's admins may refund one.
+    Action.ORDER_VIEW: _either(_member_of_org_id("buyer_org_id"), _platform_admin),
+    Action.ORDER_REFUND: _either(_admin_of_sole_provider, _platform_admin),
+    # A grant is seen by both parties to it (licensee and licensor) and by platform admins.
+    Action.GRANT_VIEW: _either(
+        _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
+    ),
 }
 
 

@@ -1,7 +1,7 @@
 """custom listings and private offers: a custom-collection service's structured fields, and an offer's expiry
 
 Revision ID: 0021_custom_listings
-Revises: 0008_dates
+Revises: 0009_state_enums
 Create Date: 2026-12-01
 
 A listing of offering type ``custom`` describes a service rather than files: its typical lead time, its price
@@ -18,7 +18,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0021_custom_listings"
-down_revision: str | None = "0008_dates"
+down_revision: str | None = "0009_state_enums"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -33,6 +33,8 @@ class Action(enum.StrEnum):
     DATASET_REVIEW = "dataset:review"
     DATASET_DOWNLOAD_STATS = "dataset:download_stats"
     GRANT_DOWNLOAD = "grant:download"
+    OFFER_VIEW = "offer:view"
+    OFFER_MANAGE = "offer:manage"
     WEBHOOKS_SEE = "webhooks:see"
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
@@ -112,6 +114,23 @@ def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
     org_id = getattr(target, "licensee_org_id", None)
     org = session.get(Organisation, org_id) if org_id is not None else None
     return org is not None and role_in(session, user, org) is not None
+
+
+def _offer_audience(session: Session, user: User, target: Any) -> bool:
+    """Anyone may see a public offer; a private one only members of its buyer organisation and of its provider."""
+    audience_id = getattr(target, "audience_org_id", None)
+    if audience_id is None:
+        return True
+    audience = session.get(Organisation, audience_id)
+    if audience is not None and role_in(session, user, audience) is not None:
+        return True
+    return _member_of_owner(session, user, target)
+
+
+def _admin_of_owner(session: Session, user: User, target: Any) -> bool:
+    """An admin (or owner) of the organisation that owns ``target`` (anything with ``organisation_id``)."""
+    org = session.get(Organisation, getattr(target, "organisation_id", None) or 0)
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
 def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
@@ -217,6 +236,10 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
     Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
     Action.GRANT_DOWNLOAD: _member_of_licensee,
+    # Offers: a private offer is seen (and bought) by its one buyer organisation only, besides its provider;
+    # the provider's admins create and retire offers (target: the offer, or the dataset it is for).
+    Action.OFFER_VIEW: _offer_audience,
+    Action.OFFER_MANAGE: _admin_of_owner,
     # Integrations: outbound webhooks and the organisation's single sign-on are admin settings. An endpoint's
     # existence is confirmed (403 rather than 404) only to those who may look at its organisation.
     Action.WEBHOOKS_SEE: _either(_at_least(Role.MEMBER), _platform_admin),

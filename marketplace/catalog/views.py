@@ -31,6 +31,7 @@ from marketplace.catalog.schemas import (
     flatten,
     flatten_messages,
     load_record,
+    sections_for,
     unflatten,
 )
 from marketplace.delivery.views import dataset_delivery
@@ -48,7 +49,16 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 #: Fields whose inputs are checkbox groups (every other list field is one comma-separated text input).
 CHECKBOX_FIELDS = frozenset(
-    {"tasks", "industries", "collection_methods", "annotation_methods", "special_categories", "deidentification"}
+    {
+        "tasks",
+        "industries",
+        "collection_methods",
+        "annotation_methods",
+        "special_categories",
+        "deidentification",
+        "service_modalities",
+        "deidentification_offered",
+    }
 )
 
 
@@ -65,6 +75,7 @@ _VOCABULARIES: dict[str, type[vocab.Vocabulary]] = {
     "annotation_method": vocab.AnnotationMethod,
     "special_category": vocab.SpecialCategory,
     "deidentification": vocab.Deidentification,
+    "modality": vocab.Modality,
 }
 
 
@@ -290,7 +301,7 @@ def _section_context(dataset: Dataset, section: str, form: dict[str, Any]) -> di
     return {
         "dataset": dataset,
         "section": section,
-        "sections": SECTIONS,
+        "sections": sections_for(dataset.offering_type.value),
         "section_title": SECTION_TITLES[section],
         "form": form,
         "field_errors": {},
@@ -309,6 +320,8 @@ def edit_section(slug: str, section: str) -> ViewResult:
     dataset = services.get_dataset(session, slug)
     if not can(session, require_user(), Action.DATASET_EDIT, dataset):
         raise NotFound(message=f"No dataset called {slug!r}.")
+    if section not in {key for key, _, _ in sections_for(dataset.offering_type.value)}:
+        abort(404)  # the custom-collection section of a listing that is not a custom offering
     if request.method == "GET":
         form = _form_values(services.dataset_record(session, dataset))
         return render_template("catalog/edit.html", **_section_context(dataset, section, form))
@@ -327,7 +340,7 @@ def edit_section(slug: str, section: str) -> ViewResult:
         context.update(_error_context(error))
         return render_template("catalog/edit.html", **context), 422
     flash(f"{SECTION_TITLES[section]} saved.", "success")
-    keys = [key for key, _, _ in SECTIONS]
+    keys = [key for key, _, _ in sections_for(dataset.offering_type.value)]
     if request.form.get("_next") and keys.index(section) + 1 < len(keys):
         return redirect(url_for("catalog.edit_section", slug=slug, section=keys[keys.index(section) + 1]))
     if request.form.get("_next"):

@@ -95,17 +95,24 @@ def create_offer(
     currency: str,
     version_label: str | None = None,
     audience_org_slug: str | None = None,
+    expires_at: datetime | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Offer:
     """Attach a new offer to ``dataset``; only admins of the owning provider organisation may.
 
     The engine validates the whole offer (open licenses are free and unchangeable, exclusivity needs a named
-    buyer, contradictions are refused naming the field) before anything is stored.
+    buyer, contradictions are refused naming the field) before anything is stored. A private offer (one named
+    buyer organisation) usually says when it expires; after ``expires_at`` nobody can buy it.
     """
     session = uow.session
     owner = session.get(Organisation, dataset.organisation_id)
     assert owner is not None
-    require(session, actor, Action.ORG_UPDATE, owner)
+    require(session, actor, Action.OFFER_MANAGE, dataset)
+    if dataset.is_custom:
+        raise ValidationFailed.for_field(
+            "offering_type", "a custom collection service is sold by quote, not by offers on its listing"
+        )
+    _check_expiry(uow, expires_at)
     if not title.strip():
         raise ValidationFailed.for_field("title", "is required")
     try:
@@ -138,6 +145,7 @@ def create_offer(
         currency=currency.upper(),
         version_label=version_label or None,
         audience_org_id=audience_org.id if audience_org else None,
+        expires_at=expires_at,
         created_by_id=actor.id,
         created_at=uow.now(),
     )
@@ -153,10 +161,20 @@ def create_offer(
     return offer
 
 
+def _check_expiry(uow: UnitOfWork, expires_at: datetime | None) -> None:
+    # The provider's form and API require an expiry for a private offer (their schemas); a contract's private
+    # offer, made from an accepted quote, may have none.
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None:
+        raise ValidationFailed.for_field("expires_at", "give the expiry with a time zone (e.g. 2027-01-31T23:59Z)")
+    if expires_at <= uow.now():
+        raise ValidationFailed.for_field("expires_at", "the expiry date must be in the future")
+
+
 def retire_offer(uow: UnitOfWork, actor: User, offer: Offer) -> None:
     """Stop selling ``offer``; grants already issued from it are unaffected."""
-    owner = uow.session.get(Organisation, offer.organisation_id)
-    require(uow.session, actor, Action.ORG_UPDATE, owner)
+    require(uow.session, actor, Action.OFFER_MANAGE, offer)
     offer.is_active = False
     offer.retired_at = uow.now()
     uow.session.add(offer)
@@ -182,10 +200,13 @@ def buyer_orgs_of(session: Session, user: User | None) -> list[Organisation]:
     ]
 
 
-def offers_for_dataset(session: Session, dataset: Dataset, viewer: User | None) -> list[Offer]:
+def offers_for_dataset(
+    session: Session, dataset: Dataset, viewer: User | None, now: datetime | None = None
+) -> list[Offer]:
     """Active offers a viewer may see: public ones, and private ones addressed to one of the viewer's orgs.
 
-    Members of the owning provider see every active offer of theirs, private ones included.
+    Members of the owning provider see every active offer of theirs, private and expired ones included; others
+    see only offers still on sale at ``now`` (when given).
     """
     rows = session.exec(
         select(Offer)
@@ -195,8 +216,45 @@ def offers_for_dataset(session: Session, dataset: Dataset, viewer: User | None) 
     owner = session.get(Organisation, dataset.organisation_id)
     if owner is not None and role_in(session, viewer, owner) is not None:
         return list(rows)
-    visible_orgs = {org.id for org in buyer_orgs_of(session, viewer)}
-    return [o for o in rows if o.audience_org_id is None or o.audience_org_id in visible_orgs]
+    return [
+        o
+        for o in rows
+        if (now is None or not o.is_expired(now))
+        and (o.audience_org_id is None or can(session, viewer, Action.OFFER_VIEW, o))
+    ]
+
+
+def audience_names(session: Session, offers: list[Offer]) -> dict[int, str]:
+    """The buyer organisation's name of each private offer, by offer id (for the provider's offers page)."""
+    names: dict[int, str] = {}
+    for offer in offers:
+        audience = session.get(Organisation, offer.audience_org_id) if offer.audience_org_id else None
+        if audience is not None and offer.id is not None:
+            names[offer.id] = audience.name
+    return names
+
+
+def private_offers_for(session: Session, user: User, now: datetime) -> list[tuple[Offer, Dataset, Organisation]]:
+    """Private offers still on sale to a buyer organisation ``user`` belongs to ("Offers for you"), soonest
+    expiry first, each with its dataset and the buyer organisation it is for."""
+    orgs = {org.id: org for org in buyer_orgs_of(session, user)}
+    if not orgs:
+        return []
+    rows = session.exec(
+        select(Offer, Dataset)
+        .join(Dataset, col(Dataset.id) == Offer.dataset_id)
+        .where(
+            col(Offer.audience_org_id).in_(list(orgs)),
+            col(Offer.is_active).is_(True),
+            Dataset.status == DatasetStatus.PUBLISHED,
+        )
+        .order_by(col(Offer.expires_at), col(Offer.id))
+    ).all()
+    return [
+        (offer, dataset, orgs[offer.audience_org_id])
+        for offer, dataset in rows
+        if offer.audience_org_id is not None and not offer.is_expired(now)
+    ]
 
 
 # --- grants -------------------------------------------------------------------------------------------------------
@@ -242,7 +300,7 @@ def issue_grant(
     agreement the licensee signed for a governed dataset: it goes into the grant's record and its certificate.
     """
     session = uow.session
-    dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired)
+    dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired, now=uow.now())
     audience = session.get(Organisation, offer.audience_org_id) if offer.audience_org_id else None
     versions, all_versions = _covered_versions(session, dataset, offer)
     latest = versions[-1]
@@ -292,7 +350,7 @@ def issue_grant(
 
 
 def _check_issuable(
-    session: Session, offer: Offer, licensee: Organisation, *, allow_retired: bool
+    session: Session, offer: Offer, licensee: Organisation, *, allow_retired: bool, now: datetime
 ) -> tuple[Dataset, Organisation]:
     """The offer's dataset and licensor, once the platform's own rules allow issuing it to ``licensee``."""
     dataset = session.get(Dataset, offer.dataset_id)
@@ -302,6 +360,8 @@ def _check_issuable(
         )
     if not offer.is_active and not allow_retired:
         raise Conflict(message="This offer is no longer available.", code=LicenseErrorCode.OFFER_RETIRED)
+    if offer.is_expired(now) and not allow_retired:
+        raise Conflict(message=f"The offer “{offer.title}” has expired.", code=LicenseErrorCode.OFFER_EXPIRED)
     if licensee.kind is not OrgKind.BUYER:
         raise ValidationFailed.for_field("licensee", "licenses are held by buyer organisations")
     licensor = session.get(Organisation, offer.organisation_id)

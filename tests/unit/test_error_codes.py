@@ -49,6 +49,7 @@ SHARED = {
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
     "illegal_transition": ({"AccessErrorCode", "LicenseErrorCode"}, "a state change its state machine does not allow"),
+    "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),
 }
 
 

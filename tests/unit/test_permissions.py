@@ -100,6 +100,12 @@ credential:view         other_org   -         -        -      -     -     -
 credential:verify       none        -         -        -      -     -     y
 credential:verify       same_org    -         -        -      -     -     -
 credential:verify       other_org   -         -        -      -     -     -
+offer:view              none        -         -        y      y     y     -
+offer:view              same_org    -         -        y      y     y     -
+offer:view              other_org   -         -        -      -     -     -
+offer:manage            none        -         -        -      y     y     -
+offer:manage            same_org    -         -        -      y     y     -
+offer:manage            other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -128,6 +134,8 @@ TARGETS: dict[Action, str] = {
     Action.ACCESS_SEATS_MANAGE: "approval",
     Action.CREDENTIAL_VIEW: "credential",
     Action.CREDENTIAL_VERIFY: "credential",
+    Action.OFFER_VIEW: "private_offer",
+    Action.OFFER_MANAGE: "offer",
 }
 
 
@@ -159,6 +167,7 @@ def test_the_table_covers_every_action_and_delegation() -> None:
 def cast(db_session: Session) -> dict[str, Any]:
     acme = OrganisationFactory(slug="acme")
     other = OrganisationFactory(slug="other")
+    third = OrganisationFactory(slug="third")
     people: dict[str, User | None] = {
         "anonymous": None,
         "outsider": member(other, Role.OWNER),
@@ -178,6 +187,9 @@ def cast(db_session: Session) -> dict[str, Any]:
         "grant": Grant(licensee_org_id=acme.id),
         "bought_order": Order(buyer_org_id=acme.id),
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
+        # A private offer a third provider made to acme (as buyer), and an offer on acme's own listing.
+        "private_offer": Offer(dataset_id=dataset.id, organisation_id=third.id, audience_org_id=acme.id),
+        "offer": Offer(dataset_id=dataset.id, organisation_id=acme.id),
         "none": None,
         "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
         "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),

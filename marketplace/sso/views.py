@@ -9,13 +9,14 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session
 from joserfc.errors import JoseError
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import fields
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import Organisation
 from marketplace.accounts.schemas import EmailOnlySchema
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import DomainError, ServiceUnavailable, ValidationFailed
+from marketplace.forms import FormSchema
 from marketplace.permissions import Action, require
 from marketplace.sso import services as svc
 from marketplace.sso.client import SsoClients
@@ -46,10 +47,7 @@ class SsoFailed(DomainError):
     code: str = "sso_failed"
 
 
-class SettingsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class SettingsSchema(FormSchema):
     issuer = fields.String(required=True)
     client_id = fields.String(required=True)
     client_secret = fields.String(load_default="")

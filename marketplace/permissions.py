@@ -66,10 +66,6 @@ def delegated(organisation_id: int | None = None) -> Iterator[Delegation]:
         _delegation.reset(token)
 
 
-def current_delegation() -> Delegation | None:
-    return _delegation.get()
-
-
 def role_in(session: Session, user: User | None, organisation: Organisation) -> Role | None:
     """The user's role in ``organisation``, or None when not a member (or not logged in)."""
     if user is None or user.id is None or organisation.id is None:

@@ -7,12 +7,15 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from marketplace.accounts.schemas import CreateOrganisationSchema, LoginSchema
 from marketplace.apikeys.schemas import KeyFormSchema
+from marketplace.apikeys.scopes import SCOPES
 from marketplace.catalog.schemas import CreateDatasetSchema, record_fields
 from marketplace.delivery.schemas import LinkListSchema, StartUploadSchema
+from marketplace.errors import ValidationFailed
 from marketplace.forms import FormSchema, field_problems
 from marketplace.licenses.schemas import AcquireSchema, OfferFormSchema, UseCheckSchema
 from marketplace.orders.schemas import OnboardingSchema
 from marketplace.sso.views import SettingsSchema
+from marketplace.web import parse
 from marketplace.webhooks.views import EndpointSchema
 
 
@@ -94,3 +97,11 @@ def test_field_problems_of_a_record_section_match_the_record_paths() -> None:
         record_fields(("languages",)).load({"languages": ["en", "not a language"]})
     (problem,) = field_problems(caught.value, record_fields(("languages",)))
     assert problem.field == "languages"
+
+
+def test_a_bad_item_of_a_form_list_is_named_by_the_list_in_words() -> None:
+    # Before one helper, the web form parser reported the item as the text of marshmallow's nested dict.
+    good = next(iter(SCOPES))
+    with pytest.raises(ValidationFailed) as caught:
+        parse(KeyFormSchema(), {"name": "ci", "scopes": [good, "nonsense"]})
+    assert caught.value.field_messages()["scopes"].startswith("Must be one of:")

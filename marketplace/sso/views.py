@@ -48,6 +48,10 @@ class SsoFailed(DomainError):
 
 
 class SettingsSchema(FormSchema):
+    # Blanks go through to the service, which words what is missing in the settings' own terms ("name at least
+    # one e-mail domain") for this form and for every other caller of ``configure``.
+    blank_is_missing = False
+
     issuer = fields.String(required=True)
     client_id = fields.String(required=True)
     client_secret = fields.String(load_default="")

@@ -43,7 +43,6 @@ def test_form_drops_unknown_fields_and_reads_blank_as_not_given() -> None:
         OnboardingSchema,
         StartUploadSchema,
         LinkListSchema,
-        SettingsSchema,
         EndpointSchema,
     ],
 )
@@ -51,8 +50,10 @@ def test_every_form_schema_shares_the_base(schema: type[Schema]) -> None:
     assert issubclass(schema, FormSchema) and schema.blank_is_missing  # type: ignore[attr-defined]
 
 
-def test_password_forms_see_blanks_as_typed() -> None:
+def test_password_and_sso_forms_see_blanks_as_typed() -> None:
+    assert issubclass(LoginSchema, FormSchema) and issubclass(SettingsSchema, FormSchema)
     assert LoginSchema().load({"email": "a@example.org", "password": "   "})["password"] == "   "
+    assert SettingsSchema().load({"issuer": "x", "client_id": "y", "domains": ""})["domains"] == ""
 
 
 def test_blank_seats_are_not_asked_and_blank_terms_are_not_accepted() -> None:

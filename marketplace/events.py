@@ -23,6 +23,13 @@ EVENT_TYPES: dict[str, str] = {
     "license.issued": "license id, dataset slug, versions, licensee organisation, license id (SPDX or LicenseRef)",
     "license.revoked": "license id, dataset slug, licensee organisation, reason",
     "dataset.version_published": "dataset slug, version label, manifest digest, provider organisation",
+    "access.requested": "dataset slug, request id, state, requester id",
+    "access.approved": "dataset slug, request id (none for a grant without request), approval id, expiry, reason",
+    "access.rejected": "dataset slug, request id, state, requester id, the reason the requester sees",
+    "access.expired": "dataset slug, approval id, state, reason, user id",
+    "access.revoked": "dataset slug, approval id, state (revoked, or reset: the person must ask again), reason",
+    "access.expiring": "dataset slug, approval id, user id, expiry (sent once, 14 days before)",
+    "access.credential_expiring": "credential id, user id, expiry date (sent once, 14 days before)",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from marketplace.api import present, schemas
 from marketplace.api.core import Call, decode_cursor, encode_cursor, operation
+from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.scopes import CATALOG_READ
 from marketplace.catalog import exports, search
 from marketplace.catalog import services as catalog
@@ -42,7 +43,7 @@ def search_datasets(call: Call) -> dict[str, Any]:
     if not isinstance(position, dict) or position.get("f") != fingerprint or not isinstance(position.get("p"), int):
         raise BadRequest(
             message="The cursor belongs to another search: repeat the same query with it.",
-            code="invalid_cursor",
+            code=ApiErrorCode.INVALID_CURSOR,
             details=[FieldProblem("cursor", "belongs to another search", "query")],
         )
     page = position["p"]
@@ -141,5 +142,5 @@ def list_offers(call: Call, slug: str) -> dict[str, Any]:
     all of its own. Each carries its terms and ``terms_hash``, which an order must send back to accept them."""
     session = call.uow.session
     dataset = catalog.get_published_dataset(session, slug)
-    offers = licenses.offers_for_dataset(session, dataset, call.caller.user)
+    offers = licenses.offers_for_dataset(session, dataset, call.caller.user, call.uow.now())
     return {"data": [present.offer(session, o) for o in offers]}

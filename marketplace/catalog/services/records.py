@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog import vocab
+from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.models import (
     Dataset,
     DatasetEvent,
@@ -37,12 +38,14 @@ TERM_FIELDS: dict[str, TermScheme] = {
     "annotation_methods": TermScheme.ANNOTATION_METHOD,
     "special_categories": TermScheme.SPECIAL_CATEGORY,
     "deidentification": TermScheme.DEIDENTIFICATION,
+    "service_modalities": TermScheme.SERVICE_MODALITY,
+    "deidentification_offered": TermScheme.DEIDENTIFICATION_OFFERED,
 }
 _SCHEME_FIELD = {scheme: name for name, scheme in TERM_FIELDS.items()}
 
 #: Record fields kept as columns of :class:`Dataset` (JSON documents included).
 COLUMN_FIELDS: tuple[str, ...] = tuple(
-    name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS
+    dict.fromkeys(name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS)
 )
 _ENUM_COLUMNS = {
     "offering_type": vocab.OfferingType,
@@ -198,7 +201,8 @@ def apply_record(
     file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
     """
     session = uow.session
-    names = [n for n in names if n not in ("slug", "versions")]
+    # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
+    names = [n for n in dict.fromkeys(names) if n not in ("slug", "versions")]
     _check_references(uow, dataset, record)
     if current is None:
         current = dataset_record(session, dataset) if dataset.id is not None else {}
@@ -246,7 +250,10 @@ def apply_record(
 def _require_editable(dataset: Dataset) -> None:
     if dataset.status is DatasetStatus.IN_REVIEW:
         raise Conflict(
-            message="The listing is in review: retract the submission to change it.", code="dataset_in_review"
+            message="The listing is in review: retract the submission to change it.",
+            code=CatalogErrorCode.DATASET_IN_REVIEW,
         )
     if dataset.status is DatasetStatus.WITHDRAWN:
-        raise Conflict(message="The listing is withdrawn and can no longer change.", code="dataset_withdrawn")
+        raise Conflict(
+            message="The listing is withdrawn and can no longer change.", code=CatalogErrorCode.DATASET_WITHDRAWN
+        )

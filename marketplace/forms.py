@@ -25,14 +25,23 @@ class FormSchema(Schema):
       the name of the pressed button), and an extra field is not the user's mistake.
     * **A blank field is a missing field** while :attr:`blank_is_missing` is true (the default): a text input
       left empty or holding only spaces arrives as ``""``, which means "not given", so an optional field takes
-      its ``load_default`` and a required one reports that it is required. Non-blank values are passed on
-      unchanged (not stripped). A form that must see blanks sets ``blank_is_missing = False`` and says why.
+      its ``load_default`` and a required one says "Please fill this in." (:attr:`required_message`).
+      Non-blank values are passed on unchanged (not stripped). A form that must see blanks sets
+      ``blank_is_missing = False`` and says why.
     """
 
     blank_is_missing: ClassVar[bool] = True
+    #: What a required field left empty says, next to its label (marshmallow's own "Missing data for required
+    #: field." speaks of data, not of the form the person is filling in).
+    required_message: ClassVar[str] = "Please fill this in."
 
     class Meta:
         unknown = EXCLUDE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        current = field_obj.error_messages.get("required")
+        if not isinstance(current, str) or current.startswith("Missing"):  # marshmallow's default, not a field's own
+            field_obj.error_messages = {**field_obj.error_messages, "required": self.required_message}
 
     @pre_load
     def _blank_is_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

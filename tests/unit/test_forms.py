@@ -29,7 +29,7 @@ def test_form_drops_unknown_fields_and_reads_blank_as_not_given() -> None:
     assert loaded == {"name": " Ada ", "note": "none given"}  # non-blank values are passed on unchanged
     with pytest.raises(ValidationError) as caught:
         _Sample().load({"name": ""})
-    assert caught.value.messages == {"name": ["Missing data for required field."]}
+    assert caught.value.messages == {"name": ["Please fill this in."]}
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,11 @@ from sqlmodel import Session, col, select
 
 from marketplace.access import audit
 from marketplace.access.errors import AccessErrorCode
-from marketplace.access.gate import current_version
+from marketplace.access.gate import current_version, policy_of
 from marketplace.access.models import AccessRequest, Agreement, AgreementVersion, Approval, Signature
 from marketplace.access.states import ApprovalState, ResignPolicy
 from marketplace.accounts.models import Organisation, User
+from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.permissions import Action, require
@@ -250,3 +251,60 @@ def request_version(session: Session, request: AccessRequest) -> AgreementVersio
     if request.agreement_version_id is None:
         return None
     return session.get(AgreementVersion, request.agreement_version_id)
+
+
+def version_to_sign(session: Session, approval: Approval) -> AgreementVersion | None:
+    """The agreement version the person holding ``approval`` may sign to use it: the current version of the
+    dataset's agreement, while the approval is active and not yet signed against that version (access granted
+    without a request starts unsigned). None when there is nothing to sign; a signature whose term ended is not
+    renewed by signing again (the provider grants anew)."""
+    dataset = session.get(Dataset, approval.dataset_id)
+    policy = policy_of(session, dataset) if dataset is not None else None
+    if approval.state is not ApprovalState.ACTIVE or policy is None or policy.agreement_id is None:
+        return None
+    current = current_version(session, policy.agreement_id)
+    signature = session.get(Signature, approval.signature_id) if approval.signature_id else None
+    if current is None or (signature is not None and signature.agreement_version_id == current.id):
+        return None
+    return current
+
+
+def sign_approval(
+    uow: UnitOfWork,
+    user: User,
+    approval: Approval,
+    *,
+    full_name: str,
+    shown_sha256: str,
+    ip_address: str,
+    user_agent: str,
+) -> Signature:
+    """Sign, as the person ``approval`` names, the agreement version they must sign to use it (see
+    :func:`version_to_sign`), with the same record as every signature (:func:`sign`: typed full name, time, address,
+    user agent, the text's SHA-256, which must equal ``shown_sha256``); the approval then points at the signature,
+    so its downloads work and the agreement goes into the licenses issued under it.
+
+    Anyone but the person gets 404; an ended approval, a dataset without agreement, or an approval already signed
+    against the current version is refused (409)."""
+    if approval.user_id != user.id:
+        raise NotFound(message="No such approval.")
+    if approval.state is not ApprovalState.ACTIVE:
+        raise Conflict(message=f"This access is {approval.state.value}.", code=AccessErrorCode.APPROVAL_ENDED)
+    version = version_to_sign(uow.session, approval)
+    if version is None:
+        dataset = uow.session.get(Dataset, approval.dataset_id)
+        policy = policy_of(uow.session, dataset) if dataset is not None else None
+        if policy is None or policy.agreement_id is None:
+            raise Conflict(message="This dataset has no agreement to sign.", code=AccessErrorCode.NO_AGREEMENT)
+        raise Conflict(
+            message="You have already signed the current version of this agreement.",
+            code=AccessErrorCode.ALREADY_SIGNED,
+        )
+    signature = sign(
+        uow, user, version, full_name=full_name, shown_sha256=shown_sha256, ip_address=ip_address,
+        user_agent=user_agent,
+    )  # fmt: skip
+    approval.signature_id = signature.id
+    uow.session.add(approval)
+    uow.session.flush()
+    return signature

@@ -9,6 +9,8 @@ from marketplace.errors import PermissionDenied
 
 #: What a holder is told when the approval or the agreement's term has ended (also the download refusal).
 ACCESS_EXPIRED = "access expired"
+#: What a holder is told while the agreement behind their access is unsigned (e.g. access granted without a request).
+SIGN_FIRST = "sign the data-use agreement to use your access (see My access)"
 
 
 @unique
@@ -24,6 +26,7 @@ class AccessErrorCode(StrEnum):
     REQUEST_CLOSED = "request_closed"  # the request has been decided or withdrawn
     NO_AGREEMENT = "no_agreement"  # the dataset has no agreement to sign
     UNSIGNED = "unsigned"  # approving before the requester signed the agreement
+    ALREADY_SIGNED = "already_signed"  # the holder already signed the agreement's current version
     ILLEGAL_TRANSITION = "illegal_transition"  # a state change the access state machines do not allow
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, or_, select
 
 import licensing
-from marketplace.access.errors import ACCESS_EXPIRED, AccessRequired
+from marketplace.access.errors import ACCESS_EXPIRED, SIGN_FIRST, AccessRequired
 from marketplace.access.models import (
     AccessPolicy,
     AccessRequest,
@@ -109,7 +109,7 @@ def signature_problem(session: Session, approval: Approval, policy: AccessPolicy
         return None
     signature = session.get(Signature, approval.signature_id) if approval.signature_id else None
     if signature is None:
-        return "sign the data-use agreement first"
+        return SIGN_FIRST
     version = session.get(AgreementVersion, signature.agreement_version_id)
     if version is None or version.agreement_id != policy.agreement_id:
         return "sign the dataset's current data-use agreement"

@@ -14,13 +14,14 @@ from marketplace.access.errors import AccessErrorCode
 from marketplace.access.models import Approval, Credential, Seat
 from marketplace.access.requests import end_approval
 from marketplace.access.states import ApprovalState, CredentialState, HolderKind, check_move
-from marketplace.accounts.models import Membership, User
+from marketplace.accounts.models import Membership, Role, User
+from marketplace.accounts.services import user_by_email
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import emit
 from marketplace.licenses.models import Grant, Offer
-from marketplace.permissions import Action, require
+from marketplace.permissions import Action, can, require
 
 NOTICE_DAYS = 14
 
@@ -98,6 +99,49 @@ def remove_seat(uow: UnitOfWork, actor: User, approval: Approval, member_id: int
         uow, actor=actor, subject="seat", subject_id=approval.id or 0, action="seat_removed",
         dataset_id=approval.dataset_id, provider_org_id=approval.provider_org_id, person_id=member_id,
     )  # fmt: skip
+
+
+def managed_approval(session: Session, user: User, approval_id: int) -> Approval:
+    """An organisation's approval whose named seats ``user`` manages (an admin of the holding organisation, by the
+    permission table); 404 for everyone else and for access held by one person, so ids are not confirmed."""
+    approval = session.get(Approval, approval_id)
+    if (
+        approval is None
+        or approval.holder is not HolderKind.ORGANISATION
+        or not can(session, user, Action.ACCESS_SEATS_MANAGE, approval)
+    ):
+        raise NotFound(message="No such access.")
+    return approval
+
+
+def seat_managed_approvals(session: Session, user: User) -> list[Approval]:
+    """The active organisation approvals whose seats ``user`` manages, newest first (for "My access")."""
+    admin_of = select(Membership.organisation_id).where(
+        Membership.user_id == user.id, col(Membership.role).in_([Role.ADMIN, Role.OWNER])
+    )
+    rows = session.exec(
+        select(Approval)
+        .where(
+            Approval.holder == HolderKind.ORGANISATION,
+            Approval.state == ApprovalState.ACTIVE,
+            col(Approval.organisation_id).in_(admin_of),
+        )
+        .order_by(col(Approval.id).desc())
+    ).all()
+    return [a for a in rows if can(session, user, Action.ACCESS_SEATS_MANAGE, a)]
+
+
+def add_seat_by_email(uow: UnitOfWork, actor: User, approval: Approval, email: str) -> Seat:
+    """:func:`add_seat` for the member with this e-mail address. Whether an address has an account at all is not
+    told: anyone who is not a member of the organisation gets the same answer."""
+    address = (email or "").strip()
+    if not address:
+        raise ValidationFailed.for_field("E-mail", "give the e-mail address of a member of your organisation")
+    member = user_by_email(uow.session, address)
+    if member is None:
+        require(uow.session, actor, Action.ACCESS_SEATS_MANAGE, approval)
+        raise ValidationFailed.for_field("Member", f"{address} is not a member of your organisation")
+    return add_seat(uow, actor, approval, member)
 
 
 @dataclass

@@ -230,3 +230,16 @@ class AccessEvent(SQLModel, table=True):
     provider_org_id: int | None = Field(default=None, foreign_key="organisation.id", ondelete="CASCADE")
     # The person the decision is about (the requester, the credential's owner), so they can read their history.
     person_id: int | None = Field(default=None, foreign_key="user_account.id", index=True, ondelete="CASCADE")
+
+
+class DigestEntry(SQLModel, table=True):
+    """A request that was in a reviewer's daily digest: each request is in at most one digest per reviewer, however
+    often the digest runs."""
+
+    __tablename__ = "access_digest_entry"
+    __table_args__ = (sa.UniqueConstraint("reviewer_id", "request_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reviewer_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    request_id: int = Field(foreign_key="access_request.id", index=True, ondelete="CASCADE")
+    sent_at: datetime = Field(sa_column=utc_column())

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 from sqlmodel import col, select
 
-from marketplace.access.models import AccessRequest, Reviewer
+from marketplace.access.models import AccessRequest, DigestEntry, Reviewer
 from marketplace.access.states import RequestState, ReviewerNotice
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.catalog.models import Dataset
@@ -151,14 +152,16 @@ _HANDLERS = {
 
 def send_digests(uow: UnitOfWork, *, since: datetime | None = None) -> int:
     """Mail each reviewer who chose the daily digest the requests still waiting that arrived since ``since``
-    (default: the last 24 hours at the unit of work's clock); returns how many digests were sent. Run it once a
-    day (``marketplace access digest``)."""
-    session = uow.session
-    since = since or uow.now() - timedelta(days=1)
+    (default: the last 24 hours at the unit of work's clock) and that no earlier digest named to them; returns how
+    many digests were sent. Each request is in at most one digest per reviewer however often this runs (what was
+    sent is recorded in the same transaction as the mail is queued, and the mail goes only if it commits). Run it
+    once a day (``marketplace access digest``)."""
+    session, now = uow.session, uow.now()
+    since = since or now - timedelta(days=1)
     waiting = session.exec(
         select(AccessRequest)
         .where(AccessRequest.state == RequestState.SUBMITTED, col(AccessRequest.submitted_at) >= since)
-        .order_by(col(AccessRequest.provider_org_id), col(AccessRequest.submitted_at))
+        .order_by(col(AccessRequest.provider_org_id), col(AccessRequest.submitted_at), col(AccessRequest.id))
     ).all()
     by_provider: dict[int, list[AccessRequest]] = {}
     for request in waiting:
@@ -166,25 +169,45 @@ def send_digests(uow: UnitOfWork, *, since: datetime | None = None) -> int:
     sent = 0
     for provider_id, rows in by_provider.items():
         provider = session.get(Organisation, provider_id)
-        lines = []
-        for request in rows:
-            dataset = session.get(Dataset, request.dataset_id)
-            lines.append(f"  - {request.full_name}: {dataset.title if dataset else request.dataset_id}")
-        body = (
-            f"{len(rows)} access request(s) to {provider.name if provider else provider_id} arrived since "
-            f"{since:%Y-%m-%d %H:%M} UTC and are waiting:\n"
-            + "\n".join(lines)
-            + f"\n\nReview: {_base(uow)}/access/review\n"
-        )
         for reviewer in reviewers_to_tell(uow, provider_id, ReviewerNotice.DAILY_DIGEST):
-            send_after_commit(uow, reviewer.email, f"Access requests waiting: {len(rows)}", body)
+            already = set(
+                session.exec(
+                    select(DigestEntry.request_id).where(
+                        DigestEntry.reviewer_id == reviewer.id,
+                        col(DigestEntry.request_id).in_([r.id for r in rows]),
+                    )
+                ).all()
+            )
+            new = [r for r in rows if r.id not in already]
+            if not new:
+                continue
+            for request in new:
+                session.add(DigestEntry(reviewer_id=reviewer.id, request_id=request.id, sent_at=now))  # type: ignore[arg-type]
+            send_after_commit(
+                uow, reviewer.email, f"Access requests waiting: {len(new)}",
+                _digest_body(uow, provider.name if provider else str(provider_id), new),
+            )  # fmt: skip
             sent += 1
+    session.flush()
     return sent
 
 
+def _digest_body(uow: UnitOfWork, provider_name: str, requests: list[AccessRequest]) -> str:
+    lines = []
+    for request in requests:
+        dataset = uow.session.get(Dataset, request.dataset_id)
+        lines.append(f"  - {request.full_name}: {dataset.title if dataset else request.dataset_id}")
+    return (
+        f"{len(requests)} new access request(s) to {provider_name} are waiting:\n"
+        + "\n".join(lines)
+        + f"\n\nReview: {_base(uow)}/access/review\n"
+    )
+
+
 @click.command("digest")
+@with_appcontext  # added to the group by create_app, so it does not get the group's app context by itself
 def digest_command() -> None:
-    """Mail each reviewer who chose the daily digest the requests that arrived in the last 24 hours."""
+    """Mail each reviewer who chose the daily digest the requests of the last 24 hours no digest named to them yet."""
     from marketplace.cli import _uow
 
     with _uow() as work:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from marketplace.access import agreements, audit, credentials
+from marketplace.access import agreements, audit, credentials, holders
 from marketplace.access import requests as reqs
 from marketplace.access.forms import clean_answers
 from marketplace.access.gate import check_access, current_version, policy_of
@@ -28,7 +28,7 @@ from marketplace.access.models import (
     Reviewer,
     Signature,
 )
-from marketplace.access.policy import samples_visible
+from marketplace.access.policy import may_see_samples
 from marketplace.access.states import AccessMode, ReviewerNotice
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.accounts.services import organisations_of
@@ -72,7 +72,7 @@ def dataset_access(session: Session, user: User | None, dataset: Dataset, now: d
             .where(AccessRequest.dataset_id == dataset.id, AccessRequest.requester_id == user.id)
             .order_by(col(AccessRequest.submitted_at).desc(), col(AccessRequest.id).desc())
         ).first()
-    visible = samples_visible(session, dataset) or check.allowed or can(session, user, Action.DATASET_EDIT, dataset)
+    visible = may_see_samples(session, user, dataset, now)
     return DatasetAccess(dataset.access_mode, check.allowed, check.problem, latest, check.approval, visible)
 
 
@@ -112,16 +112,60 @@ def request_view(session: Session, request: AccessRequest) -> dict[str, Any]:
 
 
 def my_access(session: Session, user: User) -> dict[str, Any]:
-    """The "My access" page: the person's requests (with dataset and approval) and their history."""
+    """The "My access" page: the person's requests (with dataset and approval), access granted to them directly,
+    the agreement versions they must sign to use an approval (by approval id), the organisation access whose seats
+    they manage, and their history."""
     rows = []
+    held: list[Approval] = []
     for request in reqs.requests_of(session, user):
         approval = session.exec(select(Approval).where(Approval.request_id == request.id)).first()
         rows.append({"request": request, "dataset": session.get(Dataset, request.dataset_id), "approval": approval})
+        held.extend([approval] if approval is not None else [])
     granted = session.exec(
         select(Approval).where(Approval.user_id == user.id, col(Approval.request_id).is_(None))
     ).all()
     grants = [{"approval": a, "dataset": session.get(Dataset, a.dataset_id)} for a in granted]
-    return {"rows": rows, "grants": grants, "history": audit.history_of(session, user)}
+    held.extend(granted)
+    to_sign = {a.id: v for a in held if (v := agreements.version_to_sign(session, a)) is not None}
+    managed = [
+        {"approval": a, "dataset": session.get(Dataset, a.dataset_id), "organisation": session.get(Organisation,
+         a.organisation_id)} for a in holders.seat_managed_approvals(session, user)
+    ]  # fmt: skip
+    return {
+        "rows": rows, "grants": grants, "to_sign": to_sign, "managed": managed,
+        "history": audit.history_of(session, user),
+    }  # fmt: skip
+
+
+def seats_page(session: Session, user: User, approval_id: int) -> dict[str, Any]:
+    """The seat management page of an organisation's access (its admins only, else 404): who holds a seat, the
+    licence terms' seat count (None: unlimited)."""
+    approval = holders.managed_approval(session, user, approval_id)
+    seats = holders.seats_of(session, approval)
+    return {
+        "approval": approval,
+        "dataset": session.get(Dataset, approval.dataset_id),
+        "organisation": session.get(Organisation, approval.organisation_id),
+        "seats": [{"seat": s, "person": session.get(User, s.user_id)} for s in seats],
+        "limit": holders.seat_limit(session, approval),
+    }
+
+
+def approval_signing_page(session: Session, user: User, approval_id: int) -> dict[str, Any]:
+    """The page on which the person an approval names signs its agreement to use it: the approval, its dataset,
+    the version to sign (None when nothing is to be signed) and their current signature. 404 for anyone else."""
+    approval = session.get(Approval, approval_id)
+    if approval is None or approval.user_id != user.id:
+        raise NotFound(message="No such access.")
+    version = agreements.version_to_sign(session, approval)
+    signature = session.get(Signature, approval.signature_id) if approval.signature_id else None
+    return {
+        "approval": approval,
+        "dataset": session.get(Dataset, approval.dataset_id),
+        "version": version,
+        "agreement": session.get(Agreement, version.agreement_id) if version else None,
+        "signature": signature,
+    }
 
 
 def reviewable_providers(session: Session, user: User) -> list[Organisation]:

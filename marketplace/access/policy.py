@@ -3,20 +3,21 @@ public samples), and which of its members review requests."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from marketplace.access import audit
 from marketplace.access.forms import clean_field_definitions
-from marketplace.access.gate import policy_of
+from marketplace.access.gate import check_access, policy_of
 from marketplace.access.models import AccessPolicy, Agreement, Reviewer
 from marketplace.access.states import AccessMode, HolderKind, ReviewerNotice
 from marketplace.accounts.models import Membership, Organisation, User
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, ValidationFailed
-from marketplace.permissions import Action, require
+from marketplace.permissions import Action, can, require
 
 _UNSET: Any = object()
 
@@ -97,6 +98,18 @@ def samples_visible(session: Session, dataset: Dataset) -> bool:
     """Whether the dataset's samples may be shown to anyone (the provider's choice; always for open datasets)."""
     policy = policy_of(session, dataset)
     return dataset.access_mode is AccessMode.OPEN or policy is None or policy.samples_public
+
+
+def may_see_samples(session: Session, user: User | None, dataset: Dataset, now: datetime) -> bool:
+    """Whether ``user`` may see the dataset's sample files: anyone when the provider keeps samples public (see
+    :func:`samples_visible`); otherwise only the provider's members (and the platform admins who review
+    listings) and people holding access in force. The catalog calls this before it serves a sample file, and the
+    dataset page before it shows one, so hiding samples is enforced on the server, not only on the page."""
+    if samples_visible(session, dataset):
+        return True
+    if can(session, user, Action.DATASET_EDIT, dataset) or can(session, user, Action.DATASET_REVIEW, dataset):
+        return True
+    return check_access(session, user, dataset, None, now).allowed
 
 
 def set_reviewer(

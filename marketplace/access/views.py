@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from marketplace.access import agreements, credentials, pages, policy
+from marketplace.access import agreements, credentials, holders, pages, policy
 from marketplace.access import requests as reqs
 from marketplace.access import web_schemas as forms
 from marketplace.access.models import Agreement
@@ -310,6 +310,86 @@ def withdraw(request_id: int) -> ViewResult:
 @login_required
 def my_access() -> ViewResult:
     return render_template("access/mine.html", **pages.my_access(uow().session, require_user()))
+
+
+# --- holders: signing access granted without a request, managing an organisation's named seats --------------------
+
+
+def _signing_page(approval_id: int, **extra: Any) -> str:
+    context = pages.approval_signing_page(uow().session, require_user(), approval_id)
+    return render_template(
+        "access/sign_approval.html",
+        form=extra.pop("form", {}),
+        field_errors=extra.pop("field_errors", {}),
+        error=extra.pop("error", None),
+        **context,
+    )
+
+
+@bp.get("/access/approvals/<int:approval_id>/sign")
+@login_required
+def approval_signing(approval_id: int) -> ViewResult:
+    return _signing_page(approval_id)
+
+
+@bp.post("/access/approvals/<int:approval_id>/sign")
+@login_required
+def sign_approval(approval_id: int) -> ViewResult:
+    user = require_user()
+    found = reqs.get_approval(uow().session, user, approval_id)
+    try:
+        data = parse(forms.SignForm(), form_data())
+        agreements.sign_approval(
+            uow(), user, found, full_name=data["full_name"], shown_sha256=data["sha256"], ip_address=client_ip(),
+            user_agent=request.headers.get("User-Agent", ""),
+        )  # fmt: skip
+    except (ValidationFailed, Conflict) as error:
+        context = _failure(error, {"Full name": "full_name", "Agreement": "full_name"})
+        return _signing_page(approval_id, form=form_data(), **context), _status(error)
+    flash("Agreement signed: your access is in force.", "success")
+    return redirect(url_for("access.my_access"))
+
+
+SEAT_INPUTS = {"Member": "email", "E-mail": "email"}
+
+
+def _seats_page(approval_id: int, **extra: Any) -> str:
+    return render_template(
+        "access/seats.html",
+        form=extra.pop("form", {}),
+        field_errors=extra.pop("field_errors", {}),
+        error=extra.pop("error", None),
+        **pages.seats_page(uow().session, require_user(), approval_id),
+    )
+
+
+@bp.get("/access/approvals/<int:approval_id>/seats")
+@login_required
+def seats(approval_id: int) -> ViewResult:
+    return _seats_page(approval_id)
+
+
+@bp.post("/access/approvals/<int:approval_id>/seats")
+@login_required
+def add_seat(approval_id: int) -> ViewResult:
+    user = require_user()
+    approval = holders.managed_approval(uow().session, user, approval_id)
+    try:
+        data = parse(forms.SeatForm(), form_data())
+        holders.add_seat_by_email(uow(), user, approval, data["email"])
+    except (ValidationFailed, Conflict) as error:
+        return _seats_page(approval_id, form=form_data(), **_failure(error, SEAT_INPUTS)), _status(error)
+    flash(f"{data['email'].strip()} now holds a seat.", "success")
+    return redirect(url_for("access.seats", approval_id=approval_id))
+
+
+@bp.post("/access/approvals/<int:approval_id>/seats/<int:user_id>/remove")
+@login_required
+def remove_seat(approval_id: int, user_id: int) -> ViewResult:
+    user = require_user()
+    holders.remove_seat(uow(), user, holders.managed_approval(uow().session, user, approval_id), user_id)
+    flash("Seat freed: that person's downloads have stopped.", "success")
+    return redirect(url_for("access.seats", approval_id=approval_id))
 
 
 def _credentials_page(**extra: Any) -> str:

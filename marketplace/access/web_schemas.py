@@ -75,6 +75,10 @@ class SignForm(_Form):
     sha256 = fields.String(required=True, validate=validate.Length(equal=64))
 
 
+class SeatForm(_Form):
+    email = fields.String(load_default="")
+
+
 class CredentialForm(_Form):
     issuer = fields.String(required=True)
     course = fields.String(required=True)

@@ -193,24 +193,15 @@ def dcat_catalog() -> Response:
 
 @bp.get("/datasets/<slug>/samples/<int:sample_id>/<filename>")
 def sample_file(slug: str, sample_id: int, filename: str) -> Response:
-    session = uow().session
-    dataset = services.get_dataset(session, slug)
-    user = current_user()
-    private_reader = can(session, user, Action.DATASET_EDIT, dataset) or can(
-        session, user, Action.DATASET_REVIEW, dataset
-    )
-    if not dataset.is_public and not private_reader:
-        abort(404)
-    sample = services.get_sample(session, dataset, sample_id)
-    if sample.filename != filename:
-        abort(404)
-    kind = services.sample_kind(sample)
+    served = services.serve_sample(uow().session, current_user(), slug, sample_id, filename, uow().now())
+    sample = served.sample
     # Text previews are served as plain text whatever they are (JSON, CSV…), so no browser renders them.
-    content_type = "text/plain; charset=utf-8" if kind == "text" else sample.media_type
+    content_type = "text/plain; charset=utf-8" if served.kind == "text" else sample.media_type
     response = Response(sample.content, content_type=content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{sample.filename}"'
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "public, max-age=300"
+    # Samples shown only to some people must never be kept by a shared cache and handed to others.
+    response.headers["Cache-Control"] = "public, max-age=300" if served.public else "private, no-store"
     return response
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import request as http_request
 
-from marketplace.access import credentials, holders, lists
+from marketplace.access import agreements, credentials, holders, lists
 from marketplace.access import requests as access
 from marketplace.accounts.services import user_by_email
 from marketplace.api import present, schemas
@@ -202,6 +202,36 @@ def get_approval(call: Call, approval_id: int) -> dict[str, Any]:
     """An approval you hold (or whose seats you manage): its state, expiry, named seats and the seat limit of
     the license terms."""
     row = access.get_approval(call.uow.session, call.caller.user, approval_id)
+    return shown.approval(call.uow.session, row, call.uow.now())
+
+
+@operation(
+    "/v1/access-approvals/{approval_id}/signature",
+    "POST",
+    summary="Sign the data-use agreement of access granted to you",
+    tag=TAG,
+    scope=ACCESS_REQUEST,
+    path_params={"approval_id": "id"},
+    body=schemas.SignatureCreateSchema(),
+    response=schemas.ApprovalSchema(),
+    status=201,
+)
+def sign_approval(call: Call, approval_id: int) -> dict[str, Any]:
+    """Access a reviewer granted you without a request (or whose agreement has a new version) is not in force
+    until you sign the dataset's current data-use agreement: read it (``GET /v1/datasets/{slug}/access`` gives the
+    text and its SHA-256), type your full name and send the hash you read; if the text differs, nothing is signed
+    (422). The time, your address and user agent are recorded. Already signed, or no agreement: 409; an approval
+    that is not yours: 404."""
+    row = access.get_approval(call.uow.session, call.caller.user, approval_id)
+    agreements.sign_approval(
+        call.uow,
+        call.caller.user,
+        row,
+        full_name=call.body["full_name"],
+        shown_sha256=call.body["sha256"],
+        ip_address=client_ip(),
+        user_agent=http_request.headers.get("User-Agent", ""),
+    )
     return shown.approval(call.uow.session, row, call.uow.now())
 
 

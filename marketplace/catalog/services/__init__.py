@@ -70,9 +70,11 @@ from marketplace.catalog.services.records import (
 from marketplace.catalog.services.samples import (
     SAMPLE_MEDIA_TYPES,
     SAMPLES_PER_DATASET,
+    ServedSample,
     add_sample,
     delete_sample,
     sample_kind,
+    serve_sample,
 )
 from marketplace.catalog.services.versions import (
     add_version,
@@ -97,6 +99,7 @@ __all__ = [
     "DatasetVersion",
     "Organisation",
     "SampleFile",
+    "ServedSample",
     "add_sample",
     "add_version",
     "apply_record",
@@ -135,6 +138,7 @@ __all__ = [
     "samples_of",
     "search_catalog",
     "search_hits",
+    "serve_sample",
     "submit_for_review",
     "terms_of",
     "update_section",

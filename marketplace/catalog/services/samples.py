@@ -1,20 +1,27 @@
-"""Samples: small public preview files of a listing, checked against their media type."""
+"""Samples: small preview files of a listing, checked against their media type, public unless the provider of a
+governed dataset chose to show them only to people holding access."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
+from sqlmodel import Session
+
+from marketplace.access.policy import may_see_samples, samples_visible
 from marketplace.accounts.models import User
 from marketplace.catalog import vocab
 from marketplace.catalog.models import (
     Dataset,
     SampleFile,
 )
-from marketplace.catalog.services.reading import get_sample, samples_of
+from marketplace.catalog.services.reading import get_dataset, get_sample, samples_of
 from marketplace.catalog.services.records import _require_edit, _require_editable, record_event
 from marketplace.db import UnitOfWork
-from marketplace.errors import ValidationFailed
+from marketplace.errors import NotFound, ValidationFailed
+from marketplace.permissions import Action, can
 
 # --- samples -----------------------------------------------------------------------------------------------------
 
@@ -137,3 +144,34 @@ def delete_sample(uow: UnitOfWork, user: User | None, dataset: Dataset, sample_i
 
 def sample_kind(sample: SampleFile) -> str:
     return SAMPLE_MEDIA_TYPES.get(sample.media_type, "text")
+
+
+@dataclass(frozen=True)
+class ServedSample:
+    """A sample file as served to one viewer: the file, how to show it, and whether a shared cache may keep it."""
+
+    sample: SampleFile
+    kind: str
+    public: bool
+
+
+def serve_sample(
+    session: Session, user: User | None, slug: str, sample_id: int, filename: str, now: datetime
+) -> ServedSample:
+    """The sample file ``sample_id`` of the dataset ``slug`` for ``user``, or :class:`NotFound` for anyone who
+    may not see it: an unlisted dataset's samples only for its provider's members and reviewers; a governed
+    dataset's samples, when its provider chose not to make them public, only for the people governed access
+    lets see them (:func:`marketplace.access.policy.may_see_samples`, called here explicitly)."""
+    dataset = get_dataset(session, slug)
+    private_reader = can(session, user, Action.DATASET_EDIT, dataset) or can(
+        session, user, Action.DATASET_REVIEW, dataset
+    )
+    if not dataset.is_public and not private_reader:
+        raise NotFound(message="No such sample file.")
+    if not may_see_samples(session, user, dataset, now):
+        raise NotFound(message="No such sample file.")
+    sample = get_sample(session, dataset, sample_id)
+    if sample.filename != filename:
+        raise NotFound(message="No such sample file.")
+    public = dataset.is_public and samples_visible(session, dataset)
+    return ServedSample(sample, sample_kind(sample), public)

@@ -109,14 +109,19 @@ def governed_access(world: World, client: FlaskClient, headers: dict[str, str]) 
     """For ``buyer_admin`` (admin of the provider, owner of the buyer; ``headers`` is their key with every scope):
     the world's dataset governed with an agreement and held by organisations, an approved request (whose approval
     has their seat), a signed request waiting for review, a second governed dataset to ask for, and a credential
-    they may verify as a trusted reviewer."""
+    they may verify as a trusted reviewer, and access to the second dataset granted to them without a request (its
+    agreement still to be signed)."""
     dua = govern(world, AccessMode.GATED_MANUAL, holder=HolderKind.ORGANISATION)
     uow = work(world.app, world.session)
     seller, admin = world.people["seller"], world.people["buyer_admin"]
     second = DatasetFactory(organisation=world.orgs["prov"], slug="gated-two", title="Gated two")
-    policy.configure_access(uow, seller, second, mode=AccessMode.GATED_MANUAL)
+    policy.configure_access(uow, seller, second, mode=AccessMode.GATED_MANUAL, agreement_id=dua.id)
     policy.set_reviewer(uow, seller, world.orgs["prov"], admin, verifies_credentials=True)
+    # Access to the second dataset granted without a request: the agreement is still to be signed.
+    granted = access_requests.grant_access(uow, seller, second, person=admin, organisation_slug="buy")
     world.session.flush()
+    to_sign = agreements.version_to_sign(world.session, granted)
+    assert to_sign is not None
     approved = ask_and_sign(client, headers)
     [approval] = access_requests.approve_requests(uow, seller, [approved["id"]])
     world.session.flush()
@@ -130,6 +135,7 @@ def governed_access(world: World, client: FlaskClient, headers: dict[str, str]) 
             "credential_id": uploaded.get_json()["id"],
             "agreement_id": dua.id,
             "user_id": admin.id,
+            "POST /v1/access-approvals/{approval_id}/signature": {"approval_id": granted.id},
             "POST /v1/datasets/{slug}/access-requests": {"slug": "gated-two"},
         },
         bodies={
@@ -139,6 +145,10 @@ def governed_access(world: World, client: FlaskClient, headers: dict[str, str]) 
                 "sha256": waiting["agreement"]["sha256"],
             },
             "POST /v1/access-approvals/{approval_id}/seats": {"email": "purchaser@example.org"},
+            "POST /v1/access-approvals/{approval_id}/signature": {
+                "full_name": "Pat Purchaser",
+                "sha256": to_sign.sha256,
+            },
             "POST /v1/credentials": credential_body(),
             "POST /v1/provider/access-requests/approve": {"requests": [{"id": waiting["id"]}]},
             "POST /v1/provider/access-requests/reject": {"requests": [{"id": waiting["id"]}], "reason": "No."},

@@ -328,7 +328,8 @@ def test_reset_revoke_and_grant_without_request_stop_and_start_downloads(world, 
     )
     assert given.status_code == 201, given.get_json()
     approval = given.get_json()
-    assert approval["request_id"] is None and approval["problem"] == "sign the data-use agreement first"
+    assert approval["request_id"] is None
+    assert approval["problem"] == "sign the data-use agreement to use your access (see My access)"
     unknown = client.post("/api/v1/provider/datasets/speech/access-grants",
                           json={"email": "nobody@example.org", "organisation": "buy"}, headers=seller)  # fmt: skip
     assert _fields(_error(unknown, 422)) == {"email"}
@@ -448,6 +449,38 @@ def test_a_reviewer_of_another_provider_and_other_requesters_get_404(world, clie
     assert client.get(f"/api/v1/access-requests/{rid}", headers=owner).status_code == 200
     rival_org_key = bearer(world.key("outsider", ["access:request"], org="rival"))
     assert client.get(f"/api/v1/access-requests/{rid}", headers=rival_org_key).status_code == 404
+
+
+def test_access_granted_without_a_request_is_signed_through_the_api_before_downloads(world, client) -> None:
+    govern(world, AccessMode.GATED_MANUAL)
+    buyer = bearer(world.key("purchaser", ["access:request", "downloads"]))
+    seller = bearer(world.key("seller", ["access:review"]))
+    given = client.post(
+        "/api/v1/provider/datasets/speech/access-grants",
+        json={"email": "purchaser@example.org", "organisation": "buy"},
+        headers=seller,
+    ).get_json()
+    links = f"/api/v1/licenses/{world.objects['grants']['buy'].id}/download-links"
+    refused = _error(client.post(links, json={}, headers=buyer), 403)
+    assert "sign the data-use agreement to use your access" in refused["message"]
+    sha = client.get("/api/v1/datasets/speech/access", headers=buyer).get_json()["agreement"]["sha256"]
+    sign = f"/api/v1/access-approvals/{given['id']}/signature"
+    # Someone else's approval is not found, whoever asks; a hash of another text signs nothing.
+    colleague = requester(world, "colleague")
+    assert client.post(sign, json={"full_name": "Col League", "sha256": sha}, headers=colleague).status_code == 404
+    granting_reviewer = bearer(world.key("seller", ["access:request"]))
+    assert client.post(sign, json={"full_name": "Sel Ler", "sha256": sha}, headers=granting_reviewer).status_code == 404
+    wrong = client.post(sign, json={"full_name": "Pat Purchaser", "sha256": "0" * 64}, headers=buyer)
+    assert _fields(_error(wrong, 422)) == {"Agreement"}
+    assert client.post(links, json={}, headers=buyer).status_code == 403
+
+    signed = client.post(sign, json={"full_name": "Pat Purchaser", "sha256": sha},
+                         headers={**buyer, "User-Agent": "research-client/1.0"})  # fmt: skip
+    assert signed.status_code == 201, signed.get_json()
+    assert signed.get_json()["in_force"] is True and signed.get_json()["problem"] is None
+    assert client.post(links, json={}, headers=buyer).status_code == 201
+    again = client.post(sign, json={"full_name": "Pat Purchaser", "sha256": sha}, headers=buyer)
+    assert _error(again, 409)["code"] == "already_signed"
 
 
 def test_the_sweep_runs_from_the_cli_with_a_moved_clock(app, world, client) -> None:

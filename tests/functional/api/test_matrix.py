@@ -82,6 +82,7 @@ REQUIRED: dict[str, str] = {
     "POST /v1/access-requests/{request_id}/withdraw": "access:request",
     "GET /v1/access-approvals": "access:request",
     "GET /v1/access-approvals/{approval_id}": "access:request",
+    "POST /v1/access-approvals/{approval_id}/signature": "access:request",
     "POST /v1/access-approvals/{approval_id}/seats": "access:request",
     "DELETE /v1/access-approvals/{approval_id}/seats/{user_id}": "access:request",
     "POST /v1/credentials": "access:request",

@@ -3,6 +3,7 @@
 from marketplace.accounts import models as accounts_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.catalog import models as catalog_models
+from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
 from marketplace.licenses import models as licenses_models
 from marketplace.oauth import models as oauth_models
@@ -14,6 +15,7 @@ __all__ = [
     "accounts_models",
     "apikeys_models",
     "catalog_models",
+    "custom_models",
     "delivery_models",
     "licenses_models",
     "oauth_models",

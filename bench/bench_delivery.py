@@ -71,7 +71,7 @@ def _arrange(app: Any, files: int) -> tuple[str, list[int]]:
 
     database = app.extensions["marketplace.db"]
     context = app.extensions["marketplace.context"]
-    store = context.extras["storage"]
+    store = context.storage
     with app.app_context(), unit_of_work(database, context) as uow:
         session = uow.session
         provider = Organisation(slug="bench-provider", name="Bench Provider", kind=OrgKind.PROVIDER)

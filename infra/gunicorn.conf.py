@@ -1,10 +1,15 @@
-"""gunicorn settings for production: `gunicorn -c infra/gunicorn.conf.py "marketplace:create_app()"`."""
+"""gunicorn settings for production: `gunicorn -c infra/gunicorn.conf.py marketplace.wsgi:app`."""
 
 import multiprocessing
 import os
 
+from marketplace.logs import install_redaction
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# WEB_CONCURRENCY is also the application's setting: with more than one worker, production needs REDIS_URL.
+workers = int(
+    os.environ.get("WEB_CONCURRENCY") or os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1
+)
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 worker_class = "gthread"
 timeout = 30
@@ -14,5 +19,23 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# The access log's request line and Referer carry e-mail tokens and download-link signatures in their query
+# strings: redact them in the master, before any worker is forked, so every access and error line is clean
+# whatever the app does (marketplace/logs.py).
+install_redaction()
 # The app sits behind a proxy in production; set TRUSTED_PROXIES so client addresses are right.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    """Build the application once in the master, before any worker: refused settings stop gunicorn with one line
+    per problem and exit status 2 (in a worker they would only make gunicorn restart workers, or halt with 3)."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)  # the real count, whatever set it (-w, this file)
+    from marketplace import create_app
+    from marketplace.config import ConfigError, exit_refusing
+
+    try:
+        trial = create_app()
+    except ConfigError as error:
+        exit_refusing(error)
+    trial.extensions["marketplace.db"].dispose()  # workers build their own application and connections

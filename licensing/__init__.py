@@ -4,7 +4,9 @@ Main entry points (see each module for details):
 
 * :mod:`licensing.templates` — open (SPDX) and commercial (``LicenseRef-``) license templates,
   the registry, license families and :func:`validate_license_id`.
-* :mod:`licensing.terms` — :class:`Terms` and their enums, validation, canonical hash, plain language.
+* :mod:`licensing.terms` — :class:`Terms`: validation, canonical hash, plain language; the values it is
+  made of (enums, :class:`Territory`, obligations) are in :mod:`licensing.term_values`, its plain-English
+  sentences in :mod:`licensing.plain_language`.
 * :mod:`licensing.money` — :class:`Money` in ISO 4217 minor units.
 * :mod:`licensing.offers` — :class:`Offer` (template + overrides + price + versions + audience).
 * :mod:`licensing.grants` — :func:`issue_grant`, :class:`Grant` and its status state machine.

@@ -10,6 +10,7 @@ counts (``count``). AI-specific actions are defined in our own ODRL profile name
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from typing import Any
 
 from .duration import format_datetime
@@ -104,6 +105,122 @@ def _constraint(left: str, operator: str, right: Any) -> dict[str, Any]:
     return {"leftOperand": left, "operator": operator, "rightOperand": right}
 
 
+def _shared_constraints(terms: Terms, valid_from: str | None, valid_until: str | None) -> list[dict[str, Any]]:
+    """The constraints every permission carries: territory, validity window, non-commercial purpose."""
+    constraints: list[dict[str, Any]] = []
+    if not terms.territory.is_worldwide:
+        constraints.append(_constraint("spatial", "isAnyOf", list(terms.territory.countries or ())))
+    if valid_from:
+        constraints.append(_constraint("dateTime", "gteq", {"@value": valid_from, "@type": "xsd:dateTime"}))
+    if valid_until:
+        constraints.append(_constraint("dateTime", "lt", {"@value": valid_until, "@type": "xsd:dateTime"}))
+    if terms.non_commercial:
+        constraints.append(_constraint("purpose", "isNoneOf", ["dm:commercial"]))
+    return constraints
+
+
+def _shared_duties(terms: Terms) -> list[dict[str, Any]]:
+    """The duties every permission carries: attribution, a data processing agreement."""
+    duties: list[dict[str, Any]] = []
+    if terms.attribution.required:
+        duty: dict[str, Any] = {"action": "attribute"}
+        if terms.attribution.text:
+            duty["dm:attributionText"] = terms.attribution.text
+        duties.append(duty)
+    if terms.pii.dpa_required:
+        duties.append({"action": "dm:signDataProcessingAgreement"})
+    return duties
+
+
+@dataclass
+class _Rules:
+    """The permissions and prohibitions of one policy, in the order they are added."""
+
+    target: str
+    constraints: list[dict[str, Any]]
+    duties: list[dict[str, Any]]
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+    prohibitions: list[dict[str, Any]] = field(default_factory=list)
+
+    def permit(
+        self, action: str, extra: list[dict[str, Any]] | None = None, more: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Permit ``action`` under the shared constraints and duties plus ``extra`` constraints, ``more`` duties."""
+        rule: dict[str, Any] = {"target": self.target, "action": action}
+        if self.constraints or extra:
+            rule["constraint"] = self.constraints + (extra or [])
+        if self.duties or more:
+            rule["duty"] = self.duties + (more or [])
+        self.permissions.append(rule)
+
+    def prohibit(self, action: str) -> None:
+        self.prohibitions.append({"target": self.target, "action": action})
+
+    def permit_or_prohibit(self, allowed: bool, action: str) -> None:
+        if allowed:
+            self.permit(action)
+        else:
+            self.prohibit(action)
+
+
+def _use_rules(rules: _Rules, terms: Terms) -> None:
+    seats = [_constraint("dm:seats", "lteq", terms.seats)] if terms.seats is not None else []
+    rules.permit("use", seats)
+    for use in Use:
+        if use in terms.permitted_uses:
+            rules.permit(_ODRL_USE_ACTIONS[use], seats)
+    if terms.download_limit is not None:
+        rules.permit("reproduce", [_constraint("count", "lteq", terms.download_limit)])
+    for use in Use:
+        if use not in terms.permitted_uses:
+            rules.prohibit(_ODRL_USE_ACTIONS[use])
+
+
+def _sharing_rules(rules: _Rules, terms: Terms) -> None:
+    share_alike = [{"action": "dm:shareAlike"}] if terms.share_alike else []
+    if terms.derivatives:
+        rules.permit("derive", None, share_alike)
+    else:
+        rules.prohibit("derive")
+    if terms.raw_redistribution is RawRedistribution.NONE:
+        rules.prohibit("distribute")
+    else:
+        affiliates = terms.raw_redistribution is RawRedistribution.AFFILIATES
+        extra = [_constraint("recipient", "isA", "dm:affiliate")] if affiliates else []
+        same = [{"action": "dm:sameLicense"}] if terms.raw_redistribution is RawRedistribution.SAME_LICENSE else []
+        rules.permit("distribute", extra, same + share_alike)
+    if terms.model_weights is ModelWeights.NONE:
+        rules.prohibit("dm:distributeModelWeights")
+    else:
+        research = terms.model_weights is ModelWeights.RESEARCH_ONLY
+        extra = [_constraint("purpose", "eq", "dm:research")] if research else []
+        same = [{"action": "dm:sameTerms"}] if terms.model_weights is ModelWeights.SAME_TERMS else []
+        rules.permit("dm:distributeModelWeights", extra, same)
+
+
+def _rights_rules(rules: _Rules, terms: Terms) -> None:
+    rules.permit_or_prohibit(terms.sublicensing, "grantUse")
+    rules.permit_or_prohibit(terms.transferable, "transfer")
+    if terms.non_commercial:
+        rules.prohibit("commercialize")
+    if terms.pii.no_reidentification:
+        rules.prohibit("dm:reidentify")
+
+
+def _deletion_obligation(terms: Terms, target: str, assignee: str | None) -> dict[str, Any] | None:
+    deletion = terms.deletion_on_termination
+    if not deletion.required:
+        return None
+    obligation: dict[str, Any] = {"action": "delete", "target": target, "assignee": assignee}
+    if deletion.days is not None:
+        obligation["constraint"] = [
+            _constraint("elapsedTime", "lteq", {"@value": f"P{deletion.days}D", "@type": "xsd:duration"})
+        ]
+    if deletion.certification:
+        obligation["consequence"] = [{"action": "dm:certifyDeletion"}]
+    return {k: v for k, v in obligation.items() if v is not None}
+
+
 def terms_to_odrl(
     terms: Terms,
     *,
@@ -120,98 +237,24 @@ def terms_to_odrl(
     validity window as ``dateTime`` ``gteq``/``lt``, commercial purpose excluded for non-commercial
     terms) and duties (attribution). Seats and downloads become ``count`` constraints.
     """
-    constraints: list[dict[str, Any]] = []
-    if not terms.territory.is_worldwide:
-        constraints.append(_constraint("spatial", "isAnyOf", list(terms.territory.countries or ())))
-    if valid_from:
-        constraints.append(_constraint("dateTime", "gteq", {"@value": valid_from, "@type": "xsd:dateTime"}))
-    if valid_until:
-        constraints.append(_constraint("dateTime", "lt", {"@value": valid_until, "@type": "xsd:dateTime"}))
-    if terms.non_commercial:
-        constraints.append(_constraint("purpose", "isNoneOf", ["dm:commercial"]))
-    duties: list[dict[str, Any]] = []
-    if terms.attribution.required:
-        duty: dict[str, Any] = {"action": "attribute"}
-        if terms.attribution.text:
-            duty["dm:attributionText"] = terms.attribution.text
-        duties.append(duty)
-    if terms.pii.dpa_required:
-        duties.append({"action": "dm:signDataProcessingAgreement"})
-
-    def permission(
-        action: str, extra: list[dict[str, Any]] | None = None, more: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
-        rule: dict[str, Any] = {"target": target, "action": action}
-        if constraints or extra:
-            rule["constraint"] = constraints + (extra or [])
-        if duties or more:
-            rule["duty"] = duties + (more or [])
-        return rule
-
-    seats = [_constraint("dm:seats", "lteq", terms.seats)] if terms.seats is not None else []
-    permissions = [permission("use", seats)]
-    permissions += [permission(_ODRL_USE_ACTIONS[u], seats) for u in Use if u in terms.permitted_uses]
-    if terms.download_limit is not None:
-        permissions.append(permission("reproduce", [_constraint("count", "lteq", terms.download_limit)]))
-    prohibitions: list[dict[str, Any]] = [
-        {"target": target, "action": _ODRL_USE_ACTIONS[u]} for u in Use if u not in terms.permitted_uses
-    ]
-    share_alike = [{"action": "dm:shareAlike"}] if terms.share_alike else []
-    if terms.derivatives:
-        permissions.append(permission("derive", None, share_alike))
-    else:
-        prohibitions.append({"target": target, "action": "derive"})
-    if terms.raw_redistribution is RawRedistribution.NONE:
-        prohibitions.append({"target": target, "action": "distribute"})
-    else:
-        extra = (
-            [_constraint("recipient", "isA", "dm:affiliate")]
-            if terms.raw_redistribution is RawRedistribution.AFFILIATES
-            else []
-        )
-        same = [{"action": "dm:sameLicense"}] if terms.raw_redistribution is RawRedistribution.SAME_LICENSE else []
-        permissions.append(permission("distribute", extra, same + share_alike))
-    if terms.model_weights is ModelWeights.NONE:
-        prohibitions.append({"target": target, "action": "dm:distributeModelWeights"})
-    else:
-        extra = (
-            [_constraint("purpose", "eq", "dm:research")] if terms.model_weights is ModelWeights.RESEARCH_ONLY else []
-        )
-        same = [{"action": "dm:sameTerms"}] if terms.model_weights is ModelWeights.SAME_TERMS else []
-        permissions.append(permission("dm:distributeModelWeights", extra, same))
-    if terms.sublicensing:
-        permissions.append(permission("grantUse"))
-    else:
-        prohibitions.append({"target": target, "action": "grantUse"})
-    if terms.transferable:
-        permissions.append(permission("transfer"))
-    else:
-        prohibitions.append({"target": target, "action": "transfer"})
-    if terms.non_commercial:
-        prohibitions.append({"target": target, "action": "commercialize"})
-    if terms.pii.no_reidentification:
-        prohibitions.append({"target": target, "action": "dm:reidentify"})
+    rules = _Rules(target, _shared_constraints(terms, valid_from, valid_until), _shared_duties(terms))
+    _use_rules(rules, terms)
+    _sharing_rules(rules, terms)
+    _rights_rules(rules, terms)
     policy: dict[str, Any] = {
         "@context": [ODRL_CONTEXT, {"dm": NAMESPACE}],
         "@type": "Agreement" if assigner and assignee else "Set",
         "uid": uid,
         "profile": PROFILE,
-        "permission": permissions,
-        "prohibition": prohibitions,
+        "permission": rules.permissions,
+        "prohibition": rules.prohibitions,
     }
     if assigner and assignee:
         policy["assigner"] = assigner
         policy["assignee"] = assignee
-    deletion = terms.deletion_on_termination
-    if deletion.required:
-        obligation: dict[str, Any] = {"action": "delete", "target": target, "assignee": assignee}
-        if deletion.days is not None:
-            obligation["constraint"] = [
-                _constraint("elapsedTime", "lteq", {"@value": f"P{deletion.days}D", "@type": "xsd:duration"})
-            ]
-        if deletion.certification:
-            obligation["consequence"] = [{"action": "dm:certifyDeletion"}]
-        policy["obligation"] = [{k: v for k, v in obligation.items() if v is not None}]
+    obligation = _deletion_obligation(terms, target, assignee)
+    if obligation is not None:
+        policy["obligation"] = [obligation]
     return policy
 
 

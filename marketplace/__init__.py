@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import ConfigError, load_settings, unsafe_for_production
 from marketplace.db import Database, ServiceContext
+from marketplace.logs import install_redaction
 from marketplace.mail import mailer_from_settings
 
 __all__ = ["ConfigError", "create_app"]
@@ -38,14 +39,29 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the application from the environment, with ``overrides`` taking precedence.
 
     Raises :class:`ConfigError` naming each unsafe setting when ``MARKETPLACE_ENV=production`` is combined with
-    a development default (secret key, SQLite, console mail, cheap password hashing, plain http).
+    a development default (secret key, SQLite, console mail, cheap password hashing, plain http), and when a
+    backend (payments, storage, webhooks) cannot be built from its settings.
     """
+    settings = _checked_settings(overrides)
+    app = _flask_app(settings)
+    context = _services(app, settings)
+    _blueprints(app, context)
+    _hooks(app, settings)
+    return app
+
+
+def _checked_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """The settings, refused as a whole when production is combined with an unsafe one."""
     settings = load_settings(overrides=overrides)
     if settings["MARKETPLACE_ENV"] == "production":
         problems = unsafe_for_production(settings)
         if problems:
-            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+            raise ConfigError(*problems)
+    return settings
 
+
+def _flask_app(settings: dict[str, Any]) -> MarketplaceFlask:
+    """The Flask object with its cookie, CSRF, upload-size and logging settings, behind any trusted proxies."""
     app = MarketplaceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(settings)
     production = settings["MARKETPLACE_ENV"] == "production"
@@ -62,90 +78,100 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("marketplace").setLevel(settings["LOG_LEVEL"])
     if not logging.getLogger().handlers:
         logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
+    install_redaction()  # no token or link signature in any log line (marketplace/logs.py)
     if settings["TRUSTED_PROXIES"]:
         n = settings["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    csrf.init_app(app)
+    return app
+
+
+def _services(app: Flask, settings: dict[str, Any]) -> ServiceContext:
+    """The database, the mailer and every backend the services use, as the typed :class:`ServiceContext`."""
+    from marketplace.api.jobs import JobRunner
+    from marketplace.licenses.keys import load_keyring
+    from marketplace.orders.payments import PaymentConfigError, payment_backend_from_settings
+    from storage import StorageConfigError, storage_from_settings
 
     database = Database(settings["DATABASE_URL"])
     mailer = mailer_from_settings(settings)
+    context = ServiceContext(settings, mailer)
     app.extensions["marketplace.db"] = database
     app.extensions["marketplace.mailer"] = mailer
-    context = ServiceContext(settings, mailer)
     app.extensions["marketplace.context"] = context
-
-    from marketplace.licenses.keys import load_keyring
-
-    context.extras["keyring"] = load_keyring(settings)
-
-    from marketplace.orders.payments import PaymentConfigError, payment_backend_from_settings
-
+    context.keyring = load_keyring(settings)
     try:
-        context.extras["payments"] = payment_backend_from_settings(settings)
-    except PaymentConfigError as error:
+        context.payments = payment_backend_from_settings(settings)
+        context.storage = storage_from_settings(settings)
+    except (PaymentConfigError, StorageConfigError) as error:
         raise ConfigError(str(error)) from error
+    context.jobs = JobRunner(app, synchronous=bool(settings.get("TESTING")))
+    _mount_local_storage(app, database, context)
+    return context
 
-    from storage import LocalStorage, StorageConfigError, make_wsgi_app, storage_from_settings
 
-    try:
-        context.extras["storage"] = storage_from_settings(settings)
-    except StorageConfigError as error:
-        raise ConfigError(str(error)) from error
-    local_storage = context.extras["storage"].default
-    if isinstance(local_storage, LocalStorage):
-        # The local backend's signed links are served by its own WSGI app, mounted at its base URL's path.
-        from werkzeug.middleware.dispatcher import DispatcherMiddleware
+def _mount_local_storage(app: Flask, database: Database, context: ServiceContext) -> None:
+    """Serve the local backend's signed links from its own WSGI app, mounted at its base URL's path."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-        from marketplace.delivery.app import link_reference_check, storage_mount_path
+    from marketplace.delivery.app import link_reference_check, storage_mount_path
+    from storage import LocalStorage, make_wsgi_app
 
-        mount = storage_mount_path(settings)
-        if mount:
-            # Every download link is checked against its grant before a byte is served (a refund stops it at once).
-            served = make_wsgi_app(local_storage, reference_check=link_reference_check(database, context))
-            app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: served})  # type: ignore[method-assign]
+    assert context.storage is not None
+    local_storage = context.storage.default
+    if not isinstance(local_storage, LocalStorage):
+        return
+    mount = storage_mount_path(context.settings)
+    if mount:
+        # Every download link is checked against its grant before a byte is served (a refund stops it at once).
+        served = make_wsgi_app(local_storage, reference_check=link_reference_check(database, context))
+        app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: served})  # type: ignore[method-assign]
 
-    csrf.init_app(app)
 
-    from marketplace import security
+def _blueprints(app: Flask, context: ServiceContext) -> None:
+    """Every area of the site and the API, with its template helpers and CSRF exemptions."""
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.api import bp as api_bp
-    from marketplace.handlers import register_error_handlers
-    from marketplace.pages import bp as pages_bp
-
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(api_bp)
+    from marketplace.api import init_app as init_api
+    from marketplace.apikeys.views import bp as apikeys_bp
     from marketplace.catalog.views import bp as catalog_bp
-
-    app.register_blueprint(catalog_bp)
+    from marketplace.delivery.app import init_app as init_delivery
+    from marketplace.health import init_app as init_health
     from marketplace.licenses.views import bp as licenses_bp
     from marketplace.licenses.views import register_template_helpers as register_license_helpers
-
-    app.register_blueprint(licenses_bp)
-    register_license_helpers(app)
+    from marketplace.oauth.server import bp as oauth_bp
     from marketplace.orders.views import bp as orders_bp
     from marketplace.orders.views import register_template_helpers as register_order_helpers
     from marketplace.orders.views import stripe_webhook
-
-    app.register_blueprint(orders_bp)
-    csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
-    register_order_helpers(app)
-    from marketplace.delivery.app import init_app as init_delivery
-
-    init_delivery(app)
+    from marketplace.pages import bp as pages_bp
     from marketplace.sso.app import init_app as init_sso
     from marketplace.webhooks.app import init_app as init_webhooks
 
-    init_webhooks(app, database, context)  # outbound webhooks: event subscriber, pages, delivery worker
+    app.register_blueprint(pages_bp)
+    init_health(app)  # /healthz (liveness), /readyz (database, Redis, storage)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(licenses_bp)
+    register_license_helpers(app)
+    app.register_blueprint(orders_bp)
+    csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
+    register_order_helpers(app)
+    init_delivery(app)
+    init_webhooks(app, app.extensions["marketplace.db"], context)  # event subscriber, pages, delivery worker
     init_sso(app)
     csrf.exempt(api_bp)  # The API authenticates with bearer keys, never with the session cookie.
-    from marketplace.api import init_app as init_api
-    from marketplace.apikeys.views import bp as apikeys_bp
-    from marketplace.oauth.server import bp as oauth_bp
-
     init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
+
+
+def _hooks(app: Flask, settings: dict[str, Any]) -> None:
+    """Error pages, security headers, the unit of work's teardown, template globals and the CLI commands."""
+    from marketplace import security
+    from marketplace.cli import register_commands
+    from marketplace.handlers import register_error_handlers
+
     register_error_handlers(app)
     security.init_app(app)
 
@@ -163,7 +189,4 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         return {"current_user": current_user(), "marketplace_env": settings["MARKETPLACE_ENV"]}
 
-    from marketplace.cli import register_commands
-
     register_commands(app)
-    return app

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import AbstractContextManager
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import run_command as flask_run_command
 
 from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
 from marketplace.errors import DomainError
@@ -15,8 +18,12 @@ from marketplace.errors import DomainError
 
 def _create_app() -> Flask:
     from marketplace import create_app
+    from marketplace.config import ConfigError, exit_refusing
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        exit_refusing(error)  # one line per unsafe setting and exit status 2, not a traceback
 
 
 def _uow() -> AbstractContextManager[UnitOfWork]:
@@ -28,6 +35,44 @@ def _uow() -> AbstractContextManager[UnitOfWork]:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """Dataset Marketplace: run the site and administer it."""
+
+
+def development_base_url(host: str, port: int) -> str:
+    """The site's address when the development server listens on ``host``:``port``.
+
+    A server bound to every interface (``0.0.0.0``, ``::``) is reached locally at 127.0.0.1.
+    """
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 (compared with, not bound to)
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+@click.command(
+    "run",
+    params=list(flask_run_command.params),
+    help=(flask_run_command.help or "")
+    + "\n\nIn development the site's address (BASE_URL, used in e-mailed links and the checkout) follows --host"
+    " and --port unless BASE_URL is set.",
+    short_help=flask_run_command.short_help,
+)
+@click.pass_context
+def run_command(ctx: click.Context, /, **options: Any) -> None:
+    """Flask's ``run``, and in development the site's address (``BASE_URL``) follows the port it serves on.
+
+    Verification links, invitation links and the checkout's return addresses are built from ``BASE_URL``; with
+    ``--port 5110`` they must point at port 5110, not at the default 5000. An explicit ``BASE_URL`` (environment
+    or ``.env``) always wins, and production never guesses its address. The value is set in the environment, so
+    the reloader's child process sees it too.
+    """
+    production = os.environ.get("MARKETPLACE_ENV", "development").strip() == "production"
+    if not production and not os.environ.get("BASE_URL"):
+        os.environ["BASE_URL"] = development_base_url(options["host"], options["port"])
+    ctx.invoke(flask_run_command, **options)
+
+
+main.add_command(run_command)
 
 
 def register_commands(app: Flask) -> None:

@@ -8,15 +8,36 @@ every value that must not reach production.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
+
+# The exit status of a process that refuses its settings (as the shell's convention for usage errors).
+EXIT_BAD_SETTINGS = 2
 
 
 class ConfigError(RuntimeError):
-    """A setting has a value the application cannot start with; the message names the setting."""
+    """Settings the application cannot start with: ``problems`` holds one line per setting, each naming it."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems: tuple[str, ...] = problems
+        super().__init__("\n".join(problems))
+
+
+def exit_refusing(error: ConfigError, stream: TextIO | None = None) -> NoReturn:
+    """Print one line per problem (no traceback) and exit with :data:`EXIT_BAD_SETTINGS`.
+
+    For the entry points that start the application: the ``marketplace`` command and the WSGI module.
+    """
+    out = sys.stderr if stream is None else stream
+    for problem in error.problems or (str(error),):
+        print(f"marketplace: refusing to start: {problem}", file=out)
+    out.flush()
+    sys.exit(EXIT_BAD_SETTINGS)
 
 
 def _parse_bool(value: str) -> bool:
@@ -75,7 +96,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BASE_URL",
         "http://127.0.0.1:5000",
-        "Absolute address of the site, used in links sent by e-mail.",
+        "Absolute address of the site, used in links sent by e-mail and the checkout; when unset in development, "
+        "`marketplace run` uses the host and port it serves on.",
     ),
     Setting(
         "MAIL_BACKEND",
@@ -250,9 +272,9 @@ SETTINGS += (
     ),
     Setting(
         "PUBLISH_DECLARED_MANIFESTS",
-        True,
-        "Development only: a version whose files were only declared, never uploaded, may be published (it has "
-        "nothing to download). Ignored in production, which publishes only uploaded, verified files.",
+        None,
+        "Development only (default `true` there, `false` in production, which refuses `true`): a version whose "
+        "files were only declared, never uploaded, may be published (it has nothing to download).",
         parse=_parse_bool,
     ),
 )
@@ -328,8 +350,16 @@ SETTINGS += (
         "REDIS_URL",
         "",
         "Redis holding the API's rate-limit counters, shared by every worker (e.g. `redis://127.0.0.1:6379/0`); "
-        "empty keeps them in each process's memory (development, one process).",
+        "empty keeps them in each process's memory (development, one process). Production needs it with more "
+        "than one worker (`WEB_CONCURRENCY`).",
         secret=True,
+    ),
+    Setting(
+        "WEB_CONCURRENCY",
+        1,
+        "Worker processes serving the site. gunicorn (`infra/gunicorn.conf.py`) runs this many and sets it to the "
+        "number it runs; more than one needs `REDIS_URL` in production.",
+        parse=_parse_int,
     ),
     Setting(
         "API_RATE_LIMIT_PER_KEY",
@@ -352,6 +382,25 @@ SETTINGS += (
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 DEFAULT_SECRET_MARKERS = ("dev", "change-me", "changeme", "secret")
+# Words that give a secret away as a placeholder copied from an example (`changeme-…`, `replace-with-…`), looked for
+# in the lower-cased key without separators; each is long enough not to turn up in a random key.
+PLACEHOLDER_SECRET_WORDS = (
+    "changeme",
+    "replace",
+    "placeholder",
+    "example",
+    "insecure",
+    "notsecret",
+    "yoursecret",
+    "secretkey",
+    "dummy",
+    "fixme",
+    "password",
+    "default",
+)
+# A random key of 32 or more characters has far more distinct characters than this; "k" * 40 does not.
+MIN_DISTINCT_SECRET_CHARACTERS = 10
+STRIPE_TEST_KEY = re.compile(r"^(sk|rk)_test_")
 
 
 def _instance_path(raw: str) -> Path:
@@ -415,6 +464,8 @@ def load_settings(
         values["SECRET_KEY"] = _generated_secret(instance)
         values["SECRET_KEY_GENERATED"] = True
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
+    if values["PUBLISH_DECLARED_MANIFESTS"] is None:
+        values["PUBLISH_DECLARED_MANIFESTS"] = values["MARKETPLACE_ENV"] == "development"
     if not values["STORAGE_LOCAL_ROOT"]:
         values["STORAGE_LOCAL_ROOT"] = str(instance / "storage")
     # Whatever is left in overrides is application-internal (e.g. TESTING) and passes through unchanged.
@@ -425,22 +476,16 @@ def load_settings(
 def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
     """Return one message per setting that must not be used with ``MARKETPLACE_ENV=production``.
 
-    Each message starts with the setting's name, so an operator knows exactly what to change.
+    Each message starts with the setting's name, so an operator knows exactly what to change; no message repeats
+    a secret's value.
     """
-    problems: list[str] = []
-    key = str(settings.get("SECRET_KEY") or "")
-    if not key:
-        problems.append("SECRET_KEY is not set: production needs its own secret key (at least 32 characters)")
-    elif settings.get("SECRET_KEY_GENERATED") or len(key) < 32 or key.lower() in DEFAULT_SECRET_MARKERS:
-        problems.append("SECRET_KEY is a default or too short: set a random value of at least 32 characters")
+    problems = [problem for problem in (_secret_key_problem(settings), _stripe_key_problem(settings)) if problem]
     if str(settings.get("DATABASE_URL", "")).startswith("sqlite"):
         problems.append("DATABASE_URL points at SQLite: production runs on PostgreSQL")
     if settings.get("MAIL_BACKEND") == "console":
         problems.append("MAIL_BACKEND is `console`: production must send real mail (`smtp`)")
     if settings.get("PASSWORD_HASHER_PROFILE") == "CHEAPEST":
         problems.append("PASSWORD_HASHER_PROFILE is `CHEAPEST`: it is for tests only")
-    if not settings.get("STRIPE_SECRET_KEY"):
-        problems.append("STRIPE_SECRET_KEY is not set: production refuses the sandbox payment backend")
     if not settings.get("LICENSE_SIGNING_KEY") and not settings.get("LICENSE_SIGNING_KEY_FILE"):
         problems.append(
             "LICENSE_SIGNING_KEY is not set (nor LICENSE_SIGNING_KEY_FILE): production signs licenses with its own key"
@@ -449,7 +494,46 @@ def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
         problems.append("STORAGE_BACKEND is `local`: production keeps dataset files in S3 (`s3`)")
     if str(settings.get("BASE_URL", "")).startswith("http://"):
         problems.append("BASE_URL uses http://: production must be served over https")
+    workers = int(settings.get("WEB_CONCURRENCY") or 1)
+    if workers > 1 and not settings.get("REDIS_URL"):
+        problems.append(
+            f"REDIS_URL is not set with WEB_CONCURRENCY={workers}: each worker would keep its own rate-limit "
+            "counters (a client would get several times the limit); set REDIS_URL or run one worker"
+        )
+    if settings.get("PUBLISH_DECLARED_MANIFESTS"):
+        problems.append(
+            "PUBLISH_DECLARED_MANIFESTS is true: production publishes only uploaded, verified files; unset it"
+        )
     return problems
+
+
+def _secret_key_problem(settings: Mapping[str, Any]) -> str | None:
+    key = str(settings.get("SECRET_KEY") or "")
+    if not key:
+        return "SECRET_KEY is not set: production needs its own secret key (at least 32 characters)"
+    squashed = re.sub(r"[^a-z0-9]", "", key.lower())
+    if (
+        settings.get("SECRET_KEY_GENERATED")
+        or key.lower() in DEFAULT_SECRET_MARKERS
+        or any(word in squashed for word in PLACEHOLDER_SECRET_WORDS)
+        or len(set(key)) < MIN_DISTINCT_SECRET_CHARACTERS
+    ):
+        return (
+            "SECRET_KEY looks like a placeholder or default: set a random value of at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if len(key) < 32:
+        return "SECRET_KEY is too short: set a random value of at least 32 characters"
+    return None
+
+
+def _stripe_key_problem(settings: Mapping[str, Any]) -> str | None:
+    key = str(settings.get("STRIPE_SECRET_KEY") or "")
+    if not key:
+        return "STRIPE_SECRET_KEY is not set: production refuses the sandbox payment backend"
+    if STRIPE_TEST_KEY.match(key):
+        return f"STRIPE_SECRET_KEY is a test-mode key ({key[:8]}…): production takes payments with a live key"
+    return None
 
 
 def settings_markdown_table() -> str:

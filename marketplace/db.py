@@ -11,14 +11,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
+
+if TYPE_CHECKING:  # the backends import this module (for the unit of work), so only their types are named here
+    from licensing import KeyRing
+    from marketplace.api.jobs import JobRunner
+    from marketplace.events import EventHandler
+    from marketplace.mail import Mailer
+    from marketplace.orders.payments import PaymentBackend
+    from marketplace.webhooks.dispatcher import WebhookDispatcher
+    from storage import RegionalStorage
 
 log = logging.getLogger(__name__)
 
@@ -177,15 +187,29 @@ class UnitOfWork:
         return self.context.clock()
 
 
+@dataclass
 class ServiceContext:
-    """What services may use besides the database: settings, the mailer and the clock."""
+    """What services may use besides the database, each under its own name and interface.
 
-    def __init__(self, settings: dict[str, Any], mailer: Any, clock: Callable[[], datetime] = utcnow) -> None:
-        self.settings = settings
-        self.mailer = mailer
-        self.clock = clock
-        # Other backends chosen at start-up (signing keys, storage, payments), by name.
-        self.extras: dict[str, Any] = {}
+    ``settings``, the mailer and the clock always exist. The backends chosen at start-up (payments, storage, the
+    license-signing key ring, the webhook dispatcher, the API job runner) are ``None`` until ``create_app`` sets
+    them, so a service that needs one says so in its own words instead of failing on a missing key.
+    ``event_handlers`` are the subscribers :func:`marketplace.events.emit` calls, in order.
+    """
+
+    settings: dict[str, Any]
+    mailer: Mailer
+    clock: Callable[[], datetime] = utcnow
+    payments: PaymentBackend | None = None
+    storage: RegionalStorage | None = None
+    keyring: KeyRing | None = None
+    webhooks: WebhookDispatcher | None = None
+    jobs: JobRunner | None = None
+    event_handlers: list[EventHandler] = field(default_factory=list)
+
+    def at(self, clock: Callable[[], datetime]) -> ServiceContext:
+        """The same services (and the same subscribers) under another clock: for tests and replays."""
+        return replace(self, clock=clock)
 
 
 @contextmanager

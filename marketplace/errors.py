@@ -7,8 +7,11 @@ place where an error class becomes a status code, and :func:`error_body` the onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import exc as sa_exc
 
 
 @dataclass
@@ -100,10 +103,26 @@ class InvalidToken(DomainError):
 
 @dataclass
 class ServiceUnavailable(DomainError):
-    """A backend the request needs (object storage, ...) cannot be reached right now; retrying may help."""
+    """A backend the request needs (object storage, ...) cannot be reached right now; retrying may help.
+
+    ``retry_after`` is how many seconds a client should wait before trying again (sent as ``Retry-After``).
+    """
 
     message: str = "A service this page depends on is unavailable. Please try again in a moment."
     code: str = "service_unavailable"
+    retry_after: int = 30
+
+
+@dataclass
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (stopped, restarting, network cut, every pooled connection busy).
+
+    No service raises it: :func:`translate` turns the driver's connection errors into it, so views and services
+    never catch database exceptions. Its page is rendered without touching the database.
+    """
+
+    message: str = "The site cannot reach its database right now. Please try again in a moment."
+    retry_after: int = 10
 
 
 HTTP_STATUS: dict[type[DomainError], int] = {
@@ -126,6 +145,33 @@ def status_for(error: DomainError) -> int:
         if klass in HTTP_STATUS:
             return HTTP_STATUS[klass]
     return 400
+
+
+def _always(_error: BaseException) -> bool:
+    return True
+
+
+def _connection_lost(error: BaseException) -> bool:
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+# Exceptions of the libraries below the services that stand for a domain error, with the condition under which they
+# do. OperationalError is the DBAPI's class for "the database did not do it, through no fault of the statement":
+# refused or dropped connections, server shutdown, statement timeouts, SQLite's locked or missing file.
+TRANSLATED: tuple[tuple[type[BaseException], Callable[[BaseException], bool], Callable[[], DomainError]], ...] = (
+    (sa_exc.OperationalError, _always, DatabaseUnavailable),
+    (sa_exc.InterfaceError, _always, DatabaseUnavailable),  # e.g. "connection already closed"
+    (sa_exc.DBAPIError, _connection_lost, DatabaseUnavailable),
+    (sa_exc.TimeoutError, _always, DatabaseUnavailable),  # the connection pool stayed exhausted
+)
+
+
+def translate(error: BaseException) -> DomainError | None:
+    """The domain error that ``error``, raised by a library below the services, stands for; None if none does."""
+    for klass, applies, make in TRANSLATED:
+        if isinstance(error, klass) and applies(error):
+            return make()
+    return None
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

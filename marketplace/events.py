@@ -1,9 +1,9 @@
 """Domain events: services announce what happened; subscribers (outbound webhooks, …) react.
 
-:func:`emit` calls every handler registered in ``context.extras["event_handlers"]`` *inside* the current unit
-of work, so a handler can record what it must do (e.g. a webhook delivery row) in the same transaction as the
-change itself: if the change rolls back, so does the announcement. Handlers that talk to the outside world
-register their own :meth:`UnitOfWork.after_commit` callbacks.
+:func:`emit` calls every handler in ``context.event_handlers`` (registered with :func:`subscribe`) *inside* the
+current unit of work, so a handler can record what it must do (e.g. a webhook delivery row) in the same
+transaction as the change itself: if the change rolls back, so does the announcement. Handlers that talk to the
+outside world register their own :meth:`UnitOfWork.after_commit` callbacks.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marketplace.db import UnitOfWork
+from marketplace.db import ServiceContext, UnitOfWork
 
 #: ``handler(uow, event_type, data, audience)``: ``audience`` is the ids of the organisations entitled to hear
 #: of the event (a webhook endpoint of another organisation must never receive it).
@@ -27,12 +27,12 @@ EVENT_TYPES: dict[str, str] = {
 
 
 def handlers(uow: UnitOfWork) -> list[EventHandler]:
-    return list(uow.context.extras.setdefault("event_handlers", []))
+    return list(uow.context.event_handlers)
 
 
-def subscribe(extras: dict[str, Any], handler: EventHandler) -> None:
-    """Register ``handler`` for every event of the application whose context ``extras`` is given."""
-    extras.setdefault("event_handlers", []).append(handler)
+def subscribe(context: ServiceContext, handler: EventHandler) -> None:
+    """Register ``handler`` for every event of the application whose service ``context`` is given."""
+    context.event_handlers.append(handler)
 
 
 def emit(uow: UnitOfWork, event_type: str, data: dict[str, Any], *, audience: list[int]) -> None:

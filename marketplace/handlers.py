@@ -1,7 +1,12 @@
 """Turns every error into a response: the JSON error shape under ``/api/``, an HTML page elsewhere.
 
 Domain errors get their status from :data:`marketplace.errors.HTTP_STATUS`; HTTP errors raised by Flask or
-Werkzeug (404, 405, 413, CSRF's 400) keep theirs; anything else is logged and becomes a 500 that shows no detail.
+Werkzeug (404, 405, 413, CSRF's 400) keep theirs; library errors that stand for a domain error (a lost database
+connection is :class:`~marketplace.errors.DatabaseUnavailable`, 503) are translated by
+:func:`marketplace.errors.translate`; anything else is logged and becomes a 500 that shows no detail.
+
+A 429 or 503 carries ``Retry-After``. When the database is unreachable the HTML page is rendered without the
+context processors (they look up the logged-in user), so it renders for visitors and members alike.
 """
 
 from __future__ import annotations
@@ -9,12 +14,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from marketplace.errors import DomainError, Throttled, error_body, status_for
+from marketplace.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    ServiceUnavailable,
+    Throttled,
+    error_body,
+    status_for,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +42,7 @@ PAGE_TITLES = {
     422: "Please check your input",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
 
 
@@ -36,30 +50,62 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/webhooks/")
 
 
-def _render(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+def _page(status: int, message: str, details: list[dict[str, Any]], *, without_database: bool) -> str:
+    context: dict[str, Any] = {
+        "status": status,
+        "title": PAGE_TITLES.get(status, "Error"),
+        "message": message,
+        "details": details,
+    }
+    if not without_database:
+        return render_template("error.html", **context)
+    # Context processors may query the database (the current user); this page must render while it is down.
+    template = current_app.jinja_env.get_template("error.html")
+    return template.render(current_user=None, marketplace_env=current_app.config.get("MARKETPLACE_ENV"), **context)
+
+
+def _render(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    *,
+    without_database: bool = False,
+) -> Response:
     if _wants_json():
         response: Response = jsonify(error_body(code, message, details))
-    else:
-        html = render_template(
-            "error.html",
-            status=status,
-            title=PAGE_TITLES.get(status, "Error"),
-            message=message,
-            details=details or [],
-        )
-        response = Response(html, mimetype="text/html")
+        response.status_code = status
+        return response
+    try:
+        html = _page(status, message, details or [], without_database=without_database)
+    except Exception as error:
+        # Rendering a page for another error (a 404 for a logged-in member, say) found the database down.
+        outage = translate(error)
+        if not isinstance(outage, DatabaseUnavailable) or without_database:
+            raise
+        return _domain_response(outage)
+    response = Response(html, mimetype="text/html")
     response.status_code = status
+    return response
+
+
+def _domain_response(error: DomainError) -> Response:
+    response = _render(
+        status_for(error),
+        error.code,
+        error.message,
+        [d.to_dict() for d in error.details],
+        without_database=isinstance(error, DatabaseUnavailable),
+    )
+    if isinstance(error, Throttled | ServiceUnavailable):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> Response:
-        status = status_for(error)
-        response = _render(status, error.code, error.message, [d.to_dict() for d in error.details])
-        if isinstance(error, Throttled):
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return _domain_response(error)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError) -> Response:
@@ -85,5 +131,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        translated = translate(error)
+        if translated is not None:
+            log.warning("%s on %s %s: %s", type(translated).__name__, request.method, request.path, _first_line(error))
+            return _domain_response(translated)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500, "internal_error", "Something went wrong on our side. It has been logged.")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

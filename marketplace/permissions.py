@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     DATASET_REVIEW = "dataset:review"
     DATASET_DOWNLOAD_STATS = "dataset:download_stats"
     GRANT_DOWNLOAD = "grant:download"
+    WEBHOOKS_SEE = "webhooks:see"
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
     API_ACCESS_MANAGE = "api_access:manage"
@@ -126,7 +127,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
     Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
     Action.GRANT_DOWNLOAD: _member_of_licensee,
-    # Integrations: outbound webhooks and the organisation's single sign-on are admin settings.
+    # Integrations: outbound webhooks and the organisation's single sign-on are admin settings. An endpoint's
+    # existence is confirmed (403 rather than 404) only to those who may look at its organisation.
+    Action.WEBHOOKS_SEE: _either(_at_least(Role.MEMBER), _platform_admin),
     Action.WEBHOOKS_MANAGE: _at_least(Role.ADMIN),
     Action.SSO_MANAGE: _at_least(Role.ADMIN),
     # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.

@@ -2,13 +2,18 @@
 rolled-back transaction per test, the application bound to it, a client, and factories.
 
 The schema is built by running the Alembic migrations, not ``create_all``, so every test also exercises them.
+
+Tests never read the developer's environment for services: every application setting (``REDIS_URL``,
+``STRIPE_*``, ``S3_*``, ``DATABASE_URL``, ``MARKETPLACE_ENV``, …) and the cloud SDKs' own variables are removed
+from ``os.environ`` before any test runs. What the tests may use comes from ``TEST_*`` variables only
+(``TEST_DATABASE_URL``, ``TEST_REDIS_URL``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +25,26 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from marketplace import create_app
-from marketplace.config import normalise_database_url
+from marketplace.config import SETTINGS, normalise_database_url
 from marketplace.db import make_engine
 from marketplace.mail import ConsoleMailer
 from tests import factories
+
+#: Variables read by the SDKs the app uses (boto3, stripe, redis clients) rather than by ``load_settings``.
+SDK_PREFIXES = ("AWS_", "STRIPE_", "S3_", "REDIS_", "MARKETPLACE_")
+
+
+def forget_service_environment(environ: MutableMapping[str, str]) -> list[str]:
+    """Remove every application setting and SDK variable from ``environ``; returns the names removed."""
+    names = {setting.name for setting in SETTINGS}
+    removed = sorted(name for name in environ if name in names or name.startswith(SDK_PREFIXES))
+    for name in removed:
+        del environ[name]
+    return removed
+
+
+# At import, before any application (or subprocess of a test) is created.
+forget_service_environment(os.environ)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 

@@ -22,9 +22,10 @@ def api_group() -> None:
 @api_group.command("run-jobs")
 def run_jobs() -> None:
     """Run every API job still queued (e.g. left by a restarted process)."""
-    from marketplace.api.jobs import run_queued
-
-    count = run_queued(current_app._get_current_object())  # type: ignore[attr-defined]
+    context: ServiceContext = current_app.extensions["marketplace.context"]
+    if context.jobs is None:
+        raise click.ClickException("API jobs are not set up in this application")
+    count = context.jobs.run_queued()
     click.echo(f"{count} job(s) run")
 
 

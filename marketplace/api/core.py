@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
+from marketplace import boundedjson
 from marketplace.apikeys.models import IdempotencyRecord
 from marketplace.apikeys.services import CredentialRefused, Principal, authenticate, record_use, refuse_unless
 from marketplace.catalog.schemas import flatten_messages
@@ -217,13 +218,20 @@ def _query_data(schema: Schema) -> dict[str, Any]:
 
 
 def _body_data(schema: Schema | None) -> dict[str, Any]:
+    """The request's JSON object; 400 for text that is not JSON or a document past the bounds of ``boundedjson``."""
     raw = request.get_data(cache=True)
     if schema is None:
         return {}
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = boundedjson.loads(raw)
+    except boundedjson.JsonTooComplex as error:
+        raise BadRequest(
+            message=f"The request body is too complex: it is {error.message}.",
+            code="json_too_deep" if error.too_deep else "json_too_large",
+            details=[FieldProblem("body", error.message, "body")],
+        ) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(
             message="The request body is not valid JSON.",
@@ -239,13 +247,7 @@ def _body_data(schema: Schema | None) -> dict[str, Any]:
 
 def check_no_nul(value: Any) -> bool:
     """True when no string inside ``value`` holds a NUL character (PostgreSQL text cannot)."""
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, dict):
-        return all(check_no_nul(k) and check_no_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(check_no_nul(v) for v in value)
-    return True
+    return not boundedjson.has_nul(value)
 
 
 # --- pagination ----------------------------------------------------------------------------------------------------
@@ -400,11 +402,10 @@ def operation(
     params = dict(path_params or {})
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        endpoint = f"{tag.lower().replace(' ', '_')}_{view.__name__}"
         op = Operation(
             method=method.upper(),
             path=path,
-            endpoint=endpoint,
+            endpoint=f"{tag.lower().replace(' ', '_')}_{view.__name__}",
             summary=summary,
             tag=tag,
             scope=scope,
@@ -422,53 +423,65 @@ def operation(
 
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Response:
-            for name, kind in params.items():
-                pattern = PATH_KINDS[kind][2]
-                if pattern is not None and not pattern.match(str(kwargs.get(name, ""))):
-                    raise NotFound(message=f"No such {name.replace('_', ' ')}.")
-            principal = current_principal(required=not public)
-            if scope is not None and principal is not None:
-                refuse_unless(principal, scope)
-            restriction = delegated(principal.organisation_id) if principal is not None else nullcontext()
-            with restriction:
-                parsed_query = load(query, _query_data(query), location="query") if query is not None else {}
-                raw_body = _body_data(body)
-                if not check_no_nul(raw_body) or not check_no_nul(dict(request.args.lists())):
-                    raise ValidationFailed(
-                        message="Text must not contain NUL characters.",
-                        details=[FieldProblem("body", "contains a NUL character")],
-                    )
-                parsed_body = load(body, raw_body, location="body") if body is not None else {}
-                call = Call(principal=principal, query=parsed_query, body=parsed_body)
+            return _serve(op, view, kwargs)
 
-                def run() -> Response:
-                    result = view(call, **kwargs)
-                    headers: dict[str, str] = {}
-                    code = op.status
-                    if isinstance(result, Result):
-                        code = result.status or code
-                        headers = result.headers
-                        result = result.value
-                    if code == 204:
-                        response = Response(status=204)
-                    elif op.media_type != "application/json":
-                        response = Response(
-                            json.dumps(_dump(op, result), ensure_ascii=False, indent=2),
-                            status=code,
-                            mimetype=op.media_type,
-                        )
-                    else:
-                        response = jsonify(_dump(op, result))
-                        response.status_code = code
-                    response.headers.update(headers)
-                    response.headers.setdefault("Cache-Control", "no-store")
-                    return response
-
-                if op.method == "POST" and principal is not None:
-                    return idempotent(principal, raw_body, run)
-                return run()
-
-        bp.add_url_rule(_rule(path, params), endpoint=endpoint, view_func=wrapper, methods=[op.method])
+        bp.add_url_rule(_rule(path, params), endpoint=op.endpoint, view_func=wrapper, methods=[op.method])
         return wrapper
 
     return decorate
+
+
+def _serve(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:
+    """Steps 1 to 5 of the module documentation for one request to ``op``."""
+    for name, kind in op.path_params.items():
+        pattern = PATH_KINDS[kind][2]
+        if pattern is not None and not pattern.match(str(kwargs.get(name, ""))):
+            raise NotFound(message=f"No such {name.replace('_', ' ')}.")
+    principal = current_principal(required=not op.public)
+    if op.scope is not None and principal is not None:
+        refuse_unless(principal, op.scope)
+    restriction = delegated(principal.organisation_id) if principal is not None else nullcontext()
+    with restriction:
+        call, raw_body = _parse_call(op, principal)
+
+        def run() -> Response:
+            return _respond(op, view(call, **kwargs))
+
+        if op.method == "POST" and principal is not None:
+            return idempotent(principal, raw_body, run)
+        return run()
+
+
+def _parse_call(op: Operation, principal: Principal | None) -> tuple[Call, dict[str, Any]]:
+    """The view's :class:`Call` and the raw JSON body (the idempotency fingerprint is taken over it)."""
+    parsed_query = load(op.query, _query_data(op.query), location="query") if op.query is not None else {}
+    raw_body = _body_data(op.body)
+    if not check_no_nul(raw_body) or not check_no_nul(dict(request.args.lists())):
+        raise ValidationFailed(
+            message="Text must not contain NUL characters.",
+            details=[FieldProblem("body", "contains a NUL character")],
+        )
+    parsed_body = load(op.body, raw_body, location="body") if op.body is not None else {}
+    return Call(principal=principal, query=parsed_query, body=parsed_body), raw_body
+
+
+def _respond(op: Operation, result: Any) -> Response:
+    """The response for a view's result: ``op``'s status and media type unless a :class:`Result` says otherwise."""
+    headers: dict[str, str] = {}
+    code = op.status
+    if isinstance(result, Result):
+        code = result.status or code
+        headers = result.headers
+        result = result.value
+    if code == 204:
+        response = Response(status=204)
+    elif op.media_type != "application/json":
+        response = Response(
+            json.dumps(_dump(op, result), ensure_ascii=False, indent=2), status=code, mimetype=op.media_type
+        )
+    else:
+        response = jsonify(_dump(op, result))
+        response.status_code = code
+    response.headers.update(headers)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

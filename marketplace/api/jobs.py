@@ -1,8 +1,9 @@
 """Long API tasks (catalog imports) as jobs: a DB-backed job table, processed after the request's commit.
 
 ``POST /api/v1/provider/imports`` stores an :class:`~marketplace.apikeys.models.ApiJob` row (``queued``) in the
-request's transaction and registers an after-commit callback that runs it in a background thread of the same
-process, in its own units of work; ``GET /api/v1/provider/imports/{id}`` is its status resource. The row is
+request's transaction and registers an after-commit callback that hands it to the application's
+:class:`JobRunner` (``context.jobs``), which runs it in a background thread of the same process, in its own units
+of work; ``GET /api/v1/provider/imports/{id}`` is its status resource. The row is
 claimed with a conditional UPDATE (``queued → running``), so a job runs once even when ``marketplace api run-jobs``
 (which picks up jobs a restarted process left queued) runs at the same time. Under ``TESTING`` a job runs
 synchronously after the commit, so tests see its outcome at once.
@@ -18,7 +19,7 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from sqlmodel import col, select
 
 from marketplace.accounts.models import Organisation, User
@@ -27,12 +28,32 @@ from marketplace.apikeys.services import Principal, as_api_caller
 from marketplace.catalog import importer
 from marketplace.catalog import services as catalog
 from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
-from marketplace.errors import DomainError, NotFound, PermissionDenied
+from marketplace.errors import DomainError, NotFound, PermissionDenied, ServiceUnavailable
 from marketplace.permissions import Action, delegated, require
 
 log = logging.getLogger(__name__)
 
 CATALOG_IMPORT = "catalog_import"
+
+
+class JobRunner:
+    """Runs the queued API jobs of one application: in a daemon thread, or right after the commit when
+    ``synchronous`` (tests), so the caller sees the outcome at once."""
+
+    def __init__(self, app: Flask, *, synchronous: bool = False) -> None:
+        self.app = app
+        self.synchronous = synchronous
+
+    def submit(self, job_id: int) -> None:
+        """Run job ``job_id`` (it must be committed as ``queued``); a job already claimed elsewhere is skipped."""
+        if self.synchronous:
+            run_job(self.app, job_id)
+        else:
+            threading.Thread(target=run_job, args=(self.app, job_id), daemon=True).start()
+
+    def run_queued(self) -> int:
+        """Run every job still queued (after a restart, say), one after the other; returns how many."""
+        return run_queued(self.app)
 
 
 def enqueue_import(
@@ -58,11 +79,10 @@ def enqueue_import(
     uow.session.flush()
     assert job.id is not None
     job_id = job.id
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config.get("TESTING"):
-        uow.after_commit(lambda: run_job(app, job_id))
-    else:
-        uow.after_commit(lambda: threading.Thread(target=run_job, args=(app, job_id), daemon=True).start())
+    runner = uow.context.jobs
+    if runner is None:
+        raise ServiceUnavailable(message="Background jobs are not set up on this server.", code="jobs_not_configured")
+    uow.after_commit(lambda: runner.submit(job_id))
     return job
 
 

@@ -70,8 +70,8 @@ def pepper(settings: dict[str, Any]) -> bytes:
 
 
 def sandbox_payments(uow: UnitOfWork) -> bool:
-    payments = uow.context.extras.get("payments")
-    return bool(payments is not None and getattr(payments, "is_sandbox", False))
+    payments = uow.context.payments
+    return bool(payments is not None and payments.is_sandbox)
 
 
 class CredentialRefused(NotAuthenticated):

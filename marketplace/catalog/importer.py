@@ -23,6 +23,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlmodel import col, select
 
+from marketplace import boundedjson
 from marketplace.accounts.models import User
 from marketplace.catalog import croissant, services, vocab
 from marketplace.catalog.models import Dataset, DatasetVersion
@@ -88,64 +89,112 @@ def _problems_of(error: ValidationError, location: str) -> list[FieldProblem]:
     return [FieldProblem(p.field, p.message, location) for p in flatten_messages(error.messages)]
 
 
+def _csv_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
+    """CSV rows as nested records; a row the parser cannot read (a cell over its limit) is that row's problem."""
+    raw: list[tuple[str, Any]] = []
+    problems: list[FieldProblem] = []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as error:
+        raise ValidationFailed(
+            message="The CSV header cannot be read.", details=[FieldProblem("file", _csv_problem(error), "row 1")]
+        ) from None
+    if not header:
+        raise ValidationFailed(
+            message="The CSV file is empty.", details=[FieldProblem("file", "no header row", "row 1")]
+        )
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise ValidationFailed(
+            message="The CSV header repeats a column.",
+            details=[FieldProblem(h, "this column appears more than once", "row 1") for h in duplicates],
+        )
+    index = 1
+    while True:
+        index += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # The parser cannot resynchronise after such an error: report this row and stop reading.
+            problems.append(FieldProblem("row", _csv_problem(error), f"row {index}"))
+            break
+        if None in row:
+            problems.append(FieldProblem("row", "has more cells than the header has columns", f"row {index}"))
+            continue
+        if not any((v or "").strip() for v in row.values()):
+            continue  # blank line
+        try:
+            raw.append((f"row {index}", unflatten(row, split=lambda v: v.split(LIST_SEPARATOR))))
+        except ValidationError as error:
+            problems.extend(_problems_of(error, f"row {index}"))
+    return raw, problems
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return f"a cell is longer than {csv.field_size_limit():,} characters, the most one cell may hold"
+    return f"cannot be read as CSV: {error}"
+
+
+def _jsonl_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
+    """JSON Lines objects; a line that is not one bounded JSON object is that line's problem."""
+    raw: list[tuple[str, Any]] = []
+    problems: list[FieldProblem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = boundedjson.loads(line)
+        except boundedjson.JsonTooComplex as error:
+            problems.append(FieldProblem("line", f"the object is {error.message}", f"line {number}"))
+            continue
+        except json.JSONDecodeError as exc:
+            problems.append(FieldProblem("line", f"not valid JSON: {exc.msg}", f"line {number}"))
+            continue
+        if not isinstance(item, dict):
+            problems.append(FieldProblem("line", "each line must be one JSON object", f"line {number}"))
+            continue
+        raw.append((f"line {number}", item))
+    return raw, problems
+
+
+def _croissant_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
+    """The one record of a Croissant document."""
+    try:
+        document = boundedjson.loads(text)
+    except boundedjson.JsonTooComplex as error:
+        raise ValidationFailed(
+            message=f"The Croissant file is {error.message}.", details=[FieldProblem("file", error.message, "file")]
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            message="The Croissant file is not valid JSON.",
+            details=[FieldProblem("file", f"{exc.msg} (line {exc.lineno})", f"line {exc.lineno}")],
+        ) from exc
+    try:
+        return [("dataset", croissant.record_from_croissant(document))], []
+    except ValidationError as error:
+        return [], _problems_of(error, "dataset")
+
+
+_READERS: dict[str, Callable[[str], tuple[list[tuple[str, Any]], list[FieldProblem]]]] = {
+    "csv": _csv_rows,
+    "jsonl": _jsonl_rows,
+    "croissant": _croissant_rows,
+}
+
+
 def read_rows(
     data: bytes, fmt: str, *, max_rows: int, progress: Progress | None = None
 ) -> tuple[list[ImportRow], list[FieldProblem]]:
     """Parse and validate every row of the file; return the good rows and every problem found."""
-    text = _decode(data)
-    raw: list[tuple[str, Any]] = []
-    problems: list[FieldProblem] = []
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = reader.fieldnames or []
-        if not header:
-            raise ValidationFailed(
-                message="The CSV file is empty.", details=[FieldProblem("file", "no header row", "row 1")]
-            )
-        duplicates = sorted({h for h in header if header.count(h) > 1})
-        if duplicates:
-            raise ValidationFailed(
-                message="The CSV header repeats a column.",
-                details=[FieldProblem(h, "this column appears more than once", "row 1") for h in duplicates],
-            )
-        for index, row in enumerate(reader, start=2):
-            if None in row:
-                problems.append(FieldProblem("row", "has more cells than the header has columns", f"row {index}"))
-                continue
-            if not any((v or "").strip() for v in row.values()):
-                continue  # blank line
-            try:
-                raw.append((f"row {index}", unflatten(row, split=lambda v: v.split(LIST_SEPARATOR))))
-            except ValidationError as error:
-                problems.extend(_problems_of(error, f"row {index}"))
-    elif fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(FieldProblem("line", f"not valid JSON: {exc.msg}", f"line {number}"))
-                continue
-            if not isinstance(item, dict):
-                problems.append(FieldProblem("line", "each line must be one JSON object", f"line {number}"))
-                continue
-            raw.append((f"line {number}", item))
-    elif fmt == "croissant":
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed(
-                message="The Croissant file is not valid JSON.",
-                details=[FieldProblem("file", f"{exc.msg} (line {exc.lineno})", f"line {exc.lineno}")],
-            ) from exc
-        try:
-            raw.append(("dataset", croissant.record_from_croissant(document)))
-        except ValidationError as error:
-            problems.extend(_problems_of(error, "dataset"))
-    else:
+    reader = _READERS.get(fmt)
+    if reader is None:
         raise ValidationFailed.for_field("format", f"use one of {', '.join(FORMATS)}")
-
+    raw, problems = reader(_decode(data))
     if len(raw) + len(problems) > max_rows:
         raise ValidationFailed(
             message=f"The file has more than {max_rows:,} listings; split it into smaller files.",
@@ -171,33 +220,94 @@ def read_rows(
     return rows, problems
 
 
-def _check_against_database(
-    uow: UnitOfWork, org_id: int, rows: list[ImportRow]
-) -> tuple[dict[str, Dataset], list[FieldProblem]]:
-    """Problems only the database can tell: duplicates, taken slugs, locked listings, published versions."""
-    session = uow.session
-    problems: list[FieldProblem] = []
+def _existing_datasets(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> dict[str, Dataset]:
+    """The organisation's listings the rows name by ``external_id``."""
     ids = [row.record["external_id"] for row in rows]
     existing: dict[str, Dataset] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for dataset in session.exec(
+        for dataset in uow.session.exec(
             select(Dataset).where(Dataset.organisation_id == org_id, col(Dataset.external_id).in_(chunk))
         ):
             assert dataset.external_id is not None
             existing[dataset.external_id] = dataset
-    seen_ids: dict[str, str] = {}
-    seen_slugs: dict[str, str] = {}
-    public_parents: set[str] = set()
+    return existing
+
+
+def _public_parents(uow: UnitOfWork, rows: list[ImportRow]) -> set[str]:
+    """The parent slugs the rows name that are published listings."""
     parent_slugs = {p["slug"] for row in rows for p in row.record["parent_datasets"] if p.get("slug")}
-    if parent_slugs:
-        public_parents = set(
-            session.exec(
-                select(Dataset.slug).where(
-                    col(Dataset.slug).in_(sorted(parent_slugs)), col(Dataset.status).in_(vocab.PUBLIC_STATUSES)
-                )
+    if not parent_slugs:
+        return set()
+    return set(
+        uow.session.exec(
+            select(Dataset.slug).where(
+                col(Dataset.slug).in_(sorted(parent_slugs)), col(Dataset.status).in_(vocab.PUBLIC_STATUSES)
             )
         )
+    )
+
+
+def _slug_problems(
+    uow: UnitOfWork, row: ImportRow, current: Dataset | None, seen_slugs: dict[str, str]
+) -> list[FieldProblem]:
+    """A row's slug: unique in the file, unchanged for an existing listing, free and well formed for a new one."""
+    slug, location = row.record.get("slug"), row.location
+    if not slug:
+        return []
+    problems: list[FieldProblem] = []
+    if slug in seen_slugs:
+        problems.append(FieldProblem("slug", f"{slug!r} is also used by {seen_slugs[slug]}", location))
+    seen_slugs[slug] = location
+    if current is not None and current.slug != slug:
+        problems.append(FieldProblem("slug", f"the listing's slug is {current.slug!r} and cannot change", location))
+    elif current is None:
+        if not services.SLUG_RE.match(slug) or slug in services.RESERVED_SLUGS:
+            problems.append(FieldProblem("slug", "use lower-case letters, digits and hyphens (at most 80)", location))
+        elif uow.session.exec(select(Dataset.id).where(Dataset.slug == slug)).first() is not None:
+            problems.append(FieldProblem("slug", f"{slug!r} is already taken", location))
+    return problems
+
+
+def _existing_listing_problems(uow: UnitOfWork, row: ImportRow, current: Dataset) -> list[FieldProblem]:
+    """An existing listing must be editable, and its published versions cannot change."""
+    location = row.location
+    if current.status in (vocab.DatasetStatus.IN_REVIEW, vocab.DatasetStatus.WITHDRAWN):
+        message = f"the listing {current.slug!r} is {current.status.label.lower()} and cannot be changed"
+        return [FieldProblem("external_id", message, location)]
+    problems: list[FieldProblem] = []
+    for index, version in enumerate(row.record["versions"]):
+        stored = uow.session.exec(
+            select(DatasetVersion).where(
+                DatasetVersion.dataset_id == current.id,
+                DatasetVersion.version == version["version"],
+            )
+        ).first()
+        if (
+            stored is not None
+            and stored.is_published
+            and (
+                not services.manifest_matches(stored, version["files"])
+                or stored.changelog != version["changelog"].strip()
+            )
+        ):
+            problems.append(
+                FieldProblem(
+                    f"versions.{index}", f"version {version['version']} is published and cannot change", location
+                )
+            )
+    return problems
+
+
+def _check_against_database(
+    uow: UnitOfWork, org_id: int, rows: list[ImportRow]
+) -> tuple[dict[str, Dataset], list[FieldProblem]]:
+    """Problems only the database can tell: duplicates, taken slugs, locked listings, published versions."""
+    problems: list[FieldProblem] = []
+    existing = _existing_datasets(uow, org_id, rows)
+    public_parents = _public_parents(uow, rows)
+    seen_ids: dict[str, str] = {}
+    seen_slugs: dict[str, str] = {}
     for row in rows:
         record, location = row.record, row.location
         external_id = record["external_id"]
@@ -208,22 +318,7 @@ def _check_against_database(
             continue
         seen_ids[external_id] = location
         current = existing.get(external_id)
-        slug = record.get("slug")
-        if slug:
-            if slug in seen_slugs:
-                problems.append(FieldProblem("slug", f"{slug!r} is also used by {seen_slugs[slug]}", location))
-            seen_slugs[slug] = location
-            if current is not None and current.slug != slug:
-                problems.append(
-                    FieldProblem("slug", f"the listing's slug is {current.slug!r} and cannot change", location)
-                )
-            elif current is None:
-                if not services.SLUG_RE.match(slug) or slug in services.RESERVED_SLUGS:
-                    problems.append(
-                        FieldProblem("slug", "use lower-case letters, digits and hyphens (at most 80)", location)
-                    )
-                elif session.exec(select(Dataset.id).where(Dataset.slug == slug)).first() is not None:
-                    problems.append(FieldProblem("slug", f"{slug!r} is already taken", location))
+        problems.extend(_slug_problems(uow, row, current, seen_slugs))
         for index, parent in enumerate(record["parent_datasets"]):
             if parent.get("slug") and parent["slug"] not in public_parents:
                 problems.append(
@@ -231,37 +326,8 @@ def _check_against_database(
                         f"parent_datasets.{index}.slug", f"no published dataset called {parent['slug']!r}", location
                     )
                 )
-        if current is None:
-            continue
-        if current.status in (vocab.DatasetStatus.IN_REVIEW, vocab.DatasetStatus.WITHDRAWN):
-            problems.append(
-                FieldProblem(
-                    "external_id",
-                    f"the listing {current.slug!r} is {current.status.label.lower()} and cannot be changed",
-                    location,
-                )
-            )
-            continue
-        for index, version in enumerate(record["versions"]):
-            stored = session.exec(
-                select(DatasetVersion).where(
-                    DatasetVersion.dataset_id == current.id,
-                    DatasetVersion.version == version["version"],
-                )
-            ).first()
-            if (
-                stored is not None
-                and stored.is_published
-                and (
-                    not services.manifest_matches(stored, version["files"])
-                    or stored.changelog != version["changelog"].strip()
-                )
-            ):
-                problems.append(
-                    FieldProblem(
-                        f"versions.{index}", f"version {version['version']} is published and cannot change", location
-                    )
-                )
+        if current is not None:
+            problems.extend(_existing_listing_problems(uow, row, current))
     return existing, problems
 
 

@@ -19,10 +19,10 @@ __all__ = ["dataset_storage", "regional_storage", "seconds_setting", "storage_ke
 
 def regional_storage(uow: UnitOfWork) -> storage.RegionalStorage:
     """The configured storage (one backend per region); 503 when the installation has none."""
-    backend = uow.context.extras.get("storage")
+    backend = uow.context.storage
     if backend is None:
         raise ServiceUnavailable(message="File storage is not configured.", code="storage_not_configured")
-    return backend  # type: ignore[no-any-return]
+    return backend
 
 
 def dataset_storage(uow: UnitOfWork, dataset: Dataset) -> storage.Storage:

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 import licensing
-from marketplace.db import utcnow
+from marketplace.db import ServiceContext, utcnow
 
 
 @click.group("license", cls=AppGroup)
@@ -105,7 +105,10 @@ def rotate() -> None:
 @with_appcontext
 def jwks() -> None:
     """Print the public JWKS (what /.well-known/jwks.json serves)."""
-    ring = current_app.extensions["marketplace.context"].extras["keyring"]
+    context: ServiceContext = current_app.extensions["marketplace.context"]
+    ring = context.keyring
+    if ring is None:
+        raise click.ClickException("this application has no license-signing key ring")
     click.echo(json.dumps(ring.public_jwks(utcnow()), indent=2, sort_keys=True))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
 
 from licensing.usecheck import Action as UseAction
 
@@ -76,7 +76,21 @@ class UseCheckSchema(_Form):
     territory = fields.String(
         load_default="", validate=validate.Regexp(r"^([A-Za-z]{2})?$", error="use a 2-letter country code")
     )
-    seats_in_use = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1_000_000))
+    seats_in_use = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=1_000_000, error="enter a number of seats from 0 to 1,000,000"),
+        error_messages={"invalid": "enter a whole number of seats, or leave it empty"},
+    )
+
+    @pre_load
+    def _blank_seats_not_asked(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # The browser sends the empty number field as "": the user did not ask about seats, so the seat limit is
+        # not checked (None), as when the field is absent. Anything else must be a whole number.
+        seats = data.get("seats_in_use")
+        if isinstance(seats, str) and not seats.strip():
+            data = {**data, "seats_in_use": None}
+        return data
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -40,8 +40,8 @@ def org_ref(org: Organisation) -> str:
 
 
 def keyring(uow: UnitOfWork) -> KeyRing:
-    ring = uow.context.extras.get("keyring")
-    if not isinstance(ring, KeyRing):
+    ring = uow.context.keyring
+    if ring is None:
         raise RuntimeError("the application has no license-signing key ring")
     return ring
 

@@ -131,6 +131,10 @@ def my_licenses() -> str:
     return render_template("licenses/list.html", grants=grants, datasets=datasets, now=uow().now())
 
 
+#: The "May we…?" form's fields as its labels name them, for its error line.
+_USE_LABELS = {"action": "Use", "commercial": "Commercial", "territory": "Country", "seats_in_use": "Seats in use"}
+
+
 @bp.get("/licenses/<grant_id>")
 @login_required
 def show(grant_id: str) -> ViewResult:
@@ -156,6 +160,8 @@ def show(grant_id: str) -> ViewResult:
             )
         except (ValidationFailed, LicensingError) as error:
             message = error.message if isinstance(error, (LicensingError, DomainError)) else str(error)
+            if isinstance(error, ValidationFailed) and error.details:
+                message = "; ".join(f"{_USE_LABELS.get(d.field, d.field)}: {d.message}" for d in error.details)
             return render_template(
                 "licenses/show.html",
                 **_show_context(grant, value, dataset),

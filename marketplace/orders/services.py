@@ -68,10 +68,10 @@ class WebhookRejected(DomainError):
 
 
 def backend(uow: UnitOfWork) -> PaymentBackend:
-    payments = uow.context.extras.get("payments")
+    payments = uow.context.payments
     if payments is None:
         raise RuntimeError("no payment backend configured")
-    return payments  # type: ignore[no-any-return]
+    return payments
 
 
 def _format(amount: int, currency: str) -> str:

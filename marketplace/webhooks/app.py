@@ -24,7 +24,7 @@ def init_app(app: Flask, database: Database, context: ServiceContext) -> Webhook
     except ValueError as error:
         raise ConfigError(str(error)) from error
     dispatcher = WebhookDispatcher(database, context)
-    context.extras["webhooks"] = dispatcher
+    context.webhooks = dispatcher
     dispose = database.dispose
 
     def _dispose_after_stopping_the_worker() -> None:
@@ -32,7 +32,7 @@ def init_app(app: Flask, database: Database, context: ServiceContext) -> Webhook
         dispose()
 
     database.dispose = _dispose_after_stopping_the_worker  # type: ignore[method-assign]
-    events.subscribe(context.extras, on_event)
+    events.subscribe(context, on_event)
 
     from marketplace.webhooks.views import bp
 

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from marketplace.db import ServiceContext
 from marketplace.webhooks.dispatcher import WebhookDispatcher, pending_count
 
 MAX_ROUNDS = 10_000
@@ -21,9 +22,10 @@ def webhooks_group() -> None:
 
 
 def _dispatcher() -> WebhookDispatcher:
-    dispatcher = current_app.extensions["marketplace.context"].extras["webhooks"]
-    assert isinstance(dispatcher, WebhookDispatcher)
-    return dispatcher
+    context: ServiceContext = current_app.extensions["marketplace.context"]
+    if context.webhooks is None:
+        raise click.ClickException("outbound webhooks are not set up in this application")
+    return context.webhooks
 
 
 @webhooks_group.command("deliver")

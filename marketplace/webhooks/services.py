@@ -17,7 +17,7 @@ from marketplace.accounts.models import Organisation, User
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import EVENT_TYPES
-from marketplace.permissions import Action, require, role_in
+from marketplace.permissions import Action, can, require
 from marketplace.webhooks.crypto import SecretBox
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from marketplace.webhooks.targets import TargetPolicy, check_target
@@ -80,7 +80,7 @@ def _require_manage(session: Session, actor: User | None, endpoint: WebhookEndpo
     """The endpoint's organisation, when ``actor`` may manage its webhooks. Outsiders get a 404 (ids are not
     confirmed to them); members who are not admins a 403."""
     org = _organisation(session, endpoint)
-    if actor is not None and role_in(session, actor, org) is None and not actor.is_platform_admin:
+    if actor is not None and not can(session, actor, Action.WEBHOOKS_SEE, org):
         raise NotFound(message="No such webhook endpoint.")
     require(session, actor, Action.WEBHOOKS_MANAGE, org)
     return org
@@ -300,6 +300,6 @@ def on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: l
 
 
 def _wake_worker_after_commit(uow: UnitOfWork) -> None:
-    dispatcher = uow.context.extras.get("webhooks")
+    dispatcher = uow.context.webhooks
     if dispatcher is not None:
         uow.after_commit(dispatcher.notify)

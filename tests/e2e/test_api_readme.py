@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,62 @@ def examples() -> dict[str, str]:
     return found
 
 
-def _marketplace(live_server: Any) -> dict[str, Any]:
-    """A provider with a published speech dataset (one stored file) and a paid offer; a buyer with an API key."""
+SCOPES = ["catalog:read", "orders:write", "licenses:read", "downloads"]
+
+
+def _listing(uow: Any, seller: User, provider: Organisation, slug: str, *, stored: bool, age_days: int) -> None:
+    """A published speech listing with one file (in storage when ``stored``) and a paid offer."""
+    session = uow.session
+    published = utcnow() - timedelta(days=age_days)
+    dataset = Dataset(
+        slug=slug,
+        organisation_id=provider.id,  # type: ignore[arg-type]
+        title=f"Call-centre speech {slug}",
+        summary="Transcribed speech",
+        status=DatasetStatus.PUBLISHED,
+        published_at=published,
+    )
+    session.add(dataset)
+    session.flush()
+    version = DatasetVersion(
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        version="1.0.0",
+        status=VersionStatus.PUBLISHED,
+        published_at=published,
+    )
+    session.add(version)
+    session.flush()
+    key = f"datasets/{dataset.id}/versions/{version.id}/data/transcripts.csv"
+    if stored:
+        uow.context.storage.default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
+    file = DatasetFile(
+        version_id=version.id,  # type: ignore[arg-type]
+        path="data/transcripts.csv",
+        size_bytes=len(CONTENT),
+        sha256=hashlib.sha256(CONTENT).hexdigest(),
+        media_type="text/csv",
+        storage_key=key if stored else None,
+    )
+    session.add(file)
+    session.flush()
+    version.manifest_digest = compute_manifest_digest([file])
+    version.file_count, version.total_bytes = 1, len(CONTENT)
+    session.add(version)
+    licenses.create_offer(
+        uow,
+        seller,
+        dataset,
+        title="Commercial training",
+        license_id="LicenseRef-standard-commercial-1.0",
+        price_amount=90000,
+        currency="EUR",
+    )
+
+
+def _marketplace(live_server: Any, *, downloadable: bool = True, scopes: list[str] | None = None) -> dict[str, Any]:
+    """A provider with two published speech listings, each with a paid offer: the newest (first in search) only
+    declares its file, the older one has it in storage (unless ``downloadable`` is false); a buyer with an API
+    key."""
     app = live_server.app
     context = app.extensions["marketplace.context"]
     with unit_of_work(app.extensions["marketplace.db"], context) as uow:
@@ -60,51 +115,9 @@ def _marketplace(live_server: Any) -> dict[str, Any]:
                 Membership(organisation_id=buyer.id, user_id=buyer_user.id, role=Role.OWNER),  # type: ignore[arg-type]
             ]
         )
-        dataset = Dataset(
-            slug="call-centre-speech",
-            organisation_id=provider.id,
-            title="Call-centre speech",  # type: ignore[arg-type]
-            summary="Transcribed speech",
-            status=DatasetStatus.PUBLISHED,
-            published_at=utcnow(),
-        )
-        session.add(dataset)
-        session.flush()
-        version = DatasetVersion(
-            dataset_id=dataset.id,
-            version="1.0.0",
-            status=VersionStatus.PUBLISHED,  # type: ignore[arg-type]
-            published_at=utcnow(),
-        )
-        session.add(version)
-        session.flush()
-        key = f"datasets/{dataset.id}/versions/{version.id}/data/transcripts.csv"
-        context.extras["storage"].default.put(key, io.BytesIO(CONTENT), content_type="text/csv")
-        file = DatasetFile(
-            version_id=version.id,
-            path="data/transcripts.csv",
-            size_bytes=len(CONTENT),  # type: ignore[arg-type]
-            sha256=hashlib.sha256(CONTENT).hexdigest(),
-            media_type="text/csv",
-            storage_key=key,
-        )
-        session.add(file)
-        session.flush()
-        version.manifest_digest = compute_manifest_digest([file])
-        version.file_count, version.total_bytes = 1, len(CONTENT)
-        session.add(version)
-        licenses.create_offer(
-            uow,
-            seller,
-            dataset,
-            title="Commercial training",
-            license_id="LicenseRef-standard-commercial-1.0",
-            price_amount=90000,
-            currency="EUR",
-        )
-        _row, secret = keys.create_key(
-            uow, buyer_user, name="README", scopes=["catalog:read", "orders:write", "licenses:read", "downloads"]
-        )
+        _listing(uow, seller, provider, "call-centre-speech-declared", stored=False, age_days=1)
+        _listing(uow, seller, provider, "call-centre-speech", stored=downloadable, age_days=30)
+        _row, secret = keys.create_key(uow, buyer_user, name="README", scopes=scopes or SCOPES)
     return {"key": secret}
 
 
@@ -120,43 +133,64 @@ def _orders(live_server: Any) -> list[Order]:
         return list(uow.session.exec(select(Order)).all())
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
-def test_the_curl_example_buys_and_downloads(live_server, tmp_path) -> None:
-    data = _marketplace(live_server)
-    script = tmp_path / "example.sh"
-    script.write_text(examples()["curl"], encoding="utf-8")
-    done = subprocess.run(
-        ["bash", str(script)],
+def _run(live_server: Any, tmp_path: Path, name: str, key: str) -> subprocess.CompletedProcess[str]:
+    """Run the README's ``name`` example exactly as written."""
+    script = tmp_path / ("example.sh" if name == "curl" else "example.py")
+    script.write_text(examples()[name], encoding="utf-8")
+    return subprocess.run(
+        ["bash", str(script)] if name == "curl" else [sys.executable, str(script)],
         cwd=tmp_path,
-        env=_env(live_server, data["key"]),
+        env=_env(live_server, key),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "transcripts.csv: OK" in done.stdout
-    assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
-    assert [o.status for o in _orders(live_server)] == ["paid"]
 
 
-def test_the_python_example_buys_and_downloads(live_server, tmp_path) -> None:
-    data = _marketplace(live_server)
-    script = tmp_path / "example.py"
-    script.write_text(examples()["python"], encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=_env(live_server, data["key"]),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def _first_hit(live_server: Any, key: str) -> str:
+    request = urllib.request.Request(
+        live_server.url + "/api/v1/datasets?facets=false", headers={"Authorization": f"Bearer {key}"}
     )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["data"][0]["slug"])
+
+
+needs_curl = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
+EXAMPLES = [pytest.param("curl", marks=needs_curl), "python"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_example_buys_the_downloadable_listing_and_downloads(live_server, tmp_path, name) -> None:
+    data = _marketplace(live_server)
+    # The listing that only declares its file comes first: the example must look past it.
+    assert _first_hit(live_server, data["key"]) == "call-centre-speech-declared"
+    done = _run(live_server, tmp_path, name, data["key"])
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "downloaded and verified data/transcripts.csv" in done.stdout
+    if name == "curl":
+        assert "transcripts.csv: OK" in done.stdout and "1 file(s) downloaded and verified" in done.stdout
+    else:
+        assert "downloaded and verified data/transcripts.csv" in done.stdout
     assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
     assert [o.status for o in _orders(live_server)] == ["paid"]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_the_example_fails_when_nothing_can_be_downloaded(live_server, tmp_path, name) -> None:
+    data = _marketplace(live_server, downloadable=False)
+    done = _run(live_server, tmp_path, name, data["key"])
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "no listing with a paid offer has its files in storage" in done.stderr
+    assert not (tmp_path / "transcripts.csv").exists() and _orders(live_server) == []
+
+
+def test_the_python_example_prints_the_api_error(live_server, tmp_path) -> None:
+    data = _marketplace(live_server, scopes=["catalog:read", "licenses:read", "downloads"])  # may not order
+    done = _run(live_server, tmp_path, "python", data["key"])
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "POST /api/v1/orders failed (403 insufficient_scope): " in done.stderr, done.stderr
+    assert "orders:write" in done.stderr
 
 
 def test_concurrent_duplicates_of_one_idempotent_order_create_one(live_server) -> None:

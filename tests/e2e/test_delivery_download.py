@@ -40,7 +40,7 @@ def _arrange(live_server) -> str:  # type: ignore[no-untyped-def]
         dataset = DatasetFactory(organisation=provider, slug="retail", title="Retail Receipts")
         version = DatasetVersionFactory(dataset=dataset, version="1.0.0", status=VersionStatus.PUBLISHED)
         key = f"datasets/{dataset.id}/versions/{version.id}/data/{NAME}"
-        context.extras["storage"].put(key, io.BytesIO(CONTENT), content_type="text/csv")
+        context.storage.put(key, io.BytesIO(CONTENT), content_type="text/csv")
         file = DatasetFileFactory(
             version=version, path=f"data/{NAME}", size_bytes=len(CONTENT),
             sha256=hashlib.sha256(CONTENT).hexdigest(), media_type="text/csv", storage_key=key,

@@ -46,7 +46,7 @@ def _arrange(live_server) -> str:
         s.add(version)
         s.flush()
         key = f"datasets/{dataset.id}/versions/{version.id}/data/train.jsonl"
-        context.extras["storage"].put(key, io.BytesIO(CONTENT), content_type="application/jsonl")
+        context.storage.put(key, io.BytesIO(CONTENT), content_type="application/jsonl")
         file = DatasetFile(version_id=version.id, path="data/train.jsonl", size_bytes=len(CONTENT),
                            sha256=hashlib.sha256(CONTENT).hexdigest(), media_type="application/jsonl",
                            storage_key=key)  # fmt: skip

@@ -99,7 +99,7 @@ def test_200mb_multipart_upload_resumes_after_reload_and_publishes(page, live_se
         assert row.storage_session["upload_id"], "a 200 MB file is a multipart upload"
         part_count = -(-SIZE // int(row.storage_session["part_size"]))
         upload_id = row.id
-        store = live_server.app.extensions["marketplace.context"].extras["storage"]
+        store = live_server.app.extensions["marketplace.context"].storage
         held = store.list_uploaded_parts(storage.UploadSession.from_dict(row.storage_session))
     # The parts let through reached storage; none after the cut did.
     assert [part.part_number for part in held] == list(range(1, PARTS_BEFORE_CUT + 1))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
@@ -19,7 +20,7 @@ from marketplace.accounts.models import OrgKind, Role
 from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import DatasetFile
 from marketplace.catalog.vocab import VersionStatus
-from marketplace.db import ServiceContext, UnitOfWork, utcnow
+from marketplace.db import UnitOfWork, utcnow
 from marketplace.delivery import services as delivery
 from marketplace.delivery.downloads import Requester
 from marketplace.delivery.errors import DownloadRefused, RefusalReason
@@ -42,7 +43,7 @@ COMMERCIAL = "LicenseRef-standard-commercial-1.0"
 
 
 def _stored_file(app, version, path: str, content: bytes, media_type: str = "text/csv") -> DatasetFile:  # type: ignore[no-untyped-def]
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     key = f"datasets/{version.dataset_id}/versions/{version.id}/{path}"
     store.put(key, io.BytesIO(content), content_type=media_type)
     return DatasetFileFactory(
@@ -88,8 +89,8 @@ def market(app, db_session: Session):  # type: ignore[no-untyped-def]
 def issue(app, db_session, market, *, overrides=None, version_label="1.0.0", at=None, license_id=COMMERCIAL):  # type: ignore[no-untyped-def]
     """A grant of a fresh offer to the buyer, issued at ``at`` (default now)."""
     when = at or utcnow()
-    context = ServiceContext(dict(app.config), ConsoleMailer(), clock=lambda: when)
-    context.extras.update(app.extensions["marketplace.context"].extras)
+    context = replace(app.extensions["marketplace.context"], settings=dict(app.config), mailer=ConsoleMailer())
+    context = context.at(lambda: when)
     uow = UnitOfWork(db_session, context)
     offer = licenses.create_offer(
         uow, market["seller"], market["dataset"], title="Commercial", license_id=license_id,

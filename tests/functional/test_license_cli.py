@@ -23,7 +23,7 @@ def _certificate(ring: licensing.KeyRing) -> str:
 
 
 def test_offline_verify_accepts_genuine_and_refuses_tampered(app, tmp_path) -> None:
-    ring = app.extensions["marketplace.context"].extras["keyring"]
+    ring = app.extensions["marketplace.context"].keyring
     token = _certificate(ring)
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(ring.public_jwks(utcnow())))
@@ -62,9 +62,8 @@ def test_rotation_keeps_old_certificates_valid(key_file, app, db_session) -> Non
     buyer = OrganisationFactory(kind=OrgKind.BUYER)
     seller = member(provider, Role.OWNER)
     dataset, _version = published_dataset(db_session, provider, slug="rotating")
-    old_ring = app.extensions["marketplace.context"].extras["keyring"]
-    context = ServiceContext({"BASE_URL": "http://localhost"}, ConsoleMailer())
-    context.extras["keyring"] = old_ring
+    old_ring = app.extensions["marketplace.context"].keyring
+    context = ServiceContext({"BASE_URL": "http://localhost"}, ConsoleMailer(), keyring=old_ring)
     uow = UnitOfWork(db_session, context)
     offer = svc.create_offer(uow, seller, dataset, title="Open", license_id="CC-BY-4.0", price_amount=0, currency="EUR")
     grant = svc.issue_grant(uow, offer, licensee=buyer, acquired_by=None)
@@ -101,7 +100,7 @@ def test_production_refuses_to_start_without_a_signing_key(tmp_path) -> None:
 def test_signing_key_from_the_environment_wins(tmp_path, app_settings) -> None:
     ring = licensing.KeyRing.generate(utcnow())
     app = create_app({**app_settings, "LICENSE_SIGNING_KEY": ring.private_pem().decode()})
-    served = app.extensions["marketplace.context"].extras["keyring"]
+    served = app.extensions["marketplace.context"].keyring
     assert served.signer_kid == ring.signer_kid
     client = app.test_client()
     assert client.get("/.well-known/jwks.json").get_json()["keys"][0]["kid"] == ring.signer_kid

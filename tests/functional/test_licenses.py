@@ -208,8 +208,9 @@ def test_revoked_license_verifies_as_genuine_but_not_in_force(app, client, marke
     from marketplace.mail import ConsoleMailer
 
     offer = _offer(db_session, market)
-    context = ServiceContext({"BASE_URL": "http://localhost"}, ConsoleMailer())
-    context.extras["keyring"] = app.extensions["marketplace.context"].extras["keyring"]
+    context = ServiceContext(
+        {"BASE_URL": "http://localhost"}, ConsoleMailer(), keyring=app.extensions["marketplace.context"].keyring
+    )
     uow = UnitOfWork(db_session, context)
     grant = svc.issue_grant(uow, offer, licensee=market["buyer"], acquired_by=None)
     svc.transition_grant(uow, grant, licensing.GrantAction.REVOKE, reason="refund", actor="admin")
@@ -243,6 +244,28 @@ def test_use_check_on_the_license_page(client, market, db_session, app) -> None:
     assert "Allowed" in page
     bad = client.get(f"/licenses/{grant.id}?action=teleport")
     assert bad.status_code == 422
+
+
+def test_may_we_form_treats_an_empty_seats_field_as_not_asked(client, market, db_session) -> None:
+    offer = _offer(db_session, market)
+    log_in(client, "purchaser@example.org", PASSWORD)
+    post_form(client, f"/offers/{offer.id}/acquire", {"licensee": "buy", "accept_terms": offer.terms_hash},
+              token_from="/settings")  # fmt: skip
+    grant = db_session.exec(select(Grant)).one()
+    ask = f"/licenses/{grant.id}?action=train&commercial=on&territory=DE&seats_in_use="
+    # The browser sends the empty number field as "": the check runs without a seat count.
+    for blank in ("", "%20%20"):
+        response = client.get(ask + blank)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, page
+        assert 'data-testid="use-decision"' in page and "Allowed" in page and "alert-error" not in page
+    assert client.get(ask + "3").status_code == 200
+    # Anything else is a field error in the form's own words.
+    for bad, words in (("abc", "enter a whole number of seats"), ("-1", "enter a number of seats from 0 to 1,000,000")):
+        response = client.get(ask + bad)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert f"Seats in use: {words}" in page and "seats_in_use:" not in page
 
 
 def test_paste_a_certificate_to_verify_it(client, market, db_session) -> None:

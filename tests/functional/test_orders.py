@@ -31,7 +31,7 @@ def _buy(client, db_session: Session, offer: Offer, licensee: str = "buy") -> Or
 
 
 def _sandbox(app):
-    return app.extensions["marketplace.context"].extras["payments"]
+    return app.extensions["marketplace.context"].payments
 
 
 def _pay(client, order: Order, outcome: str = "paid"):

@@ -142,7 +142,7 @@ def test_a_wrong_hash_fails_verification_deletes_the_bytes_and_blocks_publishing
     row = db_session.exec(select(FileUpload).where(FileUpload.path == "a.txt")).one()
     assert row.status is UploadStatus.FAILED
     assert db_session.exec(select(DatasetFile).where(DatasetFile.version_id == shop["draft"].id)).all() == []
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     assert not store.exists(row.storage_key)
 
     response = client.post("/datasets/speech/versions/1.1.0/publish-uploaded", data={"csrf_token": browser.token})
@@ -245,7 +245,7 @@ def test_removing_a_verified_file_takes_it_out_of_the_manifest(app, client, shop
     )
     assert response.status_code == 302
     assert db_session.exec(select(DatasetFile).where(DatasetFile.version_id == shop["draft"].id)).all() == []
-    assert not app.extensions["marketplace.context"].extras["storage"].exists(row.storage_key)
+    assert not app.extensions["marketplace.context"].storage.exists(row.storage_key)
 
 
 def test_upload_page_lists_files_and_loads_the_script(client, shop) -> None:

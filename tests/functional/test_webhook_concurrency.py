@@ -71,7 +71,7 @@ def _arrange(app) -> str:
 
 def test_concurrent_duplicate_webhooks_issue_one_license(live_app) -> None:
     session_id = _arrange(live_app)
-    signed = live_app.extensions["marketplace.context"].extras["payments"].complete_checkout(session_id, "paid")
+    signed = live_app.extensions["marketplace.context"].payments.complete_checkout(session_id, "paid")
     barrier = threading.Barrier(DELIVERIES)
     statuses: list[int] = []
     bodies: list[str] = []
@@ -106,7 +106,7 @@ def test_webhook_and_return_page_racing_issue_one_license(live_app) -> None:
     """The buyer's return from checkout and the webhook fulfil the same order at once: one license."""
     session_id = _arrange(live_app)
     context = live_app.extensions["marketplace.context"]
-    signed = context.extras["payments"].complete_checkout(session_id, "paid")
+    signed = context.payments.complete_checkout(session_id, "paid")
     database = live_app.extensions["marketplace.db"]
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

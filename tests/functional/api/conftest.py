@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from marketplace.apikeys import services as keys
 from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import DatasetFile
 from marketplace.catalog.vocab import VersionStatus
-from marketplace.db import ServiceContext, UnitOfWork, utcnow
+from marketplace.db import UnitOfWork, utcnow
 from marketplace.licenses import services as licenses
 from marketplace.oauth import services as oauth
 from marketplace.orders import services as orders
@@ -40,13 +40,11 @@ def work(app: Flask, session: Session, *, at: datetime | None = None) -> UnitOfW
     context = app.extensions["marketplace.context"]
     if at is None:
         return UnitOfWork(session, context)
-    shifted = ServiceContext(dict(app.config), context.mailer, clock=lambda: at)
-    shifted.extras.update(context.extras)
-    return UnitOfWork(session, shifted)
+    return UnitOfWork(session, replace(context.at(lambda: at), settings=dict(app.config)))
 
 
 def stored_file(app: Flask, version: Any, path: str, content: bytes, media_type: str = "text/csv") -> DatasetFile:
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     key = f"datasets/{version.dataset_id}/versions/{version.id}/{path}"
     store.put(key, io.BytesIO(content), content_type=media_type)
     return DatasetFileFactory(

@@ -56,7 +56,7 @@ def test_last_used_at_and_from(world, client) -> None:
     assert world.last_key.last_used_at is not None and world.last_key.last_used_ip == "203.0.113.9"
 
 
-def test_test_keys_only_work_against_sandbox_payments(world, client) -> None:
+def test_test_keys_only_work_against_sandbox_payments(world, client, monkeypatch) -> None:
     secret = world.key("purchaser", environment="test")
     assert secret.startswith("mkp_test_")
     assert client.get("/api/v1/me", headers=bearer(secret)).get_json()["credential"]["environment"] == "test"
@@ -64,13 +64,9 @@ def test_test_keys_only_work_against_sandbox_payments(world, client) -> None:
     class LivePayments:
         is_sandbox = False
 
-    extras = world.app.extensions["marketplace.context"].extras
-    sandbox, extras["payments"] = extras["payments"], LivePayments()
-    try:
-        refused = client.get("/api/v1/me", headers=bearer(secret))
-        assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "test_credential_refused"
-    finally:
-        extras["payments"] = sandbox
+    monkeypatch.setattr(world.app.extensions["marketplace.context"], "payments", LivePayments())
+    refused = client.get("/api/v1/me", headers=bearer(secret))
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "test_credential_refused"
 
 
 def test_an_organisation_key_stops_when_its_creator_leaves(world, client) -> None:

@@ -31,7 +31,7 @@ def _endpoint(app, db_session, org, url: str, events=("license.issued",), **user
 
 
 def _dispatcher(app):
-    return app.extensions["marketplace.context"].extras["webhooks"]
+    return app.extensions["marketplace.context"].webhooks
 
 
 def _acquire(client, offer) -> None:

@@ -161,7 +161,7 @@ def test_a_host_that_turns_private_after_saving_is_refused_at_delivery(app, db_s
     emit(UnitOfWork(db_session, context), "license.issued", {"license_id": "l"}, audience=[org.id])
     db_session.flush()
     monkeypatch.setattr(socket, "getaddrinfo", _resolver("169.254.169.254"))
-    assert context.extras["webhooks"].deliver_due() == 1
+    assert context.webhooks.deliver_due() == 1
     db_session.expire_all()
     delivery = db_session.exec(select(WebhookDelivery)).one()
     assert delivery.status == "failed" and "link-local" in delivery.last_error

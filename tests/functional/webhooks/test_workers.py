@@ -68,7 +68,7 @@ def test_several_workers_deliver_each_delivery_exactly_once(scratch, receiver) -
         errors: list[BaseException] = []
 
         def work(app) -> None:
-            dispatcher = app.extensions["marketplace.context"].extras["webhooks"]
+            dispatcher = app.extensions["marketplace.context"].webhooks
             try:
                 start.wait()
                 while dispatcher.deliver_due():
@@ -98,7 +98,7 @@ def test_the_background_worker_sends_right_after_the_commit(scratch, receiver) -
     app = _app(scratch, WEBHOOK_POLL_SECONDS=60)
     try:
         org_id = _arrange(app, receiver.url + "/bg", "bg")
-        dispatcher = app.extensions["marketplace.context"].extras["webhooks"]
+        dispatcher = app.extensions["marketplace.context"].webhooks
         assert not dispatcher.running  # TESTING: the test decides
         dispatcher.start()
         time.sleep(0.2)  # let the first (empty) round pass, so the worker is waiting
@@ -119,7 +119,7 @@ def test_a_web_process_starts_its_worker_on_the_first_request(scratch) -> None:
     settings = base_settings(path, url)
     settings.pop("TESTING")
     app = create_app(settings)
-    dispatcher = app.extensions["marketplace.context"].extras["webhooks"]
+    dispatcher = app.extensions["marketplace.context"].webhooks
     try:
         assert not dispatcher.running
         app.test_client().get("/api/v1/status")
@@ -129,5 +129,5 @@ def test_a_web_process_starts_its_worker_on_the_first_request(scratch) -> None:
     assert not dispatcher.running
     off = create_app({**settings, "WEBHOOK_WORKER": "off"})
     off.test_client().get("/api/v1/status")
-    assert not off.extensions["marketplace.context"].extras["webhooks"].running
+    assert not off.extensions["marketplace.context"].webhooks.running
     off.extensions["marketplace.db"].dispose()

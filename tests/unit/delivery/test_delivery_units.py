@@ -119,7 +119,7 @@ def test_the_local_backend_is_mounted_at_its_base_path(tmp_path) -> None:
     assert storage_mount_path({**site, "STORAGE_LOCAL_BASE_URL": "https://data.example.org/st"}) == "/st"
     assert storage_mount_path({**site, "STORAGE_LOCAL_BASE_URL": "https://files.example.org/st"}) is None
     app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://"})
-    store = app.extensions["marketplace.context"].extras["storage"]
+    store = app.extensions["marketplace.context"].storage
     assert isinstance(store, storage.RegionalStorage) and isinstance(store.default, storage.LocalStorage)
     store.put("datasets/1/versions/1/a.txt", __import__("io").BytesIO(b"hello"))
     url = store.presign_download("datasets/1/versions/1/a.txt", filename="a.txt", expires_in=timedelta(minutes=1))

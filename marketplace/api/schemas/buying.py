@@ -1,77 +1,67 @@
-"""marshmallow schemas of every ``/api/v1`` request and response; the OpenAPI document is generated from them.
-
-Request schemas refuse unknown fields (a typo is an error, not silently ignored). Response schemas say exactly
-what is sent, nullable fields included, so the document's schemas can be checked against real responses.
-"""
+"""Schemas of what a buyer does: the calling credential, the catalog, offers, orders, licenses and downloads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
+from marketplace.api.schemas.common import (
+    SLUG,
+    In,
+    OrganisationRefSchema,
+    Out,
+    PageQuerySchema,
+    ProblemSchema,
+    nullable_dt,
+    nullable_str,
+)
 from marketplace.apikeys.scopes import SCOPES
 from marketplace.catalog import search as catalog_search
 from marketplace.catalog import vocab
-from marketplace.catalog.schemas import SECTION_FIELDS, Coded, DatasetRecordSchema, ManifestEntrySchema
-from marketplace.events import EVENT_TYPES
 
-SLUG = validate.Regexp(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$", error="not a valid slug")
-ULID = validate.Regexp(r"^[0-9A-HJKMNP-TV-Z]{26}$", error="not a license id")
-
-
-class In(Schema):
-    """Base of request schemas: unknown fields are refused."""
-
-    class Meta:
-        unknown = RAISE
-
-
-class Out(Schema):
-    """Base of response schemas."""
-
-    class Meta:
-        ordered = True
-
-
-def _nullable_str(**kwargs: Any) -> fields.String:
-    return fields.String(allow_none=True, **kwargs)
-
-
-def _nullable_dt() -> fields.DateTime:
-    return fields.DateTime(allow_none=True)
-
-
-# --- shared ------------------------------------------------------------------------------------------------------
-
-
-class ProblemSchema(Out):
-    field = fields.String(required=True)
-    message = fields.String(required=True)
-    location = fields.String()
-
-
-class ErrorBodySchema(Out):
-    code = fields.String(required=True, metadata={"description": "Stable, machine-readable error code."})
-    message = fields.String(required=True)
-    details = fields.List(fields.Nested(ProblemSchema), required=True)
-
-
-class ErrorSchema(Out):
-    """Every error, whatever its status: ``{"error": {"code", "message", "details"}}``."""
-
-    error = fields.Nested(ErrorBodySchema, required=True)
-
-
-class PageQuerySchema(In):
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
-class OrganisationRefSchema(Out):
-    slug = fields.String(required=True)
-    name = fields.String(required=True)
-
+__all__ = [
+    "CROISSANT_DOCUMENT",
+    "AcquireSchema",
+    "CertificateSchema",
+    "CheckoutSchema",
+    "CredentialSchema",
+    "CroissantQuerySchema",
+    "DatasetPageSchema",
+    "DatasetSchema",
+    "DatasetSummarySchema",
+    "DownloadLinkSchema",
+    "DownloadLinksRequestSchema",
+    "DownloadLinksSchema",
+    "FacetSchema",
+    "FacetValueSchema",
+    "FileSchema",
+    "LicensePageSchema",
+    "LicenseQuerySchema",
+    "LicenseSchema",
+    "ManifestFileSchema",
+    "ManifestSchema",
+    "ManifestVersionSchema",
+    "MeSchema",
+    "MembershipRefSchema",
+    "MoneySchema",
+    "OfferCreateSchema",
+    "OfferListSchema",
+    "OfferSchema",
+    "OrderCreateSchema",
+    "OrderLineInSchema",
+    "OrderLineSchema",
+    "OrderPageSchema",
+    "OrderSchema",
+    "RetryCheckoutSchema",
+    "SearchQuerySchema",
+    "SearchResultSchema",
+    "UserRefSchema",
+    "VerificationSchema",
+    "VersionListSchema",
+    "VersionSchema",
+    "VersionSummarySchema",
+]
 
 # --- me --------------------------------------------------------------------------------------------------------
 
@@ -82,7 +72,7 @@ class CredentialSchema(Out):
     name = fields.String(required=True)
     environment = fields.String(required=True, validate=validate.OneOf(["live", "test"]))
     scopes = fields.List(fields.String(validate=validate.OneOf(list(SCOPES))), required=True)
-    expires_at = _nullable_dt()
+    expires_at = nullable_dt()
 
 
 class UserRefSchema(Out):
@@ -153,13 +143,13 @@ class DatasetSummarySchema(Out):
     title = fields.String(required=True)
     summary = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in vocab.DatasetStatus]))
-    modality = _nullable_str()
+    modality = nullable_str()
     provider = fields.Nested(OrganisationRefSchema, required=True)
     tags = fields.List(fields.String(), required=True)
     tasks = fields.List(fields.String(), required=True)
     languages = fields.List(fields.String(), required=True)
-    latest_version = _nullable_str()
-    published_at = _nullable_dt()
+    latest_version = nullable_str()
+    published_at = nullable_dt()
     links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
 
@@ -167,7 +157,7 @@ class SearchResultSchema(Out):
     data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
     total = fields.Integer(required=True)
     facets = fields.List(fields.Nested(FacetSchema), required=True)
-    next_cursor = _nullable_str(required=True)
+    next_cursor = nullable_str(required=True)
 
 
 class FileSchema(Out):
@@ -183,11 +173,11 @@ class VersionSummarySchema(Out):
     version = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf([s.value for s in vocab.VersionStatus]))
     changelog = fields.String(required=True)
-    manifest_digest = _nullable_str()
+    manifest_digest = nullable_str()
     file_count = fields.Integer(required=True)
     total_bytes = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
-    published_at = _nullable_dt()
+    published_at = nullable_dt()
 
 
 class VersionSchema(VersionSummarySchema):
@@ -212,7 +202,7 @@ class DatasetSchema(Out):
     versions = fields.List(fields.Nested(VersionSummarySchema), required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
-    published_at = _nullable_dt()
+    published_at = nullable_dt()
     missing = fields.List(
         fields.Nested(ProblemSchema),
         required=True,
@@ -223,7 +213,7 @@ class DatasetSchema(Out):
 
 class DatasetPageSchema(Out):
     data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
-    next_cursor = _nullable_str(required=True)
+    next_cursor = nullable_str(required=True)
 
 
 class CroissantQuerySchema(In):
@@ -255,7 +245,7 @@ class OfferSchema(Out):
     license_id = fields.String(required=True)
     license_family = fields.String(required=True)
     price = fields.Nested(MoneySchema, required=True)
-    version_label = _nullable_str()
+    version_label = nullable_str()
     private = fields.Boolean(required=True)
     active = fields.Boolean(required=True)
     training_permitted = fields.Boolean(required=True)
@@ -315,12 +305,12 @@ class OrderCreateSchema(In):
 
 class OrderLineSchema(Out):
     offer_id = fields.Integer(required=True)
-    dataset = _nullable_str(required=True)
+    dataset = nullable_str(required=True)
     description = fields.String(required=True)
     amount = fields.Integer(required=True)
     currency = fields.String(required=True)
     terms_hash = fields.String(required=True)
-    license_id = _nullable_str(required=True, metadata={"description": "The license issued for this line, once paid."})
+    license_id = nullable_str(required=True, metadata={"description": "The license issued for this line, once paid."})
 
 
 class OrderSchema(Out):
@@ -329,21 +319,21 @@ class OrderSchema(Out):
     status = fields.String(required=True)
     licensee = fields.String(required=True, metadata={"description": "Buyer organisation's slug."})
     total = fields.Nested(MoneySchema, required=True)
-    checkout_url = _nullable_str(required=True, metadata={"description": "Where the buyer pays (sandbox or Stripe)."})
+    checkout_url = nullable_str(required=True, metadata={"description": "Where the buyer pays (sandbox or Stripe)."})
     created_at = fields.DateTime(required=True)
-    paid_at = _nullable_dt()
+    paid_at = nullable_dt()
     lines = fields.List(fields.Nested(OrderLineSchema), required=True)
 
 
 class OrderPageSchema(Out):
     data = fields.List(fields.Nested(OrderSchema), required=True)
-    next_cursor = _nullable_str(required=True)
+    next_cursor = nullable_str(required=True)
 
 
 class CheckoutSchema(Out):
     order_id = fields.Integer(required=True)
     status = fields.String(required=True)
-    checkout_url = _nullable_str(required=True)
+    checkout_url = nullable_str(required=True)
 
 
 class RetryCheckoutSchema(In):
@@ -361,7 +351,7 @@ class LicenseQuerySchema(PageQuerySchema):
 class LicenseSchema(Out):
     id = fields.String(required=True)
     status = fields.String(required=True)
-    dataset = _nullable_str(required=True)
+    dataset = nullable_str(required=True)
     license = fields.String(required=True, metadata={"description": "SPDX id or LicenseRef- of the template."})
     licensee = fields.Nested(OrganisationRefSchema, required=True)
     licensor = fields.Nested(OrganisationRefSchema, required=True)
@@ -372,19 +362,19 @@ class LicenseSchema(Out):
     price = fields.Nested(MoneySchema, required=True)
     issued_at = fields.DateTime(required=True)
     valid_from = fields.DateTime(required=True)
-    valid_until = _nullable_dt()
+    valid_until = nullable_dt()
     links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
 
 class LicensePageSchema(Out):
     data = fields.List(fields.Nested(LicenseSchema), required=True)
-    next_cursor = _nullable_str(required=True)
+    next_cursor = nullable_str(required=True)
 
 
 class CertificateSchema(Out):
     license_id = fields.String(required=True)
     certificate = fields.String(required=True, metadata={"description": "JWS compact serialisation (EdDSA)."})
-    kid = _nullable_str(required=True)
+    kid = nullable_str(required=True)
     jwks_url = fields.String(required=True)
 
 
@@ -396,13 +386,13 @@ class VerificationSchema(Out):
     message = fields.String(required=True)
     dataset = fields.Dict(allow_none=True, required=True)
     versions = fields.List(fields.String(), required=True)
-    licensee_organisation = _nullable_str(required=True)
-    licensor_organisation = _nullable_str(required=True)
-    license = _nullable_str(required=True)
-    terms_hash = _nullable_str(required=True)
-    valid_from = _nullable_str(required=True)
-    valid_until = _nullable_str(required=True)
-    certificate_kid = _nullable_str(required=True)
+    licensee_organisation = nullable_str(required=True)
+    licensor_organisation = nullable_str(required=True)
+    license = nullable_str(required=True)
+    terms_hash = nullable_str(required=True)
+    valid_from = nullable_str(required=True)
+    valid_until = nullable_str(required=True)
+    certificate_kid = nullable_str(required=True)
 
 
 # --- downloads -------------------------------------------------------------------------------------------------
@@ -449,7 +439,7 @@ class ManifestFileSchema(Out):
 
 class ManifestVersionSchema(Out):
     version = fields.String(required=True)
-    manifest_digest = _nullable_str(required=True)
+    manifest_digest = nullable_str(required=True)
     file_count = fields.Integer(required=True)
     total_bytes = fields.Integer(required=True)
     files = fields.List(fields.Nested(ManifestFileSchema), required=True)
@@ -457,173 +447,6 @@ class ManifestVersionSchema(Out):
 
 class ManifestSchema(Out):
     license = fields.String(required=True)
-    dataset = _nullable_str(required=True)
+    dataset = nullable_str(required=True)
     license_manifest_digest = fields.String(required=True)
     versions = fields.List(fields.Nested(ManifestVersionSchema), required=True)
-
-
-# --- provider --------------------------------------------------------------------------------------------------
-
-
-class ProviderListQuerySchema(PageQuerySchema):
-    organisation = fields.String(load_default=None, validate=SLUG)
-
-
-class DatasetCreateSchema(In):
-    organisation = fields.String(
-        load_default=None,
-        validate=SLUG,
-        metadata={"description": "Provider organisation's slug; defaults to the organisation of the credential."},
-    )
-    record = fields.Nested(
-        DatasetRecordSchema(exclude=("versions",)),
-        required=True,
-        metadata={"description": "The listing's fields; add versions with the versions endpoint."},
-    )
-
-
-SECTION_NAMES = list(SECTION_FIELDS)
-
-
-class SectionBodySchema(In):
-    record = fields.Dict(
-        required=True, metadata={"description": "The section's fields; fields left out are cleared (PUT semantics)."}
-    )
-
-
-class VersionCreateSchema(In):
-    version = Coded(vocab.semantic_version, required=True, metadata={"description": "Semantic version, e.g. 1.2.0."})
-    changelog = fields.String(load_default="", validate=validate.Length(max=20000))
-    files = fields.List(fields.Nested(ManifestEntrySchema), load_default=list, validate=validate.Length(max=100000))
-
-
-class VersionUpdateSchema(In):
-    changelog = fields.String(load_default="", validate=validate.Length(max=20000))
-    files = fields.List(fields.Nested(ManifestEntrySchema), load_default=list, validate=validate.Length(max=100000))
-
-
-class UploadCreateSchema(In):
-    path = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=5 * 1024**4))
-    media_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
-    sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9a-fA-F]{64}$"))
-
-
-class UploadSchema(Out):
-    id = fields.Integer(required=True)
-    dataset = fields.String(required=True)
-    version = fields.String(required=True)
-    path = fields.String(required=True)
-    size = fields.Integer(required=True)
-    media_type = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["uploading", "verified", "failed", "aborted"]))
-    multipart = fields.Boolean(required=True)
-    part_size = fields.Integer(required=True)
-    part_count = fields.Integer(required=True)
-    headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    parts_done = fields.List(fields.Integer(), required=True)
-    sha256 = _nullable_str(required=True)
-    expected_sha256 = _nullable_str(required=True)
-    error = fields.String(required=True)
-
-
-class UploadLinksRequestSchema(In):
-    parts = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=10000)),
-        load_default=list,
-        validate=validate.Length(max=100),
-        metadata={"description": "Part numbers (multipart uploads); leave empty for a single-PUT upload."},
-    )
-
-
-class UploadLinksSchema(Out):
-    urls = fields.Dict(
-        keys=fields.String(),
-        values=fields.String(),
-        required=True,
-        metadata={"description": 'Part number → presigned PUT URL ("0" for a single-PUT upload).'},
-    )
-
-
-class ImportCreateSchema(In):
-    organisation = fields.String(load_default=None, validate=SLUG)
-    format = fields.String(required=True, validate=validate.OneOf(["csv", "jsonl", "croissant"]))
-    content = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=16 * 1024 * 1024),
-        metadata={"description": "The catalog file's text (UTF-8)."},
-    )
-    filename = fields.String(load_default="", validate=validate.Length(max=255))
-
-
-class JobSchema(Out):
-    id = fields.Integer(required=True)
-    kind = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
-    organisation = fields.String(required=True)
-    result = fields.Dict(allow_none=True, required=True)
-    error = fields.String(required=True)
-    problems = fields.List(fields.Nested(ProblemSchema), required=True)
-    created_at = fields.DateTime(required=True)
-    started_at = _nullable_dt()
-    finished_at = _nullable_dt()
-
-
-# --- webhooks --------------------------------------------------------------------------------------------------
-
-
-class EndpointQuerySchema(In):
-    organisation = fields.String(load_default=None, validate=SLUG)
-
-
-class EndpointCreateSchema(In):
-    organisation = fields.String(load_default=None, validate=SLUG)
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
-    events = fields.List(
-        fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True, validate=validate.Length(min=1)
-    )
-    description = fields.String(load_default="", validate=validate.Length(max=500))
-
-
-class EndpointSchema(Out):
-    id = fields.Integer(required=True)
-    organisation = fields.String(required=True)
-    url = fields.String(required=True)
-    description = fields.String(required=True)
-    events = fields.List(fields.String(), required=True)
-    active = fields.Boolean(required=True)
-    created_at = fields.DateTime(required=True)
-
-
-class EndpointListSchema(Out):
-    data = fields.List(fields.Nested(EndpointSchema), required=True)
-
-
-class EndpointWithSecretSchema(EndpointSchema):
-    secret = fields.String(required=True, metadata={"description": "The signing secret, shown only this once."})
-
-
-class SecretSchema(Out):
-    secret = fields.String(required=True, metadata={"description": "The new signing secret, shown only this once."})
-
-
-class DeliverySchema(Out):
-    id = fields.Integer(required=True)
-    event_id = fields.String(required=True)
-    event_type = fields.String(required=True)
-    status = fields.String(required=True)
-    attempts = fields.Integer(required=True)
-    last_status_code = fields.Integer(allow_none=True, required=True)
-    last_error = fields.String(required=True)
-    next_attempt_at = _nullable_dt()
-    created_at = fields.DateTime(required=True)
-    delivered_at = _nullable_dt()
-
-
-class DeliveryPageSchema(Out):
-    data = fields.List(fields.Nested(DeliverySchema), required=True)
-    next_cursor = _nullable_str(required=True)
-
-
-class EmptySchema(In):
-    """No fields."""

@@ -1,0 +1,54 @@
+"""``/readyz`` checks each configured backend and names the one that does not answer; ``/healthz`` checks none."""
+
+from __future__ import annotations
+
+import socket
+
+from storage import StorageUnavailable
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_readyz_reports_each_backend(client) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ready"
+    assert set(body["checks"]) == {"database", "storage"}  # no REDIS_URL: Redis is not checked
+    assert all(check["status"] == "ok" for check in body["checks"].values())
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_is_503_naming_an_unreachable_redis(app, client) -> None:
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{_closed_port()}/0"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    checks = response.get_json()["checks"]
+    assert checks["redis"] == {"status": "unavailable", "error": "ConnectionError"}
+    assert checks["database"]["status"] == "ok"
+    assert "127.0.0.1" not in response.get_data(as_text=True)  # details go to the log, not to the public
+
+
+def test_readyz_is_503_naming_unavailable_storage(app, client, monkeypatch) -> None:
+    storage = app.extensions["marketplace.context"].storage
+
+    def unreachable(key: str) -> bool:
+        raise StorageUnavailable("object storage did not answer")
+
+    monkeypatch.setattr(storage.for_region(None), "exists", unreachable)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["storage"] == {"status": "unavailable", "error": "StorageUnavailable"}
+
+
+def test_healthz_is_liveness_only(app, client, monkeypatch) -> None:
+    def no_database() -> None:
+        raise AssertionError("/healthz must not touch the database")
+
+    monkeypatch.setattr(app.extensions["marketplace.db"], "session", no_database)
+    assert client.get("/healthz").get_json() == {"status": "ok"}

@@ -1,0 +1,165 @@
+"""Every permission rule, as one table: who (role) may do what (action) under which API delegation.
+
+The expected table is written out below, cell by cell, so removing, loosening or tightening any rule in
+``marketplace.permissions._RULES`` fails this test, and so does a new action without a row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from marketplace.accounts.models import Organisation, Role, User
+from marketplace.errors import NotAuthenticated, PermissionDenied
+from marketplace.licenses.models import Grant
+from marketplace.permissions import Action, can, delegated, require
+from tests.factories import DatasetFactory, OrganisationFactory, UserFactory, member
+
+ROLES = ("anonymous", "outsider", "member", "admin", "owner", "platform")
+DELEGATIONS = ("none", "same_org", "other_org")
+
+# ``y`` allowed, ``-`` refused. Columns: the roles above, towards organisation "acme" (or its listing or its
+# license grant). "outsider" owns another organisation; "platform" is a platform admin with no membership.
+# Delegation: "none" is the website session; "same_org" an API credential limited to acme; "other_org" one
+# limited to the outsider's organisation.
+TABLE = """
+action                  delegation  anonymous outsider member admin owner platform
+org:view                none        -         -        y      y     y     y
+org:view                same_org    -         -        y      y     y     -
+org:view                other_org   -         -        -      -     -     -
+org:update              none        -         -        -      y     y     -
+org:update              same_org    -         -        -      y     y     -
+org:update              other_org   -         -        -      -     -     -
+org:invite              none        -         -        -      y     y     -
+org:invite              same_org    -         -        -      y     y     -
+org:invite              other_org   -         -        -      -     -     -
+org:manage_members      none        -         -        -      y     y     -
+org:manage_members      same_org    -         -        -      y     y     -
+org:manage_members      other_org   -         -        -      -     -     -
+org:manage_owners       none        -         -        -      -     y     -
+org:manage_owners       same_org    -         -        -      -     y     -
+org:manage_owners       other_org   -         -        -      -     -     -
+org:act_for             none        -         -        y      y     y     -
+org:act_for             same_org    -         -        y      y     y     -
+org:act_for             other_org   -         -        -      -     -     -
+platform:admin          none        -         -        -      -     -     y
+platform:admin          same_org    -         -        -      -     -     -
+platform:admin          other_org   -         -        -      -     -     -
+dataset:edit            none        -         -        y      y     y     -
+dataset:edit            same_org    -         -        y      y     y     -
+dataset:edit            other_org   -         -        -      -     -     -
+dataset:review          none        -         -        -      -     -     y
+dataset:review          same_org    -         -        -      -     -     -
+dataset:review          other_org   -         -        -      -     -     -
+dataset:download_stats  none        -         -        y      y     y     -
+dataset:download_stats  same_org    -         -        y      y     y     -
+dataset:download_stats  other_org   -         -        -      -     -     -
+grant:download          none        -         -        y      y     y     -
+grant:download          same_org    -         -        y      y     y     -
+grant:download          other_org   -         -        -      -     -     -
+webhooks:see            none        -         -        y      y     y     y
+webhooks:see            same_org    -         -        y      y     y     -
+webhooks:see            other_org   -         -        -      -     -     -
+webhooks:manage         none        -         -        -      y     y     -
+webhooks:manage         same_org    -         -        -      y     y     -
+webhooks:manage         other_org   -         -        -      -     -     -
+sso:manage              none        -         -        -      y     y     -
+sso:manage              same_org    -         -        -      y     y     -
+sso:manage              other_org   -         -        -      -     -     -
+api_access:manage       none        -         -        -      y     y     -
+api_access:manage       same_org    -         -        -      y     y     -
+api_access:manage       other_org   -         -        -      -     -     -
+"""
+
+#: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
+TARGETS: dict[Action, str] = {
+    Action.ORG_VIEW: "org",
+    Action.ORG_UPDATE: "org",
+    Action.ORG_INVITE: "org",
+    Action.ORG_MANAGE_MEMBERS: "org",
+    Action.ORG_MANAGE_OWNERS: "org",
+    Action.ORG_ACT_FOR: "org",
+    Action.PLATFORM_ADMIN: "none",
+    Action.DATASET_EDIT: "dataset",
+    Action.DATASET_REVIEW: "dataset",
+    Action.DATASET_DOWNLOAD_STATS: "dataset",
+    Action.GRANT_DOWNLOAD: "grant",
+    Action.WEBHOOKS_SEE: "org",
+    Action.WEBHOOKS_MANAGE: "org",
+    Action.SSO_MANAGE: "org",
+    Action.API_ACCESS_MANAGE: "org",
+}
+
+
+def _expected() -> dict[tuple[Action, str, str], bool]:
+    lines = [line.split() for line in TABLE.strip().splitlines()]
+    header, rows = lines[0], lines[1:]
+    assert tuple(header[2:]) == ROLES
+    table: dict[tuple[Action, str, str], bool] = {}
+    for action, delegation, *cells in rows:
+        assert delegation in DELEGATIONS and len(cells) == len(ROLES), (action, delegation)
+        for role, cell in zip(ROLES, cells, strict=True):
+            assert cell in ("y", "-")
+            key = (Action(action), delegation, role)
+            assert key not in table, f"row {action} {delegation} is written twice"
+            table[key] = cell == "y"
+    return table
+
+
+EXPECTED = _expected()
+
+
+def test_the_table_covers_every_action_and_delegation() -> None:
+    written = {(action, delegation) for action, delegation, _role in EXPECTED}
+    assert written == {(action, delegation) for action in Action for delegation in DELEGATIONS}
+    assert set(TARGETS) == set(Action)
+
+
+@pytest.fixture()
+def cast(db_session: Session) -> dict[str, Any]:
+    acme = OrganisationFactory(slug="acme")
+    other = OrganisationFactory(slug="other")
+    people: dict[str, User | None] = {
+        "anonymous": None,
+        "outsider": member(other, Role.OWNER),
+        "member": member(acme, Role.MEMBER),
+        "admin": member(acme, Role.ADMIN),
+        "owner": member(acme, Role.OWNER),
+        "platform": UserFactory(is_platform_admin=True),
+    }
+    dataset = DatasetFactory(organisation=acme)
+    db_session.flush()
+    targets = {"org": acme, "dataset": dataset, "grant": Grant(licensee_org_id=acme.id), "none": None}
+    return {"acme": acme, "other": other, "people": people, "targets": targets}
+
+
+def _delegation_org(delegation: str, acme: Organisation, other: Organisation) -> int | None:
+    return {"same_org": acme.id, "other_org": other.id}[delegation]
+
+
+def test_every_role_action_and_delegation_is_decided_as_the_table_says(db_session: Session, cast) -> None:
+    actual: dict[tuple[Action, str, str], bool] = {}
+    for action in Action:
+        target = cast["targets"][TARGETS[action]]
+        for role, user in cast["people"].items():
+            actual[(action, "none", role)] = can(db_session, user, action, target)
+            for delegation in ("same_org", "other_org"):
+                with delegated(_delegation_org(delegation, cast["acme"], cast["other"])):
+                    actual[(action, delegation, role)] = can(db_session, user, action, target)
+    wrong = sorted(
+        f"{action.value} {delegation} {role}: expected {'allowed' if want else 'refused'}"
+        for (action, delegation, role), want in EXPECTED.items()
+        if actual[(action, delegation, role)] != want
+    )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_require_agrees_with_can_and_tells_anonymous_from_refused(db_session: Session, cast) -> None:
+    org = cast["targets"]["org"]
+    with pytest.raises(NotAuthenticated):
+        require(db_session, None, Action.ORG_VIEW, org)
+    with pytest.raises(PermissionDenied):
+        require(db_session, cast["people"]["member"], Action.WEBHOOKS_MANAGE, org)
+    assert require(db_session, cast["people"]["admin"], Action.WEBHOOKS_MANAGE, org) is cast["people"]["admin"]

@@ -23,6 +23,11 @@ EVENT_TYPES: dict[str, str] = {
     "license.issued": "license id, dataset slug, versions, licensee organisation, license id (SPDX or LicenseRef)",
     "license.revoked": "license id, dataset slug, licensee organisation, reason",
     "dataset.version_published": "dataset slug, version label, manifest digest, provider organisation",
+    "milestone.delivered": "contract id, milestone position and title, version label, manifest digest, review deadline",
+    "milestone.accepted": "contract id, milestone position, version label, automatic (true after silence), amount",
+    "milestone.rejected": "contract id, milestone position, version label, reason",
+    "contract.completed": "contract id, amounts paid out, refunded and kept as fees, license id",
+    "contract.cancelled": "contract id, amounts refunded",
 }
 
 

@@ -36,6 +36,13 @@ class Action(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
     API_ACCESS_MANAGE = "api_access:manage"
+    # Custom-data contracts (marketplace.custom): paying, delivering and reviewing milestones, admin decisions.
+    CUSTOM_CONTRACT_VIEW = "custom_contract:view"
+    CUSTOM_CONTRACT_PAY = "custom_contract:pay"
+    CUSTOM_MILESTONE_DELIVER = "custom_milestone:deliver"
+    CUSTOM_MILESTONE_REVIEW = "custom_milestone:review"
+    CUSTOM_MILESTONE_ESCALATE = "custom_milestone:escalate"
+    CUSTOM_ESCALATION_DECIDE = "custom_escalation:decide"
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,18 @@ def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
     return user.is_platform_admin and _delegation.get() is None
 
 
+def _contract_party(attribute: str) -> Callable[[Session, User, Any], bool]:
+    """A member of the organisation named by ``target.<attribute>`` (a contract's ``buyer_org_id`` or
+    ``provider_org_id``)."""
+
+    def rule(session: Session, user: User, target: Any) -> bool:
+        org_id = getattr(target, attribute, None)
+        org = session.get(Organisation, org_id) if org_id is not None else None
+        return org is not None and role_in(session, user, org) is not None
+
+    return rule
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -134,6 +153,15 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.SSO_MANAGE: _at_least(Role.ADMIN),
     # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.
     Action.API_ACCESS_MANAGE: _at_least(Role.ADMIN),
+    # Custom-data contracts: only the two parties see one (everyone else gets a 404). Buyer members pay and
+    # review (accept, reject, cancel a pending milestone); provider members deliver; either side may escalate a
+    # rejection, which only a platform admin decides (never through an API credential).
+    Action.CUSTOM_CONTRACT_VIEW: _either(_contract_party("buyer_org_id"), _contract_party("provider_org_id")),
+    Action.CUSTOM_CONTRACT_PAY: _contract_party("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_DELIVER: _contract_party("provider_org_id"),
+    Action.CUSTOM_MILESTONE_REVIEW: _contract_party("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_ESCALATE: _either(_contract_party("buyer_org_id"), _contract_party("provider_org_id")),
+    Action.CUSTOM_ESCALATION_DECIDE: _platform_admin,
 }
 
 

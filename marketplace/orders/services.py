@@ -646,6 +646,13 @@ def is_duplicate(session: Session, payload: bytes) -> bool:
 
 def _apply(uow: UnitOfWork, event: PaymentEvent) -> tuple[str, Order | None]:
     kind = event.type
+    if kind.startswith("checkout.session."):
+        from marketplace.custom import contracts
+
+        facts = event.checkout_session()
+        if contracts.is_contract_session(facts):
+            # A custom-data contract's payment into escrow: same verified, stored-once event, its own effect.
+            return contracts.apply_checkout_event(uow, kind, facts), None
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         facts = event.checkout_session()
         try:

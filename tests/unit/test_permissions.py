@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from marketplace.accounts.models import Organisation, Role, User
+from marketplace.custom.models import Contract
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant
 from marketplace.permissions import Action, can, delegated, require
@@ -71,6 +72,24 @@ sso:manage              other_org   -         -        -      -     -     -
 api_access:manage       none        -         -        -      y     y     -
 api_access:manage       same_org    -         -        -      y     y     -
 api_access:manage       other_org   -         -        -      -     -     -
+custom_contract:view    none        -         -        y      y     y     -
+custom_contract:view    same_org    -         -        y      y     y     -
+custom_contract:view    other_org   -         -        -      -     -     -
+custom_contract:pay     none        -         -        y      y     y     -
+custom_contract:pay     same_org    -         -        y      y     y     -
+custom_contract:pay     other_org   -         -        -      -     -     -
+custom_milestone:deliver none        -         -        y      y     y     -
+custom_milestone:deliver same_org    -         -        y      y     y     -
+custom_milestone:deliver other_org   -         -        -      -     -     -
+custom_milestone:review none        -         -        y      y     y     -
+custom_milestone:review same_org    -         -        y      y     y     -
+custom_milestone:review other_org   -         -        -      -     -     -
+custom_milestone:escalate none        -         -        y      y     y     -
+custom_milestone:escalate same_org    -         -        y      y     y     -
+custom_milestone:escalate other_org   -         -        -      -     -     -
+custom_escalation:decide none        -         -        -      -     -     y
+custom_escalation:decide same_org    -         -        -      -     -     -
+custom_escalation:decide other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -90,6 +109,13 @@ TARGETS: dict[Action, str] = {
     Action.WEBHOOKS_MANAGE: "org",
     Action.SSO_MANAGE: "org",
     Action.API_ACCESS_MANAGE: "org",
+    # Contracts: acme on the buyer's side, or on the provider's side (the other party is a third organisation).
+    Action.CUSTOM_CONTRACT_VIEW: "contract_of_buyer",
+    Action.CUSTOM_CONTRACT_PAY: "contract_of_buyer",
+    Action.CUSTOM_MILESTONE_DELIVER: "contract_of_provider",
+    Action.CUSTOM_MILESTONE_REVIEW: "contract_of_buyer",
+    Action.CUSTOM_MILESTONE_ESCALATE: "contract_of_provider",
+    Action.CUSTOM_ESCALATION_DECIDE: "contract_of_buyer",
 }
 
 
@@ -131,7 +157,16 @@ def cast(db_session: Session) -> dict[str, Any]:
     }
     dataset = DatasetFactory(organisation=acme)
     db_session.flush()
-    targets = {"org": acme, "dataset": dataset, "grant": Grant(licensee_org_id=acme.id), "none": None}
+    third = OrganisationFactory(slug="third")
+    db_session.flush()
+    targets = {
+        "org": acme,
+        "dataset": dataset,
+        "grant": Grant(licensee_org_id=acme.id),
+        "contract_of_buyer": Contract(buyer_org_id=acme.id, provider_org_id=third.id),
+        "contract_of_provider": Contract(buyer_org_id=third.id, provider_org_id=acme.id),
+        "none": None,
+    }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 
 

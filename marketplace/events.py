@@ -23,6 +23,11 @@ EVENT_TYPES: dict[str, str] = {
     "license.issued": "license id, dataset slug, versions, licensee organisation, license id (SPDX or LicenseRef)",
     "license.revoked": "license id, dataset slug, licensee organisation, reason",
     "dataset.version_published": "dataset slug, version label, manifest digest, provider organisation",
+    "request.created": "request id, title, visibility, deadline, buyer organisation (when the buyer shows it)",
+    "request.revised": "request id, revision number, providers that had quoted",
+    "quote.submitted": "quote id, request id, provider organisation, price and currency, revision",
+    "quote.declined": "quote id, request id, provider organisation, reason (automatic when another quote won)",
+    "quote.accepted": "quote id, request id, contract id, provider and buyer organisations, price and currency",
 }
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+import licensing
 from marketplace.accounts.models import OrgKind, User
 from marketplace.custom import access, schemas, transitions
-from marketplace.custom.models import DataRequest, Quote, QuoteMilestone, QuoteRevision
+from marketplace.custom.models import DataRequest, PaymentPlan, Quote, QuoteMilestone, QuoteRevision
 from marketplace.custom.states import LIVE_QUOTE_STATES, QUOTABLE_REQUEST_STATES, Machine, QuoteState, RequestState
 from marketplace.custom.terms import differing_lines, engine_terms, plain_language
 from marketplace.db import UnitOfWork
@@ -58,8 +59,8 @@ def _write_revision(uow: UnitOfWork, actor: User, quote: Quote, data: dict[str, 
         number=quote.revision,
         price_amount=data["price_amount"],
         currency=data["currency"],
-        payment_plan=data["payment_plan"],
-        license_id=terms_license_id(data["license_id"]),
+        payment_plan=PaymentPlan(data["payment_plan"]),
+        license_id=licensing.get_template(data["license_id"]).id,
         license_overrides=dict(data["license_overrides"]),
         terms=terms.to_dict(),
         terms_hash=terms.terms_hash,
@@ -79,12 +80,6 @@ def _write_revision(uow: UnitOfWork, actor: User, quote: Quote, data: dict[str, 
     uow.session.add(quote)
     uow.session.flush()
     return revision
-
-
-def terms_license_id(license_id: str) -> str:
-    import licensing
-
-    return licensing.get_template(license_id).id
 
 
 def submit_quote(

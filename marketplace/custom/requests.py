@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+import licensing
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
-from marketplace.catalog.vocab import OfferingType
+from marketplace.catalog.vocab import Modality, OfferingType
 from marketplace.custom import access, schemas, transitions
 from marketplace.custom.models import (
     Attachment,
@@ -25,6 +26,7 @@ from marketplace.custom.models import (
     RequestInvitation,
     RequestRevision,
     Visibility,
+    VolumeUnit,
 )
 from marketplace.custom.states import LIVE_QUOTE_STATES, Machine, RequestState
 from marketplace.custom.terms import engine_terms
@@ -45,7 +47,14 @@ def validate_spec(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     spec = schemas.load(schemas.RequestSpecSchema(), {k: v for k, v in data.items() if k in SPEC_FIELDS})
     if spec["deadline"] < uow.now().date():
         raise ValidationFailed.for_field("deadline", "the deadline must not be in the past")
-    engine_terms(spec["license_id"], spec["license_overrides"], price=spec["budget_max"], currency=spec["currency"])
+    terms = engine_terms(
+        spec["license_id"], spec["license_overrides"], price=spec["budget_max"], currency=spec["currency"]
+    )
+    del terms  # validated only: the request records what was asked for, the quote what is offered
+    spec["license_id"] = licensing.get_template(spec["license_id"]).id
+    spec["modality"] = Modality(spec["modality"])
+    spec["volume_unit"] = VolumeUnit(spec["volume_unit"])
+    spec["visibility"] = Visibility(spec["visibility"])
     return spec
 
 

@@ -20,6 +20,7 @@ from marketplace.accounts.models import Membership, Organisation, OrgKind, Role,
 from marketplace.custom.models import DataRequest, RequestInvitation, Visibility
 from marketplace.custom.states import QUOTABLE_REQUEST_STATES, RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
+from marketplace.orders.models import OrderLine
 
 
 class Action(enum.StrEnum):
@@ -38,6 +39,9 @@ class Action(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
     API_ACCESS_MANAGE = "api_access:manage"
+    ORDER_VIEW = "order:view"
+    ORDER_REFUND = "order:refund"
+    GRANT_VIEW = "grant:view"
     # Custom datasets (marketplace.custom): requests for data, quotes, their threads and contracts.
     CUSTOM_REQUEST_CREATE = "custom_request:create"
     CUSTOM_REQUEST_VIEW = "custom_request:view"
@@ -114,6 +118,27 @@ def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
     org_id = getattr(target, "licensee_org_id", None)
     org = session.get(Organisation, org_id) if org_id is not None else None
     return org is not None and role_in(session, user, org) is not None
+
+
+def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
+    """At least ``minimum`` in the organisation whose id is ``target.<attribute>`` (e.g. an order's buyer)."""
+
+    def rule(session: Session, user: User, target: Any) -> bool:
+        org_id = getattr(target, attribute, None)
+        org = session.get(Organisation, org_id) if org_id is not None else None
+        return org is not None and _at_least(minimum)(session, user, org)
+
+    return rule
+
+
+def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
+    """An admin of the one provider whose datasets make up the order ``target`` (an order of several providers'
+    datasets is not any one provider's to refund)."""
+    providers = set(session.exec(select(OrderLine.provider_org_id).where(OrderLine.order_id == target.id)).all())
+    if len(providers) != 1:
+        return False
+    org = session.get(Organisation, providers.pop())
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
 def _member_of_id(session: Session, user: User, org_id: int | None) -> bool:
@@ -217,6 +242,13 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.SSO_MANAGE: _at_least(Role.ADMIN),
     # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.
     Action.API_ACCESS_MANAGE: _at_least(Role.ADMIN),
+    # Orders are the buyer organisation's; only a platform admin or the provider's admins may refund one.
+    Action.ORDER_VIEW: _either(_member_of_org_id("buyer_org_id"), _platform_admin),
+    Action.ORDER_REFUND: _either(_admin_of_sole_provider, _platform_admin),
+    # A grant is seen by both parties to it (licensee and licensor) and by platform admins.
+    Action.GRANT_VIEW: _either(
+        _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
+    ),
     # Custom datasets: buyer members post and manage their requests and decide on quotes; provider members quote
     # on requests they may see (open ones, or when invited). Quotes and threads are seen by the two sides only,
     # never by other providers; a contract by its two parties only.

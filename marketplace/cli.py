@@ -93,6 +93,9 @@ def register_commands(app: Flask) -> None:
     from marketplace.delivery.cli import upload_command
 
     app.cli.add_command(upload_command)
+    from marketplace.custom.cli import custom_group
+
+    app.cli.add_command(custom_group)
 
 
 @click.group("db", cls=AppGroup)

@@ -93,7 +93,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.delivery.cli import upload_command
 
     app.cli.add_command(upload_command)
-    from marketplace.custom.commands import custom_group
+    from marketplace.custom.cli import custom_group
 
     app.cli.add_command(custom_group)
 
@@ -197,7 +197,7 @@ def payments_reconcile(older_than: int) -> None:
     and retry transfers to providers of accepted milestones that failed."""
     from datetime import timedelta
 
-    from marketplace.custom.contracts import reconcile as reconcile_contracts
+    from marketplace.custom.escrow import reconcile as reconcile_contracts
     from marketplace.orders.services import reconcile
 
     with _uow() as uow:

@@ -214,6 +214,12 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
+        "CUSTOM_ATTACHMENT_MAX_BYTES",
+        20 * 1024 * 1024,
+        "Largest file attached to a request for custom data or to a message in its thread (kept in object storage).",
+        parse=_parse_int,
+    ),
+    Setting(
         "CATALOG_IMPORT_MAX_ROWS",
         10_000,
         "Most listings one catalog import may hold; split larger catalogs into several files.",

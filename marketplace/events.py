@@ -28,6 +28,11 @@ EVENT_TYPES: dict[str, str] = {
     "milestone.rejected": "contract id, milestone position, version label, reason",
     "contract.completed": "contract id, amounts paid out, refunded and kept as fees, license id",
     "contract.cancelled": "contract id, amounts refunded",
+    "request.created": "request id, title, visibility, deadline, buyer organisation (when the buyer shows it)",
+    "request.revised": "request id, revision number, providers that had quoted",
+    "quote.submitted": "quote id, request id, provider organisation, price and currency, revision",
+    "quote.declined": "quote id, request id, provider organisation, reason (automatic when another quote won)",
+    "quote.accepted": "quote id, request id, contract id, provider and buyer organisations, price and currency",
 }
 
 

@@ -1,5 +1,6 @@
-"""``marketplace custom …``: the review-window sweep, reconciling contract payments, and the admin's decision on
-an escalated milestone (the only way to take it: an API credential never carries platform-admin powers)."""
+"""``marketplace custom reconcile`` (contract payments and failed transfers) and ``marketplace custom decide`` (the
+platform admin's decision on an escalated milestone: the only way to take it, as an API credential never carries
+platform-admin powers). Both join the ``custom`` group in :mod:`marketplace.custom.cli`."""
 
 from __future__ import annotations
 
@@ -7,17 +8,12 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import click
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
 from sqlmodel import select
 
 from marketplace.accounts.models import User
 from marketplace.db import UnitOfWork
 from marketplace.errors import DomainError
-
-
-@click.group("custom", cls=AppGroup)
-def custom_group() -> None:
-    """Custom-data requests, quotes and contracts."""
 
 
 def _uow() -> AbstractContextManager[UnitOfWork]:
@@ -26,22 +22,12 @@ def _uow() -> AbstractContextManager[UnitOfWork]:
     return unit()
 
 
-@custom_group.command("sweep")
-def sweep_command() -> None:
-    """Accept every delivered milestone whose review period (CUSTOM_REVIEW_DAYS) ended in silence."""
-    from marketplace.custom.milestones import sweep
-
-    with _uow() as uow:
-        lines = sweep(uow)
-    for line in lines or ["no milestone is past its review deadline"]:
-        click.echo(line)
-
-
-@custom_group.command("reconcile")
+@click.command("reconcile")
+@with_appcontext
 @click.option("--older-than", default=5, show_default=True, help="Only payments waiting at least this many minutes.")
 def reconcile_command(older_than: int) -> None:
     """Ask the payment provider about contract payments still pending, and retry transfers that failed."""
-    from marketplace.custom.contracts import reconcile
+    from marketplace.custom.escrow import reconcile
 
     with _uow() as uow:
         lines = reconcile(uow, older_than=timedelta(minutes=older_than))
@@ -49,7 +35,8 @@ def reconcile_command(older_than: int) -> None:
         click.echo(line)
 
 
-@custom_group.command("decide")
+@click.command("decide")
+@with_appcontext
 @click.argument("contract_id", type=int)
 @click.argument("position", type=int)
 @click.option("--admin", "admin_email", required=True, help="E-mail of the platform admin deciding.")
@@ -61,7 +48,7 @@ def decide_command(
 ) -> None:
     """Settle an escalated rejection of milestone POSITION of contract CONTRACT_ID."""
     from marketplace.custom import settlement
-    from marketplace.custom.contracts import get_contract
+    from marketplace.custom.escrow import get_contract
     from marketplace.custom.milestones import get_milestone
     from marketplace.custom.models import Contract
 

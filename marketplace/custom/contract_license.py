@@ -81,7 +81,7 @@ def _store(uow: UnitOfWork, contract: Contract, value: licensing.Grant, certific
         price_amount=value.price_paid.amount,
         currency=value.price_paid.currency,
         payment_reference=value.payment_reference,
-        status=value.status.value,
+        status=value.status,
         issued_at=value.issued_at,
         valid_from=value.valid_from,
         valid_until=value.valid_until,
@@ -108,7 +108,7 @@ def issue_review_grant(uow: UnitOfWork, contract: Contract, version: DatasetVers
 def end_review_grant(uow: UnitOfWork, grant_id: str | None, reason: str) -> None:
     """Revoke a review grant that is still in force (the milestone was decided)."""
     grant = uow.session.get(Grant, grant_id) if grant_id else None
-    if grant is None or grant.status != licensing.GrantStatus.ACTIVE.value:
+    if grant is None or grant.status is not licensing.GrantStatus.ACTIVE:
         return
     licenses.transition_grant(uow, grant, licensing.GrantAction.REVOKE, reason=reason, actor="contract")
 

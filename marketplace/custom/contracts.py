@@ -1,359 +1,206 @@
-"""Paying a contract into escrow: the buyer's checkout, the payment provider's events, and reconciling.
+"""Accepting a quote: the contract, its private dataset and private offer, and its milestone schedule.
 
-The buyer pays through the same payment backend and event path as orders (``uow.context.payments``: Stripe
-Checkout, or the embedded sandbox): :func:`start_payment` opens a checkout for what is due, and the provider's
-``checkout.session.*`` event, verified and stored once in the orders' payment-event table, reaches
-:func:`apply_checkout_event` (the orders event handler hands over every session whose reference starts with
-``contract-``). Nothing is paid to the provider here: the charge is the platform's own (no destination, no
-application fee), tagged with the contract's ``transfer_group``; the provider is paid milestone by milestone, on
-acceptance (:mod:`marketplace.custom.settlement`).
-
-What is due, by payment plan:
-
-* ``upfront``: the whole price, once, before any work is delivered.
-* ``per_milestone``: each milestone's amount, one at a time, in order. The next milestone may be paid once the one
-  before it is settled (accepted, auto-accepted, settled by the admin, refunded or cancelled): the provider delivers
-  only funded milestones, so the buyer never pays for more than one milestone of work in advance.
-
-The first payment makes the contract ``active``.
+Two acceptances at once (two quotes of one request, or one quote twice) give exactly one contract: the request
+row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises
+writers), its state re-read under the lock, and ``custom_contract.request_id`` is unique besides.
 """
 
 from __future__ import annotations
 
-import enum
-import logging
-from datetime import timedelta
+import uuid
 
-from sqlmodel import Session, and_, col, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
 
-from marketplace.accounts.models import Organisation, User
-from marketplace.custom.contract_mail import tell_organisation
-from marketplace.custom.funding_models import ContractPayment, PaymentState
-from marketplace.custom.models import Contract, Milestone, PaymentPlan, Transition
-from marketplace.custom.states import FINAL_MILESTONE_STATES, ContractState, Machine, check
+import licensing
+from marketplace.accounts.models import Membership, Organisation, User
+from marketplace.catalog.models import Dataset
+from marketplace.catalog.vocab import DatasetStatus, OfferingType
+from marketplace.custom import transitions
+from marketplace.custom.errors import AlreadyAwarded
+from marketplace.custom.models import Contract, DataRequest, Milestone, Quote, Transition
+from marketplace.custom.quotes import current_revision, decline_standing_quotes, revision_milestones
+from marketplace.custom.states import ContractState, Machine, MilestoneState, QuoteState, RequestState
 from marketplace.db import UnitOfWork
-from marketplace.errors import Conflict, DomainError, NotFound
-from marketplace.orders.payments import (
-    CheckoutLine,
-    CheckoutRequest,
-    CheckoutSession,
-    PaymentBackend,
-    PaymentError,
-    PaymentProviderUnavailable,
-    platform_fee_bps_from_settings,
-)
-from marketplace.orders.services import PaymentUnavailable
+from marketplace.errors import Conflict
+from marketplace.events import emit
+from marketplace.licenses.models import Offer
+from marketplace.licenses.services import org_ref
 from marketplace.permissions import Action, can, require
 
-log = logging.getLogger(__name__)
 
-#: Checkout references of contract payments start with this (orders use their bare numeric id).
-REFERENCE_PREFIX = "contract-"
+def _lock_request(session: Session, request_id: int) -> DataRequest:
+    # populate_existing: the row as it is now, under the lock, not as this session first read it.
+    return session.exec(
+        select(DataRequest)
+        .where(DataRequest.id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
-def move(
-    uow: UnitOfWork,
-    machine: Machine,
-    subject: Contract | Milestone,
-    to_state: enum.StrEnum,
-    *,
-    actor_id: int | None,
-    reason: str = "",
-) -> None:
-    """Move ``subject`` to ``to_state`` if ``machine``'s table allows it (else ``IllegalTransition``), and log it
-    in the timeline with the actor, the time and the reason."""
-    from_state: enum.StrEnum = subject.state
-    check(machine, from_state, to_state)
-    subject.state = to_state  # type: ignore[assignment]
-    uow.session.add(subject)
-    assert subject.id is not None
-    uow.session.add(
-        Transition(
-            machine=machine,
-            subject_id=subject.id,
-            from_state=from_state.value,
-            to_state=to_state.value,
-            actor_id=actor_id,
-            at=uow.now(),
-            reason=reason[:2000],
-        )
+def accept_quote(uow: UnitOfWork, actor: User, quote: Quote) -> Contract:
+    """Accept ``quote`` for its request (buyer members only) and make the contract.
+
+    Creates, in one unit of work: a private dataset (offering type ``custom``, status ``private``: only the
+    provider and, through the contract, the buyer see it), a private offer to the buyer organisation holding the
+    accepted revision's terms snapshot and its canonical hash, the contract (``awaiting_payment``) and one
+    ``pending`` milestone per quoted milestone. The quote becomes ``accepted``, the request ``awarded``, every
+    other standing quote ``declined`` (each provider is told); ``quote.accepted`` is emitted.
+    Raises :class:`AlreadyAwarded` when the request already has a contract.
+    """
+    session = uow.session
+    require(session, actor, Action.CUSTOM_QUOTE_DECIDE, quote)
+    request = _lock_request(session, quote.request_id)
+    session.refresh(quote)
+    if (
+        request.state is RequestState.AWARDED
+        or session.exec(select(Contract.id).where(Contract.request_id == request.id)).first()
+    ):
+        raise AlreadyAwarded()
+    if quote.state in (QuoteState.SUBMITTED, QuoteState.REVISED) and quote.valid_until <= uow.now():
+        raise Conflict(message="This quote is no longer valid: ask the provider to revise it.", code="quote_expired")
+    transitions.check_only(Machine.QUOTE, quote.state, QuoteState.ACCEPTED)
+    transitions.check_only(Machine.REQUEST, request.state, RequestState.AWARDED)
+    revision = current_revision(session, quote)
+    buyer = session.get(Organisation, request.buyer_org_id)
+    assert buyer is not None
+    now = uow.now()
+
+    dataset = Dataset(
+        slug=f"custom-{request.id}-{uuid.uuid4().hex[:8]}",
+        organisation_id=quote.provider_org_id,
+        title=request.title[:200],
+        summary="Custom dataset collected under contract.",
+        description=request.description,
+        status=DatasetStatus.PRIVATE,
+        offering_type=OfferingType.CUSTOM,
+        modality=request.modality,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
     )
-
-
-def backend(uow: UnitOfWork) -> PaymentBackend:
-    payments = uow.context.payments
-    if payments is None:
-        raise RuntimeError("no payment backend configured")
-    return payments
-
-
-def payment_failure(error: PaymentError) -> DomainError:
-    """The domain error for a payment provider's failure: 503 when it is unreachable (retry), else a conflict."""
-    if isinstance(error, PaymentProviderUnavailable):
-        return PaymentUnavailable()
-    return Conflict(message=f"The payment provider refused: {error.message}", code="payment_refused")
-
-
-# --- reading ----------------------------------------------------------------------------------------------------
-
-
-def get_contract(session: Session, user: User | None, contract_id: int) -> Contract:
-    """The contract if ``user`` is on one of its two sides; :class:`NotFound` otherwise (existence stays hidden)."""
-    contract = session.get(Contract, contract_id)
-    if contract is None or not can(session, user, Action.CUSTOM_CONTRACT_VIEW, contract):
-        raise NotFound(message="No such contract.")
+    session.add(dataset)
+    session.flush()
+    engine_offer = licensing.Offer(
+        template=licensing.get_template(revision.license_id),
+        price=licensing.Money(
+            0 if licensing.get_template(revision.license_id).is_open else revision.price_amount, revision.currency
+        ),
+        overrides=revision.license_overrides,
+        audience=licensing.Audience.private(org_ref(buyer)),
+    )
+    terms = engine_offer.terms
+    offer = Offer(
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        organisation_id=quote.provider_org_id,
+        title=f"Contract terms: {request.title}"[:120],
+        license_id=revision.license_id,
+        license_family=licensing.license_family(revision.license_id).value,
+        overrides=dict(revision.license_overrides),
+        terms=terms.to_dict(),
+        terms_hash=terms.terms_hash,
+        training_permitted=terms.permits_training(),
+        price_amount=revision.price_amount,
+        currency=revision.currency,
+        audience_org_id=buyer.id,
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    session.add(offer)
+    session.flush()
+    contract = Contract(
+        request_id=request.id,  # type: ignore[arg-type]
+        quote_id=quote.id,  # type: ignore[arg-type]
+        quote_revision_id=revision.id,  # type: ignore[arg-type]
+        buyer_org_id=request.buyer_org_id,
+        provider_org_id=quote.provider_org_id,
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        offer_id=offer.id,  # type: ignore[arg-type]
+        price_amount=revision.price_amount,
+        currency=revision.currency,
+        payment_plan=revision.payment_plan,
+        terms_hash=terms.terms_hash,
+        max_redeliveries=int(uow.settings.get("CUSTOM_MAX_REDELIVERIES", 2)),
+        transfer_group=f"custom-contract-{uuid.uuid4().hex}",
+        accepted_by_id=actor.id,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(contract)
+            session.flush()
+    except IntegrityError as error:  # a concurrent acceptance won although the lock should have made us wait
+        raise AlreadyAwarded() from error
+    transitions.record(uow, Machine.CONTRACT, contract.id, None, ContractState.AWAITING_PAYMENT, actor_id=actor.id)  # type: ignore[arg-type]
+    for item in revision_milestones(session, revision):
+        milestone = Milestone(
+            contract_id=contract.id,  # type: ignore[arg-type]
+            position=item.position,
+            title=item.title,
+            deliverable=item.deliverable,
+            quantity=item.quantity,
+            due_date=item.due_date,
+            amount=item.amount,
+            currency=revision.currency,
+        )
+        session.add(milestone)
+        session.flush()
+        transitions.record(uow, Machine.MILESTONE, milestone.id, None, MilestoneState.PENDING, actor_id=actor.id)  # type: ignore[arg-type]
+    transitions.move(uow, Machine.QUOTE, quote, QuoteState.ACCEPTED, actor_id=actor.id)
+    transitions.move(uow, Machine.REQUEST, request, RequestState.AWARDED, actor_id=actor.id)
+    decline_standing_quotes(
+        uow, request, actor_id=actor.id, reason="The buyer accepted another quote.", except_quote_id=quote.id
+    )
+    emit(
+        uow,
+        "quote.accepted",
+        {
+            "quote_id": quote.id,
+            "request_id": request.id,
+            "contract_id": contract.id,
+            "provider_org_id": quote.provider_org_id,
+            "buyer_org_id": request.buyer_org_id,
+            "price_amount": contract.price_amount,
+            "currency": contract.currency,
+        },
+        audience=[request.buyer_org_id, quote.provider_org_id],
+    )
     return contract
 
 
-def milestones_of(session: Session, contract: Contract) -> list[Milestone]:
-    return list(
-        session.exec(select(Milestone).where(Milestone.contract_id == contract.id).order_by(col(Milestone.position)))
-    )
-
-
-def payments_of(session: Session, contract: Contract) -> list[ContractPayment]:
+def contract_milestones(session: Session, contract: Contract) -> list[Milestone]:
+    """The contract's milestones in schedule order."""
     return list(
         session.exec(
-            select(ContractPayment).where(ContractPayment.contract_id == contract.id).order_by(col(ContractPayment.id))
-        )
+            select(Milestone).where(Milestone.contract_id == contract.id).order_by(col(Milestone.position))
+        ).all()
     )
 
 
-def funding_payment(session: Session, contract: Contract, milestone: Milestone) -> ContractPayment | None:
-    """The paid payment that holds ``milestone``'s money: the upfront one, or the milestone's own."""
-    statement = select(ContractPayment).where(
-        ContractPayment.contract_id == contract.id, ContractPayment.state == PaymentState.PAID
-    )
-    if contract.payment_plan is PaymentPlan.PER_MILESTONE:
-        statement = statement.where(ContractPayment.milestone_id == milestone.id)
-    return session.exec(statement.order_by(col(ContractPayment.id))).first()
-
-
-def timeline(session: Session, contract: Contract) -> list[Transition]:
-    """Every transition of the contract and of its milestones, oldest first."""
-    milestone_ids = [m.id for m in milestones_of(session, contract)]
+def contracts_for_user(session: Session, user: User) -> list[Contract]:
+    """Contracts of the organisations ``user`` belongs to (either side), newest first."""
+    org_ids = session.exec(select(Membership.organisation_id).where(Membership.user_id == user.id)).all()
     rows = session.exec(
-        select(Transition).where(
-            or_(
-                and_(col(Transition.machine) == Machine.CONTRACT, col(Transition.subject_id) == contract.id),
-                and_(col(Transition.machine) == Machine.MILESTONE, col(Transition.subject_id).in_(milestone_ids)),
+        select(Contract)
+        .where(or_(col(Contract.buyer_org_id).in_(org_ids), col(Contract.provider_org_id).in_(org_ids)))
+        .order_by(col(Contract.id).desc())
+    ).all()
+    return [c for c in rows if can(session, user, Action.CUSTOM_CONTRACT_VIEW, c)]
+
+
+def contract_timeline(session: Session, contract: Contract) -> list[Transition]:
+    """Every transition of the contract and of its milestones, oldest first: the timeline both parties see."""
+    milestone_ids = [m.id for m in contract_milestones(session, contract)]
+    return list(
+        session.exec(
+            select(Transition)
+            .where(
+                or_(
+                    (col(Transition.machine) == Machine.CONTRACT) & (col(Transition.subject_id) == contract.id),
+                    (col(Transition.machine) == Machine.MILESTONE) & col(Transition.subject_id).in_(milestone_ids),
+                )
             )
-        )
-    ).all()
-    return sorted(rows, key=lambda t: (t.at, t.id or 0))
-
-
-# --- paying -------------------------------------------------------------------------------------------------------
-
-
-def amount_due(session: Session, contract: Contract) -> tuple[int, Milestone | None]:
-    """What the buyer must pay next, and for which milestone (None for the whole price); ``(0, None)`` when
-    nothing is due now. See the module docstring for the rule of each payment plan."""
-    if contract.state not in (ContractState.AWAITING_PAYMENT, ContractState.ACTIVE):
-        return 0, None
-    paid = [p for p in payments_of(session, contract) if p.state is PaymentState.PAID]
-    if contract.payment_plan is PaymentPlan.UPFRONT:
-        return (0, None) if paid else (contract.price_amount, None)
-    funded = {p.milestone_id for p in paid}
-    for milestone in milestones_of(session, contract):
-        if milestone.id in funded:
-            if milestone.state not in FINAL_MILESTONE_STATES:
-                return 0, None  # the funded milestone is still under way
-            continue
-        if milestone.state in FINAL_MILESTONE_STATES:
-            continue  # cancelled before it was paid
-        return milestone.amount, milestone
-    return 0, None
-
-
-def start_payment(
-    uow: UnitOfWork, actor: User, contract: Contract, *, success_url: str, cancel_url: str
-) -> ContractPayment:
-    """Open (or return the open) checkout for what is due on ``contract``; a buyer-organisation member only.
-
-    Asking twice returns the same pending checkout; after one failed or expired, a new attempt gets a new
-    idempotency key. Raises :class:`Conflict` when nothing is due (paid already, or the next milestone waits for
-    the previous one to be settled).
-    """
-    session = uow.session
-    require(session, actor, Action.CUSTOM_CONTRACT_PAY, contract)
-    session.exec(select(Contract).where(Contract.id == contract.id).with_for_update()).one()
-    amount, milestone = amount_due(session, contract)
-    if amount <= 0:
-        raise Conflict(message="Nothing is due on this contract now.", code="nothing_due")
-    milestone_id = milestone.id if milestone else None
-    earlier = [p for p in payments_of(session, contract) if p.milestone_id == milestone_id]
-    pending = [p for p in earlier if p.state is PaymentState.PENDING]
-    if pending:
-        return pending[-1]
-    payment = ContractPayment(
-        contract_id=contract.id,  # type: ignore[arg-type]
-        milestone_id=milestone_id,
-        amount=amount,
-        currency=contract.currency,
-        backend=backend(uow).name,
-        attempt=len(earlier) + 1,
-        paid_by_id=actor.id,
-        created_at=uow.now(),
+            .order_by(col(Transition.at), col(Transition.id))
+        ).all()
     )
-    session.add(payment)
-    session.flush()
-    _open_checkout(uow, contract, payment, milestone, success_url, cancel_url, actor)
-    return payment
-
-
-def _reference(payment: ContractPayment) -> str:
-    return f"{REFERENCE_PREFIX}{payment.contract_id}-p{payment.id}"
-
-
-def _open_checkout(
-    uow: UnitOfWork,
-    contract: Contract,
-    payment: ContractPayment,
-    milestone: Milestone | None,
-    success_url: str,
-    cancel_url: str,
-    actor: User,
-) -> None:
-    what = f"milestone {milestone.position}: {milestone.title}" if milestone else "the whole contract"
-    request = CheckoutRequest(
-        order_id=_reference(payment),
-        lines=(
-            CheckoutLine(
-                offer_id=str(contract.offer_id),
-                name=f"Custom dataset, contract {contract.id}, {what}"[:250],
-                description="Held by the platform until you accept the delivery.",
-                amount=payment.amount,
-                currency=payment.currency.lower(),
-                # No connected account: the platform is charged and holds the money until acceptance.
-                provider_account_id=None,
-                provider_id=str(contract.provider_org_id),
-            ),
-        ),
-        buyer_email=actor.email,
-        success_url=success_url.replace("{CONTRACT_ID}", str(contract.id)),
-        cancel_url=cancel_url.replace("{CONTRACT_ID}", str(contract.id)),
-        platform_fee_bps=platform_fee_bps_from_settings(uow.settings),
-        idempotency_key=f"contract-checkout:{payment.id}:{payment.attempt}",
-    )
-    try:
-        created = backend(uow).create_checkout(request)
-    except PaymentError as error:
-        raise payment_failure(error) from error
-    payment.checkout_session_id = created.id
-    payment.checkout_url = created.url
-    uow.session.add(payment)
-
-
-# --- the payment provider's events ----------------------------------------------------------------------------------
-
-
-def is_contract_session(facts: CheckoutSession) -> bool:
-    """True when the checkout session was opened for a contract payment (not an order)."""
-    return (facts.order_id or "").startswith(REFERENCE_PREFIX)
-
-
-def _locked_payment(session: Session, session_id: str) -> ContractPayment | None:
-    return session.exec(
-        select(ContractPayment).where(ContractPayment.checkout_session_id == session_id).with_for_update()
-    ).first()
-
-
-def apply_checkout_event(uow: UnitOfWork, event_type: str, facts: CheckoutSession) -> str:
-    """Apply a verified ``checkout.session.*`` event of a contract payment (the caller stored the event once)."""
-    payment = _locked_payment(uow.session, facts.id)
-    if payment is None:
-        return "ignored: no contract payment for this session"
-    if event_type in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-        return settle_checkout(uow, payment, facts)
-    if payment.state is not PaymentState.PENDING:
-        return f"ignored: contract payment already {payment.state.value}"
-    payment.state = PaymentState.FAILED if event_type.endswith("failed") else PaymentState.EXPIRED
-    uow.session.add(payment)
-    return f"contract payment {payment.state.value}"
-
-
-def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSession) -> str:
-    """Record a paid checkout once: the money is held, and the contract becomes active. Idempotent."""
-    if payment.state is PaymentState.PAID:
-        return "ignored: contract payment already paid"
-    if not facts.is_paid:
-        return "contract payment waiting for a delayed method"
-    if facts.amount_total is not None and facts.amount_total != payment.amount:
-        raise Conflict(message="The amount paid does not match the contract payment.", code="amount_mismatch")
-    session = uow.session
-    contract = session.exec(select(Contract).where(Contract.id == payment.contract_id).with_for_update()).one()
-    payment.state = PaymentState.PAID
-    payment.paid_at = uow.now()
-    payment.payment_intent_id = facts.payment_intent_id or payment.payment_intent_id
-    payment.charge_id = facts.charge_id or payment.charge_id
-    session.add(payment)
-    contract.amount_held += payment.amount
-    contract.payment_reference = contract.payment_reference or payment.payment_intent_id
-    if contract.transfer_group is None:
-        contract.transfer_group = f"contract_{contract.id}"
-    if contract.state is ContractState.AWAITING_PAYMENT:
-        contract.activated_at = uow.now()
-        move(uow, Machine.CONTRACT, contract, ContractState.ACTIVE, actor_id=payment.paid_by_id, reason="paid")
-    session.add(contract)
-    _tell_provider_paid(uow, contract, payment)
-    return f"contract {contract.id} payment {payment.id} paid"
-
-
-def _tell_provider_paid(uow: UnitOfWork, contract: Contract, payment: ContractPayment) -> None:
-    what = "the first milestone" if payment.milestone_id else "the whole contract"
-    tell_organisation(
-        uow,
-        contract.provider_org_id,
-        f"Contract {contract.id} is funded",
-        f"The buyer paid {what}; the platform holds the money until each milestone is accepted.",
-        f"/contracts/{contract.id}",
-    )
-
-
-def reconcile(uow: UnitOfWork, *, older_than: timedelta = timedelta(minutes=5)) -> list[str]:
-    """Ask the payment provider about contract payments still pending (webhooks that never came), and retry
-    transfers to providers that failed; one line per payment or milestone looked at."""
-    from marketplace.custom import settlement
-
-    session = uow.session
-    cutoff = uow.now() - older_than
-    pending = session.exec(
-        select(ContractPayment).where(
-            ContractPayment.state == PaymentState.PENDING,
-            col(ContractPayment.checkout_session_id).is_not(None),
-            col(ContractPayment.created_at) <= cutoff,
-        )
-    ).all()
-    report: list[str] = []
-    for payment in pending:
-        assert payment.checkout_session_id is not None
-        try:
-            facts = backend(uow).retrieve_checkout(payment.checkout_session_id)
-        except PaymentError as error:
-            report.append(f"contract {payment.contract_id} payment {payment.id}: unavailable ({error.message})")
-            continue
-        if facts.is_paid:
-            report.append(settle_checkout(uow, payment, facts) + " (reconciled)")
-        elif facts.status == "expired":
-            payment.state = PaymentState.EXPIRED
-            session.add(payment)
-            report.append(f"contract {payment.contract_id} payment {payment.id}: expired")
-        else:
-            report.append(f"contract {payment.contract_id} payment {payment.id}: still {facts.status}")
-    report.extend(settlement.retry_transfers(uow))
-    return report
-
-
-def provider_account_id(session: Session, contract: Contract) -> str | None:
-    from marketplace.orders.models import ProviderAccount
-
-    account = session.exec(
-        select(ProviderAccount).where(ProviderAccount.organisation_id == contract.provider_org_id)
-    ).first()
-    return account.account_id if account is not None else None
-
-
-def organisation_slug(session: Session, org_id: int) -> str:
-    org = session.get(Organisation, org_id)
-    return org.slug if org is not None else str(org_id)

@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db import utc_column, utcnow
+from marketplace.db import enum_column, utc_column, utcnow
 
 
 class PaymentState(enum.StrEnum):
@@ -42,13 +42,7 @@ class ContractPayment(SQLModel, table=True):
     milestone_id: int | None = Field(default=None, foreign_key="custom_milestone.id", index=True)
     amount: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     currency: str = Field(max_length=3)
-    state: PaymentState = Field(
-        default=PaymentState.PENDING,
-        sa_column=sa.Column(
-            sa.Enum(PaymentState, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
-            nullable=False,
-        ),
-    )
+    state: PaymentState = Field(default=PaymentState.PENDING, sa_column=enum_column(PaymentState))
     backend: str = Field(max_length=20)
     attempt: int = Field(default=1)
     checkout_session_id: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})

@@ -24,11 +24,12 @@ from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.custom import contract_events as events
 from marketplace.custom.contract_license import end_review_grant, issue_review_grant, license_accepted_work
-from marketplace.custom.contracts import funding_payment, milestones_of, move
+from marketplace.custom.escrow import funding_payment, milestones_of
 from marketplace.custom.funding_models import MilestoneDelivery
 from marketplace.custom.models import Contract, Milestone
 from marketplace.custom.settlement import finish_if_done, release_to_provider
 from marketplace.custom.states import ContractState, Machine, MilestoneState
+from marketplace.custom.transitions import move
 from marketplace.db import UnitOfWork
 from marketplace.delivery.uploads import require_deliverable
 from marketplace.errors import Conflict, NotFound, ValidationFailed

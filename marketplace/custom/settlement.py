@@ -19,17 +19,17 @@ import logging
 from sqlmodel import col, select
 
 from marketplace.accounts.models import User
-from marketplace.custom.contracts import (
+from marketplace.custom.escrow import (
     backend,
     funding_payment,
     milestones_of,
-    move,
     payment_failure,
     provider_account_id,
 )
 from marketplace.custom.funding_models import ContractPayment
 from marketplace.custom.models import Contract, Milestone
 from marketplace.custom.states import ContractState, Machine, MilestoneState
+from marketplace.custom.transitions import move
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.orders.payments import PaymentError, platform_fee, platform_fee_bps_from_settings

@@ -31,7 +31,16 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "state",
-            sa.Enum("pending", "paid", "failed", "expired", name="paymentstate", native_enum=False, length=32),
+            sa.Enum(
+                "pending",
+                "paid",
+                "failed",
+                "expired",
+                name="paymentstate",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("backend", sa.String(length=20), nullable=False),

@@ -19,7 +19,7 @@ from marketplace.api.core import Call, operation
 from marketplace.api.schemas import contracts as schemas
 from marketplace.apikeys.scopes import ORDERS_WRITE, PROVIDER_WRITE
 from marketplace.catalog.models import Dataset, DatasetVersion
-from marketplace.custom import contracts, milestones, settlement
+from marketplace.custom import escrow, milestones, settlement
 from marketplace.custom.funding_models import ContractPayment
 from marketplace.custom.models import Contract, Milestone
 from marketplace.custom.states import Machine
@@ -85,14 +85,14 @@ def _payment(session: Session, payment: ContractPayment) -> dict[str, Any]:
 def present_contract(call: Call, contract: Contract) -> dict[str, Any]:
     """The contract with its milestones (and their deliveries), payments and timeline."""
     session = call.uow.session
-    rows = contracts.milestones_of(session, contract)
+    rows = escrow.milestones_of(session, contract)
     positions = {m.id: m.position for m in rows}
     dataset = session.get(Dataset, contract.dataset_id)
     return {
         "id": contract.id,
         "state": contract.state.value,
-        "buyer_organisation": contracts.organisation_slug(session, contract.buyer_org_id),
-        "provider_organisation": contracts.organisation_slug(session, contract.provider_org_id),
+        "buyer_organisation": escrow.organisation_slug(session, contract.buyer_org_id),
+        "provider_organisation": escrow.organisation_slug(session, contract.provider_org_id),
         "dataset": dataset.slug if dataset else "",
         "price_amount": contract.price_amount,
         "currency": contract.currency,
@@ -104,9 +104,9 @@ def present_contract(call: Call, contract: Contract) -> dict[str, Any]:
         "amount_refunded": contract.amount_refunded,
         "fees_amount": contract.fees_amount,
         "license_id": contract.grant_id,
-        "amount_due": contracts.amount_due(session, contract)[0],
+        "amount_due": escrow.amount_due(session, contract)[0],
         "milestones": [_milestone(session, call, m) for m in rows],
-        "payments": [_payment(session, p) for p in contracts.payments_of(session, contract)],
+        "payments": [_payment(session, p) for p in escrow.payments_of(session, contract)],
         "timeline": [
             {
                 "subject": "contract" if t.machine is Machine.CONTRACT else f"milestone {positions.get(t.subject_id)}",
@@ -115,13 +115,13 @@ def present_contract(call: Call, contract: Contract) -> dict[str, Any]:
                 "at": t.at,
                 "reason": t.reason,
             }
-            for t in contracts.timeline(session, contract)
+            for t in escrow.timeline(session, contract)
         ],
     }
 
 
 def _contract(call: Call, contract_id: int) -> Contract:
-    return contracts.get_contract(call.uow.session, call.caller.user, contract_id)
+    return escrow.get_contract(call.uow.session, call.caller.user, contract_id)
 
 
 def _target(call: Call, contract_id: int, position: int) -> tuple[Contract, Milestone]:
@@ -156,7 +156,7 @@ def checkout(call: Call, contract_id: int) -> dict[str, Any]:
     if "{CHECKOUT_SESSION_ID}" not in success:
         success += ("&" if "?" in success else "?") + "checkout_session_id={CHECKOUT_SESSION_ID}"
     cancel = call.body.get("cancel_url") or base + "/contracts/{CONTRACT_ID}?cancelled=1"
-    payment = contracts.start_payment(call.uow, call.caller.user, contract, success_url=success, cancel_url=cancel)
+    payment = escrow.start_payment(call.uow, call.caller.user, contract, success_url=success, cancel_url=cancel)
     return _payment(call.uow.session, payment) | {
         "contract_id": contract.id,
         "payment_id": payment.id,

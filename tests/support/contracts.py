@@ -160,3 +160,63 @@ def upload_version(client: Any, headers: dict[str, str], slug: str, label: str, 
     assert put.status_code in (200, 201, 204), put.get_data(as_text=True)
     done = client.post(f"/api/v1/provider/uploads/{upload_id}/complete", headers=headers)
     assert done.status_code == 200 and done.get_json()["status"] == "verified", done.get_json()
+
+
+def pay_in_sandbox(uow: UnitOfWork, buyer: User, contract: Contract) -> None:
+    """Pay what is due on ``contract`` through the sandbox and apply its event, as the webhook would."""
+    from marketplace.custom import escrow
+
+    payment = escrow.start_payment(
+        uow,
+        buyer,
+        contract,
+        success_url="http://localhost/ok?s={CHECKOUT_SESSION_ID}",
+        cancel_url="http://localhost/no",
+    )
+    sandbox = uow.context.payments
+    assert payment.checkout_session_id is not None and sandbox is not None
+    sandbox.complete_checkout(payment.checkout_session_id, "paid")  # type: ignore[attr-defined]
+    facts = sandbox.retrieve_checkout(payment.checkout_session_id)
+    escrow.apply_checkout_event(uow, "checkout.session.completed", facts)
+    uow.session.flush()
+
+
+def contracts_for_matrix(uow: UnitOfWork, client: Any, headers: dict[str, str], people: dict[str, User],
+                         buyer: Organisation, provider: Organisation) -> dict[str, Any]:  # fmt: skip
+    """Path values and bodies with which every contract route succeeds: a contract awaiting payment (checkout), and
+    a paid one whose milestone 1 is delivered (accept, reject), 2 rejected (redeliver, escalate) and 3 pending
+    (deliver, cancel), with draft version 3.0.0 ready to deliver."""
+    from marketplace.custom import milestones
+
+    seller, purchaser = people["seller"], people["purchaser"]
+    unpaid = make_contract(uow, seller=seller, buyer=buyer, provider=provider, slug="custom-unpaid", account_id=None)
+    busy = make_contract(
+        uow, seller=seller, buyer=buyer, provider=provider, slug="custom-busy", amounts=(100, 200, 300), account_id=None
+    )
+    pay_in_sandbox(uow, purchaser, busy)
+    for label in ("1.0.0", "2.0.0"):
+        upload_version(client, headers, "custom-busy", label, f"v{label}\n".encode())
+    uow.session.refresh(busy)
+    first, second = (milestones.get_milestone(uow, busy, position) for position in (1, 2))
+    milestones.deliver_milestone(uow, seller, busy, first, version="1.0.0")
+    milestones.deliver_milestone(uow, seller, busy, second, version="2.0.0")
+    milestones.reject_milestone(uow, purchaser, busy, second, reason="Incomplete")
+    upload_version(client, headers, "custom-busy", "3.0.0", b"v3\n")
+    uow.session.flush()
+    milestone_path = "/v1/contracts/{contract_id}/milestones/{position}/"
+    return {
+        "values": {
+            "contract_id": busy.id,
+            "position": 1,
+            "POST /v1/contracts/{contract_id}/checkout": {"contract_id": unpaid.id},
+            **{f"POST {milestone_path}{action}": {"position": 2} for action in ("redeliver", "escalate")},
+            **{f"POST {milestone_path}{action}": {"position": 3} for action in ("deliver", "cancel")},
+        },
+        "bodies": {
+            f"POST {milestone_path}deliver": {"version": "3.0.0"},
+            f"POST {milestone_path}redeliver": {"version": "3.0.0"},
+            f"POST {milestone_path}reject": {"reason": "Not what was asked"},
+            f"POST {milestone_path}cancel": {"reason": "No longer needed"},
+            f"POST {milestone_path}escalate": {"reason": "Please decide"},
+        },
+    }

@@ -27,8 +27,11 @@ def app_settings(app_settings, fake_stripe: FakeStripe):  # noqa: F811
 
 
 def test_charge_held_transfer_on_acceptance_and_refund_of_a_cancelled_milestone(
-    app, client, db_session, fake_stripe
-) -> None:  # noqa: F811
+    app,
+    client,
+    db_session,
+    fake_stripe,  # noqa: F811
+) -> None:
     provider_org = OrganisationFactory(slug="prov", name="Provider Co", kind=OrgKind.PROVIDER)
     buyer_org = OrganisationFactory(slug="buy", name="Buyer Co", kind=OrgKind.BUYER)
     seller = member(provider_org, Role.ADMIN, email="seller@example.org")

@@ -205,7 +205,10 @@ def test_silence_accepts_after_the_review_period(world, client, contract, keys) 
     _pay(world, client, contract, buyer)
     upload_version(client, provider, "custom-speech", "1.0.0", b"x\n")
     _ok(_act(client, contract, 1, "deliver", provider, version="1.0.0"))
-    milestone = world.session.exec(select(Milestone).where(Milestone.contract_id == contract.id)).first()
+    milestone = world.session.exec(
+        select(Milestone).where(Milestone.contract_id == contract.id, Milestone.position == 1)
+    ).one()
+    world.session.refresh(milestone)
     deadline = milestone.review_deadline
     assert deadline - milestone.delivered_at == timedelta(days=14)  # CUSTOM_REVIEW_DAYS
     assert milestone_service.sweep(work(world.app, world.session, at=deadline - timedelta(seconds=1))) == []

@@ -173,6 +173,14 @@ def start_payment(
     return payment
 
 
+def transfer_group(contract: Contract) -> str:
+    """The contract's transfer group (set when the contract is made; ``contract_<id>`` for older rows), which tags
+    the buyer's charges and every transfer to the provider."""
+    if contract.transfer_group is None:
+        contract.transfer_group = f"contract_{contract.id}"
+    return contract.transfer_group
+
+
 def _reference(payment: ContractPayment) -> str:
     return f"{REFERENCE_PREFIX}{payment.contract_id}-p{payment.id}"
 
@@ -206,6 +214,7 @@ def _open_checkout(
         cancel_url=cancel_url.replace("{CONTRACT_ID}", str(contract.id)),
         platform_fee_bps=platform_fee_bps_from_settings(uow.settings),
         idempotency_key=f"contract-checkout:{payment.id}:{payment.attempt}",
+        hold_for_transfer_group=transfer_group(contract),
     )
     try:
         created = backend(uow).create_checkout(request)
@@ -261,8 +270,6 @@ def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSe
     session.add(payment)
     contract.amount_held += payment.amount
     contract.payment_reference = contract.payment_reference or payment.payment_intent_id
-    if contract.transfer_group is None:
-        contract.transfer_group = f"contract_{contract.id}"
     if contract.state is ContractState.AWAITING_PAYMENT:
         contract.activated_at = uow.now()
         move(uow, Machine.CONTRACT, contract, ContractState.ACTIVE, actor_id=payment.paid_by_id, reason="paid")

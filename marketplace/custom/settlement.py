@@ -25,6 +25,7 @@ from marketplace.custom.escrow import (
     milestones_of,
     payment_failure,
     provider_account_id,
+    transfer_group,
 )
 from marketplace.custom.funding_models import ContractPayment
 from marketplace.custom.models import Contract, Milestone
@@ -81,7 +82,7 @@ def _transfer(uow: UnitOfWork, contract: Contract, milestone: Milestone) -> bool
         (transfer,) = backend(uow).create_transfers(
             f"contract-{contract.id}-m{milestone.id}",
             payment.charge_id,
-            contract.transfer_group or f"contract_{contract.id}",
+            transfer_group(contract),
             [(account, net, contract.currency.lower())],
         )
     except PaymentError:

@@ -55,6 +55,7 @@ def test_charge_held_transfer_on_acceptance_and_refund_of_a_cancelled_milestone(
     # The platform's own charge: no destination, no application fee; the money is held.
     intent = sent.params.get("payment_intent_data", {})
     assert "transfer_data" not in intent and "application_fee_amount" not in intent
+    assert intent["transfer_group"] == f"contract_{contract.id}"  # tagged for the transfers made on acceptance
     assert started.get_json()["checkout_url"].startswith("https://checkout.stripe.com/")
 
     session_id = started.get_json()["checkout_url"].rsplit("/", 1)[1]

@@ -19,6 +19,7 @@ import logging
 from sqlmodel import col, select
 
 from marketplace.accounts.models import User
+from marketplace.custom.errors import CustomErrorCode
 from marketplace.custom.escrow import (
     backend,
     funding_payment,
@@ -203,7 +204,8 @@ def decide_escalation(
         raise ValidationFailed.for_field("reason", "record the reason for the decision")
     if contract.state is not ContractState.IN_DISPUTE or milestone.state is not MilestoneState.REJECTED:
         raise Conflict(
-            message="Only a rejected milestone escalated to the platform can be decided.", code="not_escalated"
+            message="Only a rejected milestone escalated to the platform can be decided.",
+            code=CustomErrorCode.NOT_ESCALATED,
         )
     if decision is Decision.SPLIT:
         if (

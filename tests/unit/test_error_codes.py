@@ -33,6 +33,7 @@ ENUMS = {
     "marketplace.api.errors": {"ApiErrorCode"},
     "marketplace.apikeys.errors": {"ApiKeyErrorCode"},
     "marketplace.catalog.errors": {"CatalogErrorCode"},
+    "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
@@ -47,6 +48,7 @@ SHARED = {
     "version_immutable": ({"CatalogErrorCode", "DeliveryErrorCode"}, "a published version can no longer change"),
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
+    "illegal_transition": ({"LicenseErrorCode", "CustomErrorCode"}, "a move the state machine does not allow"),
 }
 
 

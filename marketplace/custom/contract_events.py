@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marketplace.custom.contract_mail import tell_organisation
 from marketplace.custom.models import Contract, Milestone
+from marketplace.custom.states import ContractState
 from marketplace.db import UnitOfWork
 from marketplace.events import emit
 
@@ -71,7 +72,7 @@ def milestone_rejected(uow: UnitOfWork, contract: Contract, milestone: Milestone
 
 
 def contract_ended(uow: UnitOfWork, contract: Contract) -> None:
-    completed = contract.state.value == "completed"
+    completed = contract.state is ContractState.COMPLETED
     data: dict[str, object] = {"contract_id": contract.id, "refunded": contract.amount_refunded}
     if completed:
         data |= {"paid_out": contract.amount_paid_out, "fees": contract.fees_amount, "license_id": contract.grant_id}

@@ -150,6 +150,7 @@ def start_payment(
     """
     session = uow.session
     require(session, actor, Action.CUSTOM_CONTRACT_PAY, contract)
+    # Lock the contract row: two clicks on Pay at once open one checkout, not two.
     session.exec(select(Contract).where(Contract.id == contract.id).with_for_update()).one()
     amount, milestone = amount_due(session, contract)
     if amount <= 0:

@@ -9,7 +9,9 @@ contract's ``max_redeliveries``) or escalated (:func:`escalate_milestone`) for t
 (:func:`marketplace.custom.settlement.decide_escalation`). :func:`sweep` accepts every milestone whose review window
 passed in silence. Accepting the last open milestone completes the contract.
 
-Only funded milestones are delivered: the whole price paid upfront, or the milestone's own payment.
+Only funded milestones are delivered: the whole price paid upfront, or the milestone's own payment. While the
+contract is in dispute (a rejection escalated to the admin) nothing else moves: deliveries, reviews and the sweep
+wait for the admin's decision.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from marketplace.custom.escrow import (
     provider_account_id,
     transfer_group,
 )
-from marketplace.custom.funding_models import ContractPayment
 from marketplace.custom.models import Contract, Milestone
 from marketplace.custom.states import ContractState, Machine, MilestoneState
 from marketplace.custom.transitions import move
@@ -231,9 +230,3 @@ def decide_escalation(
 
         license_accepted_work(uow, contract, milestones_of(uow.session, contract))
     finish_if_done(uow, contract, admin.id)
-
-
-def payments_summary(payments: list[ContractPayment]) -> dict[str, int]:
-    """Paid and refunded totals of a contract's payments (minor units)."""
-    paid = [p for p in payments if p.paid_at is not None]
-    return {"paid": sum(p.amount for p in paid), "refunded": sum(p.refunded_amount for p in paid)}

@@ -6,11 +6,9 @@ JWKS alone::
 
     iss, sub (= grant id), jti (= grant id), iat, nbf, exp (absent for perpetual grants),
     license_id, licensor, licensee, dataset {id, slug}, versions, all_versions,
-    manifest_digest, terms_hash
-
-and, for the license of a custom-data contract only (older certificates have none, and still verify)::
-
-    contract {id, deliveries: [{version, manifest_digest}, ...]}
+    manifest_digest, terms_hash,
+    agreement {id, version, sha256}   (only when a data-use agreement bound the licensee)
+    contract {id, deliveries: [{version, manifest_digest}, ...]}   (only for a custom-data contract's license)
 
 :func:`verify_certificate` checks a token strictly: every segment must be canonical base64url and the
 header may hold only ``alg``, ``kid`` and ``typ``, so changing any single character or byte of the
@@ -212,6 +210,8 @@ def certificate_claims(
     }
     if grant.valid_until is not None:
         claims["exp"] = _ts(grant.valid_until)
+    if grant.agreement is not None:
+        claims["agreement"] = grant.agreement.to_dict()
     if contract is not None:
         claims["contract"] = contract.to_claim()
     return claims
@@ -293,6 +293,14 @@ def _claims_problem(claims: Mapping[str, Any]) -> str | None:
         return "claim 'exp' has the wrong type"
     if claims["sub"] != claims["jti"]:
         return "claims 'sub' and 'jti' differ"
+    if "agreement" in claims:
+        agreement = claims["agreement"]
+        if (
+            not isinstance(agreement, dict)
+            or set(agreement) != {"id", "version", "sha256"}
+            or not all(isinstance(v, str) for v in agreement.values())
+        ):
+            return "claim 'agreement' must hold exactly id, version and sha256 as strings"
     if "contract" in claims:
         return _contract_problem(claims["contract"])
     return None

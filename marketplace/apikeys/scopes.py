@@ -9,6 +9,8 @@ LICENSES_READ = "licenses:read"
 DOWNLOADS = "downloads"
 PROVIDER_WRITE = "provider:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+ACCESS_REQUEST = "access:request"
+ACCESS_REVIEW = "access:review"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -17,6 +19,10 @@ SCOPES: dict[str, str] = {
     DOWNLOADS: "Get audited download links and file manifests for licensed datasets.",
     PROVIDER_WRITE: "Providers: create and edit listings, versions, uploads, offers; run catalog imports.",
     WEBHOOKS_MANAGE: "Manage the organisation's outbound webhook endpoints and their deliveries.",
+    ACCESS_REQUEST: "Governed datasets: read access forms, request access, sign agreements, follow or withdraw "
+    "requests; upload training credentials; manage the named seats of an organisation's access.",
+    ACCESS_REVIEW: "Providers' reviewers: the access request queue, approve or reject in batches, reset, revoke "
+    "and grant access, export the access report; verify or refuse training credentials.",
 }
 
 

@@ -8,6 +8,7 @@ import hashlib
 from datetime import date, timedelta
 from typing import Any
 
+import licensing
 from marketplace.accounts.models import Organisation, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus, Modality, OfferingType
@@ -23,6 +24,7 @@ from marketplace.custom.models import (
 from marketplace.custom.states import ContractState, QuoteState, RequestState
 from marketplace.db import UnitOfWork
 from marketplace.licenses import services as licenses
+from marketplace.licenses.models import Offer
 from marketplace.orders.models import ProviderAccount
 
 COMMERCIAL = "LicenseRef-standard-commercial-1.0"
@@ -68,10 +70,25 @@ def make_contract(
     )
     session.add(dataset)
     session.flush()
-    offer = licenses.create_offer(
-        uow, seller, dataset, title="Contract terms", license_id=COMMERCIAL, price_amount=price, currency="EUR",
-        audience_org_slug=buyer.slug,
-    )  # fmt: skip
+    # The private offer holding the contract's terms, as accepting a quote makes it (a custom listing takes no
+    # offers through the ordinary offer form).
+    offer = Offer(
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        organisation_id=provider.id,  # type: ignore[arg-type]
+        title="Contract terms",
+        license_id=COMMERCIAL,
+        license_family=licensing.license_family(COMMERCIAL).value,
+        terms={},
+        terms_hash="",
+        price_amount=price,
+        currency="EUR",
+        audience_org_id=buyer.id,
+        created_by_id=seller.id,
+    )
+    terms = licenses.engine_offer(offer, buyer).terms
+    offer.terms, offer.terms_hash = terms.to_dict(), terms.terms_hash
+    session.add(offer)
+    session.flush()
     quote = Quote(
         request_id=request.id,  # type: ignore[arg-type]
         provider_org_id=provider.id,  # type: ignore[arg-type]

@@ -265,7 +265,7 @@ def cast(db_session: Session) -> dict[str, Any]:
 def _custom_targets(session: Session, acme: Organisation, other: Organisation) -> dict[str, Any]:
     """Requests, quotes, a thread and a contract where acme is the buyer or the provider (invited only, so that
     the open board plays no part)."""
-    third = OrganisationFactory(slug="third", kind=OrgKind.BUYER)
+    third = OrganisationFactory(slug="third-buyer", kind=OrgKind.BUYER)
     session.flush()
 
     def request_of(org: Organisation) -> DataRequest:

@@ -248,8 +248,8 @@ def upload_progress(uow: UnitOfWork, row: FileUpload) -> list[storage.UploadedPa
     return good
 
 
-def upload_links(uow: UnitOfWork, row: FileUpload, part_numbers: list[int] | None = None) -> dict[int, str]:
-    """Presigned PUT links: ``{0: url}`` for a single-PUT upload, else ``{part number: url}`` for each part asked."""
+def _open_upload(uow: UnitOfWork, row: FileUpload) -> tuple[DatasetVersion, storage.UploadSession, storage.Storage]:
+    """The draft version, storage session and backend of an upload still taking bytes; else a conflict."""
     if row.status is not UploadStatus.UPLOADING:
         raise Conflict(
             message=f"The upload of {row.path} is {row.status.value}; start it again.",
@@ -257,8 +257,12 @@ def upload_links(uow: UnitOfWork, row: FileUpload, part_numbers: list[int] | Non
         )
     dataset, version = _context(uow, row)
     _require_draft(version)
-    session = _storage_session(row)
-    store = dataset_storage(uow, dataset)
+    return version, _storage_session(row), dataset_storage(uow, dataset)
+
+
+def upload_links(uow: UnitOfWork, row: FileUpload, part_numbers: list[int] | None = None) -> dict[int, str]:
+    """Presigned PUT links: ``{0: url}`` for a single-PUT upload, else ``{part number: url}`` for each part asked."""
+    _version, session, store = _open_upload(uow, row)
     lifetime = seconds_setting(uow, "UPLOAD_LINK_SECONDS", 3600)
     with storage_errors():
         if not session.multipart:
@@ -292,15 +296,7 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
     """
     if row.status is UploadStatus.VERIFIED:
         return row
-    if row.status is not UploadStatus.UPLOADING:
-        raise Conflict(
-            message=f"The upload of {row.path} is {row.status.value}; start it again.",
-            code=DeliveryErrorCode.UPLOAD_CLOSED,
-        )
-    dataset, version = _context(uow, row)
-    _require_draft(version)
-    session = _storage_session(row)
-    store = dataset_storage(uow, dataset)
+    version, session, store = _open_upload(uow, row)
     parts: list[storage.UploadedPart] = []
     if session.multipart:
         parts = upload_progress(uow, row)

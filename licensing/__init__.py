@@ -21,6 +21,7 @@ from .attribution import AttributionNotice, build_attribution
 from .canonical import canonical_json, sha256_hex
 from .certificates import (
     CERTIFICATE_TYPE,
+    ContractClaim,
     PublicKeys,
     VerificationReason,
     VerificationResult,
@@ -86,6 +87,7 @@ __all__ = [
     "CanonicalJSONError",
     "CertificateError",
     "Compatibility",
+    "ContractClaim",
     "Decision",
     "DeletionOnTermination",
     "Duration",

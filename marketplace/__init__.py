@@ -143,6 +143,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.api import init_app as init_api
     from marketplace.apikeys.views import bp as apikeys_bp
     from marketplace.catalog.views import bp as catalog_bp
+    from marketplace.custom.contract_views import bp as contracts_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
     from marketplace.licenses.views import bp as licenses_bp
@@ -161,6 +162,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(contracts_bp)
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
     register_order_helpers(app)
     init_delivery(app)

@@ -186,6 +186,12 @@ SETTINGS: tuple[Setting, ...] = (
         "PLATFORM_FEE_BPS", 1000, "The platform's fee in basis points of each order (1000 = 10 %).", parse=_parse_int
     ),
     Setting(
+        "CUSTOM_REVIEW_DAYS",
+        14,
+        "Days a buyer has to review a delivered custom-data milestone; silence accepts it (and pays the provider).",
+        parse=_parse_int,
+    ),
+    Setting(
         "LICENSE_SIGNING_KEY",
         "",
         "License-signing key ring (JSON), private JWK or PEM; wins over the key file. Never kept in the database.",
@@ -205,6 +211,18 @@ SETTINGS: tuple[Setting, ...] = (
         "CATALOG_SAMPLE_MAX_BYTES",
         2 * 1024 * 1024,
         "Largest public sample file a provider may attach to a listing (kept in the database).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "CUSTOM_ATTACHMENT_MAX_BYTES",
+        20 * 1024 * 1024,
+        "Largest file attached to a request for custom data or to a message in its thread (kept in object storage).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "CUSTOM_MAX_REDELIVERIES",
+        2,
+        "How many times a rejected milestone may be redelivered under a new contract (copied into the contract).",
         parse=_parse_int,
     ),
     Setting(

@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from marketplace.accounts.models import Membership, Organisation, Role, User
+from marketplace.accounts.models import Membership, Organisation, OrgKind, Role, User
+from marketplace.custom.models import DataRequest, RequestInvitation, Visibility
+from marketplace.custom.states import QUOTABLE_REQUEST_STATES, RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.orders.models import OrderLine
 
@@ -42,6 +44,21 @@ class Action(enum.StrEnum):
     ORDER_VIEW = "order:view"
     ORDER_REFUND = "order:refund"
     GRANT_VIEW = "grant:view"
+    # Custom datasets (marketplace.custom): requests for data, quotes, their threads and contracts.
+    CUSTOM_REQUEST_CREATE = "custom_request:create"
+    CUSTOM_REQUEST_VIEW = "custom_request:view"
+    CUSTOM_REQUEST_MANAGE = "custom_request:manage"
+    CUSTOM_QUOTE_SUBMIT = "custom_quote:submit"
+    CUSTOM_QUOTE_VIEW = "custom_quote:view"
+    CUSTOM_QUOTE_MANAGE = "custom_quote:manage"
+    CUSTOM_QUOTE_DECIDE = "custom_quote:decide"
+    CUSTOM_THREAD_VIEW = "custom_thread:view"
+    CUSTOM_CONTRACT_VIEW = "custom_contract:view"
+    CUSTOM_CONTRACT_PAY = "custom_contract:pay"
+    CUSTOM_MILESTONE_DELIVER = "custom_milestone:deliver"
+    CUSTOM_MILESTONE_REVIEW = "custom_milestone:review"
+    CUSTOM_MILESTONE_ESCALATE = "custom_milestone:escalate"
+    CUSTOM_ESCALATION_DECIDE = "custom_escalation:decide"
     ACCESS_MANAGE = "access:manage"
     ACCESS_REVIEW = "access:review"
     ACCESS_REQUEST_VIEW = "access:request_view"
@@ -154,6 +171,77 @@ def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
     return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
+def _member_of_id(session: Session, user: User, org_id: int | None) -> bool:
+    org = session.get(Organisation, org_id) if org_id is not None else None
+    return org is not None and role_in(session, user, org) is not None
+
+
+@dataclass(frozen=True)
+class ProviderOnRequest:
+    """The target of "may this user quote on ``request`` for ``organisation``?"."""
+
+    request: DataRequest
+    organisation: Organisation
+
+
+def _invited(session: Session, request: DataRequest, org_id: int | None) -> bool:
+    return (
+        session.exec(
+            select(RequestInvitation.id).where(
+                RequestInvitation.request_id == request.id, RequestInvitation.provider_org_id == org_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def _request_buyer(session: Session, user: User, target: Any) -> bool:
+    """A member of the buyer organisation of ``target`` (a request for data)."""
+    return isinstance(target, DataRequest) and _member_of_id(session, user, target.buyer_org_id)
+
+
+def _request_reader(session: Session, user: User, target: Any) -> bool:
+    """The buyer's members always; others once it is published, if it is open or their organisation was invited."""
+    if not isinstance(target, DataRequest):
+        return False
+    if _member_of_id(session, user, target.buyer_org_id):
+        return True
+    if target.state is RequestState.DRAFT:
+        return False
+    if target.visibility is Visibility.OPEN:
+        return True
+    invited = session.exec(
+        select(RequestInvitation.provider_org_id).where(RequestInvitation.request_id == target.id)
+    ).all()
+    return any(_member_of_id(session, user, org_id) for org_id in invited)
+
+
+def _may_quote(session: Session, user: User, target: Any) -> bool:
+    """A member of a provider organisation (not the buyer) that may see a request still taking quotes."""
+    if not isinstance(target, ProviderOnRequest):
+        return False
+    request, org = target.request, target.organisation
+    if org.kind is not OrgKind.PROVIDER or org.id == request.buyer_org_id or role_in(session, user, org) is None:
+        return False
+    if request.state not in QUOTABLE_REQUEST_STATES:
+        return False
+    return request.visibility is Visibility.OPEN or _invited(session, request, org.id)
+
+
+def _provider_side(session: Session, user: User, target: Any) -> bool:
+    """A member of the provider organisation of ``target`` (a quote, a thread or a contract)."""
+    return _member_of_id(session, user, getattr(target, "provider_org_id", None))
+
+
+def _buyer_side(session: Session, user: User, target: Any) -> bool:
+    """A member of the buyer organisation of ``target``'s request (a quote or a thread), or of a contract."""
+    org_id = getattr(target, "buyer_org_id", None)
+    if org_id is None and getattr(target, "request_id", None) is not None:
+        request = session.get(DataRequest, target.request_id)
+        org_id = request.buyer_org_id if request else None
+    return _member_of_id(session, user, org_id)
+
+
 def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
     return user.is_platform_admin and _delegation.get() is None
 
@@ -254,6 +342,26 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.GRANT_VIEW: _either(
         _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
     ),
+    # Custom datasets: buyer members post and manage their requests and decide on quotes; provider members quote
+    # on requests they may see (open ones, or when invited). Quotes and threads are seen by the two sides only,
+    # never by other providers; a contract by its two parties only.
+    Action.CUSTOM_REQUEST_CREATE: _at_least(Role.MEMBER),
+    Action.CUSTOM_REQUEST_VIEW: _request_reader,
+    Action.CUSTOM_REQUEST_MANAGE: _request_buyer,
+    Action.CUSTOM_QUOTE_SUBMIT: _may_quote,
+    Action.CUSTOM_QUOTE_VIEW: _either(_provider_side, _buyer_side),
+    Action.CUSTOM_QUOTE_MANAGE: _provider_side,
+    Action.CUSTOM_QUOTE_DECIDE: _buyer_side,
+    Action.CUSTOM_THREAD_VIEW: _either(_provider_side, _buyer_side),
+    Action.CUSTOM_CONTRACT_VIEW: _either(_provider_side, _buyer_side),
+    # Contract milestones: buyer members pay and review (accept, reject, cancel a pending milestone); provider
+    # members deliver; either side may escalate a rejection, which only a platform admin decides (never through an
+    # API credential).
+    Action.CUSTOM_CONTRACT_PAY: _member_of_org_id("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_DELIVER: _member_of_org_id("provider_org_id"),
+    Action.CUSTOM_MILESTONE_REVIEW: _member_of_org_id("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_ESCALATE: _either(_member_of_org_id("buyer_org_id"), _member_of_org_id("provider_org_id")),
+    Action.CUSTOM_ESCALATION_DECIDE: _platform_admin,
     # Governed access: a provider's admins set access modes, agreements and reviewers; its reviewers (and admins)
     # decide requests to that provider only; a requester sees only their own requests.
     Action.ACCESS_MANAGE: _at_least(Role.ADMIN),

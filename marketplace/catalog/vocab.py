@@ -47,11 +47,15 @@ class DatasetStatus(Vocabulary):
     PUBLISHED = "published"
     DEPRECATED = "deprecated"
     WITHDRAWN = "withdrawn"
+    # A contract's dataset for custom data: seen only by the provider and the one buyer organisation, through
+    # the contract. Never public, so every catalog read path (search, page, API, exports) leaves it out.
+    PRIVATE = "private"
 
 
 _LABELS["DatasetStatus"] = {"in_review": "In review"}
 
-#: Statuses in which a listing is public (it has been approved and not withdrawn).
+#: Statuses in which a listing is public (it has been approved and not withdrawn). Every public read path of
+#: the catalog filters on these: this is the one visibility rule that keeps drafts and private datasets out.
 PUBLIC_STATUSES = (DatasetStatus.PUBLISHED, DatasetStatus.DEPRECATED)
 
 

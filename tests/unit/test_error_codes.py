@@ -34,6 +34,7 @@ ENUMS = {
     "marketplace.api.errors": {"ApiErrorCode"},
     "marketplace.apikeys.errors": {"ApiKeyErrorCode"},
     "marketplace.catalog.errors": {"CatalogErrorCode"},
+    "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
@@ -48,7 +49,10 @@ SHARED = {
     "version_immutable": ({"CatalogErrorCode", "DeliveryErrorCode"}, "a published version can no longer change"),
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
-    "illegal_transition": ({"AccessErrorCode", "LicenseErrorCode"}, "a state change its state machine does not allow"),
+    "illegal_transition": (
+        {"AccessErrorCode", "CustomErrorCode", "LicenseErrorCode"},
+        "a state change its state machine does not allow",
+    ),
     "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),
 }
 

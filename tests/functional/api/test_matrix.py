@@ -26,6 +26,7 @@ from tests.factories import DatasetFileFactory, DatasetVersionFactory, Membershi
 from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
+from tests.support.contracts import contracts_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
 #: fails here: a scope, ``public`` (no credential needed) or ``any`` (any valid credential).
@@ -74,6 +75,14 @@ REQUIRED: dict[str, str] = {
     "POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret": "webhooks:manage",
     "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": "webhooks:manage",
     "POST /v1/webhooks/deliveries/{delivery_id}/redeliver": "webhooks:manage",
+    "GET /v1/contracts/{contract_id}": "any",
+    "POST /v1/contracts/{contract_id}/checkout": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/deliver": "provider:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/redeliver": "provider:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/accept": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/reject": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/cancel": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/escalate": "any",
     "GET /v1/datasets/{slug}/access": "access:request",
     "POST /v1/datasets/{slug}/access-requests": "access:request",
     "GET /v1/access-requests": "access:request",
@@ -156,6 +165,15 @@ def _expected(op: Operation, credential: str) -> str:
 
 
 @pytest.fixture()
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    # Every route × every credential is more requests than one address may make in a minute: rate limits have
+    # their own test (test_rate_limits.py); here they would only hide what each route allows.
+    app_settings["API_RATE_LIMIT_PER_KEY"] = "1000000 per minute"
+    app_settings["API_RATE_LIMIT_PER_ADDRESS"] = "1000000 per minute"
+    return app_settings
+
+
+@pytest.fixture()
 def credentials(world) -> dict[str, dict[str, str]]:
     # One person who administers the provider and owns the buyer, so scope is what decides.
     MembershipFactory(organisation=world.orgs["prov"], user=world.people["buyer_admin"], role=Role.ADMIN)
@@ -211,9 +229,11 @@ def request_for(world, client, credentials) -> Request:
     )
     assert job.status_code == 202, job.get_json()
     extra, free = world.objects["extra"], world.objects["free"]
+    custom = contracts_for_matrix(uow, client, credentials["all"], world.people, world.orgs["buy"], world.orgs["prov"])
     access = governed_access(world, client, credentials["all"])
     return Request(
         values={
+            **custom["values"],
             **access.values,
             "slug": "speech",
             "version": "1.0.0",
@@ -231,6 +251,7 @@ def request_for(world, client, credentials) -> Request:
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
         },
         bodies={
+            **custom["bodies"],
             **access.bodies,
             "POST /v1/orders": {
                 "licensee": "buy",

@@ -15,7 +15,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0031_access_digest"
-down_revision: str | None = "0021_custom_listings"
+down_revision: str | None = "0022_milestones"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -45,6 +45,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = _checked_settings(overrides)
     app = _flask_app(settings)
     context = _services(app, settings)
+    _catalog_facets()
     _blueprints(app, context)
     _hooks(app, settings)
     return app
@@ -128,6 +129,13 @@ def _mount_local_storage(app: Flask, database: Database, context: ServiceContext
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: served})  # type: ignore[method-assign]
 
 
+def _catalog_facets() -> None:
+    """The catalog's facets that come from offers (license family, AI training), registered after its own."""
+    from marketplace.licenses.facets import register_offer_facets
+
+    register_offer_facets()
+
+
 def _blueprints(app: Flask, context: ServiceContext) -> None:
     """Every area of the site and the API, with its template helpers and CSRF exemptions."""
     from marketplace.accounts.views import bp as accounts_bp
@@ -138,7 +146,6 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
     from marketplace.licenses.views import bp as licenses_bp
-    from marketplace.licenses.views import register_template_helpers as register_license_helpers
     from marketplace.oauth.server import bp as oauth_bp
     from marketplace.orders.views import bp as orders_bp
     from marketplace.orders.views import register_template_helpers as register_order_helpers
@@ -153,7 +160,6 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(licenses_bp)
-    register_license_helpers(app)
     app.register_blueprint(orders_bp)
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
     register_order_helpers(app)

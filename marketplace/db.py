@@ -8,6 +8,7 @@ runs no side effect, so nothing half-written is left behind and no e-mail announ
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -74,6 +75,31 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 def utc_column(*, nullable: bool = False, index: bool = False) -> sa.Column[Any]:
     """A ``UTCDateTime`` column for a SQLModel field (``sa_column=utc_column()``)."""
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def enum_column(
+    enum_cls: type[enum.StrEnum], *, nullable: bool = False, index: bool = False, name: str | None = None
+) -> sa.Column[Any]:
+    """A column holding ``enum_cls`` members as their values, refused by a CHECK constraint otherwise.
+
+    ``name`` names the constraint (``ck_<table>_<name>``; the enum's name by default): give one when a table
+    has two columns of the same enum.
+
+    Not a native enum, so SQLite and PostgreSQL store and check it alike, and adding a member needs no
+    ``ALTER TYPE`` (only the CHECK constraint is replaced by a migration).
+    """
+    return sa.Column(
+        sa.Enum(
+            enum_cls,
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            name=name or enum_cls.__name__.lower(),
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        nullable=nullable,
+        index=index,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -5,30 +5,15 @@ index on PostgreSQL (both created by migration ``0002_catalog``). The query text
 way for both, and only ever reaches SQL as bound parameters: FTS operators, quotes and odd characters in the
 input are plain words, never syntax.
 
-Facets come from :data:`FACETS`, a registry of :class:`Facet`. A facet is a ``SELECT dataset_id, value``:
-from a column of ``dataset``, from a child table, or from any other table keyed by dataset (offers, say).
-Filtering and counting work the same for every facet, so adding one is one :func:`register_facet` call.
-Counting is *disjunctive*: each facet's counts apply every other facet's selection but not its own, so a
-buyer can widen a selection within a facet without losing its other values.
+Facets come from the registry in :mod:`marketplace.catalog.facets` (re-exported here as :data:`FACETS`,
+:class:`Facet`, :func:`register_facet`). Filtering and counting work the same for every facet. Counting is
+*disjunctive*: each facet's counts apply every other facet's selection but not its own, so a buyer can widen a
+selection within a facet without losing its other values. Several rows of one dataset count the dataset once
+(counts are of distinct datasets). A hierarchical facet's selection matches the value and every value below it.
 
-A facet from another table, e.g. the license family of a dataset's active offers (in the offers module, imported
-when the application starts)::
-
-    register_facet(
-        Facet(
-            name="license_family",
-            label="License family",
-            values=lambda: select(
-                col(Offer.dataset_id).label("dataset_id"), col(Offer.license_family).label("value")
-            ).where(Offer.retired_at.is_(None)),
-            labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
-            accepts=lambda value: value in LICENSE_FAMILY_LABELS,
-        )
-    )
-
-and "AI training permitted" the same way, with ``sa.case((Offer.training_permitted, "yes"), else_="no")`` as the
-value. Several offers of one dataset count the dataset once (counts are of distinct datasets). The sidebar,
-the query string (``?license_family=cc-by``), validation and counting then need no other change.
+There is one entry point for every caller: :func:`build_query` validates a search given as values (the JSON
+API passes its parsed parameters), :func:`parse_search` reads a query string into those values (the page), and
+:func:`search` runs it, with ``facet_cache_seconds`` from the ``CATALOG_FACET_CACHE_SECONDS`` setting.
 """
 
 from __future__ import annotations
@@ -37,17 +22,24 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from marketplace.accounts.models import Organisation
-from marketplace.catalog import vocab
-from marketplace.catalog.models import Dataset, DatasetTerm, TermScheme
+from marketplace.catalog.facets import (
+    FACET_VALUES_SHOWN,
+    FACETS,
+    Facet,
+    FacetResult,
+    FacetValue,
+    facet_result,
+    register_facet,
+)
+from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
 from marketplace.errors import BadRequest, FieldProblem
 
@@ -56,7 +48,20 @@ MAX_PAGE = 500
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 16
 MAX_FILTER_VALUES = 20
-FACET_VALUES_SHOWN = 15
+
+__all__ = [
+    "FACETS",
+    "FACET_VALUES_SHOWN",
+    "Facet",
+    "FacetResult",
+    "FacetValue",
+    "SearchQuery",
+    "SearchResults",
+    "build_query",
+    "parse_search",
+    "register_facet",
+    "search",
+]
 
 # PostgreSQL's English stop words: dropped from every query on both databases, so that a word PostgreSQL would
 # ignore cannot match on SQLite alone (its FTS5 index keeps stop words).
@@ -80,165 +85,6 @@ FIELD_GROUPS = (
     ("description", ("description",), "c", 1),
 )
 RANKED_TOKENS = 6  # further words still filter, but no longer add to the score
-
-# --- facets ----------------------------------------------------------------------------------------------------
-
-
-def _static_labels(labels: Callable[[str], str]) -> Callable[[Session, Sequence[str]], dict[str, str]]:
-    return lambda _session, values: {value: labels(value) for value in values}
-
-
-_IDENTITY_LABELS = _static_labels(str)
-
-
-@dataclass(frozen=True)
-class Facet:
-    """One facet: its query-string name, its heading, and the ``(dataset_id, value)`` pairs it is built from.
-
-    ``values`` returns a SELECT with two columns labelled ``dataset_id`` and ``value`` (text). ``accepts`` says
-    whether a value given in the query string is well-formed (unknown values are refused with a 400).
-    ``labels`` turns stored values into what people read.
-    """
-
-    name: str
-    label: str
-    values: Callable[[], Any]
-    labels: Callable[[Session, Sequence[str]], dict[str, str]] = field(default=_IDENTITY_LABELS)
-    accepts: Callable[[str], bool] = lambda value: 0 < len(value) <= 100
-    fixed_order: Sequence[str] | None = None
-    # False when ``values`` can never repeat a (dataset_id, value) pair, so rows need not be de-duplicated
-    # before counting (true of the built-in facets; keep the default for a table with several rows per dataset).
-    distinct: bool = True
-
-
-FACETS: dict[str, Facet] = {}
-
-
-def register_facet(facet: Facet) -> Facet:
-    """Add (or replace) a facet; it appears in the catalog's sidebar and query string in registration order."""
-    FACETS[facet.name] = facet
-    return facet
-
-
-def _as_text(column: Any) -> Any:
-    return sa.type_coerce(column, sa.String())
-
-
-def column_facet(name: str, label: str, column: Any, vocabulary: type[vocab.Vocabulary]) -> Facet:
-    """A facet over an enumerated column of ``dataset``."""
-    return Facet(
-        name=name,
-        label=label,
-        values=lambda: select(col(Dataset.id).label("dataset_id"), _as_text(column).label("value")).where(
-            column.is_not(None)
-        ),
-        labels=_static_labels(vocabulary.label_of),
-        accepts=lambda value: value in vocabulary._value2member_map_,
-        fixed_order=[m.value for m in vocabulary],
-        distinct=False,  # one value per listing
-    )
-
-
-def term_facet(
-    name: str,
-    label: str,
-    scheme: TermScheme,
-    *,
-    labels: Callable[[str], str] = str,
-    accepts: Callable[[str], bool] | None = None,
-) -> Facet:
-    """A facet over one list of :class:`DatasetTerm` (tasks, industries, languages…)."""
-    return Facet(
-        name=name,
-        label=label,
-        values=lambda: select(
-            col(DatasetTerm.dataset_id).label("dataset_id"), col(DatasetTerm.value).label("value")
-        ).where(DatasetTerm.scheme == scheme),
-        labels=_static_labels(labels),
-        accepts=accepts or (lambda value: 0 < len(value) <= 100),
-        distinct=False,  # (dataset, scheme, value) is unique
-    )
-
-
-def _synthetic_bucket() -> Any:
-    share = col(Dataset.synthetic_share_pct)
-    return sa.case(
-        (share == 0, "none"),
-        (share < 50, "under_half"),
-        (share < 100, "over_half"),
-        else_="all",
-    )
-
-
-SYNTHETIC_SHARE_LABELS = {
-    "none": "None (0 %)",
-    "under_half": "Under half (1–49 %)",
-    "over_half": "Half or more (50–99 %)",
-    "all": "Fully synthetic (100 %)",
-}
-
-
-def _provider_labels(session: Session, values: Sequence[str]) -> dict[str, str]:
-    if not values:
-        return {}
-    rows = session.exec(select(Organisation.slug, Organisation.name).where(col(Organisation.slug).in_(values)))
-    return {slug: name for slug, name in rows}
-
-
-def _enum_accepts(vocabulary: type[vocab.Vocabulary]) -> Callable[[str], bool]:
-    return lambda value: value in vocabulary._value2member_map_
-
-
-def _language_ok(value: str) -> bool:
-    try:
-        return vocab.language_tag(value) == value
-    except ValueError:
-        return False
-
-
-register_facet(column_facet("modality", "Modality", col(Dataset.modality), vocab.Modality))
-register_facet(
-    term_facet("task", "Task", TermScheme.TASK, labels=vocab.Task.label_of, accepts=_enum_accepts(vocab.Task))
-)
-register_facet(
-    term_facet(
-        "industry",
-        "Industry",
-        TermScheme.INDUSTRY,
-        labels=vocab.Industry.label_of,
-        accepts=_enum_accepts(vocab.Industry),
-    )
-)
-register_facet(
-    term_facet("language", "Language", TermScheme.LANGUAGE, labels=vocab.language_name, accepts=_language_ok)
-)
-register_facet(column_facet("personal_data", "Personal data", col(Dataset.personal_data), vocab.PersonalData))
-register_facet(
-    Facet(
-        name="synthetic_share",
-        label="Synthetic share",
-        values=lambda: select(col(Dataset.id).label("dataset_id"), _synthetic_bucket().label("value")).where(
-            col(Dataset.synthetic_share_pct).is_not(None)
-        ),
-        labels=_static_labels(lambda v: SYNTHETIC_SHARE_LABELS.get(v, v)),
-        accepts=lambda value: value in SYNTHETIC_SHARE_LABELS,
-        fixed_order=list(SYNTHETIC_SHARE_LABELS),
-        distinct=False,
-    )
-)
-register_facet(column_facet("storage_region", "Storage region", col(Dataset.storage_region), vocab.StorageRegion))
-register_facet(
-    Facet(
-        name="provider",
-        label="Provider",
-        values=lambda: select(col(Dataset.id).label("dataset_id"), col(Organisation.slug).label("value")).join(
-            Organisation, col(Organisation.id) == Dataset.organisation_id
-        ),
-        labels=_provider_labels,
-        accepts=lambda value: re.fullmatch(r"[a-z0-9-]{1,64}", value) is not None,
-        distinct=False,
-    )
-)
 
 # --- the query ---------------------------------------------------------------------------------------------------
 
@@ -313,12 +159,12 @@ def tokenise(text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
 
 
 def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
-    """Validate query-string arguments (``q``, ``sort``, ``page`` and one key per facet, repeatable).
+    """Read query-string arguments (``q``, ``sort``, ``page`` and one key per facet, repeatable) and validate them
+    with :func:`build_query`.
 
     Raises :class:`BadRequest` naming each bad parameter; unknown parameters are ignored (they may come from
     elsewhere, like tracking links).
     """
-    problems: list[FieldProblem] = []
 
     def many(name: str) -> list[str]:
         values = args.get(name) or []
@@ -328,7 +174,28 @@ def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
         values = many(name)
         return values[-1] if values else ""
 
-    text = one("q")
+    page_text = one("page") or "1"
+    page = int(page_text) if page_text.isdigit() and len(page_text) <= 6 else None
+    filters = {name: many(name) for name in FACETS}
+    return _build(one("q"), filters, one("sort") or None, page)
+
+
+def build_query(
+    *, text: str = "", filters: Mapping[str, Sequence[str]] | None = None, sort: str | None = None, page: int = 1
+) -> SearchQuery:
+    """A validated search from its values: the text, the selected values of each facet (by facet name; values
+    within a facet are alternatives), the sort (``relevance`` or ``newest``; by default relevance when there is
+    text to rank by) and the page (1 to :data:`MAX_PAGE`).
+
+    Raises :class:`BadRequest` (code ``bad_search``) naming each bad value: too long or NUL in the text, a facet
+    value its facet does not accept, more than :data:`MAX_FILTER_VALUES` values of one facet, an unknown sort, a
+    page out of range. Facet names that are not registered are ignored.
+    """
+    return _build(text, filters or {}, sort, page)
+
+
+def _build(text: str, selections: Mapping[str, Sequence[str]], sort: str | None, page: int | None) -> SearchQuery:
+    problems: list[FieldProblem] = []
     if len(text) > MAX_QUERY_CHARS:
         problems.append(FieldProblem("q", f"the search text is too long (at most {MAX_QUERY_CHARS} characters)"))
         text = ""
@@ -339,7 +206,7 @@ def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
 
     filters: dict[str, tuple[str, ...]] = {}
     for name, facet in FACETS.items():
-        raw = [v.strip() for v in many(name) if v.strip()]
+        raw = [v.strip() for v in selections.get(name, ()) if v.strip()]
         if not raw:
             continue
         if len(raw) > MAX_FILTER_VALUES:
@@ -352,19 +219,16 @@ def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
             continue
         filters[name] = tuple(dict.fromkeys(raw))
 
-    sort = one("sort") or (Sort.RELEVANCE if terms or phrases else Sort.NEWEST)
+    sort = sort or (Sort.RELEVANCE if terms or phrases else Sort.NEWEST)
     if sort not in (Sort.RELEVANCE, Sort.NEWEST):
         problems.append(FieldProblem("sort", "must be relevance or newest"))
         sort = Sort.NEWEST
     if sort == Sort.RELEVANCE and not (terms or phrases):
         sort = Sort.NEWEST  # nothing to rank by
 
-    page_text = one("page") or "1"
-    page = 1
-    if not page_text.isdigit() or len(page_text) > 6 or not 1 <= int(page_text) <= MAX_PAGE:
+    if page is None or not 1 <= page <= MAX_PAGE:
         problems.append(FieldProblem("page", f"must be a whole number from 1 to {MAX_PAGE}"))
-    else:
-        page = int(page_text)
+        page = 1
 
     if problems:
         raise BadRequest(
@@ -376,22 +240,6 @@ def parse_search(args: Mapping[str, Sequence[str] | str]) -> SearchQuery:
 
 
 # --- running it ----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FacetValue:
-    value: str
-    label: str
-    count: int
-    selected: bool
-
-
-@dataclass
-class FacetResult:
-    name: str
-    label: str
-    values: list[FacetValue]
-    more: int = 0
 
 
 @dataclass
@@ -439,7 +287,12 @@ def _text_condition(dialect: str, query: SearchQuery) -> Any:
 
 def _facet_condition(facet: Facet, values: Sequence[str]) -> Any:
     pairs = facet.values().subquery()
-    return col(Dataset.id).in_(sa.select(pairs.c.dataset_id).where(pairs.c.value.in_(list(values))))
+    matches: Any = pairs.c.value.in_(list(values))
+    if facet.hierarchical:
+        # A value matches the values below it too (BCP 47 prefix matching: ``en`` matches ``en-US``).
+        below = [pairs.c.value.startswith(value + "-", autoescape=True) for value in values]
+        matches = sa.or_(matches, *below)
+    return col(Dataset.id).in_(sa.select(pairs.c.dataset_id).where(matches))
 
 
 def _filter_conditions(query: SearchQuery, *, skip_facet: str | None = None) -> list[Any]:
@@ -570,22 +423,6 @@ def _facet_counts_all(
     return counts
 
 
-def _facet_result(session: Session, query: SearchQuery, facet: Facet, counts: dict[str, int]) -> FacetResult:
-    selected = query.filters.get(facet.name, ())
-    counts = dict(counts)
-    for value in selected:
-        counts.setdefault(value, 0)
-    labels = facet.labels(session, list(counts))
-    values = [FacetValue(value=v, label=labels.get(v, v), count=n, selected=v in selected) for v, n in counts.items()]
-    if facet.fixed_order is not None:
-        order = {v: i for i, v in enumerate(facet.fixed_order)}
-        values.sort(key=lambda fv: (order.get(fv.value, len(order)), fv.label))
-    else:
-        values.sort(key=lambda fv: (-fv.count, fv.label.lower(), fv.value))
-    shown = values[:FACET_VALUES_SHOWN] + [fv for fv in values[FACET_VALUES_SHOWN:] if fv.selected]
-    return FacetResult(name=facet.name, label=facet.label, values=shown, more=len(values) - len(shown))
-
-
 def _many_matches(session: Session, dialect: str, matches: int | None) -> bool:
     """On PostgreSQL, whether the hits are a large share of the catalog (judged by the planner's row estimate).
 
@@ -615,7 +452,7 @@ def facet_results(
     finally:
         if hash_joins:
             session.execute(sa.text("SET LOCAL enable_nestloop = on"))
-    return [_facet_result(session, query, facet, counts[name]) for name, facet in FACETS.items()]
+    return [facet_result(session, facet, counts[name], query.filters.get(name, ())) for name, facet in FACETS.items()]
 
 
 def search(

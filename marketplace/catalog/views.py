@@ -32,7 +32,9 @@ from marketplace.catalog.schemas import (
     load_record,
     unflatten,
 )
+from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.licenses.views import dataset_offers
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
@@ -115,13 +117,11 @@ def _editable_dataset(slug: str) -> Dataset:
 
 @bp.get("/datasets")
 def catalog() -> ViewResult:
-    session = uow().session
     try:
         query = search.parse_search(request.args.to_dict(flat=False))
     except BadRequest as error:
         return render_template("catalog/search.html", query=None, results=None, hits=[], error=error), 400
-    results = search.search(session, query, facet_cache_seconds=current_app.config["CATALOG_FACET_CACHE_SECONDS"])
-    hits = services.search_hits(session, results.dataset_ids)
+    results, hits = services.search_catalog(uow(), query)
     return render_template("catalog/search.html", query=query, results=results, hits=hits, error=None)
 
 
@@ -146,7 +146,14 @@ def dataset_page(slug: str) -> ViewResult:
     page = services.dataset_page(session, dataset)
     markup = exports.schema_org_markup(session, dataset, page["org"], page["record"], base_url=_base_url())
     return render_template(
-        "catalog/dataset.html", **page, json_ld=markup, may_edit=may_edit, may_review=may_review, vocab=vocab
+        "catalog/dataset.html",
+        **page,
+        json_ld=markup,
+        may_edit=may_edit,
+        may_review=may_review,
+        vocab=vocab,
+        offers=dataset_offers(session, user, dataset) if dataset.is_public else None,
+        delivery=dataset_delivery(session, user, dataset),
     )
 
 

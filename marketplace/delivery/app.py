@@ -1,5 +1,5 @@
-"""Wiring delivery into the application: blueprints, template helpers, the publish guard, settings checks, and the
-check the local storage server makes before serving a download link."""
+"""Wiring delivery into the application: blueprints, settings checks, and the check the local storage server
+makes before serving a download link."""
 
 from __future__ import annotations
 
@@ -54,12 +54,9 @@ def _check_settings(settings: Mapping[str, Any]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace.delivery import guard
-    from marketplace.delivery.views import bp, register_template_helpers, uploads_bp
+    from marketplace.delivery.views import bp, uploads_bp
 
     _check_settings(app.config)
     app.register_blueprint(bp)
     app.register_blueprint(uploads_bp)
-    register_template_helpers(app)
     # The upload endpoints keep the CSRF check: the script sends the token in the X-CSRFToken header.
-    guard.install()

@@ -9,12 +9,15 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from flask import Blueprint, Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from marketplace import security
+from marketplace.accounts.models import User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset, DatasetVersion
+from marketplace.db import UnitOfWork
 from marketplace.delivery import charts
 from marketplace.delivery import services as svc
 from marketplace.delivery.errors import DownloadRefused, RefusalReason
@@ -311,44 +314,41 @@ def download_stats(slug: str) -> str:
     )
 
 
-# --- template helpers ----------------------------------------------------------------------------------------------
+# --- data for the license page and the dataset page (their views pass it to the templates) --------------------
 
 
-def register_template_helpers(app: Flask) -> None:
-    """``grant_downloads(grant)`` for the license page; ``version_uploads(dataset)`` for provider pages."""
+def grant_downloads(work: UnitOfWork, user: User | None, grant: Grant) -> dict[str, Any]:
+    """The license page's files block: whether ``user`` may download and, if refused now, why; the covered
+    versions with their files; the download limit and how much of it is used; how long a link works."""
+    session = work.session
+    value = licenses.grant_value(grant)
+    may_download = can(session, user, Action.GRANT_DOWNLOAD, grant)
+    refusal = None
+    try:
+        svc.check_download_allowed(work, grant, user=user)
+    except DownloadRefused as error:
+        refusal = error.message
+    versions = [
+        {"version": version, "files": catalog.version_files(session, version)}
+        for version in svc.covered_versions(session, grant, value)
+    ]
+    limit = value.terms.download_limit
+    return {
+        "grant": grant,
+        "may_download": may_download,
+        "refusal": refusal,
+        "versions": versions,
+        "limit": limit,
+        "used": svc.downloads_used(session, grant) if limit is not None else None,
+        "link_minutes": max(1, int(work.settings.get("DOWNLOAD_LINK_SECONDS") or 900) // 60),
+    }
 
-    def grant_downloads(grant: Grant) -> dict[str, Any]:
-        session = uow().session
-        user = current_user()
-        value = licenses.grant_value(grant)
-        may_download = can(session, user, Action.GRANT_DOWNLOAD, grant)
-        refusal = None
-        try:
-            svc.check_download_allowed(uow(), grant, user=user)
-        except DownloadRefused as error:
-            refusal = error.message
-        versions = []
-        for version in svc.covered_versions(session, grant, value):
-            versions.append({"version": version, "files": catalog.version_files(session, version)})
-        limit = value.terms.download_limit
-        return {
-            "grant": grant,
-            "may_download": may_download,
-            "refusal": refusal,
-            "versions": versions,
-            "limit": limit,
-            "used": svc.downloads_used(session, grant) if limit is not None else None,
-            "link_minutes": max(1, int(uow().settings.get("DOWNLOAD_LINK_SECONDS") or 900) // 60),
-        }
 
-    def dataset_delivery(dataset: Dataset) -> dict[str, Any]:
-        session = uow().session
-        user = current_user()
-        return {
-            "may_upload": can(session, user, Action.DATASET_EDIT, dataset),
-            "may_see_downloads": can(session, user, Action.DATASET_DOWNLOAD_STATS, dataset),
-            "drafts": [v for v in catalog.versions_of(session, dataset, include_drafts=True) if not v.is_published],
-        }
-
-    app.add_template_global(grant_downloads)
-    app.add_template_global(dataset_delivery)
+def dataset_delivery(session: Session, user: User | None, dataset: Dataset) -> dict[str, Any]:
+    """The dataset page's delivery links for its provider: whether ``user`` may upload files and see download
+    figures, and the draft versions whose files can be uploaded."""
+    return {
+        "may_upload": can(session, user, Action.DATASET_EDIT, dataset),
+        "may_see_downloads": can(session, user, Action.DATASET_DOWNLOAD_STATS, dataset),
+        "drafts": [v for v in catalog.versions_of(session, dataset, include_drafts=True) if not v.is_published],
+    }

@@ -1,7 +1,7 @@
 """Catalog facets that come from offers: the license family, and whether AI training is permitted.
 
 Only public, active offers count: a private offer for one buyer says nothing about what everyone else may get.
-Imported once when the application starts (see :func:`marketplace.licenses.views.register_template_helpers`).
+:func:`register_offer_facets` adds them to the catalog's facet registry; :func:`marketplace.create_app` calls it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from licensing import LicenseFamily
-from marketplace.catalog.search import Facet, register_facet
+from marketplace.catalog.facets import Facet, register_facet
 from marketplace.licenses.models import Offer
 
 LICENSE_FAMILY_LABELS: dict[str, str] = {
@@ -32,28 +32,30 @@ def _public_offers() -> sa.ColumnElement[bool]:
     return sa.and_(col(Offer.is_active).is_(True), col(Offer.audience_org_id).is_(None))
 
 
-register_facet(
-    Facet(
-        name="license_family",
-        label="License family",
-        values=lambda: select(
-            col(Offer.dataset_id).label("dataset_id"), col(Offer.license_family).label("value")
-        ).where(_public_offers()),
-        labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
-        accepts=lambda value: value in LICENSE_FAMILY_LABELS,
-        fixed_order=list(LICENSE_FAMILY_LABELS),
+def register_offer_facets() -> None:
+    """Register the license-family and "AI training" facets (after the catalog's own; idempotent)."""
+    register_facet(
+        Facet(
+            name="license_family",
+            label="License family",
+            values=lambda: select(
+                col(Offer.dataset_id).label("dataset_id"), col(Offer.license_family).label("value")
+            ).where(_public_offers()),
+            labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
+            accepts=lambda value: value in LICENSE_FAMILY_LABELS,
+            fixed_order=list(LICENSE_FAMILY_LABELS),
+        )
     )
-)
-register_facet(
-    Facet(
-        name="training",
-        label="AI training",
-        values=lambda: select(
-            col(Offer.dataset_id).label("dataset_id"),
-            sa.case((col(Offer.training_permitted).is_(True), "yes"), else_="no").label("value"),
-        ).where(_public_offers()),
-        labels=lambda _session, values: {v: TRAINING_LABELS.get(v, v) for v in values},
-        accepts=lambda value: value in TRAINING_LABELS,
-        fixed_order=["yes", "no"],
+    register_facet(
+        Facet(
+            name="training",
+            label="AI training",
+            values=lambda: select(
+                col(Offer.dataset_id).label("dataset_id"),
+                sa.case((col(Offer.training_permitted).is_(True), "yes"), else_="no").label("value"),
+            ).where(_public_offers()),
+            labels=lambda _session, values: {v: TRAINING_LABELS.get(v, v) for v in values},
+            accepts=lambda value: value in TRAINING_LABELS,
+            fixed_order=["yes", "no"],
+        )
     )
-)

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db import utc_column, utcnow
+from licensing import GrantStatus
+from marketplace.db import enum_column, utc_column, utcnow
 
 
 def _json(default: type) -> Any:
@@ -73,7 +74,7 @@ class Grant(SQLModel, table=True):
     price_amount: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     currency: str = Field(max_length=3)
     payment_reference: str | None = Field(default=None, max_length=200)
-    status: str = Field(max_length=32, index=True)
+    status: GrantStatus = Field(sa_column=enum_column(GrantStatus, index=True))
     issued_at: datetime = Field(sa_column=utc_column())
     valid_from: datetime = Field(sa_column=utc_column())
     valid_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -91,8 +92,10 @@ class GrantEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     grant_id: str = Field(foreign_key="license_grant.id", index=True, max_length=26)
     at: datetime = Field(sa_column=utc_column())
-    from_status: str | None = Field(default=None, max_length=32)
-    to_status: str = Field(max_length=32)
+    from_status: GrantStatus | None = Field(
+        default=None, sa_column=enum_column(GrantStatus, nullable=True, name="from_status")
+    )
+    to_status: GrantStatus = Field(sa_column=enum_column(GrantStatus, name="to_status"))
     reason: str = Field(default="", max_length=1000)
     actor: str | None = Field(default=None, max_length=200)
 

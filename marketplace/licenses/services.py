@@ -236,16 +236,8 @@ def issue_grant(
     offer was retired or the dataset withdrawn: what was paid for is still issued.
     """
     session = uow.session
-    dataset = session.get(Dataset, offer.dataset_id)
-    if dataset is None or (dataset.status is not DatasetStatus.PUBLISHED and not allow_retired):
-        raise Conflict(message="This dataset is not available for licensing.", code="dataset_unavailable")
-    if not offer.is_active and not allow_retired:
-        raise Conflict(message="This offer is no longer available.", code="offer_retired")
-    if licensee.kind is not OrgKind.BUYER:
-        raise ValidationFailed.for_field("licensee", "licenses are held by buyer organisations")
-    licensor = session.get(Organisation, offer.organisation_id)
+    dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired)
     audience = session.get(Organisation, offer.audience_org_id) if offer.audience_org_id else None
-    assert licensor is not None
     versions, all_versions = _covered_versions(session, dataset, offer)
     latest = versions[-1]
     now = uow.now()
@@ -267,31 +259,9 @@ def issue_grant(
     except LicensingError as error:
         raise _licensing_failure(error) from error
     ring = keyring(uow)
-    certificate = licensing.issue_certificate(grant_value, ring, issuer(uow.settings), issued_at=now)
-    grant = Grant(
-        id=grant_value.id,
-        offer_id=offer.id,  # type: ignore[arg-type]
-        dataset_id=dataset.id,  # type: ignore[arg-type]
-        licensor_org_id=licensor.id,  # type: ignore[arg-type]
-        licensee_org_id=licensee.id,  # type: ignore[arg-type]
-        acquired_by_id=acquired_by.id if acquired_by else None,
-        license_id=grant_value.license_id,
-        versions=list(grant_value.versions),
-        all_versions=grant_value.all_versions,
-        manifest_digest=grant_value.manifest_digest,
-        terms_hash=grant_value.terms_hash,
-        price_amount=grant_value.price_paid.amount,
-        currency=grant_value.price_paid.currency,
-        payment_reference=payment_reference,
-        status=grant_value.status.value,
-        issued_at=grant_value.issued_at,
-        valid_from=grant_value.valid_from,
-        valid_until=grant_value.valid_until,
-        certificate=certificate,
-        certificate_kid=ring.signer_kid,
-        record=grant_value.to_dict(),
-        updated_at=now,
-    )
+    grant = _grant_row(grant_value, offer, licensee, acquired_by, now)
+    grant.certificate = licensing.issue_certificate(grant_value, ring, issuer(uow.settings), issued_at=now)
+    grant.certificate_kid = ring.signer_kid
     session.add(grant)
     session.flush()
     for event in grant_value.events:
@@ -314,12 +284,56 @@ def issue_grant(
     return grant
 
 
+def _check_issuable(
+    session: Session, offer: Offer, licensee: Organisation, *, allow_retired: bool
+) -> tuple[Dataset, Organisation]:
+    """The offer's dataset and licensor, once the platform's own rules allow issuing it to ``licensee``."""
+    dataset = session.get(Dataset, offer.dataset_id)
+    if dataset is None or (dataset.status is not DatasetStatus.PUBLISHED and not allow_retired):
+        raise Conflict(message="This dataset is not available for licensing.", code="dataset_unavailable")
+    if not offer.is_active and not allow_retired:
+        raise Conflict(message="This offer is no longer available.", code="offer_retired")
+    if licensee.kind is not OrgKind.BUYER:
+        raise ValidationFailed.for_field("licensee", "licenses are held by buyer organisations")
+    licensor = session.get(Organisation, offer.organisation_id)
+    assert licensor is not None
+    return dataset, licensor
+
+
+def _grant_row(
+    value: licensing.Grant, offer: Offer, licensee: Organisation, acquired_by: User | None, now: datetime
+) -> Grant:
+    """The stored grant for the engine's ``value``: its record plus the columns copied out of it for queries."""
+    return Grant(
+        id=value.id,
+        offer_id=offer.id,  # type: ignore[arg-type]
+        dataset_id=offer.dataset_id,
+        licensor_org_id=offer.organisation_id,
+        licensee_org_id=licensee.id,  # type: ignore[arg-type]
+        acquired_by_id=acquired_by.id if acquired_by else None,
+        license_id=value.license_id,
+        versions=list(value.versions),
+        all_versions=value.all_versions,
+        manifest_digest=value.manifest_digest,
+        terms_hash=value.terms_hash,
+        price_amount=value.price_paid.amount,
+        currency=value.price_paid.currency,
+        payment_reference=value.payment_reference,
+        status=value.status,
+        issued_at=value.issued_at,
+        valid_from=value.valid_from,
+        valid_until=value.valid_until,
+        record=value.to_dict(),
+        updated_at=now,
+    )
+
+
 def _event_row(grant_id: str, event: licensing.GrantEvent) -> GrantEvent:
     return GrantEvent(
         grant_id=grant_id,
         at=event.at,
-        from_status=event.from_status.value if event.from_status else None,
-        to_status=event.to_status.value,
+        from_status=event.from_status,
+        to_status=event.to_status,
         reason=event.reason,
         actor=event.actor,
     )
@@ -343,7 +357,7 @@ def transition_grant(
     except LicensingError as error:
         raise Conflict(message=error.message, code="illegal_transition") from error
     grant.record = changed.to_dict()
-    grant.status = changed.status.value
+    grant.status = changed.status
     grant.updated_at = uow.now()
     uow.session.add(grant)
     uow.session.add(_event_row(grant.id, changed.events[-1]))
@@ -373,15 +387,7 @@ def get_grant(session: Session, grant_id: str) -> Grant:
 
 def may_view_grant(session: Session, user: User | None, grant: Grant) -> bool:
     """Members of the licensee or the licensor organisation, and platform admins, may see a grant's details."""
-    if user is None:
-        return False
-    if user.is_platform_admin:
-        return True
-    for org_id in (grant.licensee_org_id, grant.licensor_org_id):
-        org = session.get(Organisation, org_id)
-        if org is not None and can(session, user, Action.ORG_VIEW, org):
-            return True
-    return False
+    return can(session, user, Action.GRANT_VIEW, grant)
 
 
 def require_view_grant(session: Session, user: User | None, grant: Grant) -> None:

@@ -6,13 +6,15 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, render_template, request
+from sqlmodel import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import licensing
 from licensing import LicensingError
-from marketplace.accounts.models import Organisation
+from marketplace.accounts.models import Organisation, User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
+from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
 from marketplace.licenses import public, schemas
 from marketplace.licenses import services as svc
@@ -197,6 +199,7 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
         "attribution": attribution,
         "actions": [a.value for a in licensing.usecheck.Action],
         "status_now": value.status_at(uow().now()).value,
+        "downloads": grant_downloads(uow(), current_user(), grant),
     }
 
 
@@ -304,21 +307,15 @@ def offer_view(offer: Offer) -> dict[str, Any]:
     }
 
 
-def register_template_helpers(app: Any) -> None:
-    """``dataset_offers(dataset)`` for the dataset page, so the catalog need not know about licenses; and the
-    catalog facets that come from offers."""
-    import marketplace.licenses.facets  # noqa: F401  (registers the license-family and training facets)
-
-    def dataset_offers(dataset: Any) -> dict[str, Any]:
-        session = uow().session
-        user = current_user()
-        offers = svc.offers_for_dataset(session, dataset, user)
-        owner = session.get(Organisation, dataset.organisation_id)
-        return {
-            "items": [offer_view(o) for o in offers],
-            "buyer_orgs": svc.buyer_orgs_of(session, user),
-            "may_manage": owner is not None and can(session, user, Action.ORG_UPDATE, owner),
-            "dataset": dataset,
-        }
-
-    app.add_template_global(dataset_offers)
+def dataset_offers(session: Session, user: User | None, dataset: Dataset) -> dict[str, Any]:
+    """The dataset page's offers block: the offers ``user`` may see (each as :func:`offer_view`), the buyer
+    organisations they may acquire for, and whether they may manage the offers. The dataset page's view passes it
+    to the template as ``offers``."""
+    offers = svc.offers_for_dataset(session, dataset, user)
+    owner = session.get(Organisation, dataset.organisation_id)
+    return {
+        "items": [offer_view(o) for o in offers],
+        "buyer_orgs": svc.buyer_orgs_of(session, user),
+        "may_manage": owner is not None and can(session, user, Action.ORG_UPDATE, owner),
+        "dataset": dataset,
+    }

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db import utc_column, utcnow
+from marketplace.db import enum_column, utc_column, utcnow
+from marketplace.orders.payments.base import ChargeKind
 
 
 class OrderStatus(enum.StrEnum):
@@ -29,6 +30,16 @@ class OrderStatus(enum.StrEnum):
     DISPUTED = "disputed"
 
 
+class PayoutStatus(enum.StrEnum):
+    """Where a line's money stands on its way to the provider."""
+
+    PENDING = "pending"  # not paid yet, or paid by separate transfers not yet made
+    HELD = "held"  # the platform sold its own data: nothing to transfer
+    TRANSFERRED = "transferred"  # the provider has its share (destination charge, or a transfer made)
+    TRANSFER_FAILED = "transfer_failed"  # reconcile retries it
+    REVERSED = "reversed"  # refunded: the provider's share was pulled back
+
+
 #: How far along each status is; an event that would move an order backwards is ignored.
 RANK: dict[OrderStatus, int] = {
     OrderStatus.PENDING_PAYMENT: 0,
@@ -40,6 +51,12 @@ RANK: dict[OrderStatus, int] = {
     OrderStatus.DISPUTED: 4,
     OrderStatus.REFUNDED: 5,
 }
+
+
+#: Statuses from which the buyer may start a new checkout.
+PAYABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED, OrderStatus.FAILED, OrderStatus.CANCELLED})
+#: Statuses in which an order may be refunded (a disputed payment too: refunding settles the dispute).
+REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.DISPUTED})
 
 
 class CartItem(SQLModel, table=True):
@@ -64,13 +81,14 @@ class Order(SQLModel, table=True):
     buyer_org_id: int = Field(foreign_key="organisation.id", index=True)
     buyer_user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     buyer_email: str = Field(max_length=254)
-    status: str = Field(default=OrderStatus.PENDING_PAYMENT.value, max_length=32, index=True)
+    status: OrderStatus = Field(default=OrderStatus.PENDING_PAYMENT, sa_column=enum_column(OrderStatus, index=True))
     currency: str = Field(max_length=3)
     total_amount: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     platform_fee_amount: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
     refunded_amount: int = Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, default=0))
     payment_backend: str = Field(max_length=20)
-    settlement: str = Field(default="", max_length=32)  # destination | separate_transfers | platform | free
+    # How the charge reaches the providers; None until a checkout session was created.
+    settlement: ChargeKind | None = Field(default=None, sa_column=enum_column(ChargeKind, nullable=True))
     checkout_session_id: str | None = Field(default=None, max_length=255, sa_column_kwargs={"unique": True})
     checkout_url: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     checkout_attempt: int = Field(default=0)
@@ -84,6 +102,28 @@ class Order(SQLModel, table=True):
     @property
     def reference(self) -> str:
         return f"ORD-{self.id:06d}" if self.id is not None else "ORD-?"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status is OrderStatus.PAID
+
+    @property
+    def is_awaiting_payment(self) -> bool:
+        """The buyer has not paid yet, or paid with a delayed method whose money has not arrived."""
+        return self.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.PROCESSING)
+
+    @property
+    def is_processing(self) -> bool:
+        return self.status is OrderStatus.PROCESSING
+
+    @property
+    def is_payable(self) -> bool:
+        """A new checkout may be started: nothing was paid and the last checkout (if any) is over."""
+        return self.status in PAYABLE
+
+    @property
+    def is_refundable(self) -> bool:
+        return self.status in REFUNDABLE
 
 
 class OrderLine(SQLModel, table=True):
@@ -104,7 +144,7 @@ class OrderLine(SQLModel, table=True):
     terms_hash: str = Field(max_length=64)
     provider_account_id: str | None = Field(default=None, max_length=255)
     transfer_id: str | None = Field(default=None, max_length=255)
-    payout_status: str = Field(default="pending", max_length=32)
+    payout_status: PayoutStatus = Field(default=PayoutStatus.PENDING, sa_column=enum_column(PayoutStatus))
     # Unique: a line yields one grant, however many times fulfilment is attempted.
     grant_id: str | None = Field(
         default=None, foreign_key="license_grant.id", max_length=26, sa_column_kwargs={"unique": True}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.services import get_organisation
@@ -183,10 +182,7 @@ def sandbox_checkout(session_id: str) -> ViewResult:
                                lines=svc.lines_of(uow().session, order) if order else [])  # fmt: skip
     outcome = parse(schemas.SandboxOutcomeSchema(), form_data())["outcome"]
     signed = sandbox.complete_checkout(facts.id, outcome)
-    try:
-        svc.handle_event(uow(), signed.payload, signed.signature_header)
-    except IntegrityError:
-        discard_changes()  # the same outcome was posted twice; it was applied the first time
+    svc.handle_event(uow(), signed.payload, signed.signature_header)  # posted twice: applied the first time only
     if outcome == "paid":
         return redirect(facts.success_redirect() or url_for("orders.my_orders"), code=303)
     return redirect(facts.cancel_url or url_for("orders.my_orders"), code=303)
@@ -199,14 +195,10 @@ def sandbox_checkout(session_id: str) -> ViewResult:
 def stripe_webhook() -> tuple[Response, int]:
     """Verified first, stored by event id, applied once. 400: rejected; 200: applied or a duplicate; 5xx: retry."""
     payload = request.get_data(cache=False)
-    try:
-        outcome = svc.handle_event(uow(), payload, request.headers.get("Stripe-Signature"))
-    except IntegrityError:
-        discard_changes()
-        if svc.is_duplicate(uow().session, payload):
-            return jsonify({"status": "duplicate"}), 200
-        raise
-    return jsonify({"status": "ok", "outcome": outcome}), 200
+    handled = svc.handle_event(uow(), payload, request.headers.get("Stripe-Signature"))
+    if handled.duplicate:
+        return jsonify({"status": "duplicate"}), 200
+    return jsonify({"status": "ok", "outcome": handled.outcome}), 200
 
 
 # --- providers: sales ledger and payouts ---------------------------------------------------------------------------

@@ -7,9 +7,9 @@ refuse old deliveries replayed later. See the README's "Receiving webhooks" sect
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
+
+from marketplace.orders.payments.signing import compute_signature
 
 SIGNATURE_HEADER = "Marketplace-Signature"
 EVENT_HEADER = "Marketplace-Event"
@@ -17,8 +17,8 @@ DELIVERY_HEADER = "Marketplace-Delivery"
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex ``v1`` of ``body`` sent at ``timestamp`` under ``secret``."""
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    """The hex ``v1`` of ``body`` sent at ``timestamp`` under ``secret`` (Stripe's scheme, so one helper signs both)."""
+    return compute_signature(body, secret, timestamp)
 
 
 def signature_header(secrets: Sequence[str], timestamp: int, body: bytes) -> str:

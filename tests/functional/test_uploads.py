@@ -323,3 +323,31 @@ def test_approving_a_listing_does_not_publish_a_version_with_unfinished_uploads(
     db_session.refresh(shop["draft"])
     db_session.refresh(shop["dataset"])
     assert shop["draft"].status is VersionStatus.DRAFT and shop["dataset"].status is DatasetStatus.IN_REVIEW
+
+
+@pytest.mark.parametrize(
+    ("env", "declared_allowed", "publishes"),
+    [("development", True, True), ("development", False, False), ("production", True, False)],
+)
+def test_catalog_publishing_calls_the_guard_with_the_setting_it_is_given(
+    shop, db_session, env: str, declared_allowed: bool, publishes: bool
+) -> None:
+    """No ORM hook and no application: the catalog's publish path itself asks the guard, passing the setting."""
+    from marketplace.catalog import services as catalog
+    from marketplace.db import ServiceContext, UnitOfWork
+    from marketplace.delivery.errors import FilesNotVerified
+    from marketplace.mail import ConsoleMailer
+
+    DatasetFileFactory(version=shop["draft"], path="declared.csv")
+    shop["draft"].file_count = 1
+    db_session.add(shop["draft"])
+    db_session.flush()
+    settings = {"MARKETPLACE_ENV": env, "PUBLISH_DECLARED_MANIFESTS": declared_allowed}
+    work = UnitOfWork(db_session, ServiceContext(settings, ConsoleMailer()))
+    if publishes:
+        catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
+        assert shop["draft"].status is VersionStatus.PUBLISHED
+    else:
+        with pytest.raises(FilesNotVerified, match=r"declared\.csv"):
+            catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
+        assert shop["draft"].status is VersionStatus.DRAFT

@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from marketplace.accounts.models import Organisation, Role, User
 from marketplace.errors import NotAuthenticated, PermissionDenied
-from marketplace.licenses.models import Grant
+from marketplace.licenses.models import Grant, Offer
+from marketplace.orders.models import Order, OrderLine
 from marketplace.permissions import Action, can, delegated, require
 from tests.factories import DatasetFactory, OrganisationFactory, UserFactory, member
 
@@ -71,6 +72,15 @@ sso:manage              other_org   -         -        -      -     -     -
 api_access:manage       none        -         -        -      y     y     -
 api_access:manage       same_org    -         -        -      y     y     -
 api_access:manage       other_org   -         -        -      -     -     -
+order:view              none        -         -        y      y     y     y
+order:view              same_org    -         -        y      y     y     -
+order:view              other_org   -         -        -      -     -     -
+order:refund            none        -         -        -      y     y     y
+order:refund            same_org    -         -        -      y     y     -
+order:refund            other_org   -         -        -      -     -     -
+grant:view              none        -         -        y      y     y     y
+grant:view              same_org    -         -        y      y     y     -
+grant:view              other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -90,6 +100,9 @@ TARGETS: dict[Action, str] = {
     Action.WEBHOOKS_MANAGE: "org",
     Action.SSO_MANAGE: "org",
     Action.API_ACCESS_MANAGE: "org",
+    Action.ORDER_VIEW: "bought_order",
+    Action.ORDER_REFUND: "sold_order",
+    Action.GRANT_VIEW: "grant",
 }
 
 
@@ -131,8 +144,54 @@ def cast(db_session: Session) -> dict[str, Any]:
     }
     dataset = DatasetFactory(organisation=acme)
     db_session.flush()
-    targets = {"org": acme, "dataset": dataset, "grant": Grant(licensee_org_id=acme.id), "none": None}
+    targets = {
+        "org": acme,
+        "dataset": dataset,
+        "grant": Grant(licensee_org_id=acme.id),
+        "bought_order": Order(buyer_org_id=acme.id),
+        "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
+        "none": None,
+    }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
+
+
+def _order_of_acme_dataset(session: Session, dataset: Any, *, buyer: Organisation) -> Order:
+    """A saved order, bought by ``buyer``, whose one line is acme's listing: acme alone may refund it."""
+    offer = Offer(
+        dataset_id=dataset.id,
+        organisation_id=dataset.organisation_id,
+        title="Commercial",
+        license_id="LicenseRef-standard-commercial-1.0",
+        license_family="commercial",
+        terms_hash="0" * 64,
+        price_amount=1000,
+        currency="EUR",
+    )
+    order = Order(
+        buyer_org_id=buyer.id,
+        buyer_email="buyer@example.org",
+        currency="EUR",
+        total_amount=1000,
+        platform_fee_amount=100,
+        payment_backend="sandbox",
+    )
+    session.add_all([offer, order])
+    session.flush()
+    session.add(
+        OrderLine(
+            order_id=order.id,
+            offer_id=offer.id,
+            dataset_id=dataset.id,
+            provider_org_id=dataset.organisation_id,
+            description="Commercial",
+            amount=1000,
+            currency="EUR",
+            platform_fee_amount=100,
+            terms_hash="0" * 64,
+        )
+    )
+    session.flush()
+    return order
 
 
 def _delegation_org(delegation: str, acme: Organisation, other: Organisation) -> int | None:

@@ -17,16 +17,6 @@ from marketplace.licenses import services as licenses
 TAG = "Catalog"
 
 
-def _search_args(query: dict[str, Any], page: int) -> dict[str, list[str]]:
-    args: dict[str, list[str]] = {"q": [query["q"]], "page": [str(page)]}
-    if query.get("sort"):
-        args["sort"] = [query["sort"]]
-    for name in search.FACETS:
-        if query.get(name):
-            args[name] = list(query[name])
-    return args
-
-
 def _fingerprint(query: dict[str, Any]) -> str:
     material = json.dumps(
         {k: v for k, v in query.items() if k not in ("cursor", "facets")}, sort_keys=True, default=str
@@ -56,10 +46,13 @@ def search_datasets(call: Call) -> dict[str, Any]:
             details=[FieldProblem("cursor", "belongs to another search", "query")],
         )
     page = position["p"]
-    session = call.uow.session
-    parsed = search.parse_search(_search_args(call.query, page))
-    results = search.search(session, parsed, with_facets=call.query["facets"])
-    hits = catalog.search_hits(session, results.dataset_ids)
+    parsed = search.build_query(
+        text=call.query["q"],
+        filters={name: call.query.get(name) or () for name in search.FACETS},
+        sort=call.query["sort"],
+        page=page,
+    )
+    results, hits = catalog.search_catalog(call.uow, parsed, with_facets=call.query["facets"])
     more = page < min(results.pages, search.MAX_PAGE)
     return {
         "data": [present.search_hit(hit) for hit in hits],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow.fields import Field
 
 from marketplace.api.schemas.common import (
     SLUG,
@@ -98,37 +99,77 @@ class MeSchema(Out):
 # --- catalog ---------------------------------------------------------------------------------------------------
 
 
-def _facet_query_fields() -> dict[str, fields.Field[Any]]:
-    return {
-        name: fields.List(
-            fields.String(validate=validate.Length(min=1, max=100)),
-            load_default=list,
-            metadata={"description": f"Filter by {facet.label.lower()} (repeat for several values: any of them)."},
-        )
-        for name, facet in catalog_search.FACETS.items()
-    }
+def _facet_query_field(facet: catalog_search.Facet) -> fields.Field[Any]:
+    below = " and every value below it (BCP 47 prefix match: en finds en-US)" if facet.hierarchical else ""
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        metadata={"description": f"Filter by {facet.label.lower()}{below} (repeat for several values: any of them)."},
+    )
 
 
-SearchQuerySchema = In.from_dict(
-    {
-        "q": fields.String(load_default="", validate=validate.Length(max=catalog_search.MAX_QUERY_CHARS)),
-        "sort": fields.String(load_default=None, validate=validate.OneOf(["relevance", "newest"])),
-        "facets": fields.Boolean(
-            load_default=True,
-            metadata={"description": "Include facet counts (false is faster when they are not shown)."},
-        ),
-        "cursor": fields.String(load_default=None, validate=validate.Length(max=500)),
-        **_facet_query_fields(),
-    },
-    name="SearchQuery",
-)
+class SearchQuerySchema(In):
+    """The search's parameters: ``q``, ``sort``, ``facets``, ``cursor``, and one repeatable parameter per facet.
+
+    The facet parameters follow the facet registry (:data:`marketplace.catalog.search.FACETS`): a facet registered
+    after this schema was made (by :func:`marketplace.create_app`) still becomes a parameter the next time the
+    schema is read.
+    """
+
+    q = fields.String(load_default="", validate=validate.Length(max=catalog_search.MAX_QUERY_CHARS))
+    sort = fields.String(load_default=None, validate=validate.OneOf(["relevance", "newest"]))
+    facets = fields.Boolean(
+        load_default=True, metadata={"description": "Include facet counts (false is faster when they are not shown)."}
+    )
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+    _known_facets: tuple[str, ...] | None = None  # None while marshmallow sets the schema up
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known_facets = ()
+        self._follow_registry()
+
+    def _follow_registry(self) -> None:
+        names = tuple(catalog_search.FACETS)
+        if self._known_facets is None or names == self._known_facets:
+            return
+        for name, facet in catalog_search.FACETS.items():
+            self.declared_fields[name] = _facet_query_field(facet)
+        self._known_facets = names
+        self._init_fields()
+
+    # marshmallow reads these three to load and to document; each first catches up with the registry.
+    @property
+    def fields(self) -> dict[str, Field[Any]]:
+        self._follow_registry()
+        return self.__dict__["_fields"]  # type: ignore[no-any-return]
+
+    @fields.setter
+    def fields(self, value: dict[str, Field[Any]]) -> None:
+        self.__dict__["_fields"] = value
+
+    @property
+    def load_fields(self) -> dict[str, Field[Any]]:
+        self._follow_registry()
+        return self.__dict__["_load_fields"]  # type: ignore[no-any-return]
+
+    @load_fields.setter
+    def load_fields(self, value: dict[str, Field[Any]]) -> None:
+        self.__dict__["_load_fields"] = value
 
 
 class FacetValueSchema(Out):
     value = fields.String(required=True)
-    label = fields.String(required=True)
+    label = fields.String(
+        required=True, metadata={"description": "The whole path of a value below another: English › United States."}
+    )
     count = fields.Integer(required=True)
     selected = fields.Boolean(required=True)
+    parent = nullable_str(
+        required=True,
+        metadata={"description": "The value this one is below (en for en-US, in the language facet); null at the top."},
+    )
 
 
 class FacetSchema(Out):

@@ -20,7 +20,6 @@ How an order is settled depends on who is paid (:func:`plan_settlement`):
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +37,17 @@ from .errors import (
     PaymentProviderUnavailable,
     SignatureFailure,
     SignatureInvalid,
+)
+from .validation import (
+    check_amount,
+    check_bps,
+    check_text,
+    country_code,
+    normalise_currency,
+    platform_fee,
+    positive_amount,
+    require_text,
+    split_fee,
 )
 
 __all__ = [
@@ -83,8 +93,6 @@ SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 #: Stripe's limits: ``client_reference_id`` is at most 200 characters, a metadata value at most 500.
 _MAX_ORDER_ID_LENGTH = 200
 _MAX_KEY_LENGTH = 255
-_CURRENCY = re.compile(r"[a-z]{3}")
-_BASIS_POINTS = 10_000
 
 RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
 CheckoutOutcome = Literal["paid", "failed", "cancelled"]
@@ -103,86 +111,6 @@ class EventType(StrEnum):
     DISPUTE_CREATED = "charge.dispute.created"
     DISPUTE_CLOSED = "charge.dispute.closed"
     ACCOUNT_UPDATED = "account.updated"
-
-
-def normalise_currency(currency: str) -> str:
-    """``currency`` as Stripe wants it (lower-case ISO 4217 letters); raises :class:`InvalidPaymentRequest`."""
-    value = currency.strip().lower() if isinstance(currency, str) else ""
-    if not _CURRENCY.fullmatch(value):
-        raise InvalidPaymentRequest(f"currency: {currency!r} is not a three-letter ISO 4217 code.")
-    return value
-
-
-def _check_amount(name: str, amount: object, *, positive: bool = False) -> int:
-    if not isinstance(amount, int) or isinstance(amount, bool):
-        raise InvalidPaymentRequest(f"{name}: must be an integer number of minor units, not {type(amount).__name__}.")
-    if amount < 0 or (positive and amount == 0):
-        raise InvalidPaymentRequest(f"{name}: must be {'positive' if positive else 'zero or more'}, not {amount}.")
-    return amount
-
-
-def _check_text(name: str, value: object, *, max_length: int = 5000) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidPaymentRequest(f"{name}: must be a non-empty string.")
-    if len(value) > max_length:
-        raise InvalidPaymentRequest(f"{name}: must be at most {max_length} characters.")
-    return value
-
-
-def _check_bps(bps: object) -> int:
-    if not isinstance(bps, int) or isinstance(bps, bool) or not 0 <= bps <= _BASIS_POINTS:
-        raise InvalidPaymentRequest(f"platform_fee_bps: must be an integer from 0 to 10000, not {bps!r}.")
-    return bps
-
-
-def platform_fee(total: int, bps: int) -> int:
-    """The platform's fee on ``total`` minor units at ``bps`` basis points (1 bps = 0.01 %), rounded half up.
-
-    Integer arithmetic only: ``platform_fee(1005, 1000) == 101`` (100.5 rounds up), ``platform_fee(1004, 1000)
-    == 100``. Never more than ``total``.
-    """
-    _check_amount("total", total)
-    _check_bps(bps)
-    return (total * bps + _BASIS_POINTS // 2) // _BASIS_POINTS
-
-
-def split_fee(subtotals: Sequence[int], bps: int) -> list[int]:
-    """Share ``platform_fee(sum(subtotals), bps)`` among ``subtotals`` so that the shares add up to it exactly.
-
-    Each share is its subtotal's exact fee rounded down, then the cents left over go one each to the largest
-    remainders (earlier entries first on a tie): the largest-remainder method. No share exceeds its subtotal.
-    """
-    for index, amount in enumerate(subtotals):
-        _check_amount(f"subtotals[{index}]", amount)
-    total_fee = platform_fee(sum(subtotals), bps)
-    shares = [amount * bps // _BASIS_POINTS for amount in subtotals]
-    remainders = [amount * bps % _BASIS_POINTS for amount in subtotals]
-    leftover = total_fee - sum(shares)
-    for index in sorted(range(len(subtotals)), key=lambda i: (-remainders[i], i))[:leftover]:
-        shares[index] += 1
-    return shares
-
-
-def require_text(name: str, value: object) -> str:
-    """``value`` if it is a non-empty string; raises :class:`InvalidPaymentRequest` naming ``name``."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidPaymentRequest(f"{name}: must be a non-empty string.")
-    return value
-
-
-def positive_amount(name: str, value: object) -> int:
-    """``value`` if it is a positive int (not a bool, never a float)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise InvalidPaymentRequest(f"{name}: must be a positive integer number of minor units, not {value!r}.")
-    return value
-
-
-def country_code(value: str) -> str:
-    """``value`` as an upper-case ISO 3166-1 alpha-2 code."""
-    country = value.strip().upper() if isinstance(value, str) else ""
-    if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise InvalidPaymentRequest(f"country: {value!r} is not an ISO 3166-1 alpha-2 code.")
-    return country
 
 
 def validated_payouts(payouts: Sequence[Payout | tuple[str, int, str]]) -> list[Payout]:
@@ -242,15 +170,15 @@ class CheckoutLine:
     provider_id: str
 
     def __post_init__(self) -> None:
-        _check_text("offer_id", self.offer_id, max_length=500)
-        _check_text("name", self.name)
-        _check_amount("amount", self.amount)
-        _check_text("provider_id", self.provider_id, max_length=500)
+        check_text("offer_id", self.offer_id, max_length=500)
+        check_text("name", self.name)
+        check_amount("amount", self.amount)
+        check_text("provider_id", self.provider_id, max_length=500)
         object.__setattr__(self, "currency", normalise_currency(self.currency))
         if self.description is not None and not self.description.strip():
             object.__setattr__(self, "description", None)
         if self.provider_account_id is not None:
-            _check_text("provider_account_id", self.provider_account_id, max_length=255)
+            check_text("provider_account_id", self.provider_account_id, max_length=255)
 
 
 class Payout(NamedTuple):
@@ -305,7 +233,7 @@ class CheckoutRequest:
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
-        _check_text("order_id", self.order_id, max_length=_MAX_ORDER_ID_LENGTH)
+        check_text("order_id", self.order_id, max_length=_MAX_ORDER_ID_LENGTH)
         lines = tuple(self.lines)
         object.__setattr__(self, "lines", lines)
         if not lines or not all(isinstance(line, CheckoutLine) for line in lines):
@@ -315,9 +243,9 @@ class CheckoutRequest:
             raise InvalidPaymentRequest(f"lines: all lines must share one currency, not {sorted(currencies)}.")
         if sum(line.amount for line in lines) <= 0:
             raise InvalidPaymentRequest("lines: the total must be positive; free offers need no checkout.")
-        _check_bps(self.platform_fee_bps)
+        check_bps(self.platform_fee_bps)
         for name in ("success_url", "cancel_url"):
-            url = _check_text(name, getattr(self, name), max_length=5000)
+            url = check_text(name, getattr(self, name), max_length=5000)
             if not url.startswith(("https://", "http://")):
                 raise InvalidPaymentRequest(f"{name}: must be an absolute http(s) URL.")
         if SESSION_ID_PLACEHOLDER not in self.success_url:
@@ -325,7 +253,7 @@ class CheckoutRequest:
         if self.buyer_email is not None and "@" not in self.buyer_email:
             raise InvalidPaymentRequest("buyer_email: must be an e-mail address.")
         if self.idempotency_key is not None:
-            _check_text("idempotency_key", self.idempotency_key, max_length=_MAX_KEY_LENGTH)
+            check_text("idempotency_key", self.idempotency_key, max_length=_MAX_KEY_LENGTH)
 
     @property
     def currency(self) -> str:

@@ -162,3 +162,29 @@ def test_a_correctly_signed_body_that_is_not_an_event(stripe_backend: StripeBack
 def test_verification_happens_before_the_body_is_read(stripe_backend: StripeBackend) -> None:
     # A body that is not even JSON but badly signed is a signature failure, not a parse failure.
     assert refused(stripe_backend, b"\xff\xfe not json", "t=1,v1=00") is SignatureFailure.BAD_SIGNATURE
+
+
+def test_signatures_are_checked_by_stripes_own_verifier(
+    stripe_backend: StripeBackend, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = event_body()
+    header = sign_payload(payload, SECRET, int(clock.now))
+    seen: list[str] = []
+
+    def refuse(payload: object, header: str, secret: str, tolerance: object = None) -> bool:
+        seen.append(secret)
+        raise stripe.SignatureVerificationError("refused by the library", header, payload)
+
+    monkeypatch.setattr(stripe.WebhookSignature, "verify_header", refuse)
+    assert refused(stripe_backend, payload, header) is SignatureFailure.BAD_SIGNATURE
+    assert seen == [SECRET]
+
+
+def test_outbound_webhooks_and_the_sandbox_sign_with_one_helper() -> None:
+    from marketplace.webhooks.signing import signature_header
+
+    payload = event_body()
+    ours = signature_header(["whsec_new", "whsec_old"], 1_750_000_000, payload)
+    assert ours.startswith(sign_payload(payload, "whsec_new", 1_750_000_000) + ",")
+    for secret in ("whsec_new", "whsec_old"):
+        assert stripe.WebhookSignature.verify_header(payload, ours, secret, tolerance=None)

@@ -88,8 +88,8 @@ def record(**overrides: Any) -> dict[str, Any]:
 def uow(app: Flask, db_session: Session) -> UnitOfWork:
     """A unit of work on the test's transaction (services flush into it; the test rolls it back).
 
-    Publishing needs an application context (the delivery guard reads a setting): wrap such calls in
-    ``with app.app_context():``, never the whole test, or the test client's requests would share ``g``.
+    Wrap calls that need an application context in ``with app.app_context():``, never the whole test, or the
+    test client's requests would share ``g``.
     """
     return UnitOfWork(db_session, app.extensions["marketplace.context"])
 

@@ -155,17 +155,13 @@ def test_refusal_order_status_then_window() -> None:
 
 
 def test_declared_only_versions_are_publishable_only_in_development() -> None:
-    from flask import Flask
-
     from marketplace.delivery import guard
 
-    assert guard._allow_declared() is False  # no application: strict
+    assert guard.declared_manifests_allowed({}) is False  # not set: strict
     for env, flag, expected in [
         ("development", True, True),
         ("development", False, False),
         ("production", True, False),
     ]:
-        app = Flask(__name__)
-        app.config.update(MARKETPLACE_ENV=env, PUBLISH_DECLARED_MANIFESTS=flag)
-        with app.app_context():
-            assert guard._allow_declared() is expected
+        settings = {"MARKETPLACE_ENV": env, "PUBLISH_DECLARED_MANIFESTS": flag}
+        assert guard.declared_manifests_allowed(settings) is expected

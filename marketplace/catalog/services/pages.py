@@ -1,0 +1,122 @@
+"""What the catalog's pages and the API show: search results (the one search entry point), the dataset page,
+the provider's dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from marketplace.accounts.models import Organisation
+from marketplace.catalog import search, vocab
+from marketplace.catalog.models import (
+    Dataset,
+    DatasetFile,
+    DatasetVersion,
+)
+from marketplace.catalog.search import SearchQuery, SearchResults
+from marketplace.catalog.services.reading import (
+    completeness,
+    events_of,
+    organisation_of,
+    samples_of,
+    versions_of,
+)
+from marketplace.catalog.services.records import dataset_record, terms_of
+from marketplace.catalog.services.samples import sample_kind
+from marketplace.catalog.vocab import DatasetStatus, VersionStatus
+from marketplace.db import UnitOfWork
+
+# --- page data ---------------------------------------------------------------------------------------------------
+
+MANIFEST_PREVIEW_FILES = 50
+SAMPLE_TEXT_PREVIEW_BYTES = 4096
+
+
+def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """What a result card shows for each id, in the given order: dataset, provider, list fields, latest version."""
+    if not dataset_ids:
+        return []
+    ids = list(dataset_ids)
+    rows = session.exec(
+        select(Dataset, Organisation)
+        .join(Organisation, col(Organisation.id) == Dataset.organisation_id)
+        .where(col(Dataset.id).in_(ids))
+    ).all()
+    by_id = {dataset.id: (dataset, org) for dataset, org in rows}
+    terms = terms_of(session, ids)
+    latest: dict[int, str] = {}
+    for version in session.exec(
+        select(DatasetVersion).where(
+            col(DatasetVersion.dataset_id).in_(ids), DatasetVersion.status == VersionStatus.PUBLISHED
+        )
+    ):
+        known = latest.get(version.dataset_id)
+        if known is None or vocab.semver_key(version.version) > vocab.semver_key(known):
+            latest[version.dataset_id] = version.version
+    return [
+        {"dataset": by_id[i][0], "org": by_id[i][1], "terms": terms[i], "latest_version": latest.get(i)}
+        for i in ids
+        if i in by_id
+    ]
+
+
+def dataset_page(session: Session, dataset: Dataset) -> dict[str, Any]:
+    """Everything the public dataset page shows: the data card, published versions with manifests, samples."""
+    org = organisation_of(session, dataset)
+    record = dataset_record(session, dataset)
+    versions = versions_of(session, dataset)
+    manifests = {}
+    for version in versions:
+        files = session.exec(
+            select(DatasetFile)
+            .where(DatasetFile.version_id == version.id)
+            .order_by(col(DatasetFile.path))
+            .limit(MANIFEST_PREVIEW_FILES)
+        ).all()
+        manifests[version.id] = list(files)
+    samples = samples_of(session, dataset)
+    kinds = {s.id: sample_kind(s) for s in samples}
+    texts = {
+        s.id: s.content[:SAMPLE_TEXT_PREVIEW_BYTES].decode("utf-8", errors="replace")
+        for s in samples
+        if kinds[s.id] == "text"
+    }
+    return {
+        "dataset": dataset,
+        "org": org,
+        "record": record,
+        "versions": versions,
+        "manifests": manifests,
+        "samples": samples,
+        "sample_kinds": kinds,
+        "sample_texts": texts,
+        "preview_limit": MANIFEST_PREVIEW_FILES,
+    }
+
+
+def manage_page(session: Session, dataset: Dataset) -> dict[str, Any]:
+    """The provider's dashboard: status, what is missing, every version (drafts too), samples and history."""
+    return {
+        "dataset": dataset,
+        "org": organisation_of(session, dataset),
+        "versions": versions_of(session, dataset, include_drafts=True),
+        "samples": samples_of(session, dataset),
+        "events": events_of(session, dataset),
+        "missing": completeness(session, dataset) if dataset.status is DatasetStatus.DRAFT else [],
+    }
+
+
+def search_catalog(
+    uow: UnitOfWork, query: SearchQuery, *, with_facets: bool = True
+) -> tuple[SearchResults, list[dict[str, Any]]]:
+    """The one way the catalog is searched, by the page and by the API: run ``query`` (facet counts reused per
+    the ``CATALOG_FACET_CACHE_SECONDS`` setting) and return the results with each hit's card data in order."""
+    results = search.search(
+        uow.session,
+        query,
+        with_facets=with_facets,
+        facet_cache_seconds=float(uow.settings.get("CATALOG_FACET_CACHE_SECONDS") or 0),
+    )
+    return results, search_hits(uow.session, results.dataset_ids)

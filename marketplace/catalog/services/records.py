@@ -1,0 +1,257 @@
+"""Listing records: the fields of a listing as a record, how a record is stored, slugs, the event log, and the
+checks every listing command shares."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from marketplace.accounts.models import Organisation, OrgKind, User
+from marketplace.catalog import vocab
+from marketplace.catalog.models import (
+    Dataset,
+    DatasetEvent,
+    DatasetTerm,
+    TermScheme,
+)
+from marketplace.catalog.schemas import SECTION_FIELDS
+from marketplace.catalog.vocab import DatasetStatus
+from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, FieldProblem, PermissionDenied, ValidationFailed
+from marketplace.permissions import Action, require
+
+#: Record fields kept as rows of :class:`DatasetTerm`, with their scheme.
+TERM_FIELDS: dict[str, TermScheme] = {
+    "tags": TermScheme.TAG,
+    "tasks": TermScheme.TASK,
+    "industries": TermScheme.INDUSTRY,
+    "languages": TermScheme.LANGUAGE,
+    "countries": TermScheme.COUNTRY,
+    "formats": TermScheme.MEDIA_TYPE,
+    "collection_methods": TermScheme.COLLECTION_METHOD,
+    "annotation_methods": TermScheme.ANNOTATION_METHOD,
+    "special_categories": TermScheme.SPECIAL_CATEGORY,
+    "deidentification": TermScheme.DEIDENTIFICATION,
+}
+_SCHEME_FIELD = {scheme: name for name, scheme in TERM_FIELDS.items()}
+
+#: Record fields kept as columns of :class:`Dataset` (JSON documents included).
+COLUMN_FIELDS: tuple[str, ...] = tuple(
+    name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS
+)
+_ENUM_COLUMNS = {
+    "offering_type": vocab.OfferingType,
+    "modality": vocab.Modality,
+    "agreement_metric": vocab.AgreementMetric,
+    "personal_data": vocab.PersonalData,
+    "lawful_basis": vocab.LawfulBasis,
+    "storage_region": vocab.StorageRegion,
+    "update_frequency": vocab.UpdateFrequency,
+}
+
+EDITABLE_STATUSES = (DatasetStatus.DRAFT, DatasetStatus.PUBLISHED, DatasetStatus.DEPRECATED)
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+RESERVED_SLUGS = frozenset({"new", "import", "mine", "review", "reviews", "search", "feed", "api", "admin"})
+
+
+def terms_of(session: Session, dataset_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+    """For each dataset id, its list-valued fields (``{"tasks": [...], "languages": [...], ...}``) in entry order."""
+    out: dict[int, dict[str, list[str]]] = {i: {name: [] for name in TERM_FIELDS} for i in dataset_ids}
+    ids = list(dataset_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.exec(
+            select(DatasetTerm)
+            .where(col(DatasetTerm.dataset_id).in_(chunk))
+            .order_by(col(DatasetTerm.dataset_id), col(DatasetTerm.scheme), col(DatasetTerm.position))
+        ).all()
+        for term in rows:
+            out[term.dataset_id][_SCHEME_FIELD[term.scheme]].append(term.value)
+    return out
+
+
+def dataset_record(session: Session, dataset: Dataset, terms: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The listing as a record (the shape :class:`~marketplace.catalog.schemas.DatasetRecordSchema` loads)."""
+    assert dataset.id is not None
+    record: dict[str, Any] = {"slug": dataset.slug}
+    for name in COLUMN_FIELDS:
+        value = getattr(dataset, name)
+        if isinstance(value, vocab.Vocabulary):
+            value = value.value
+        record[name] = value
+    record["ai_act"] = dataset.ai_act_record()
+    record.update(terms if terms is not None else terms_of(session, [dataset.id])[dataset.id])
+    return record
+
+
+# --- helpers for the commands -----------------------------------------------------------------------------
+
+
+def record_event(uow: UnitOfWork, dataset: Dataset, actor: User | None, action: str, note: str = "") -> None:
+    assert dataset.id is not None
+    # A plain INSERT: the log is append-only and nothing reads its rows back in the same unit of work.
+    row = {"dataset_id": dataset.id, "at": uow.now(), "actor_id": actor.id if actor else None, "action": action}
+    uow.session.connection().execute(sa.insert(DatasetEvent.__table__), {**row, "note": note})  # type: ignore[attr-defined]
+
+
+def _require_edit(uow: UnitOfWork, user: User | None, dataset: Dataset) -> User:
+    return require(uow.session, user, Action.DATASET_EDIT, dataset)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+
+
+def _slug_taken(session: Session, slug: str) -> bool:
+    return session.exec(select(Dataset.id).where(Dataset.slug == slug)).first() is not None
+
+
+def choose_slug(session: Session, wanted: str | None, title: str) -> str:
+    """A free slug: ``wanted`` exactly (refused when taken), or one derived from the title (numbered if needed)."""
+    if wanted:
+        slug = wanted.strip().lower()
+        if not SLUG_RE.match(slug):
+            raise ValidationFailed.for_field("slug", "use lower-case letters, digits and hyphens (at most 80)")
+        if slug in RESERVED_SLUGS:
+            raise ValidationFailed.for_field("slug", f"{slug!r} is reserved")
+        if _slug_taken(session, slug):
+            raise ValidationFailed.for_field("slug", f"{slug!r} is already taken")
+        return slug
+    base = slugify(title) or "dataset"
+    if base in RESERVED_SLUGS:
+        base = f"{base}-dataset"
+    slug, n = base, 1
+    while _slug_taken(session, slug):
+        n += 1
+        suffix = f"-{n}"
+        slug = base[: 80 - len(suffix)].rstrip("-") + suffix
+    return slug
+
+
+def provider_organisation(uow: UnitOfWork, user: User | None, organisation_slug: str) -> Organisation:
+    org = uow.session.exec(select(Organisation).where(Organisation.slug == organisation_slug)).first()
+    if org is None:
+        raise ValidationFailed.for_field("organisation", f"no organisation called {organisation_slug!r}")
+    require(uow.session, user, Action.DATASET_EDIT, org)
+    if org.kind is not OrgKind.PROVIDER:
+        raise PermissionDenied(message=f"{org.name} is a buyer organisation; only providers publish datasets.")
+    return org
+
+
+def _column_value(name: str, value: Any) -> Any:
+    enum_cls = _ENUM_COLUMNS.get(name)
+    if enum_cls is not None and value is not None:
+        return enum_cls(value)
+    return value
+
+
+def _normalised(name: str, value: Any) -> Any:
+    """Values as stored, for comparing a record with what is there (JSON keeps no dates or None-less dicts)."""
+    if isinstance(value, vocab.Vocabulary):
+        return value.value
+    if name in ("sources", "parent_datasets"):
+        return [{k: v for k, v in item.items() if v is not None} for item in value or []]
+    return value
+
+
+def _check_references(uow: UnitOfWork, dataset: Dataset, record: dict[str, Any]) -> None:
+    problems: list[FieldProblem] = []
+    for index, parent in enumerate(record.get("parent_datasets") or []):
+        slug = parent.get("slug")
+        if not slug:
+            continue
+        if slug == dataset.slug:
+            problems.append(FieldProblem(f"parent_datasets.{index}.slug", "a dataset cannot be its own parent"))
+            continue
+        found = uow.session.exec(
+            select(Dataset.id).where(Dataset.slug == slug, col(Dataset.status).in_(vocab.PUBLIC_STATUSES))
+        ).first()
+        if found is None:
+            problems.append(FieldProblem(f"parent_datasets.{index}.slug", f"no published dataset called {slug!r}"))
+    external_id = record.get("external_id")
+    if external_id:
+        clash = uow.session.exec(
+            select(Dataset.id).where(
+                Dataset.organisation_id == dataset.organisation_id,
+                Dataset.external_id == external_id,
+                Dataset.id != dataset.id,
+            )
+        ).first()
+        if clash is not None:
+            problems.append(FieldProblem("external_id", f"another of your datasets already has the id {external_id!r}"))
+    if problems:
+        raise ValidationFailed(message="; ".join(f"{p.field}: {p.message}" for p in problems), details=problems)
+
+
+def apply_record(
+    uow: UnitOfWork,
+    dataset: Dataset,
+    record: dict[str, Any],
+    names: Iterable[str],
+    *,
+    current: dict[str, Any] | None = None,
+) -> bool:
+    """Store the ``names`` fields of a validated ``record`` on ``dataset``; return whether anything changed.
+
+    Only fields that differ are written, and ``updated_at`` moves only when something did: importing the same
+    file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
+    """
+    session = uow.session
+    names = [n for n in names if n not in ("slug", "versions")]
+    _check_references(uow, dataset, record)
+    if current is None:
+        current = dataset_record(session, dataset) if dataset.id is not None else {}
+    changed = False
+    for name in names:
+        value = record.get(name)
+        if name in TERM_FIELDS:
+            value = list(value or [])
+            if current.get(name, []) == value:
+                continue
+            changed = True
+            assert dataset.id is not None, "flush a new dataset before applying a record to it"
+            if current.get(name):
+                session.execute(
+                    sa.delete(DatasetTerm).where(
+                        col(DatasetTerm.dataset_id) == dataset.id, col(DatasetTerm.scheme) == TERM_FIELDS[name]
+                    )
+                )
+            if value:
+                session.connection().execute(
+                    sa.insert(DatasetTerm.__table__),  # type: ignore[attr-defined]
+                    [
+                        {"dataset_id": dataset.id, "scheme": TERM_FIELDS[name], "value": item, "position": position}
+                        for position, item in enumerate(value)
+                    ],
+                )
+            if name == "tags":
+                dataset.tags_text = " ".join(value)
+        else:
+            if name in ("sources", "parent_datasets"):
+                value = _normalised(name, value)
+            if _normalised(name, current.get(name)) == _normalised(name, value):
+                continue
+            changed = True
+            if name == "ai_act":
+                dataset.set_ai_act_record(value)
+            else:
+                setattr(dataset, name, _column_value(name, value))
+    if changed:
+        dataset.updated_at = uow.now()
+        session.add(dataset)
+    return changed
+
+
+def _require_editable(dataset: Dataset) -> None:
+    if dataset.status is DatasetStatus.IN_REVIEW:
+        raise Conflict(
+            message="The listing is in review: retract the submission to change it.", code="dataset_in_review"
+        )
+    if dataset.status is DatasetStatus.WITHDRAWN:
+        raise Conflict(message="The listing is withdrawn and can no longer change.", code="dataset_withdrawn")

@@ -39,6 +39,9 @@ class Action(enum.StrEnum):
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
     API_ACCESS_MANAGE = "api_access:manage"
+    ORDER_VIEW = "order:view"
+    ORDER_REFUND = "order:refund"
+    GRANT_VIEW = "grant:view"
     # Custom datasets (marketplace.custom): requests for data, quotes, their threads and contracts.
     CUSTOM_REQUEST_CREATE = "custom_request:create"
     CUSTOM_REQUEST_VIEW = "custom_request:view"
@@ -49,9 +52,6 @@ class Action(enum.StrEnum):
     CUSTOM_QUOTE_DECIDE = "custom_quote:decide"
     CUSTOM_THREAD_VIEW = "custom_thread:view"
     CUSTOM_CONTRACT_VIEW = "custom_contract:view"
-    ORDER_VIEW = "order:view"
-    ORDER_REFUND = "order:refund"
-    GRANT_VIEW = "grant:view"
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,27 @@ def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
     org_id = getattr(target, "licensee_org_id", None)
     org = session.get(Organisation, org_id) if org_id is not None else None
     return org is not None and role_in(session, user, org) is not None
+
+
+def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
+    """At least ``minimum`` in the organisation whose id is ``target.<attribute>`` (e.g. an order's buyer)."""
+
+    def rule(session: Session, user: User, target: Any) -> bool:
+        org_id = getattr(target, attribute, None)
+        org = session.get(Organisation, org_id) if org_id is not None else None
+        return org is not None and _at_least(minimum)(session, user, org)
+
+    return rule
+
+
+def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
+    """An admin of the one provider whose datasets make up the order ``target`` (an order of several providers'
+    datasets is not any one provider's to refund)."""
+    providers = set(session.exec(select(OrderLine.provider_org_id).where(OrderLine.order_id == target.id)).all())
+    if len(providers) != 1:
+        return False
+    org = session.get(Organisation, providers.pop())
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
 def _member_of_id(session: Session, user: User, org_id: int | None) -> bool:
@@ -189,25 +210,6 @@ def _buyer_side(session: Session, user: User, target: Any) -> bool:
         request = session.get(DataRequest, target.request_id)
         org_id = request.buyer_org_id if request else None
     return _member_of_id(session, user, org_id)
-def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
-    """At least ``minimum`` in the organisation whose id is ``target.<attribute>`` (e.g. an order's buyer)."""
-
-    def rule(session: Session, user: User, target: Any) -> bool:
-        org_id = getattr(target, attribute, None)
-        org = session.get(Organisation, org_id) if org_id is not None else None
-        return org is not None and _at_least(minimum)(session, user, org)
-
-    return rule
-
-
-def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
-    """An admin of the one provider whose datasets make up the order ``target`` (an order of several providers'
-    datasets is not any one provider's to refund)."""
-    providers = set(session.exec(select(OrderLine.provider_org_id).where(OrderLine.order_id == target.id)).all())
-    if len(providers) != 1:
-        return False
-    org = session.get(Organisation, providers.pop())
-    return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
 def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
@@ -240,6 +242,13 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.SSO_MANAGE: _at_least(Role.ADMIN),
     # API keys and OAuth clients of an organisation act for it: only its admins create and revoke them.
     Action.API_ACCESS_MANAGE: _at_least(Role.ADMIN),
+    # Orders are the buyer organisation's; only a platform admin or the provider's admins may refund one.
+    Action.ORDER_VIEW: _either(_member_of_org_id("buyer_org_id"), _platform_admin),
+    Action.ORDER_REFUND: _either(_admin_of_sole_provider, _platform_admin),
+    # A grant is seen by both parties to it (licensee and licensor) and by platform admins.
+    Action.GRANT_VIEW: _either(
+        _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
+    ),
     # Custom datasets: buyer members post and manage their requests and decide on quotes; provider members quote
     # on requests they may see (open ones, or when invited). Quotes and threads are seen by the two sides only,
     # never by other providers; a contract by its two parties only.
@@ -252,13 +261,6 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.CUSTOM_QUOTE_DECIDE: _buyer_side,
     Action.CUSTOM_THREAD_VIEW: _either(_provider_side, _buyer_side),
     Action.CUSTOM_CONTRACT_VIEW: _either(_provider_side, _buyer_side),
-    # Orders are the buyer organisation's; only a platform admin or the provider's admins may refund one.
-    Action.ORDER_VIEW: _either(_member_of_org_id("buyer_org_id"), _platform_admin),
-    Action.ORDER_REFUND: _either(_admin_of_sole_provider, _platform_admin),
-    # A grant is seen by both parties to it (licensee and licensor) and by platform admins.
-    Action.GRANT_VIEW: _either(
-        _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
-    ),
 }
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from marketplace.catalog.vocab import Modality
 from marketplace.custom.states import ContractState, Machine, MilestoneState, QuoteState, RequestState
-from marketplace.db import utc_column, utcnow
+from marketplace.db import enum_column, utc_column, utcnow
 
 
 class Visibility(enum.StrEnum):
@@ -50,15 +50,6 @@ class VolumeUnit(enum.StrEnum):
     FRAMES = "frames"
     SPEAKERS = "speakers"
     ROWS = "rows"
-
-
-def _enum_column(enum_cls: type[enum.StrEnum], *, nullable: bool = False, index: bool = False) -> Any:
-    # Text with the enum's values: portable across SQLite and PostgreSQL, readable in SQL.
-    return sa.Column(
-        sa.Enum(enum_cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
-        nullable=nullable,
-        index=index,
-    )
 
 
 def _json(default: type) -> Any:
@@ -92,15 +83,15 @@ class DataRequest(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     # The custom listing the request started from ("Request a quote"), whose provider is invited.
     source_dataset_id: int | None = Field(default=None, foreign_key="dataset.id", ondelete="SET NULL")
-    state: RequestState = Field(default=RequestState.DRAFT, sa_column=_enum_column(RequestState))
+    state: RequestState = Field(default=RequestState.DRAFT, sa_column=enum_column(RequestState))
     revision: int = Field(default=1)
 
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_column=_text())
-    modality: Modality = Field(sa_column=_enum_column(Modality))
+    modality: Modality = Field(sa_column=enum_column(Modality))
     tasks: list[str] = Field(default_factory=list, sa_column=_json(list))
     volume_amount: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    volume_unit: VolumeUnit = Field(sa_column=_enum_column(VolumeUnit))
+    volume_unit: VolumeUnit = Field(sa_column=enum_column(VolumeUnit))
     languages: list[str] = Field(default_factory=list, sa_column=_json(list))
     regions: list[str] = Field(default_factory=list, sa_column=_json(list))
     # {"annotation_method", "annotations_per_item", "agreement_metric", "agreement_min"} (schemas.QualityBarSchema)
@@ -115,7 +106,7 @@ class DataRequest(SQLModel, table=True):
     budget_max: int = Field(sa_column=_money())
     currency: str = Field(max_length=3)
     deadline: date
-    visibility: Visibility = Field(default=Visibility.OPEN, sa_column=_enum_column(Visibility))
+    visibility: Visibility = Field(default=Visibility.OPEN, sa_column=enum_column(Visibility))
     show_buyer_name: bool = Field(default=False)
 
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
@@ -161,7 +152,7 @@ class Quote(SQLModel, table=True):
     request_id: int = Field(foreign_key="custom_request.id", index=True, ondelete="CASCADE")
     provider_org_id: int = Field(foreign_key="organisation.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
-    state: QuoteState = Field(default=QuoteState.SUBMITTED, sa_column=_enum_column(QuoteState, index=True))
+    state: QuoteState = Field(default=QuoteState.SUBMITTED, sa_column=enum_column(QuoteState, index=True))
     revision: int = Field(default=1)
     price_amount: int = Field(sa_column=_money())
     currency: str = Field(max_length=3)
@@ -182,7 +173,7 @@ class QuoteRevision(SQLModel, table=True):
     number: int
     price_amount: int = Field(sa_column=_money())
     currency: str = Field(max_length=3)
-    payment_plan: PaymentPlan = Field(sa_column=_enum_column(PaymentPlan))
+    payment_plan: PaymentPlan = Field(sa_column=enum_column(PaymentPlan))
     license_id: str = Field(max_length=120)
     license_overrides: dict[str, Any] = Field(default_factory=dict, sa_column=_json(dict))
     # The effective terms the engine computed (template + overrides) and their canonical hash.
@@ -229,10 +220,10 @@ class Contract(SQLModel, table=True):
     provider_org_id: int = Field(foreign_key="organisation.id", index=True)
     dataset_id: int = Field(foreign_key="dataset.id", index=True)
     offer_id: int = Field(foreign_key="offer.id", index=True)
-    state: ContractState = Field(default=ContractState.AWAITING_PAYMENT, sa_column=_enum_column(ContractState))
+    state: ContractState = Field(default=ContractState.AWAITING_PAYMENT, sa_column=enum_column(ContractState))
     price_amount: int = Field(sa_column=_money())
     currency: str = Field(max_length=3)
-    payment_plan: PaymentPlan = Field(sa_column=_enum_column(PaymentPlan))
+    payment_plan: PaymentPlan = Field(sa_column=enum_column(PaymentPlan))
     terms_hash: str = Field(max_length=64)
     max_redeliveries: int = Field(default=2)
     transfer_group: str | None = Field(default=None, max_length=120, sa_column_kwargs={"unique": True})
@@ -264,7 +255,7 @@ class Milestone(SQLModel, table=True):
     due_date: date
     amount: int = Field(sa_column=_money())
     currency: str = Field(max_length=3)
-    state: MilestoneState = Field(default=MilestoneState.PENDING, sa_column=_enum_column(MilestoneState, index=True))
+    state: MilestoneState = Field(default=MilestoneState.PENDING, sa_column=enum_column(MilestoneState, index=True))
     delivered_version_id: int | None = Field(default=None, foreign_key="dataset_version.id", ondelete="SET NULL")
     delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     review_deadline: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
@@ -333,7 +324,7 @@ class Transition(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_custom_transition_subject", "machine", "subject_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    machine: Machine = Field(sa_column=_enum_column(Machine))
+    machine: Machine = Field(sa_column=enum_column(Machine))
     subject_id: int
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)

@@ -1,7 +1,7 @@
 """custom: requests for data, quotes, contracts, milestones, private threads and the transition log
 
 Revision ID: 0020_custom
-Revises: 0008_dates
+Revises: 0009_state_enums
 Create Date: 2026-12-01
 
 New tables only (prefix ``custom_``). The contract's private dataset uses the new ``dataset.status`` value
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0020_custom"
-down_revision: str | None = "0008_dates"
+down_revision: str | None = "0009_state_enums"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -27,7 +27,16 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
             "machine",
-            sa.Enum("request", "quote", "contract", "milestone", name="machine", native_enum=False, length=32),
+            sa.Enum(
+                "request",
+                "quote",
+                "contract",
+                "milestone",
+                name="machine",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("subject_id", sa.Integer(), nullable=False),
@@ -64,6 +73,7 @@ def upgrade() -> None:
                 "expired",
                 name="requeststate",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,
@@ -85,6 +95,7 @@ def upgrade() -> None:
                 "point_cloud",
                 name="modality",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,
@@ -107,6 +118,7 @@ def upgrade() -> None:
                 "rows",
                 name="volumeunit",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,
@@ -123,7 +135,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column(
-            "visibility", sa.Enum("open", "invited", name="visibility", native_enum=False, length=32), nullable=False
+            "visibility",
+            sa.Enum("open", "invited", name="visibility", native_enum=False, create_constraint=True, length=32),
+            nullable=False,
         ),
         sa.Column("show_buyer_name", sa.Boolean(), nullable=False),
         sa.Column("created_at", marketplace.db.UTCDateTime(), nullable=False),
@@ -169,6 +183,7 @@ def upgrade() -> None:
                 "expired",
                 name="quotestate",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,
@@ -324,7 +339,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "payment_plan",
-            sa.Enum("upfront", "per_milestone", name="paymentplan", native_enum=False, length=32),
+            sa.Enum(
+                "upfront", "per_milestone", name="paymentplan", native_enum=False, create_constraint=True, length=32
+            ),
             nullable=False,
         ),
         sa.Column("license_id", sa.String(length=120), nullable=False),
@@ -409,6 +426,7 @@ def upgrade() -> None:
                 "in_dispute",
                 name="contractstate",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,
@@ -417,7 +435,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "payment_plan",
-            sa.Enum("upfront", "per_milestone", name="paymentplan", native_enum=False, length=32),
+            sa.Enum(
+                "upfront", "per_milestone", name="paymentplan", native_enum=False, create_constraint=True, length=32
+            ),
             nullable=False,
         ),
         sa.Column("terms_hash", sa.String(length=64), nullable=False),
@@ -519,6 +539,7 @@ def upgrade() -> None:
                 "settled_by_admin",
                 name="milestonestate",
                 native_enum=False,
+                create_constraint=True,
                 length=32,
             ),
             nullable=False,

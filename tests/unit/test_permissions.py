@@ -6,16 +6,20 @@ The expected table is written out below, cell by cell, so removing, loosening or
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
-from marketplace.accounts.models import Organisation, Role, User
+from marketplace.accounts.models import Organisation, OrgKind, Role, User
+from marketplace.catalog.vocab import Modality
+from marketplace.custom.models import Contract, DataRequest, Quote, RequestInvitation, Thread, Visibility, VolumeUnit
+from marketplace.custom.states import RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant, Offer
 from marketplace.orders.models import Order, OrderLine
-from marketplace.permissions import Action, can, delegated, require
+from marketplace.permissions import Action, ProviderOnRequest, can, delegated, require
 from tests.factories import DatasetFactory, OrganisationFactory, UserFactory, member
 
 ROLES = ("anonymous", "outsider", "member", "admin", "owner", "platform")
@@ -81,6 +85,33 @@ order:refund            other_org   -         -        -      -     -     -
 grant:view              none        -         -        y      y     y     y
 grant:view              same_org    -         -        y      y     y     -
 grant:view              other_org   -         -        -      -     -     -
+custom_request:create   none        -         -        y      y     y     -
+custom_request:create   same_org    -         -        y      y     y     -
+custom_request:create   other_org   -         -        -      -     -     -
+custom_request:view     none        -         -        y      y     y     -
+custom_request:view     same_org    -         -        y      y     y     -
+custom_request:view     other_org   -         -        -      -     -     -
+custom_request:manage   none        -         -        y      y     y     -
+custom_request:manage   same_org    -         -        y      y     y     -
+custom_request:manage   other_org   -         -        -      -     -     -
+custom_quote:submit     none        -         -        y      y     y     -
+custom_quote:submit     same_org    -         -        y      y     y     -
+custom_quote:submit     other_org   -         -        -      -     -     -
+custom_quote:view       none        -         -        y      y     y     -
+custom_quote:view       same_org    -         -        y      y     y     -
+custom_quote:view       other_org   -         -        -      -     -     -
+custom_quote:manage     none        -         -        y      y     y     -
+custom_quote:manage     same_org    -         -        y      y     y     -
+custom_quote:manage     other_org   -         -        -      -     -     -
+custom_quote:decide     none        -         -        y      y     y     -
+custom_quote:decide     same_org    -         -        y      y     y     -
+custom_quote:decide     other_org   -         -        -      -     -     -
+custom_thread:view      none        -         -        y      y     y     -
+custom_thread:view      same_org    -         -        y      y     y     -
+custom_thread:view      other_org   -         -        -      -     -     -
+custom_contract:view    none        -         -        y      y     y     -
+custom_contract:view    same_org    -         -        y      y     y     -
+custom_contract:view    other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -102,6 +133,16 @@ TARGETS: dict[Action, str] = {
     Action.API_ACCESS_MANAGE: "org",
     Action.ORDER_VIEW: "bought_order",
     Action.ORDER_REFUND: "sold_order",
+    # Custom datasets: acme as the buyer of a request, or as the provider quoting on another buyer's request.
+    Action.CUSTOM_REQUEST_CREATE: "org",
+    Action.CUSTOM_REQUEST_VIEW: "own_request",
+    Action.CUSTOM_REQUEST_MANAGE: "own_request",
+    Action.CUSTOM_QUOTE_SUBMIT: "quoting_on_invited_request",
+    Action.CUSTOM_QUOTE_VIEW: "quote_by_acme",
+    Action.CUSTOM_QUOTE_MANAGE: "quote_by_acme",
+    Action.CUSTOM_QUOTE_DECIDE: "quote_to_acme",
+    Action.CUSTOM_THREAD_VIEW: "thread_of_acme",
+    Action.CUSTOM_CONTRACT_VIEW: "contract_of_acme",
     Action.GRANT_VIEW: "grant",
 }
 
@@ -151,8 +192,38 @@ def cast(db_session: Session) -> dict[str, Any]:
         "bought_order": Order(buyer_org_id=acme.id),
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
         "none": None,
+        **_custom_targets(db_session, acme, other),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
+
+
+def _custom_targets(session: Session, acme: Organisation, other: Organisation) -> dict[str, Any]:
+    """Requests, quotes, a thread and a contract where acme is the buyer or the provider (invited only, so that
+    the open board plays no part)."""
+    third = OrganisationFactory(slug="third", kind=OrgKind.BUYER)
+    session.flush()
+
+    def request_of(org: Organisation) -> DataRequest:
+        row = DataRequest(
+            buyer_org_id=org.id, state=RequestState.OPEN, visibility=Visibility.INVITED, title="Data",
+            modality=Modality.TEXT, volume_amount=1, volume_unit=VolumeUnit.RECORDS, license_id="CC0-1.0",
+            budget_min=0, budget_max=1, currency="EUR", deadline=date(2099, 1, 1),
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        return row
+
+    own, theirs = request_of(acme), request_of(third)
+    session.add(RequestInvitation(request_id=theirs.id, provider_org_id=acme.id))
+    session.flush()
+    return {
+        "own_request": own,
+        "quoting_on_invited_request": ProviderOnRequest(theirs, acme),
+        "quote_by_acme": Quote(request_id=theirs.id, provider_org_id=acme.id),
+        "quote_to_acme": Quote(request_id=own.id, provider_org_id=other.id),
+        "thread_of_acme": Thread(request_id=theirs.id, provider_org_id=acme.id),
+        "contract_of_acme": Contract(buyer_org_id=third.id, provider_org_id=acme.id),
+    }
 
 
 def _order_of_acme_dataset(session: Session, dataset: Any, *, buyer: Organisation) -> Order:

@@ -341,9 +341,20 @@ def editable_request(session: Session, user: User, request_id: int) -> DataReque
 
 def thread_page(uow: UnitOfWork, user: User, request_id: int, provider_slug: str | None) -> dict[str, Any]:
     """The private conversation of a request with one provider (opened on first use) and its messages."""
-    request = access.get_request(uow.session, user, request_id)
+    session = uow.session
+    request = access.get_request(session, user, request_id)
+    existing = None
+    if provider_slug:
+        # A conversation the provider started (before any invitation or quote) is the buyer's to read and answer.
+        existing = session.exec(
+            select(Thread)
+            .join(Organisation, col(Organisation.id) == col(Thread.provider_org_id))
+            .where(Thread.request_id == request.id, Organisation.slug == provider_slug)
+        ).first()
+    if existing is not None and can(session, user, Action.CUSTOM_THREAD_VIEW, existing):
+        return _thread_context(session, request, existing)
     thread = threads.open_thread(uow, user, request, provider_slug=provider_slug)
-    return _thread_context(uow.session, request, thread)
+    return _thread_context(session, request, thread)
 
 
 def _thread_context(session: Session, request: DataRequest, thread: Thread) -> dict[str, Any]:
@@ -382,3 +393,38 @@ def attachment_content(uow: UnitOfWork, user: User | None, request_id: int, atta
 
 def request_state_label(state: RequestState) -> str:
     return state.value.replace("_", " ")
+
+
+def contract_page(session: Session, user: User | None, contract_id: int) -> dict[str, Any]:
+    """The contract page for one of its parties (or a platform admin): parties, terms hash, the private dataset,
+    the milestones with their states, the license once granted, and every transition of the contract and its
+    milestones with actor, time and reason. :class:`NotFound` for everyone else."""
+    from marketplace.custom import contracts
+    from marketplace.custom.models import Contract, DataRequest
+    from marketplace.licenses.models import Offer
+
+    contract: Contract | None = session.get(Contract, contract_id)
+    is_admin = bool(user is not None and user.is_platform_admin)
+    if contract is None or not (is_admin or can(session, user, Action.CUSTOM_CONTRACT_VIEW, contract)):
+        raise NotFound(message="No such contract.")
+    milestones = contracts.contract_milestones(session, contract)
+    labels = {m.id: f"Milestone {m.position}" for m in milestones}
+    rows = timeline_rows(session, contracts.contract_timeline(session, contract))
+    for item in rows:
+        item["label"] = "Contract" if item["row"].machine is Machine.CONTRACT else labels.get(item["row"].subject_id)
+    member_of = {org.id for org in _orgs_of(session, user, OrgKind.BUYER) + _orgs_of(session, user, OrgKind.PROVIDER)}
+    offer = session.get(Offer, contract.offer_id)
+    return {
+        "contract": contract,
+        "request": session.get(DataRequest, contract.request_id),
+        "buyer": session.get(Organisation, contract.buyer_org_id),
+        "provider": session.get(Organisation, contract.provider_org_id),
+        "dataset": session.get(Dataset, contract.dataset_id),
+        "offer": offer,
+        "terms": plain_terms(offer.license_id, offer.overrides) if offer else [],
+        "milestones": milestones,
+        "timeline": rows,
+        "is_buyer": contract.buyer_org_id in member_of,
+        "is_provider": contract.provider_org_id in member_of,
+        "is_admin": is_admin,
+    }

@@ -341,3 +341,13 @@ def conversation(request_id: int) -> ViewResult:
 
 def _multidict(values: dict[str, Any]) -> MultiDict[str, Any]:
     return MultiDict(values)
+
+
+# --- the contract ------------------------------------------------------------------------------------------------------
+
+
+@bp.get("/contracts/<int:contract_id>")
+@login_required
+def show_contract(contract_id: int) -> ViewResult:
+    page = pages.contract_page(uow().session, current_user(), contract_id)
+    return render_template("custom/contract.html", error=None, field_errors={}, **page)

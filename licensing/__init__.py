@@ -21,6 +21,7 @@ from .attribution import AttributionNotice, build_attribution
 from .canonical import canonical_json, sha256_hex
 from .certificates import (
     CERTIFICATE_TYPE,
+    ContractClaim,
     PublicKeys,
     VerificationReason,
     VerificationResult,
@@ -85,6 +86,7 @@ __all__ = [
     "CanonicalJSONError",
     "CertificateError",
     "Compatibility",
+    "ContractClaim",
     "Decision",
     "DeletionOnTermination",
     "Duration",

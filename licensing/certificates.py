@@ -8,6 +8,10 @@ JWKS alone::
     license_id, licensor, licensee, dataset {id, slug}, versions, all_versions,
     manifest_digest, terms_hash
 
+and, for the license of a custom-data contract only (older certificates have none, and still verify)::
+
+    contract {id, deliveries: [{version, manifest_digest}, ...]}
+
 :func:`verify_certificate` checks a token strictly: every segment must be canonical base64url and the
 header may hold only ``alg``, ``kid`` and ``typ``, so changing any single character or byte of the
 token makes verification fail with a reason code. Tokens are signed with joserfc; verification
@@ -143,12 +147,54 @@ class PublicKeys:
         return list(self._keys)
 
 
+@dataclass(frozen=True)
+class ContractClaim:
+    """The ``contract`` claim of a custom-data license: the contract's id and, for each version the buyer
+    accepted, its label and manifest digest (in the order accepted)."""
+
+    contract_id: str
+    deliveries: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.contract_id, str) or not self.contract_id:
+            raise CertificateError("a contract id is required", "contract")
+        deliveries = tuple(self.deliveries)
+        if not deliveries:
+            raise CertificateError("a contract license covers at least one accepted version", "contract")
+        for label, digest in deliveries:
+            if not isinstance(label, str) or not label or not isinstance(digest, str) or not digest:
+                raise CertificateError("each delivery needs a version label and a manifest digest", "contract")
+        object.__setattr__(self, "deliveries", deliveries)
+
+    def to_claim(self) -> dict[str, Any]:
+        return {
+            "id": self.contract_id,
+            "deliveries": [{"version": label, "manifest_digest": digest} for label, digest in self.deliveries],
+        }
+
+
+def _contract_problem(value: Any) -> str | None:
+    """Why an optional ``contract`` claim is malformed (None when it is well-formed)."""
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+        return "claim 'contract' has the wrong type"
+    deliveries = value.get("deliveries")
+    if not isinstance(deliveries, list) or not deliveries:
+        return "claim 'contract' has no deliveries"
+    for item in deliveries:
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("version", "manifest_digest")):
+            return "claim 'contract' has a malformed delivery"
+    return None
+
+
 def _ts(value: datetime) -> int:
     return int(require_utc(value, "datetime").timestamp())
 
 
-def certificate_claims(grant: Grant, issuer: str, issued_at: datetime | None = None) -> dict[str, Any]:
-    """Return the JWT claims for ``grant`` (see the module docstring). ``iat`` defaults to the grant's issue time."""
+def certificate_claims(
+    grant: Grant, issuer: str, issued_at: datetime | None = None, *, contract: ContractClaim | None = None
+) -> dict[str, Any]:
+    """Return the JWT claims for ``grant`` (see the module docstring). ``iat`` defaults to the grant's issue time;
+    ``contract`` adds the claim of a custom-data contract's license."""
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": grant.id,
@@ -166,11 +212,21 @@ def certificate_claims(grant: Grant, issuer: str, issued_at: datetime | None = N
     }
     if grant.valid_until is not None:
         claims["exp"] = _ts(grant.valid_until)
+    if contract is not None:
+        claims["contract"] = contract.to_claim()
     return claims
 
 
-def issue_certificate(grant: Grant, keyring: KeyRing, issuer: str, *, issued_at: datetime | None = None) -> str:
-    """Sign ``grant`` with the key ring's signer and return the compact JWS.
+def issue_certificate(
+    grant: Grant,
+    keyring: KeyRing,
+    issuer: str,
+    *,
+    issued_at: datetime | None = None,
+    contract: ContractClaim | None = None,
+) -> str:
+    """Sign ``grant`` with the key ring's signer and return the compact JWS (with the ``contract`` claim when
+    given).
 
     Only an active grant can be certified (raises :class:`CertificateError` otherwise). The key ring
     records the certificate's expiry so that rotation knows how long to keep the key.
@@ -181,7 +237,9 @@ def issue_certificate(grant: Grant, keyring: KeyRing, issuer: str, *, issued_at:
         raise CertificateError(f"only an active grant can be certified (this one is {grant.status.value})", "status")
     signer = keyring.signer
     header = {"alg": ALGORITHM, "kid": signer.kid, "typ": CERTIFICATE_TYPE}
-    payload = json.dumps(certificate_claims(grant, issuer, issued_at), separators=(",", ":"), sort_keys=True)
+    payload = json.dumps(
+        certificate_claims(grant, issuer, issued_at, contract=contract), separators=(",", ":"), sort_keys=True
+    )
     token = jws.serialize_compact(header, payload, signer.key, algorithms=[ALGORITHM], registry=_REGISTRY)
     keyring.record_signature(signer.kid, grant.valid_until)
     return token
@@ -235,6 +293,8 @@ def _claims_problem(claims: Mapping[str, Any]) -> str | None:
         return "claim 'exp' has the wrong type"
     if claims["sub"] != claims["jti"]:
         return "claims 'sub' and 'jti' differ"
+    if "contract" in claims:
+        return _contract_problem(claims["contract"])
     return None
 
 

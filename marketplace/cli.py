@@ -93,6 +93,9 @@ def register_commands(app: Flask) -> None:
     from marketplace.delivery.cli import upload_command
 
     app.cli.add_command(upload_command)
+    from marketplace.custom.cli import custom_group
+
+    app.cli.add_command(custom_group)
 
 
 @click.group("db", cls=AppGroup)
@@ -190,12 +193,15 @@ def payments_group() -> None:
 @payments_group.command("reconcile")
 @click.option("--older-than", default=5, show_default=True, help="Only orders waiting at least this many minutes.")
 def payments_reconcile(older_than: int) -> None:
-    """Ask the payment provider about orders still waiting for payment (for webhooks that never came)."""
+    """Ask the payment provider about orders and contract payments still waiting (for webhooks that never came),
+    and retry transfers to providers of accepted milestones that failed."""
     from datetime import timedelta
 
+    from marketplace.custom.escrow import reconcile as reconcile_contracts
     from marketplace.orders.services import reconcile
 
     with _uow() as uow:
         lines = reconcile(uow, older_than=timedelta(minutes=older_than))
-    for line in lines or ["no order is waiting for payment"]:
+        lines += reconcile_contracts(uow, older_than=timedelta(minutes=older_than))
+    for line in lines or ["no order or contract payment is waiting"]:
         click.echo(line)

@@ -186,6 +186,12 @@ SETTINGS: tuple[Setting, ...] = (
         "PLATFORM_FEE_BPS", 1000, "The platform's fee in basis points of each order (1000 = 10 %).", parse=_parse_int
     ),
     Setting(
+        "CUSTOM_REVIEW_DAYS",
+        14,
+        "Days a buyer has to review a delivered custom-data milestone; silence accepts it (and pays the provider).",
+        parse=_parse_int,
+    ),
+    Setting(
         "LICENSE_SIGNING_KEY",
         "",
         "License-signing key ring (JSON), private JWK or PEM; wins over the key file. Never kept in the database.",

@@ -52,6 +52,11 @@ class Action(enum.StrEnum):
     CUSTOM_QUOTE_DECIDE = "custom_quote:decide"
     CUSTOM_THREAD_VIEW = "custom_thread:view"
     CUSTOM_CONTRACT_VIEW = "custom_contract:view"
+    CUSTOM_CONTRACT_PAY = "custom_contract:pay"
+    CUSTOM_MILESTONE_DELIVER = "custom_milestone:deliver"
+    CUSTOM_MILESTONE_REVIEW = "custom_milestone:review"
+    CUSTOM_MILESTONE_ESCALATE = "custom_milestone:escalate"
+    CUSTOM_ESCALATION_DECIDE = "custom_escalation:decide"
 
 
 @dataclass(frozen=True)
@@ -261,6 +266,14 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.CUSTOM_QUOTE_DECIDE: _buyer_side,
     Action.CUSTOM_THREAD_VIEW: _either(_provider_side, _buyer_side),
     Action.CUSTOM_CONTRACT_VIEW: _either(_provider_side, _buyer_side),
+    # Contract milestones: buyer members pay and review (accept, reject, cancel a pending milestone); provider
+    # members deliver; either side may escalate a rejection, which only a platform admin decides (never through an
+    # API credential).
+    Action.CUSTOM_CONTRACT_PAY: _member_of_org_id("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_DELIVER: _member_of_org_id("provider_org_id"),
+    Action.CUSTOM_MILESTONE_REVIEW: _member_of_org_id("buyer_org_id"),
+    Action.CUSTOM_MILESTONE_ESCALATE: _either(_member_of_org_id("buyer_org_id"), _member_of_org_id("provider_org_id")),
+    Action.CUSTOM_ESCALATION_DECIDE: _platform_admin,
 }
 
 

@@ -242,12 +242,14 @@ def compare_quotes(session: Session, user: User, request: DataRequest) -> dict[s
     """The buyer's side-by-side view of the standing quotes: price, timeline (last due date), milestone count,
     the engine's plain-language line of each term, and which terms differ between the quotes."""
     require(session, user, Action.CUSTOM_REQUEST_MANAGE, request)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    revisions: list[QuoteRevision] = []
     for quote in quotes_for_request(session, user, request):
         if quote.state not in LIVE_QUOTE_STATES:
             continue
         revision = current_revision(session, quote)
         milestones = revision_milestones(session, revision)
+        revisions.append(revision)
         rows.append(
             {
                 "quote": quote,
@@ -260,7 +262,7 @@ def compare_quotes(session: Session, user: User, request: DataRequest) -> dict[s
                 "terms": plain_language(revision.terms),
             }
         )
-    differing = differing_lines([row["revision"].terms for row in rows]) if len(rows) > 1 else []
+    differing = differing_lines([r.terms for r in revisions]) if len(revisions) > 1 else []
     return {"quotes": rows, "differing_terms": differing}
 
 

@@ -8,18 +8,15 @@ time and the reason, in the same unit of work.
 from __future__ import annotations
 
 import enum
-from typing import Protocol
 
 from sqlmodel import col, select
 
-from marketplace.custom.models import Transition
+from marketplace.custom.models import Contract, DataRequest, Milestone, Quote, Transition
 from marketplace.custom.states import Machine, check
 from marketplace.db import UnitOfWork
 
-
-class _Stateful(Protocol):
-    id: int | None
-    state: enum.StrEnum  # type: ignore[misc]
+#: What has a state machine.
+Stateful = DataRequest | Quote | Contract | Milestone
 
 
 def record(
@@ -49,7 +46,7 @@ def record(
 def move(
     uow: UnitOfWork,
     machine: Machine,
-    subject: _Stateful,
+    subject: Stateful,
     to_state: enum.StrEnum,
     *,
     actor_id: int | None,
@@ -58,7 +55,7 @@ def move(
     """Move ``subject`` to ``to_state`` if ``machine`` allows it (else :class:`IllegalTransition`), and log it."""
     from_state = subject.state
     check(machine, from_state, to_state)
-    subject.state = to_state
+    subject.state = to_state  # type: ignore[assignment]  # check() proved it is this machine's state
     uow.session.add(subject)
     assert subject.id is not None
     record(uow, machine, subject.id, from_state, to_state, actor_id=actor_id, reason=reason)

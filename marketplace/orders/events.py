@@ -92,6 +92,13 @@ def _apply(uow: UnitOfWork, event: PaymentEvent) -> tuple[str, Order | None]:
         kind = EventType(event.type)
     except ValueError:
         return f"ignored: {event.type} is not handled", None
+    if kind.value.startswith("checkout.session."):
+        from marketplace.custom import escrow
+
+        facts = event.checkout_session()
+        if escrow.is_contract_session(facts):
+            # A custom-data contract's payment into escrow: the same verified, stored-once event; its own effect.
+            return escrow.apply_checkout_event(uow, kind.value, facts), None
     if kind in (EventType.CHECKOUT_COMPLETED, EventType.CHECKOUT_ASYNC_SUCCEEDED):
         facts = event.checkout_session()
         try:

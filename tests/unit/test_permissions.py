@@ -112,6 +112,21 @@ custom_thread:view      other_org   -         -        -      -     -     -
 custom_contract:view    none        -         -        y      y     y     -
 custom_contract:view    same_org    -         -        y      y     y     -
 custom_contract:view    other_org   -         -        -      -     -     -
+custom_contract:pay       none      -         -        y      y     y     -
+custom_contract:pay       same_org  -         -        y      y     y     -
+custom_contract:pay       other_org -         -        -      -     -     -
+custom_milestone:deliver  none      -         -        y      y     y     -
+custom_milestone:deliver  same_org  -         -        y      y     y     -
+custom_milestone:deliver  other_org -         -        -      -     -     -
+custom_milestone:review   none      -         -        y      y     y     -
+custom_milestone:review   same_org  -         -        y      y     y     -
+custom_milestone:review   other_org -         -        -      -     -     -
+custom_milestone:escalate none      -         -        y      y     y     -
+custom_milestone:escalate same_org  -         -        y      y     y     -
+custom_milestone:escalate other_org -         -        -      -     -     -
+custom_escalation:decide  none      -         -        -      -     -     y
+custom_escalation:decide  same_org  -         -        -      -     -     -
+custom_escalation:decide  other_org -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -143,6 +158,12 @@ TARGETS: dict[Action, str] = {
     Action.CUSTOM_QUOTE_DECIDE: "quote_to_acme",
     Action.CUSTOM_THREAD_VIEW: "thread_of_acme",
     Action.CUSTOM_CONTRACT_VIEW: "contract_of_acme",
+    # Contract milestones: acme as the contract's buyer (pays, reviews) or as its provider (delivers, escalates).
+    Action.CUSTOM_CONTRACT_PAY: "contract_bought_by_acme",
+    Action.CUSTOM_MILESTONE_DELIVER: "contract_of_acme",
+    Action.CUSTOM_MILESTONE_REVIEW: "contract_bought_by_acme",
+    Action.CUSTOM_MILESTONE_ESCALATE: "contract_of_acme",
+    Action.CUSTOM_ESCALATION_DECIDE: "contract_bought_by_acme",
     Action.GRANT_VIEW: "grant",
 }
 
@@ -193,6 +214,7 @@ def cast(db_session: Session) -> dict[str, Any]:
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
         "none": None,
         **_custom_targets(db_session, acme, other),
+        "contract_bought_by_acme": Contract(buyer_org_id=acme.id, provider_org_id=other.id),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 

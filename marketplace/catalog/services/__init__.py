@@ -79,6 +79,7 @@ from marketplace.catalog.services.versions import (
     add_version,
     delete_version,
     manifest_matches,
+    publish_private_version,
     publish_version,
     update_version,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "provider_organisation",
     "provider_organisations",
     "public_datasets_of",
+    "publish_private_version",
     "publish_version",
     "record_event",
     "reject",

@@ -156,6 +156,22 @@ def publish_version(uow: UnitOfWork, user: User | None, dataset: Dataset, versio
     return version
 
 
+def publish_private_version(
+    uow: UnitOfWork, user: User | None, dataset: Dataset, version: DatasetVersion
+) -> DatasetVersion:
+    """Freeze a draft version of a contract's private dataset (a milestone delivery): the same rules as
+    :func:`publish_version` (uploaded and verified files, a label newer than every published one), but only for a
+    private dataset, which is never published as a listing."""
+    _require_edit(uow, user, dataset)
+    _require_draft(version)
+    if dataset.status is not DatasetStatus.PRIVATE:
+        raise Conflict(message="Only a contract's private dataset takes versions delivered for a milestone.")
+    if version.file_count == 0:
+        raise ValidationFailed.for_field("version", "a version needs at least one file before it is delivered")
+    _publish(uow, user, dataset, version)
+    return version
+
+
 def delete_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: DatasetVersion) -> None:
     """Delete a draft version (a published one is refused)."""
     _require_edit(uow, user, dataset)

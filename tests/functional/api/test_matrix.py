@@ -25,6 +25,7 @@ from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
+from tests.support.contracts import contracts_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
 #: fails here: a scope, ``public`` (no credential needed) or ``any`` (any valid credential).
@@ -73,6 +74,14 @@ REQUIRED: dict[str, str] = {
     "POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret": "webhooks:manage",
     "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": "webhooks:manage",
     "POST /v1/webhooks/deliveries/{delivery_id}/redeliver": "webhooks:manage",
+    "GET /v1/contracts/{contract_id}": "any",
+    "POST /v1/contracts/{contract_id}/checkout": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/deliver": "provider:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/redeliver": "provider:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/accept": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/reject": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/cancel": "orders:write",
+    "POST /v1/contracts/{contract_id}/milestones/{position}/escalate": "any",
 }
 
 
@@ -175,8 +184,10 @@ def request_for(world, client, credentials) -> Request:
     )
     assert job.status_code == 202, job.get_json()
     extra, free = world.objects["extra"], world.objects["free"]
+    custom = contracts_for_matrix(uow, client, credentials["all"], world.people, world.orgs["buy"], world.orgs["prov"])
     return Request(
         values={
+            **custom["values"],
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -193,6 +204,7 @@ def request_for(world, client, credentials) -> Request:
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
         },
         bodies={
+            **custom["bodies"],
             "POST /v1/orders": {
                 "licensee": "buy",
                 "lines": [{"offer_id": extra.id, "accepted_terms_hash": extra.terms_hash}],

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlmodel import Session
 
-from marketplace.accounts.models import OrgKind, Organisation, Role, User
+from marketplace.accounts.models import Organisation, OrgKind, Role, User
 from marketplace.db import UnitOfWork
 from tests.factories import OrganisationFactory, member
 
@@ -64,7 +64,7 @@ def quote_data(price: int = 3_000_000, **changes: Any) -> dict[str, Any]:
                 "due_date": str(today + timedelta(90)),
                 "amount": price - price // 4,
             },
-        ],  # fmt: skip
+        ],
         "license_id": COMMERCIAL,
         "license_overrides": {},
         "valid_until": f"{today + timedelta(days=30)}T00:00:00Z",

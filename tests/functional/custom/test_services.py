@@ -282,3 +282,11 @@ def test_attachments_over_the_size_limit_are_refused(cast: Cast) -> None:
     )
     cast.session.flush()
     assert [a.size_bytes for a in cast.session.exec(select(Attachment)).all()] == [10]
+
+
+def test_the_sweep_runs_from_the_cli(app, cast: Cast) -> None:
+    request = _post(cast)
+    _quote(cast, "alpha", request)
+    result = app.test_cli_runner().invoke(args=["custom", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "0 quote(s) expired, 0 request(s) expired" in result.output

@@ -17,7 +17,7 @@ from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import Modality, OfferingType
 from marketplace.custom import access, quotes, requests, threads
-from marketplace.custom.models import Attachment, DataRequest, Quote, Thread, Transition, Visibility
+from marketplace.custom.models import Attachment, Contract, DataRequest, Quote, Thread, Transition, Visibility
 from marketplace.custom.requests import PUBLISHED_STATES
 from marketplace.custom.states import LIVE_QUOTE_STATES, QUOTABLE_REQUEST_STATES, Machine, RequestState
 from marketplace.db import UnitOfWork
@@ -400,13 +400,11 @@ def contract_page(session: Session, user: User | None, contract_id: int) -> dict
     the milestones with their states, the license once granted, and every transition of the contract and its
     milestones with actor, time and reason. :class:`NotFound` for everyone else."""
     from marketplace.custom import contracts
-    from marketplace.custom.models import Contract, DataRequest
+    from marketplace.custom.models import DataRequest
     from marketplace.licenses.models import Offer
 
-    contract: Contract | None = session.get(Contract, contract_id)
-    is_admin = bool(user is not None and user.is_platform_admin)
-    if contract is None or not (is_admin or can(session, user, Action.CUSTOM_CONTRACT_VIEW, contract)):
-        raise NotFound(message="No such contract.")
+    contract = contract_for(session, user, contract_id)
+    is_admin = can(session, user, Action.CUSTOM_ESCALATION_DECIDE, contract)
     milestones = contracts.contract_milestones(session, contract)
     labels = {m.id: f"Milestone {m.position}" for m in milestones}
     rows = timeline_rows(session, contracts.contract_timeline(session, contract))
@@ -427,4 +425,49 @@ def contract_page(session: Session, user: User | None, contract_id: int) -> dict
         "is_buyer": contract.buyer_org_id in member_of,
         "is_provider": contract.provider_org_id in member_of,
         "is_admin": is_admin,
+    }
+
+
+def contract_for(session: Session, user: User | None, contract_id: int) -> Contract:
+    """The contract for one of its two parties, or for the platform admin who decides escalations;
+    :class:`NotFound` for everyone else."""
+    contract = session.get(Contract, contract_id)
+    if contract is None or not (
+        can(session, user, Action.CUSTOM_CONTRACT_VIEW, contract)
+        or can(session, user, Action.CUSTOM_ESCALATION_DECIDE, contract)
+    ):
+        raise NotFound(message="No such contract.")
+    return contract
+
+
+def contract_actions(uow: UnitOfWork, contract: Contract, milestones: list[Any]) -> dict[str, Any]:
+    """What the contract page offers: the amount due now, the payments, the draft versions of the private dataset
+    a milestone can be delivered as, and each milestone's current delivery (version, manifest digest, review
+    license) and whether it is funded."""
+    from marketplace.catalog.models import DatasetVersion
+    from marketplace.catalog.vocab import VersionStatus
+    from marketplace.custom import escrow
+    from marketplace.custom import milestones as milestone_service
+
+    session = uow.session
+    due, due_milestone = escrow.amount_due(session, contract)
+    drafts = session.exec(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == contract.dataset_id, DatasetVersion.status == VersionStatus.DRAFT)
+        .order_by(col(DatasetVersion.id))
+    ).all()
+    deliveries: dict[int, Any] = {}
+    for milestone in milestones:
+        rows = milestone_service.deliveries_of(uow, milestone)
+        if rows:
+            version = session.get(DatasetVersion, rows[-1].version_id)
+            deliveries[milestone.id] = {"delivery": rows[-1], "version": version, "count": len(rows)}
+    return {
+        "amount_due": due,
+        "due_milestone": due_milestone,
+        "payments": escrow.payments_of(session, contract),
+        "drafts": list(drafts),
+        "deliveries": deliveries,
+        "funded": {m.id: escrow.funding_payment(session, contract, m) is not None for m in milestones},
+        "under_review": {state.value for state in milestone_service.UNDER_REVIEW},
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import licensing
@@ -308,7 +307,7 @@ def accept(quote_id: int) -> ViewResult:
         discard_changes()
         return _render_request(quote.request_id, 409, **_errors(error))
     flash("Quote accepted: the contract is made. Pay to start the work.", "success")
-    return redirect(url_for("custom.show_contract", contract_id=contract.id))
+    return redirect(url_for("contracts.show_contract", contract_id=contract.id))
 
 
 # --- conversations ---------------------------------------------------------------------------------------------------
@@ -337,17 +336,3 @@ def conversation(request_id: int) -> ViewResult:
         context = pages.thread_page(uow(), user, request_id, provider_slug)
         return render_template("custom/thread.html", form=data, **context, **_errors(error)), 422
     return redirect(url_for("custom.conversation", request_id=request_id, provider=context["provider"].slug))
-
-
-def _multidict(values: dict[str, Any]) -> MultiDict[str, Any]:
-    return MultiDict(values)
-
-
-# --- the contract ------------------------------------------------------------------------------------------------------
-
-
-@bp.get("/contracts/<int:contract_id>")
-@login_required
-def show_contract(contract_id: int) -> ViewResult:
-    page = pages.contract_page(uow().session, current_user(), contract_id)
-    return render_template("custom/contract.html", error=None, field_errors={}, **page)

@@ -1,8 +1,13 @@
 """In Chromium: a buyer posts a request for data, two providers quote, the buyer compares the quotes side by side and
-accepts one, which makes the contract. Screenshots of the key pages go to /tmp/c3-shots/ (CUSTOM_SHOTS to change)."""
+accepts one, pays in the sandbox; the provider uploads milestone 1 and the buyer accepts it (the transfer is
+recorded); milestone 2 is rejected with a reason, redelivered and accepted; the contract completes, and its license
+certificate verifies and names both accepted versions' manifest digests. Screenshots of the key pages go to
+/tmp/c3-shots/ (CUSTOM_SHOTS to change)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from datetime import date, timedelta
@@ -69,7 +74,43 @@ def _quote(page, base: str, request_path: str, price: str, amounts: tuple[str, s
     (page.get_by_test_id("quote").first if sent else page.locator(".field-error").first).wait_for()
 
 
-def test_request_quotes_comparison_and_acceptance(page, live_server) -> None:
+def _pay(page) -> None:
+    page.get_by_test_id("pay").click()
+    page.get_by_text("Sandbox payments").wait_for()
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.get_by_test_id("contract-state").wait_for()
+
+
+def _deliver(page, contract_url: str, position: int, label: str, tmp_path: Path, content: bytes) -> None:
+    """As the provider: a new version for the milestone, its file through the upload page, then deliver it."""
+    page.goto(contract_url)
+    milestone = page.locator(f'[data-testid="milestone"][data-position="{position}"]')
+    milestone.get_by_label("New version for this milestone").fill(label)
+    milestone.get_by_test_id("start-delivery").click()
+    source = tmp_path / f"transcripts-{label}.jsonl"
+    source.write_bytes(content)
+    page.get_by_test_id("upload-input").set_input_files(str(source))
+    page.get_by_test_id("upload-start").click()
+    page.locator('[data-testid="upload-status-0"][data-state="verified"]').wait_for(timeout=30_000)
+    page.goto(contract_url)
+    milestone = page.locator(f'[data-testid="milestone"][data-position="{position}"]')
+    milestone.get_by_label("Version to deliver").select_option(label)
+    milestone.get_by_test_id("deliver").click()
+    page.get_by_test_id("contract-state").wait_for()
+
+
+def _milestone_state(page, position: int) -> str:
+    return page.locator(f'[data-testid="milestone"][data-position="{position}"]').get_by_test_id(
+        "milestone-state"
+    ).inner_text()
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_request_quotes_comparison_and_acceptance(page, live_server, tmp_path) -> None:
     _arrange(live_server)
     base = live_server.url
 
@@ -138,3 +179,79 @@ def test_request_quotes_comparison_and_acceptance(page, live_server) -> None:
     outbox = live_server.outbox
     assert any("accepted" in m.subject for m in outbox.messages_to("priya@northwind.test"))
     assert any("declined" in m.subject for m in outbox.messages_to("lena@alpine.test"))
+
+    # The buyer pays the first milestone in the sandbox; the contract becomes active.
+    contract_url = page.url.split("?")[0]
+    assert "€7,500.00" in page.get_by_test_id("amount-due").inner_text()
+    _pay(page)
+    assert page.get_by_test_id("contract-state").inner_text() == "active"
+    assert "€7,500.00" in page.get_by_test_id("held").inner_text()
+
+    # The provider sets up payouts (the sandbox's connected account) and delivers milestone 1 as version 1.0.0
+    # of the private dataset, uploaded through the ordinary upload page.
+    _log_in(page, base, "priya@northwind.test")
+    page.goto(base + "/orgs/northwind/sales")
+    page.get_by_role("button", name="Set up payouts").click()
+    page.get_by_text("Account ").first.wait_for()
+    _deliver(page, contract_url, 1, "1.0.0", tmp_path, b'{"audio": "a1.wav", "text": "Grueezi"}\n' * 50)
+    assert _milestone_state(page, 1) == "delivered"
+    _shot(page, "07-delivered")
+
+    # The buyer reviews the files under the review license and accepts: the transfer is recorded.
+    _log_in(page, base, "buyer@globex.test")
+    page.goto(contract_url)
+    page.locator('[data-testid="milestone"][data-position="1"]').get_by_test_id("review-files").click()
+    page.get_by_test_id("grant-file").first.wait_for()
+    _shot(page, "08-review")
+    page.goto(contract_url)
+    page.locator('[data-testid="milestone"][data-position="1"]').get_by_test_id("accept-milestone").click()
+    page.get_by_test_id("contract-state").wait_for()
+    assert _milestone_state(page, 1) == "accepted"
+    assert page.get_by_test_id("paid-out").inner_text() != "€0.00"
+    app = live_server.app
+    with unit_of_work(app.extensions["marketplace.db"], app.extensions["marketplace.context"]) as uow:
+        from sqlmodel import select
+
+        from marketplace.custom.models import Milestone
+
+        first = uow.session.exec(select(Milestone).where(Milestone.position == 1)).one()
+        assert first.transfer_reference, "accepting a milestone records the transfer to the provider"
+
+    # Milestone 2: paid, delivered, rejected with a reason, redelivered, accepted.
+    _pay(page)
+    _log_in(page, base, "priya@northwind.test")
+    _deliver(page, contract_url, 2, "2.0.0", tmp_path, b'{"audio": "b.wav", "text": "draft"}\n' * 80)
+    _log_in(page, base, "buyer@globex.test")
+    page.goto(contract_url)
+    second = page.locator('[data-testid="milestone"][data-position="2"]')
+    second.get_by_test_id("reject-milestone").click()
+    assert "say what is wrong" in page.get_by_test_id("milestone-error").inner_text()
+    second = page.locator('[data-testid="milestone"][data-position="2"]')
+    second.get_by_label("What is wrong").fill("12 of the 180 hours have no speaker consent forms.")
+    second.get_by_test_id("reject-milestone").click()
+    page.get_by_test_id("contract-state").wait_for()
+    assert _milestone_state(page, 2) == "rejected"
+    _shot(page, "09-rejected")
+    _log_in(page, base, "priya@northwind.test")
+    page.goto(contract_url)
+    assert "no speaker consent forms" in page.get_by_test_id("rejection-reason").inner_text()
+    _deliver(page, contract_url, 2, "2.0.1", tmp_path, b'{"audio": "b.wav", "text": "final"}\n' * 80)
+    assert _milestone_state(page, 2) == "redelivered"
+    _log_in(page, base, "buyer@globex.test")
+    page.goto(contract_url)
+    page.locator('[data-testid="milestone"][data-position="2"]').get_by_test_id("accept-milestone").click()
+    page.get_by_test_id("contract-state").wait_for()
+    assert page.get_by_test_id("contract-state").inner_text() == "completed"
+    _shot(page, "10-completed")
+
+    # The license certificate verifies and names both accepted versions' manifest digests.
+    digests = page.get_by_test_id("delivery-digest").all_inner_texts()
+    page.get_by_test_id("contract-license").click()
+    token = page.get_by_test_id("certificate").input_value()
+    grant_id = page.get_by_test_id("grant-id").inner_text()
+    _shot(page, "11-license")
+    verified = page.request.get(f"{base}/licenses/{grant_id}/verify", headers={"Accept": "application/json"}).json()
+    assert verified["valid"] is True, verified
+    named = {d["version"]: d["manifest_digest"] for d in _claims(token)["contract"]["deliveries"]}
+    assert set(named) == {"1.0.0", "2.0.1"}
+    assert sorted(named.values()) == sorted(digests)

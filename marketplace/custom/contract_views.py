@@ -66,9 +66,12 @@ def pay(contract_id: int) -> ViewResult:
     base = uow().settings["BASE_URL"]
     try:
         payment = escrow.start_payment(
-            uow(), require_user(), contract,
-            success_url=f"{base}/contracts/{{CONTRACT_ID}}?paid=1&session={{CHECKOUT_SESSION_ID}}", cancel_url=f"{base}/contracts/{{CONTRACT_ID}}",
-        )  # fmt: skip
+            uow(),
+            require_user(),
+            contract,
+            success_url=f"{base}/contracts/{{CONTRACT_ID}}?paid=1&session={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/contracts/{{CONTRACT_ID}}",
+        )
     except DomainError as error:
         return _refused(contract_id, error)
     if not payment.checkout_url:

@@ -70,7 +70,7 @@ def _overrides(text: str | None) -> dict[str, Any]:
     return parsed
 
 
-_REQUIRED = {"required": "fill this in"}
+_REQUIRED: dict[str, str | list[Any] | dict[Any, Any]] = {"required": "fill this in"}
 _YES = {"1", "on", "true", "yes"}
 
 

@@ -95,8 +95,7 @@ def board(session: Session, user: User | None, tab: str, filters: BoardFilters) 
             + requests.requests_for_user(session, user, limit=BOARD_PAGE * 4)
             if r.state in QUOTABLE_REQUEST_STATES
             and any(
-                can(session, user, Action.CUSTOM_REQUEST_VIEW, r) and org.id != r.buyer_org_id
-                for org in provider_orgs
+                can(session, user, Action.CUSTOM_REQUEST_VIEW, r) and org.id != r.buyer_org_id for org in provider_orgs
             )
         ]
         rows = sorted({r.id: r for r in rows}.values(), key=lambda r: -(r.id or 0))
@@ -117,7 +116,9 @@ def board(session: Session, user: User | None, tab: str, filters: BoardFilters) 
     }
 
 
-def new_request_context(session: Session, user: User, provider_slug: str | None, listing_slug: str | None) -> dict:
+def new_request_context(
+    session: Session, user: User, provider_slug: str | None, listing_slug: str | None
+) -> dict[str, Any]:
     """What the new-request form needs: the user's buyer organisations, the license templates, and — coming
     from a custom listing's "Request a quote" — that listing and its provider (invited on posting)."""
     listing = None
@@ -370,7 +371,9 @@ def _thread_context(session: Session, request: DataRequest, thread: Thread) -> d
     }
 
 
-def attachment_content(uow: UnitOfWork, user: User | None, request_id: int, attachment_id: int) -> tuple[Attachment, bytes]:
+def attachment_content(
+    uow: UnitOfWork, user: User | None, request_id: int, attachment_id: int
+) -> tuple[Attachment, bytes]:
     """An attachment and its bytes, for whoever may read it: the request's own files for anyone who sees the
     request, a message's files for the two sides of its thread only. :class:`NotFound` otherwise."""
     session = uow.session

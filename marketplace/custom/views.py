@@ -53,7 +53,7 @@ def _vocabularies() -> dict[str, Any]:
     }
 
 
-# --- the board ---------------------------------------------------------------------------------------------------
+# --- the board --------------------------------------------------------------------------------------------------------
 
 
 @bp.get("/requests")
@@ -72,15 +72,17 @@ def board() -> ViewResult:
             ),
         )
     except (DomainError, licensing.LicensingError) as error:
-        message = error.message if isinstance(error, (DomainError, licensing.LicensingError)) else str(error)
         return render_template(
-            "custom/board.html", error=message, form=args, **pages.board(uow().session, current_user(), "board", pages.BoardFilters())
+            "custom/board.html",
+            error=f"The filters could not be read: {error.message}",
+            form=args,
+            **pages.board(uow().session, current_user(), "board", pages.BoardFilters()),
         ), 400
     page = pages.board(uow().session, current_user(), loaded["tab"], filters)
     return render_template("custom/board.html", error=None, form=args, **page)
 
 
-# --- posting and editing a request ---------------------------------------------------------------------------------
+# --- posting and editing a request ------------------------------------------------------------------------------------
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -150,7 +152,7 @@ def edit_request(request_id: int) -> ViewResult:
     return redirect(url_for("custom.show_request", request_id=request_id))
 
 
-# --- the request page ------------------------------------------------------------------------------------------------
+# --- the request page -------------------------------------------------------------------------------------------------
 
 
 def _render_request(request_id: int, status: int = 200, **extra: Any) -> ViewResult:
@@ -227,7 +229,7 @@ def close(request_id: int) -> ViewResult:
     return redirect(url_for("custom.show_request", request_id=request_id))
 
 
-# --- quotes -------------------------------------------------------------------------------------------------------
+# --- quotes -----------------------------------------------------------------------------------------------------------
 
 
 @bp.route("/requests/<int:request_id>/quote", methods=["GET", "POST"])
@@ -237,7 +239,9 @@ def quote_form(request_id: int) -> ViewResult:
     context = {**_vocabularies(), **pages.quote_form_context(uow().session, user, request_id)}
     standing = context["quote"]
     if request.method == "GET":
-        form = pages.quote_form_values(uow().session, standing) if standing else {"currency": context["request"].currency}
+        form = (
+            pages.quote_form_values(uow().session, standing) if standing else {"currency": context["request"].currency}
+        )
         return render_template("custom/quote_form.html", form=form, rows=_row_count(form), **context)
     data = forms.compact_quote_form(form_data())
     try:
@@ -310,7 +314,7 @@ def accept(quote_id: int) -> ViewResult:
     return redirect(url_for("contracts.show_contract", contract_id=contract.id))
 
 
-# --- conversations ---------------------------------------------------------------------------------------------------
+# --- conversations ----------------------------------------------------------------------------------------------------
 
 
 @bp.route("/requests/<int:request_id>/messages", methods=["GET", "POST"])
@@ -327,9 +331,7 @@ def conversation(request_id: int) -> ViewResult:
     data = form_data()
     try:
         loaded = forms.load_form(forms.MessageFormSchema(), data)
-        files = [
-            (f.filename, f.mimetype or "", f.read()) for f in request.files.getlist("files") if f and f.filename
-        ]
+        files = [(f.filename, f.mimetype or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
         threads.post_message(uow(), user, context["thread"], loaded["body"], files=files)
     except DomainError as error:
         discard_changes()

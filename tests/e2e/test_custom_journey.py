@@ -100,9 +100,11 @@ def _deliver(page, contract_url: str, position: int, label: str, tmp_path: Path,
 
 
 def _milestone_state(page, position: int) -> str:
-    return page.locator(f'[data-testid="milestone"][data-position="{position}"]').get_by_test_id(
-        "milestone-state"
-    ).inner_text()
+    return (
+        page.locator(f'[data-testid="milestone"][data-position="{position}"]')
+        .get_by_test_id("milestone-state")
+        .inner_text()
+    )
 
 
 def _claims(token: str) -> dict:

@@ -96,7 +96,7 @@ def _quote_form(price: str = "30000.00", amounts: tuple[str, ...] = ("10000", "2
     return form
 
 
-# --- the board ---------------------------------------------------------------------------------------------------------
+# --- the board --------------------------------------------------------------------------------------------------------
 
 
 def test_the_board_lists_open_requests_without_the_buyers_name(client: FlaskClient, cast: Cast) -> None:
@@ -127,6 +127,11 @@ def test_the_board_filters_by_modality_language_and_budget(client: FlaskClient, 
     assert ("Swiss German dictation" in page) is shown
 
 
+def test_a_bad_budget_filter_is_a_400_that_names_it(client: FlaskClient, cast: Cast) -> None:
+    response = client.get("/requests", query_string={"budget": "lots", "currency": "EUR"})
+    assert response.status_code == 400 and "could not be read" in response.get_data(as_text=True)
+
+
 def test_my_requests_and_requests_for_you(client: FlaskClient, cast: Cast) -> None:
     invited = _request(cast, title="Invited-only request", visibility="invited")
     requests.invite_provider(cast.uow(), cast.people["buyer"], invited, "alpha")
@@ -143,7 +148,7 @@ def test_my_requests_and_requests_for_you(client: FlaskClient, cast: Cast) -> No
     assert "Invited-only request" in page and "An open request" in page
 
 
-# --- posting a request -------------------------------------------------------------------------------------------------
+# --- posting a request ------------------------------------------------------------------------------------------------
 
 
 def test_a_buyer_posts_a_request_with_the_budget_in_major_units_and_an_attachment(
@@ -205,7 +210,7 @@ def test_request_a_quote_from_a_custom_listing_invites_its_provider(client: Flas
     assert client.get("/requests/new?listing=no-such-listing").status_code == 404
 
 
-# --- who sees the request page -----------------------------------------------------------------------------------------
+# --- who sees the request page ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -257,7 +262,7 @@ def test_a_provider_sees_its_own_quote_and_never_another_providers(client: Flask
     assert beta_quote.state is QuoteState.SUBMITTED
 
 
-# --- quoting -----------------------------------------------------------------------------------------------------------
+# --- quoting ----------------------------------------------------------------------------------------------------------
 
 
 def test_a_provider_quotes_in_major_units_and_revises(client: FlaskClient, cast: Cast) -> None:
@@ -308,7 +313,7 @@ def test_blank_milestone_rows_are_skipped(client: FlaskClient, cast: Cast) -> No
     assert _post(client, f"/requests/{open_request.id}/quote", form).status_code == 302
 
 
-# --- the buyer compares, declines, accepts ------------------------------------------------------------------------------
+# --- the buyer compares, declines, accepts ----------------------------------------------------------------------------
 
 
 def test_the_buyer_compares_quotes_side_by_side_and_accepts_one(client: FlaskClient, cast: Cast) -> None:
@@ -372,7 +377,7 @@ def test_editing_after_the_first_quote_keeps_the_old_version_and_tells_the_quoti
     assert mail and "changed" in mail[-1].subject and f"/requests/{open_request.id}" in mail[-1].body
 
 
-# --- conversations -----------------------------------------------------------------------------------------------------
+# --- conversations ----------------------------------------------------------------------------------------------------
 
 
 def test_the_private_conversation_with_an_attachment(client: FlaskClient, cast: Cast) -> None:
@@ -399,7 +404,7 @@ def test_the_private_conversation_with_an_attachment(client: FlaskClient, cast: 
     assert "Is 16 kHz enough?" not in page  # beta's own conversation, not alpha's
 
 
-# --- mail --------------------------------------------------------------------------------------------------------------
+# --- mail -------------------------------------------------------------------------------------------------------------
 
 
 def test_each_step_mails_the_admins_of_the_right_side(cast: Cast, outbox) -> None:

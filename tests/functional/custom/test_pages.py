@@ -427,3 +427,35 @@ def test_each_step_mails_the_admins_of_the_right_side(cast: Cast, outbox) -> Non
     uow.commit()
     declined = [m for m in outbox.messages_to(alpha_admin.email) if "declined" in m.subject]
     assert declined and "Too slow" in declined[-1].body and f"/requests/{posted.id}" in declined[-1].body
+
+
+@pytest.mark.parametrize(
+    "action", ["pay", "milestones/1/version", "milestones/1/deliver", "milestones/1/accept", "milestones/1/reject",
+               "milestones/1/escalate", "milestones/1/cancel", "milestones/1/decide"],
+)  # fmt: skip
+def test_contract_actions_are_404_for_outsiders(client: FlaskClient, cast: Cast, action: str) -> None:
+    from marketplace.custom import contracts
+
+    open_request = _request(cast)
+    contract = contracts.accept_quote(cast.uow(), cast.people["buyer"], _quote(cast, "beta", open_request))
+    cast.session.flush()
+    for outsider in ("alpha", "other_buyer"):
+        _login(client, cast, outsider)
+        response = _post(client, f"/contracts/{contract.id}/{action}", {"reason": "x", "version": "1.0.0"})
+        assert response.status_code == 404, (outsider, action)
+    cast.session.refresh(contract)
+    assert contract.state.value == "awaiting_payment"
+
+
+def test_a_platform_admin_sees_the_contract_to_decide_escalations(client: FlaskClient, cast: Cast) -> None:
+    from marketplace.custom import contracts
+    from tests.factories import UserFactory
+
+    admin = UserFactory(email="ops@example.org", is_platform_admin=True)
+    open_request = _request(cast)
+    contract = contracts.accept_quote(cast.uow(), cast.people["buyer"], _quote(cast, "beta", open_request))
+    cast.session.flush()
+    cast.people["ops"] = admin
+    _login(client, cast, "ops")
+    assert client.get(f"/contracts/{contract.id}").status_code == 200
+    assert client.get(f"/requests/{open_request.id}/edit").status_code == 404

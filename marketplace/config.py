@@ -220,6 +220,12 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
+        "CUSTOM_MAX_REDELIVERIES",
+        2,
+        "How many times a rejected milestone may be redelivered under a new contract (copied into the contract).",
+        parse=_parse_int,
+    ),
+    Setting(
         "CATALOG_IMPORT_MAX_ROWS",
         10_000,
         "Most listings one catalog import may hold; split larger catalogs into several files.",

@@ -20,7 +20,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.custom import escrow, forms, milestones, pages, settlement
 from marketplace.custom.models import Contract, Milestone
-from marketplace.errors import DomainError, NotFound, ValidationFailed
+from marketplace.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from marketplace.web import current_user, discard_changes, form_data, login_required, require_user, uow
 
 bp = Blueprint("contracts", __name__)
@@ -38,6 +38,8 @@ def _render(contract_id: int, status: int = 200, **extra: Any) -> ViewResult:
 
 
 def _refused(contract_id: int, error: DomainError, position: int | None = None) -> ViewResult:
+    if isinstance(error, (NotFound, NotAuthenticated, PermissionDenied)):
+        raise error  # not this user's to do: the error page (403 or 404), not the contract page
     discard_changes()
     fields = error.field_messages() if isinstance(error, ValidationFailed) else {}
     if position is not None:  # each milestone has its own form: its errors carry its position
@@ -76,7 +78,7 @@ def pay(contract_id: int) -> ViewResult:
         return _refused(contract_id, error)
     if not payment.checkout_url:
         raise NotFound(message="The payment could not be started.")
-    return redirect(payment.checkout_url)
+    return redirect(payment.checkout_url, code=303)
 
 
 @bp.post("/contracts/<int:contract_id>/milestones/<int:position>/version")

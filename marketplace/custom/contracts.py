@@ -17,7 +17,7 @@ from marketplace.accounts.models import Membership, Organisation, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus, OfferingType
 from marketplace.custom import transitions
-from marketplace.custom.errors import AlreadyAwarded
+from marketplace.custom.errors import AlreadyAwarded, CustomErrorCode
 from marketplace.custom.models import Contract, DataRequest, Milestone, Quote, Transition
 from marketplace.custom.quotes import current_revision, decline_standing_quotes, revision_milestones
 from marketplace.custom.states import ContractState, Machine, MilestoneState, QuoteState, RequestState
@@ -59,7 +59,9 @@ def accept_quote(uow: UnitOfWork, actor: User, quote: Quote) -> Contract:
     ):
         raise AlreadyAwarded()
     if quote.state in (QuoteState.SUBMITTED, QuoteState.REVISED) and quote.valid_until <= uow.now():
-        raise Conflict(message="This quote is no longer valid: ask the provider to revise it.", code="quote_expired")
+        raise Conflict(
+            message="This quote is no longer valid: ask the provider to revise it.", code=CustomErrorCode.QUOTE_EXPIRED
+        )
     transitions.check_only(Machine.QUOTE, quote.state, QuoteState.ACCEPTED)
     transitions.check_only(Machine.REQUEST, request.state, RequestState.AWARDED)
     revision = current_revision(session, quote)

@@ -27,6 +27,7 @@ from sqlmodel import Session, and_, col, or_, select
 
 from marketplace.accounts.models import Organisation, User
 from marketplace.custom.contract_mail import tell_organisation
+from marketplace.custom.errors import CustomErrorCode
 from marketplace.custom.funding_models import ContractPayment, PaymentState
 from marketplace.custom.models import Contract, Milestone, PaymentPlan, Transition
 from marketplace.custom.states import FINAL_MILESTONE_STATES, ContractState, Machine
@@ -34,6 +35,7 @@ from marketplace.custom.transitions import move
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.orders.base import PaymentUnavailable
+from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.payments import (
     CheckoutLine,
     CheckoutRequest,
@@ -62,7 +64,7 @@ def payment_failure(error: PaymentError) -> DomainError:
     """The domain error for a payment provider's failure: 503 when it is unreachable (retry), else a conflict."""
     if isinstance(error, PaymentProviderUnavailable):
         return PaymentUnavailable()
-    return Conflict(message=f"The payment provider refused: {error.message}", code="payment_refused")
+    return Conflict(message=f"The payment provider refused: {error.message}", code=OrderErrorCode.PAYMENT_REFUSED)
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -151,7 +153,7 @@ def start_payment(
     session.exec(select(Contract).where(Contract.id == contract.id).with_for_update()).one()
     amount, milestone = amount_due(session, contract)
     if amount <= 0:
-        raise Conflict(message="Nothing is due on this contract now.", code="nothing_due")
+        raise Conflict(message="Nothing is due on this contract now.", code=CustomErrorCode.NOTHING_DUE)
     milestone_id = milestone.id if milestone else None
     earlier = [p for p in payments_of(session, contract) if p.milestone_id == milestone_id]
     pending = [p for p in earlier if p.state is PaymentState.PENDING]
@@ -171,6 +173,14 @@ def start_payment(
     session.flush()
     _open_checkout(uow, contract, payment, milestone, success_url, cancel_url, actor)
     return payment
+
+
+def transfer_group(contract: Contract) -> str:
+    """The contract's transfer group (set when the contract is made; ``contract_<id>`` for older rows), which tags
+    the buyer's charges and every transfer to the provider."""
+    if contract.transfer_group is None:
+        contract.transfer_group = f"contract_{contract.id}"
+    return contract.transfer_group
 
 
 def _reference(payment: ContractPayment) -> str:
@@ -206,6 +216,7 @@ def _open_checkout(
         cancel_url=cancel_url.replace("{CONTRACT_ID}", str(contract.id)),
         platform_fee_bps=platform_fee_bps_from_settings(uow.settings),
         idempotency_key=f"contract-checkout:{payment.id}:{payment.attempt}",
+        hold_for_transfer_group=transfer_group(contract),
     )
     try:
         created = backend(uow).create_checkout(request)
@@ -251,7 +262,9 @@ def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSe
     if not facts.is_paid:
         return "contract payment waiting for a delayed method"
     if facts.amount_total is not None and facts.amount_total != payment.amount:
-        raise Conflict(message="The amount paid does not match the contract payment.", code="amount_mismatch")
+        raise Conflict(
+            message="The amount paid does not match the contract payment.", code=OrderErrorCode.AMOUNT_MISMATCH
+        )
     session = uow.session
     contract = session.exec(select(Contract).where(Contract.id == payment.contract_id).with_for_update()).one()
     payment.state = PaymentState.PAID
@@ -261,8 +274,6 @@ def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSe
     session.add(payment)
     contract.amount_held += payment.amount
     contract.payment_reference = contract.payment_reference or payment.payment_intent_id
-    if contract.transfer_group is None:
-        contract.transfer_group = f"contract_{contract.id}"
     if contract.state is ContractState.AWAITING_PAYMENT:
         contract.activated_at = uow.now()
         move(uow, Machine.CONTRACT, contract, ContractState.ACTIVE, actor_id=payment.paid_by_id, reason="paid")

@@ -24,6 +24,7 @@ from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.custom import contract_events as events
 from marketplace.custom.contract_license import end_review_grant, issue_review_grant, license_accepted_work
+from marketplace.custom.errors import CustomErrorCode
 from marketplace.custom.escrow import funding_payment, milestones_of
 from marketplace.custom.funding_models import MilestoneDelivery
 from marketplace.custom.models import Contract, Milestone
@@ -73,7 +74,8 @@ def _draft_version(uow: UnitOfWork, contract: Contract, label: str) -> DatasetVe
 def _require_live(contract: Contract) -> None:
     if contract.state is not ContractState.ACTIVE:
         raise Conflict(
-            message=f"The contract is {contract.state.value.replace('_', ' ')}, not active.", code="contract_not_active"
+            message=f"The contract is {contract.state.value.replace('_', ' ')}, not active.",
+            code=CustomErrorCode.CONTRACT_NOT_ACTIVE,
         )
 
 
@@ -91,10 +93,13 @@ def deliver_milestone(
         raise Conflict(
             message=f"This milestone was already redelivered {milestone.redelivery_count} times, the contract's "
             "limit; it can only be escalated now.",
-            code="redelivery_limit",
+            code=CustomErrorCode.REDELIVERY_LIMIT,
         )
     if funding_payment(session, contract, milestone) is None:
-        raise Conflict(message="This milestone is not paid yet; it is delivered once it is funded.", code="not_funded")
+        raise Conflict(
+            message="This milestone is not paid yet; it is delivered once it is funded.",
+            code=CustomErrorCode.NOT_FUNDED,
+        )
     draft = _draft_version(uow, contract, version)
     dataset = session.get(Dataset, contract.dataset_id)
     assert dataset is not None
@@ -196,7 +201,7 @@ def escalate_milestone(
     if not reason:
         raise ValidationFailed.for_field("reason", "say why the platform should decide")
     if milestone.state is not MilestoneState.REJECTED:
-        raise Conflict(message="Only a rejected milestone can be escalated.", code="not_rejected")
+        raise Conflict(message="Only a rejected milestone can be escalated.", code=CustomErrorCode.NOT_REJECTED)
     move(
         uow,
         Machine.CONTRACT,

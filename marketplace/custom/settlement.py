@@ -19,12 +19,14 @@ import logging
 from sqlmodel import col, select
 
 from marketplace.accounts.models import User
+from marketplace.custom.errors import CustomErrorCode
 from marketplace.custom.escrow import (
     backend,
     funding_payment,
     milestones_of,
     payment_failure,
     provider_account_id,
+    transfer_group,
 )
 from marketplace.custom.funding_models import ContractPayment
 from marketplace.custom.models import Contract, Milestone
@@ -81,7 +83,7 @@ def _transfer(uow: UnitOfWork, contract: Contract, milestone: Milestone) -> bool
         (transfer,) = backend(uow).create_transfers(
             f"contract-{contract.id}-m{milestone.id}",
             payment.charge_id,
-            contract.transfer_group or f"contract_{contract.id}",
+            transfer_group(contract),
             [(account, net, contract.currency.lower())],
         )
     except PaymentError:
@@ -202,7 +204,8 @@ def decide_escalation(
         raise ValidationFailed.for_field("reason", "record the reason for the decision")
     if contract.state is not ContractState.IN_DISPUTE or milestone.state is not MilestoneState.REJECTED:
         raise Conflict(
-            message="Only a rejected milestone escalated to the platform can be decided.", code="not_escalated"
+            message="Only a rejected milestone escalated to the platform can be decided.",
+            code=CustomErrorCode.NOT_ESCALATED,
         )
     if decision is Decision.SPLIT:
         if (

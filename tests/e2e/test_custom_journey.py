@@ -187,7 +187,7 @@ def test_request_quotes_comparison_and_acceptance(page, live_server, tmp_path) -
     assert "€7,500.00" in page.get_by_test_id("amount-due").inner_text()
     _pay(page)
     assert page.get_by_test_id("contract-state").inner_text() == "active"
-    assert "€7,500.00" in page.get_by_test_id("held").inner_text()
+    assert "€7,500.00" in page.get_by_test_id("amount-held").inner_text()
 
     # The provider sets up payouts (the sandbox's connected account) and delivers milestone 1 as version 1.0.0
     # of the private dataset, uploaded through the ordinary upload page.

@@ -12,112 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
-
 from marketplace.api import present
 from marketplace.api.core import Call, operation
 from marketplace.api.schemas import contracts as schemas
 from marketplace.apikeys.scopes import ORDERS_WRITE, PROVIDER_WRITE
-from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.custom import escrow, milestones, settlement
-from marketplace.custom.funding_models import ContractPayment
+from marketplace.custom.contract_summary import contract_summary, payment_summary
 from marketplace.custom.models import Contract, Milestone
-from marketplace.custom.states import Machine
 
 TAG = "Contracts"
 _PATH = "/v1/contracts/{contract_id}"
 _MILESTONE = _PATH + "/milestones/{position}"
 _IDS = {"contract_id": "id"}
 _MILESTONE_IDS = {"contract_id": "id", "position": "id"}
-
-
-def _version_label(session: Session, version_id: int | None) -> str | None:
-    version = session.get(DatasetVersion, version_id) if version_id else None
-    return version.version if version else None
-
-
-def _milestone(session: Session, call: Call, milestone: Milestone) -> dict[str, Any]:
-    deliveries = [
-        {
-            "attempt": d.attempt,
-            "version": _version_label(session, d.version_id) or "",
-            "manifest_digest": d.manifest_digest,
-            "delivered_at": d.delivered_at,
-            "review_deadline": d.review_deadline,
-            "review_license_id": d.review_grant_id,
-        }
-        for d in milestones.deliveries_of(call.uow, milestone)
-    ]
-    return {
-        "id": milestone.id,
-        "position": milestone.position,
-        "title": milestone.title,
-        "deliverable": milestone.deliverable,
-        "due_date": milestone.due_date,
-        "amount": milestone.amount,
-        "currency": milestone.currency,
-        "state": milestone.state.value,
-        "delivered_version": _version_label(session, milestone.delivered_version_id),
-        "review_deadline": milestone.review_deadline,
-        "redeliveries": milestone.redelivery_count,
-        "rejection_reason": milestone.rejection_reason,
-        "paid_out": milestone.settled_payout_amount,
-        "refunded": milestone.settled_refund_amount,
-        "transfer_reference": milestone.transfer_reference,
-        "refund_reference": milestone.refund_reference,
-        "deliveries": deliveries,
-    }
-
-
-def _payment(session: Session, payment: ContractPayment) -> dict[str, Any]:
-    milestone = session.get(Milestone, payment.milestone_id) if payment.milestone_id else None
-    return {
-        "id": payment.id,
-        "milestone": milestone.position if milestone else None,
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "status": payment.state.value,
-        "refunded": payment.refunded_amount,
-        "paid_at": payment.paid_at,
-    }
-
-
-def present_contract(call: Call, contract: Contract) -> dict[str, Any]:
-    """The contract with its milestones (and their deliveries), payments and timeline."""
-    session = call.uow.session
-    rows = escrow.milestones_of(session, contract)
-    positions = {m.id: m.position for m in rows}
-    dataset = session.get(Dataset, contract.dataset_id)
-    return {
-        "id": contract.id,
-        "state": contract.state.value,
-        "buyer_organisation": escrow.organisation_slug(session, contract.buyer_org_id),
-        "provider_organisation": escrow.organisation_slug(session, contract.provider_org_id),
-        "dataset": dataset.slug if dataset else "",
-        "price_amount": contract.price_amount,
-        "currency": contract.currency,
-        "payment_plan": contract.payment_plan.value,
-        "max_redeliveries": contract.max_redeliveries,
-        "transfer_group": contract.transfer_group,
-        "amount_held": contract.amount_held,
-        "amount_paid_out": contract.amount_paid_out,
-        "amount_refunded": contract.amount_refunded,
-        "fees_amount": contract.fees_amount,
-        "license_id": contract.grant_id,
-        "amount_due": escrow.amount_due(session, contract)[0],
-        "milestones": [_milestone(session, call, m) for m in rows],
-        "payments": [_payment(session, p) for p in escrow.payments_of(session, contract)],
-        "timeline": [
-            {
-                "subject": "contract" if t.machine is Machine.CONTRACT else f"milestone {positions.get(t.subject_id)}",
-                "from_state": t.from_state,
-                "to_state": t.to_state,
-                "at": t.at,
-                "reason": t.reason,
-            }
-            for t in escrow.timeline(session, contract)
-        ],
-    }
 
 
 def _contract(call: Call, contract_id: int) -> Contract:
@@ -133,7 +40,7 @@ def _target(call: Call, contract_id: int, position: int) -> tuple[Contract, Mile
 def get_contract(call: Call, contract_id: int) -> dict[str, Any]:
     """A contract with its milestones, each delivery, the payments held and the timeline of every transition.
     Either party, with any scope; 404 for everyone else."""
-    return present_contract(call, _contract(call, contract_id))
+    return contract_summary(call.uow, _contract(call, contract_id))
 
 
 @operation(
@@ -157,7 +64,7 @@ def checkout(call: Call, contract_id: int) -> dict[str, Any]:
         success += ("&" if "?" in success else "?") + "checkout_session_id={CHECKOUT_SESSION_ID}"
     cancel = call.body.get("cancel_url") or base + "/contracts/{CONTRACT_ID}?cancelled=1"
     payment = escrow.start_payment(call.uow, call.caller.user, contract, success_url=success, cancel_url=cancel)
-    return _payment(call.uow.session, payment) | {
+    return payment_summary(call.uow.session, payment) | {
         "contract_id": contract.id,
         "payment_id": payment.id,
         "checkout_url": payment.checkout_url,
@@ -187,7 +94,7 @@ def deliver(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     review license until the review deadline. Provider members only."""
     contract, milestone = _target(call, contract_id, position)
     milestones.deliver_milestone(call.uow, call.caller.user, contract, milestone, version=call.body["version"])
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)
 
 
 @_review("/redeliver", "Redeliver a rejected milestone", PROVIDER_WRITE, schemas.MilestoneDeliverSchema())
@@ -195,7 +102,7 @@ def redeliver(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     """Deliver a new version for a rejected milestone (up to the contract's ``max_redeliveries``)."""
     contract, milestone = _target(call, contract_id, position)
     milestones.deliver_milestone(call.uow, call.caller.user, contract, milestone, version=call.body["version"])
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)
 
 
 @_review("/accept", "Accept a delivered milestone", ORDERS_WRITE, schemas.NoBodySchema())
@@ -204,7 +111,7 @@ def accept(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     the buyer's contract license; the last acceptance completes the contract. Buyer members only."""
     contract, milestone = _target(call, contract_id, position)
     milestones.accept_milestone(call.uow, call.caller.user, contract, milestone)
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)
 
 
 @_review("/reject", "Reject a delivered milestone", ORDERS_WRITE, schemas.MilestoneReasonSchema())
@@ -212,7 +119,7 @@ def reject(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     """Reject the delivery with a reason; the money stays held. Buyer members only."""
     contract, milestone = _target(call, contract_id, position)
     milestones.reject_milestone(call.uow, call.caller.user, contract, milestone, reason=call.body["reason"])
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)
 
 
 @_review("/cancel", "Cancel a pending milestone", ORDERS_WRITE, schemas.MilestoneReasonSchema())
@@ -220,7 +127,7 @@ def cancel(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     """Cancel a milestone before it is delivered; what was paid for it is refunded. Buyer members only."""
     contract, milestone = _target(call, contract_id, position)
     settlement.cancel_milestone(call.uow, call.caller.user, contract, milestone, reason=call.body["reason"])
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)
 
 
 @_review("/escalate", "Escalate a rejected milestone", None, schemas.MilestoneReasonSchema())
@@ -228,4 +135,4 @@ def escalate(call: Call, contract_id: int, position: int) -> dict[str, Any]:
     """Ask the platform admin to decide a rejected milestone (refund, pay or split); either party."""
     contract, milestone = _target(call, contract_id, position)
     milestones.escalate_milestone(call.uow, call.caller.user, contract, milestone, reason=call.body["reason"])
-    return present_contract(call, contract)
+    return contract_summary(call.uow, contract)

@@ -222,6 +222,8 @@ class CheckoutRequest:
     ``success_url`` must contain ``{CHECKOUT_SESSION_ID}`` (the provider substitutes the session id).
     ``idempotency_key`` defaults to ``checkout:<order id>``: asking twice for the same order returns the same
     session. After a session expired or failed, pass a new key (``checkout:<order id>:<attempt>``).
+    ``hold_for_transfer_group``: the platform keeps the whole charge (no line may name a connected account) and
+    tags it with this transfer group, for transfers made later (a custom-data contract's escrow).
     """
 
     order_id: str
@@ -231,6 +233,7 @@ class CheckoutRequest:
     cancel_url: str
     platform_fee_bps: int
     idempotency_key: str | None = None
+    hold_for_transfer_group: str | None = None
 
     def __post_init__(self) -> None:
         check_text("order_id", self.order_id, max_length=_MAX_ORDER_ID_LENGTH)
@@ -254,6 +257,10 @@ class CheckoutRequest:
             raise InvalidPaymentRequest("buyer_email: must be an e-mail address.")
         if self.idempotency_key is not None:
             check_text("idempotency_key", self.idempotency_key, max_length=_MAX_KEY_LENGTH)
+        if self.hold_for_transfer_group is not None:
+            check_text("hold_for_transfer_group", self.hold_for_transfer_group, max_length=_MAX_KEY_LENGTH)
+            if any(line.provider_account_id is not None for line in lines):
+                raise InvalidPaymentRequest("lines: a held charge names no connected account; transfer later.")
 
     @property
     def currency(self) -> str:
@@ -287,7 +294,8 @@ def plan_settlement(request: CheckoutRequest) -> Settlement:
         subtotals[line.provider_account_id] = subtotals.get(line.provider_account_id, 0) + line.amount
     accounts = list(subtotals)
     if accounts == [None]:
-        return Settlement(ChargeKind.PLATFORM, total, request.currency, fee, (), None, None)
+        group = request.hold_for_transfer_group
+        return Settlement(ChargeKind.PLATFORM, total, request.currency, fee, (), None, group)
     if len(accounts) == 1:
         (account,) = accounts
         assert account is not None

@@ -96,6 +96,9 @@ def checkout_params(request: CheckoutRequest) -> SessionCreateParams:
     elif settlement.kind is ChargeKind.SEPARATE_TRANSFERS:
         assert settlement.transfer_group is not None
         intent["transfer_group"] = settlement.transfer_group
+    elif settlement.transfer_group is not None:
+        # A held platform charge (custom-data escrow): tagged now, transferred from later.
+        intent["transfer_group"] = settlement.transfer_group
     params: SessionCreateParams = {
         "mode": "payment",
         "line_items": line_items,

@@ -18,6 +18,7 @@ from marketplace.orders.payments import (
     platform_fee,
     split_fee,
 )
+from marketplace.orders.payments.stripe_backend import checkout_params
 
 from .conftest import checkout_request, line
 
@@ -68,6 +69,17 @@ def test_platform_owned_lines_are_neither_transferred_nor_charged_to_a_destinati
     mixed = plan_settlement(checkout_request(line("a", 1000, None), line("b", 1000, "acct_b")))
     assert mixed.kind is ChargeKind.SEPARATE_TRANSFERS
     assert mixed.payouts == (Payout("acct_b", 900, "usd"),)
+
+
+def test_a_held_charge_keeps_everything_and_carries_its_transfer_group() -> None:
+    held = plan_settlement(checkout_request(line("a", 1000, None), hold_for_transfer_group="contract_7"))
+    assert held.kind is ChargeKind.PLATFORM and held.payouts == () and held.transfer_group == "contract_7"
+    assert plan_settlement(checkout_request(line("a", 1000, None))).transfer_group is None
+    params = checkout_params(checkout_request(line("a", 1000, None), hold_for_transfer_group="contract_7"))
+    assert params["payment_intent_data"].get("transfer_group") == "contract_7"
+    assert "transfer_data" not in params["payment_intent_data"]
+    with pytest.raises(InvalidPaymentRequest, match="held charge"):
+        checkout_request(line("a", 1000, "acct_a"), hold_for_transfer_group="contract_7")
 
 
 def test_full_fee_leaves_nothing_to_pay_out() -> None:

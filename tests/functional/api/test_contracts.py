@@ -205,7 +205,10 @@ def test_silence_accepts_after_the_review_period(world, client, contract, keys) 
     _pay(world, client, contract, buyer)
     upload_version(client, provider, "custom-speech", "1.0.0", b"x\n")
     _ok(_act(client, contract, 1, "deliver", provider, version="1.0.0"))
-    milestone = world.session.exec(select(Milestone).where(Milestone.contract_id == contract.id)).first()
+    milestone = world.session.exec(
+        select(Milestone).where(Milestone.contract_id == contract.id, Milestone.position == 1)
+    ).one()
+    world.session.refresh(milestone)
     deadline = milestone.review_deadline
     assert deadline - milestone.delivered_at == timedelta(days=14)  # CUSTOM_REVIEW_DAYS
     assert milestone_service.sweep(work(world.app, world.session, at=deadline - timedelta(seconds=1))) == []
@@ -287,3 +290,44 @@ def test_per_milestone_plan_pays_one_milestone_at_a_time_and_refunds_a_cancelled
     assert ended["state"] == "completed" and ended["amount_refunded"] == 20000
     world.session.refresh(contract)
     assert contract.state is ContractState.COMPLETED and contract.closed_at is not None
+
+
+def test_the_contract_page_is_for_the_two_parties_only(world, client, contract, keys) -> None:
+    from tests.factories import PASSWORD
+    from tests.helpers import log_in, post_form
+
+    page = f"/contracts/{contract.id}"
+    assert client.get(page).status_code == 302  # log in first
+    for email, status in (
+        ("outsider@example.org", 404),
+        ("admin@example.org", 200),  # the platform admin reads it to decide escalations there
+        ("seller@example.org", 200),
+        ("purchaser@example.org", 200),
+    ):
+        browser = world.app.test_client()
+        log_in(browser, email, PASSWORD)
+        response = browser.get(page)
+        assert response.status_code == status, (email, response.status_code)
+        if email == "seller@example.org":
+            assert 'data-testid="pay"' not in response.get_data(as_text=True)  # only the buyer pays
+            assert post_form(browser, f"{page}/pay", {}, token_from=page).status_code == 403
+    # The buyer's Pay button opens the sandbox checkout for the whole price.
+    text = browser.get(page).get_data(as_text=True)
+    assert 'data-testid="pay"' in text and "Pay €1,000.00" in text
+    paid = post_form(browser, f"{page}/pay", {}, token_from=page)
+    assert paid.status_code == 303 and "/sandbox/checkout/" in paid.headers["Location"]
+    _pay(world, client, contract, keys["buyer"])  # the same open checkout, paid
+    text = browser.get(page).get_data(as_text=True)
+    assert 'data-testid="pay"' not in text and 'data-testid="contract-state">active<' in text
+
+
+def test_a_retried_post_with_its_idempotency_key_is_replayed(world, client, contract, keys) -> None:
+    headers = keys["buyer"] | {"Idempotency-Key": "pay-contract-1"}
+    first = client.post(f"/api/v1/contracts/{contract.id}/checkout", json={}, headers=headers)
+    again = client.post(f"/api/v1/contracts/{contract.id}/checkout", json={}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.get_json() == first.get_json()
+    other = client.post(
+        f"/api/v1/contracts/{contract.id}/checkout", json={"cancel_url": "http://localhost/x"}, headers=headers
+    )
+    assert other.status_code == 409

@@ -221,8 +221,19 @@ class QuoteFormSchema(_Form):
             milestones.append(item)
         if problems:
             raise ValidationError(problems)
+        price = _money(data["price_amount"], currency, "price_amount", "the price")
+        total = sum(item["amount"] for item in milestones)
+        if total != price:  # said here in money, as typed; the service says it again in minor units
+            raise ValidationError(
+                {
+                    "milestones": [
+                        f"the milestone amounts add up to {licensing.Money(total, currency).format()} "
+                        f"but the price is {licensing.Money(price, currency).format()}"
+                    ]
+                }
+            )
         return {
-            "price_amount": _money(data["price_amount"], currency, "price_amount", "the price"),
+            "price_amount": price,
             "currency": currency,
             "payment_plan": data["payment_plan"],
             "milestones": milestones,

@@ -154,7 +154,8 @@ def test_request_quotes_comparison_and_acceptance(page, live_server, tmp_path) -
     _quote(page, base, request_path, "30000", ("7500", "22500"))
     _log_in(page, base, "lena@alpine.test")
     _quote(page, base, request_path, "44000", ("10000", "30000"), sent=False)
-    assert page.locator("#e-milestones").inner_text().startswith("the milestone amounts add up to 4,000,000")
+    sum_error = page.locator("#e-milestones").inner_text()
+    assert sum_error == "the milestone amounts add up to €40,000.00 but the price is €44,000.00"
     _shot(page, "04-quote-error")
     page.get_by_test_id("milestone-row").nth(1).get_by_label("Amount").fill("34000")
     page.get_by_label("Changes to the license's terms (optional)").fill('{"territory": ["CH", "DE"]}')

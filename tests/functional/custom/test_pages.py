@@ -283,7 +283,7 @@ def test_a_provider_quotes_in_major_units_and_revises(client: FlaskClient, cast:
 @pytest.mark.parametrize(
     ("form", "field_name", "words"),
     [
-        (_quote_form("30000", ("10000", "15000")), "milestones", "add up to 2,500,000 but the price is 3,000,000"),
+        (_quote_form("30000", ("10000", "15000")), "milestones", "add up to €25,000.00 but the price is €30,000.00"),
         (_quote_form("30000", ("10000", "abc")), "milestones-1-amount", "the amount"),
         ({**_quote_form(), "milestones.0.due_date": "2001-01-01"}, "milestones-0-due_date", "must not be in the past"),
         ({**_quote_form(), "milestones.1.due_date": "2999-01-01"}, "milestones-1-due_date", "after the request"),

@@ -144,6 +144,8 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.apikeys.views import bp as apikeys_bp
     from marketplace.catalog.views import bp as catalog_bp
     from marketplace.custom.contract_views import bp as contracts_bp
+    from marketplace.custom.notify import subscribe_mail as subscribe_custom_mail
+    from marketplace.custom.views import bp as custom_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
     from marketplace.licenses.views import bp as licenses_bp
@@ -162,7 +164,9 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
-    app.register_blueprint(contracts_bp)
+    app.register_blueprint(custom_bp)  # requests for data, quotes, conversations
+    app.register_blueprint(contracts_bp)  # contracts: pay, deliver, review, escalate, decide
+    subscribe_custom_mail(context)  # mail to each side's admins at every step of a request for data
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
     register_order_helpers(app)
     init_delivery(app)

@@ -19,6 +19,7 @@ DEMO_USERS = (
     ("admin@example.com", "Ada Admin", True),
     ("provider@example.com", "Priya Provider", False),
     ("buyer@example.com", "Bruno Buyer", False),
+    ("annotator@example.com", "Lena Annotator", False),
 )
 DEMO_ORGS = (
     (
@@ -27,6 +28,13 @@ DEMO_ORGS = (
         OrgKind.PROVIDER,
         "provider@example.com",
         "Speech, text and sensor datasets collected with consent and annotated by domain experts.",
+    ),
+    (
+        "alpine-annotation",
+        "Alpine Annotation",
+        OrgKind.PROVIDER,
+        "annotator@example.com",
+        "Custom speech and text collection with expert annotators in the Alpine languages.",
     ),
     (
         "globex-ai",
@@ -90,6 +98,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.access.seed import seed_access
 
     report.extend(seed_access(uow, DEMO_PASSWORD))
+    from marketplace.custom.seed import seed_custom
+
+    report.extend(seed_custom(uow))
     if not report:
         report.append("demo data already present; nothing to do")
     return report

@@ -12,10 +12,10 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
 
 from marketplace.api.core import bp
-from marketplace.api.routes import catalog, licenses, meta, orders, provider, webhooks
+from marketplace.api.routes import catalog, custom, licenses, meta, orders, provider, webhooks
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks)
+_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, custom)
 
 
 @bp.get("/v1/status")

@@ -33,7 +33,16 @@ from tests.factories import (
 )
 
 COMMERCIAL = "LicenseRef-standard-commercial-1.0"
-ALL_SCOPES = ["catalog:read", "orders:write", "licenses:read", "downloads", "provider:write", "webhooks:manage"]
+ALL_SCOPES = [
+    "catalog:read",
+    "orders:write",
+    "licenses:read",
+    "downloads",
+    "provider:write",
+    "webhooks:manage",
+    "custom:read",
+    "custom:write",
+]
 
 
 def work(app: Flask, session: Session, *, at: datetime | None = None) -> UnitOfWork:

@@ -24,6 +24,7 @@ from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
+from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
@@ -73,6 +74,7 @@ REQUIRED: dict[str, str] = {
     "POST /v1/webhooks/endpoints/{endpoint_id}/rotate-secret": "webhooks:manage",
     "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": "webhooks:manage",
     "POST /v1/webhooks/deliveries/{delivery_id}/redeliver": "webhooks:manage",
+    **CUSTOM_REQUIRED,
 }
 
 
@@ -175,8 +177,10 @@ def request_for(world, client, credentials) -> Request:
     )
     assert job.status_code == 202, job.get_json()
     extra, free = world.objects["extra"], world.objects["free"]
+    custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     return Request(
         values={
+            **custom["values"],
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -193,6 +197,7 @@ def request_for(world, client, credentials) -> Request:
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
         },
         bodies={
+            **custom["bodies"],
             "POST /v1/orders": {
                 "licensee": "buy",
                 "lines": [{"offer_id": extra.id, "accepted_terms_hash": extra.terms_hash}],

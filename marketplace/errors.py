@@ -3,15 +3,40 @@
 Services raise subclasses of :class:`DomainError`; they never know about HTTP. :data:`HTTP_STATUS` is the only
 place where an error class becomes a status code, and :func:`error_body` the only JSON shape an API error has:
 ``{"error": {"code": "...", "message": "...", "details": [...]}}``.
+
+Codes are enum members, never free strings: :class:`ErrorCode` holds the generic ones the base classes carry, and
+each domain's ``errors`` module a ``<Domain>ErrorCode`` with the codes that domain raises (``tests/unit/
+test_error_codes.py`` keeps it that way). They are :class:`~enum.StrEnum` members, so ``code`` is still the plain
+string clients see.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum, unique
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
+
+
+@unique
+class ErrorCode(StrEnum):
+    """The generic error codes: the base classes' defaults, and the handlers' own for errors no service raised."""
+
+    ERROR = "error"  # a DomainError that names nothing more specific
+    VALIDATION_FAILED = "validation_failed"
+    BAD_REQUEST = "bad_request"
+    NOT_AUTHENTICATED = "not_authenticated"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    THROTTLED = "throttled"
+    # An e-mailed link (verification, reset, invitation) that does not hold.
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
+    SERVICE_UNAVAILABLE = "service_unavailable"  # also the database being down: clients need not tell them apart
+    CSRF_FAILED = "csrf_failed"  # a form's CSRF token was missing or stale
+    INTERNAL_ERROR = "internal_error"  # an unexpected exception, logged; the response shows no detail
 
 
 @dataclass
@@ -35,7 +60,7 @@ class DomainError(Exception):
 
     message: str = "The request could not be completed."
     details: list[FieldProblem] = field(default_factory=list)
-    code: str = "error"
+    code: str = ErrorCode.ERROR
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -48,7 +73,7 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     """Input did not pass validation; ``details`` names each field and what is wrong with it."""
 
-    code: str = "validation_failed"
+    code: str = ErrorCode.VALIDATION_FAILED
 
     @classmethod
     def for_field(cls, field_name: str, message: str) -> ValidationFailed:
@@ -60,30 +85,30 @@ class ValidationFailed(DomainError):
 
 @dataclass
 class BadRequest(DomainError):
-    code: str = "bad_request"
+    code: str = ErrorCode.BAD_REQUEST
 
 
 @dataclass
 class NotAuthenticated(DomainError):
     message: str = "You need to log in first."
-    code: str = "not_authenticated"
+    code: str = ErrorCode.NOT_AUTHENTICATED
 
 
 @dataclass
 class PermissionDenied(DomainError):
     message: str = "You are not allowed to do that."
-    code: str = "permission_denied"
+    code: str = ErrorCode.PERMISSION_DENIED
 
 
 @dataclass
 class NotFound(DomainError):
     message: str = "Not found."
-    code: str = "not_found"
+    code: str = ErrorCode.NOT_FOUND
 
 
 @dataclass
 class Conflict(DomainError):
-    code: str = "conflict"
+    code: str = ErrorCode.CONFLICT
 
 
 @dataclass
@@ -91,14 +116,14 @@ class Throttled(DomainError):
     """Too many attempts; ``retry_after`` is how many seconds to wait."""
 
     message: str = "Too many attempts. Please wait and try again."
-    code: str = "throttled"
+    code: str = ErrorCode.THROTTLED
     retry_after: int = 60
 
 
 @dataclass
 class InvalidToken(DomainError):
     message: str = "This link is invalid, has expired or has already been used."
-    code: str = "invalid_token"
+    code: str = ErrorCode.INVALID_TOKEN
 
 
 @dataclass
@@ -109,7 +134,7 @@ class ServiceUnavailable(DomainError):
     """
 
     message: str = "A service this page depends on is unavailable. Please try again in a moment."
-    code: str = "service_unavailable"
+    code: str = ErrorCode.SERVICE_UNAVAILABLE
     retry_after: int = 30
 
 

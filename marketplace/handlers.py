@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from marketplace.errors import (
     DatabaseUnavailable,
     DomainError,
+    ErrorCode,
     ServiceUnavailable,
     Throttled,
     error_body,
@@ -111,7 +112,7 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf_error(error: CSRFError) -> Response:
         return _render(
             400,
-            "csrf_failed",
+            ErrorCode.CSRF_FAILED,
             "The form could not be accepted because its security token was missing or stale. "
             "Go back, reload the page and submit it again.",
         )
@@ -119,7 +120,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        code = (error.name or "error").lower().replace(" ", "_")
+        # Werkzeug's name of the status (not_found, method_not_allowed, request_entity_too_large, ...).
+        code = (error.name or ErrorCode.ERROR).lower().replace(" ", "_")
         response = _render(status, code, error.description or PAGE_TITLES.get(status, "Error"))
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
@@ -136,7 +138,7 @@ def register_error_handlers(app: Flask) -> None:
             log.warning("%s on %s %s: %s", type(translated).__name__, request.method, request.path, _first_line(error))
             return _domain_response(translated)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _render(500, "internal_error", "Something went wrong on our side. It has been logged.")
+        return _render(500, ErrorCode.INTERNAL_ERROR, "Something went wrong on our side. It has been logged.")
 
 
 def _first_line(error: BaseException) -> str:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from marketplace.accounts import tokens
+from marketplace.accounts.errors import AccountErrorCode
 from marketplace.accounts.models import (
     Invitation,
     LoginFailure,
@@ -197,7 +198,7 @@ def authenticate(uow: UnitOfWork, *, email: str, password: str, ip_address: str)
     if not user.is_verified:
         raise LoginRefused(
             message="Please verify your e-mail address first: open the link we sent you, or ask for a new one.",
-            code="email_not_verified",
+            code=AccountErrorCode.EMAIL_NOT_VERIFIED,
         )
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
@@ -317,7 +318,7 @@ def confirm_email_change(uow: UnitOfWork, *, token: str) -> User:
     if user is None:
         raise InvalidToken()
     if user_by_email(uow.session, row.subject) is not None:
-        raise Conflict(message="That e-mail address now belongs to another account.", code="email_taken")
+        raise Conflict(message="That e-mail address now belongs to another account.", code=AccountErrorCode.EMAIL_TAKEN)
     user.email = row.subject
     user.email_verified_at = uow.now()
     uow.session.add(user)
@@ -489,7 +490,7 @@ def accept_invitation(uow: UnitOfWork, user: User, *, token: str) -> Organisatio
             message=f"This invitation is for {invitation.email}, but you are logged in as {user.email}."
         )
     if role_in(uow.session, user, org) is not None:
-        raise Conflict(message=f"You are already a member of {org.name}.", code="already_member")
+        raise Conflict(message=f"You are already a member of {org.name}.", code=AccountErrorCode.ALREADY_MEMBER)
     tokens.consume(uow.session, uow.settings["SECRET_KEY"], TokenPurpose.INVITATION, token, now=uow.now())
     invitation.accepted_at = uow.now()
     invitation.accepted_by_id = user.id
@@ -536,7 +537,7 @@ def change_role(uow: UnitOfWork, actor: User, org: Organisation, *, user_id: int
     if Role.OWNER in (membership.role, role):
         require(session, actor, Action.ORG_MANAGE_OWNERS, org)
     if membership.role is Role.OWNER and role is not Role.OWNER and _owner_count(session, org) <= 1:
-        raise Conflict(message="An organisation needs at least one owner.", code="last_owner")
+        raise Conflict(message="An organisation needs at least one owner.", code=AccountErrorCode.LAST_OWNER)
     membership.role = role
     session.add(membership)
     return membership
@@ -551,5 +552,5 @@ def remove_member(uow: UnitOfWork, actor: User, org: Organisation, *, user_id: i
         if membership.role is Role.OWNER:
             require(session, actor, Action.ORG_MANAGE_OWNERS, org)
     if membership.role is Role.OWNER and _owner_count(session, org) <= 1:
-        raise Conflict(message="An organisation needs at least one owner.", code="last_owner")
+        raise Conflict(message="An organisation needs at least one owner.", code=AccountErrorCode.LAST_OWNER)
     session.delete(membership)

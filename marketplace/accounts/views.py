@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from marketplace.accounts import schemas
 from marketplace.accounts import services as svc
+from marketplace.accounts.errors import AccountErrorCode
 from marketplace.accounts.models import OrgKind, Role
 from marketplace.errors import DomainError, InvalidToken, ValidationFailed
 from marketplace.permissions import Action, can, require
@@ -94,9 +95,9 @@ def login() -> ViewResult:
         fields = parse(schemas.LoginSchema(), data)
         user = svc.authenticate(uow(), email=fields["email"], password=fields["password"], ip_address=client_ip())
     except svc.LoginRefused as error:
-        status = 403 if error.code == "email_not_verified" else 401
+        status = 403 if error.code == AccountErrorCode.EMAIL_NOT_VERIFIED else 401
         response = _form_error("accounts/login.html", error, status, form=data, next=next_url)
-        if error.code != "email_not_verified":
+        if error.code != AccountErrorCode.EMAIL_NOT_VERIFIED:
             svc.record_login_failure(uow(), email=str(data.get("email", "")), ip_address=client_ip())
         return response
     except ValidationFailed as error:

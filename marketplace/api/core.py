@@ -38,6 +38,7 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from marketplace import boundedjson
+from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.models import IdempotencyRecord
 from marketplace.apikeys.services import CredentialRefused, Principal, authenticate, record_use, refuse_unless
 from marketplace.catalog.schemas import flatten_messages
@@ -141,7 +142,7 @@ def _resolve_credential() -> tuple[Principal | None, CredentialRefused | None]:
         if scheme.lower() != "bearer" or not secret:
             error = CredentialRefused(
                 message="Send the credential as 'Authorization: Bearer <API key or access token>'.",
-                code="invalid_authorization_header",
+                code=ApiErrorCode.INVALID_AUTHORIZATION_HEADER,
             )
         else:
             _write_lock_first()
@@ -182,7 +183,7 @@ def current_principal(*, required: bool = True) -> Principal | None:
     if principal is None and required:
         raise NotAuthenticated(
             message="This endpoint needs an API key or OAuth access token sent as 'Authorization: Bearer ...'.",
-            code="authentication_required",
+            code=ApiErrorCode.AUTHENTICATION_REQUIRED,
         )
     return principal
 
@@ -229,13 +230,13 @@ def _body_data(schema: Schema | None) -> dict[str, Any]:
     except boundedjson.JsonTooComplex as error:
         raise BadRequest(
             message=f"The request body is too complex: it is {error.message}.",
-            code="json_too_deep" if error.too_deep else "json_too_large",
+            code=ApiErrorCode.JSON_TOO_DEEP if error.too_deep else ApiErrorCode.JSON_TOO_LARGE,
             details=[FieldProblem("body", error.message, "body")],
         ) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(
             message="The request body is not valid JSON.",
-            code="invalid_json",
+            code=ApiErrorCode.INVALID_JSON,
             details=[FieldProblem("body", str(error)[:200], "body")],
         ) from error
     if not isinstance(data, dict):
@@ -271,7 +272,7 @@ def decode_cursor(kind: str, cursor: str | None) -> Any:
     except (BadSignature, ValueError, UnicodeDecodeError) as error:
         raise BadRequest(
             message="The cursor is not valid: pass next_cursor from the previous page unchanged.",
-            code="invalid_cursor",
+            code=ApiErrorCode.INVALID_CURSOR,
             details=[FieldProblem("cursor", "not a cursor from this listing", "query")],
         ) from error
 
@@ -341,13 +342,13 @@ def idempotent(principal: Principal, body: dict[str, Any], run: Callable[[], Res
         if existing is not None and existing.request_hash != fingerprint:
             raise Conflict(
                 message="This Idempotency-Key was already used with a different request; use a new key.",
-                code="idempotency_key_reused",
+                code=ApiErrorCode.IDEMPOTENCY_KEY_REUSED,
                 details=[FieldProblem("Idempotency-Key", "already used with another request", "header")],
             ) from None
         if existing is None or existing.status_code is None:
             raise Conflict(
                 message="A request with this Idempotency-Key is still in progress; retry in a moment.",
-                code="idempotency_in_progress",
+                code=ApiErrorCode.IDEMPOTENCY_IN_PROGRESS,
             ) from None
         return _replay(existing)
     response = run()

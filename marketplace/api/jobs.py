@@ -23,6 +23,7 @@ from flask import Flask
 from sqlmodel import col, select
 
 from marketplace.accounts.models import Organisation, User
+from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.models import ApiJob, JobStatus
 from marketplace.apikeys.services import Principal, as_api_caller
 from marketplace.catalog import importer
@@ -81,7 +82,9 @@ def enqueue_import(
     job_id = job.id
     runner = uow.context.jobs
     if runner is None:
-        raise ServiceUnavailable(message="Background jobs are not set up on this server.", code="jobs_not_configured")
+        raise ServiceUnavailable(
+            message="Background jobs are not set up on this server.", code=ApiErrorCode.JOBS_NOT_CONFIGURED
+        )
     uow.after_commit(lambda: runner.submit(job_id))
     return job
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.apikeys import tokens
+from marketplace.apikeys.errors import ApiKeyErrorCode
 from marketplace.apikeys.models import ApiKey
 from marketplace.apikeys.scopes import SCOPES, parse_scopes
 from marketplace.db import UnitOfWork
@@ -78,7 +79,7 @@ class CredentialRefused(NotAuthenticated):
     """A bearer credential that is unknown, malformed, revoked, expired or no longer usable (401)."""
 
 
-def _refused(code: str, message: str) -> CredentialRefused:
+def _refused(code: ApiKeyErrorCode, message: str) -> CredentialRefused:
     return CredentialRefused(message=message, code=code)
 
 
@@ -221,7 +222,7 @@ def acting_user(session: Session, user_id: int | None, organisation_id: int | No
     the credential's creator no longer belongs to its organisation (or no longer exists)."""
     stored = session.get(User, user_id) if user_id is not None else None
     if stored is None:
-        raise _refused("credential_inactive", "The account this credential acts as no longer exists.")
+        raise _refused(ApiKeyErrorCode.CREDENTIAL_INACTIVE, "The account this credential acts as no longer exists.")
     user = as_api_caller(stored)
     if organisation_id is None:
         return user, None
@@ -235,7 +236,7 @@ def acting_user(session: Session, user_id: int | None, organisation_id: int | No
     )
     if org is None or member is None:
         raise _refused(
-            "credential_inactive",
+            ApiKeyErrorCode.CREDENTIAL_INACTIVE,
             "The person who created this organisation credential has left the organisation; create a new one.",
         )
     return user, org
@@ -244,11 +245,11 @@ def acting_user(session: Session, user_id: int | None, organisation_id: int | No
 def _check_usable(uow: UnitOfWork, *, revoked_at: datetime | None, expires_at: datetime | None, env: str) -> None:
     now = uow.now()
     if revoked_at is not None:
-        raise _refused("credential_revoked", "This credential was revoked.")
+        raise _refused(ApiKeyErrorCode.CREDENTIAL_REVOKED, "This credential was revoked.")
     if expires_at is not None and expires_at <= now:
-        raise _refused("credential_expired", "This credential has expired.")
+        raise _refused(ApiKeyErrorCode.CREDENTIAL_EXPIRED, "This credential has expired.")
     if env == "test" and not sandbox_payments(uow):
-        raise _refused("test_credential_refused", "Test credentials work only against sandbox payments.")
+        raise _refused(ApiKeyErrorCode.TEST_CREDENTIAL_REFUSED, "Test credentials work only against sandbox payments.")
 
 
 def _stale_use(uow: UnitOfWork, row: Any, ip: str) -> bool:
@@ -279,11 +280,11 @@ def record_use(uow: UnitOfWork, principal: Principal, ip: str) -> None:
 def authenticate_key(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
     """The principal of an API key; :class:`CredentialRefused` (401) when it is not usable now."""
     if not tokens.well_formed(secret) or not secret.startswith((tokens.LIVE_KEY_PREFIX, tokens.TEST_KEY_PREFIX)):
-        raise _refused("invalid_credential", "The API key is not valid.")
+        raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
     hashed = tokens.digest(pepper(uow.settings), secret)
     key = uow.session.exec(select(ApiKey).where(ApiKey.key_hash == hashed)).first()
     if key is None or not tokens.matches(pepper(uow.settings), secret, key.key_hash):
-        raise _refused("invalid_credential", "The API key is not valid.")
+        raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
     _check_usable(uow, revoked_at=key.revoked_at, expires_at=key.expires_at, env=key.environment)
     owner_id = key.user_id if key.user_id is not None else key.created_by_id
     user, org = acting_user(uow.session, owner_id, key.organisation_id)
@@ -333,4 +334,6 @@ def describe(principal: Principal) -> dict[str, Any]:
 def refuse_unless(principal: Principal, scope: str) -> None:
     """Raise 403 ``insufficient_scope`` unless the credential holds ``scope``."""
     if not principal.has(scope):
-        raise PermissionDenied(message=f"This credential lacks the {scope} scope.", code="insufficient_scope")
+        raise PermissionDenied(
+            message=f"This credential lacks the {scope} scope.", code=ApiKeyErrorCode.INSUFFICIENT_SCOPE
+        )

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
+from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
     FACETS,
@@ -234,7 +235,7 @@ def _build(text: str, selections: Mapping[str, Sequence[str]], sort: str | None,
         raise BadRequest(
             message="The search could not be run: " + "; ".join(f"{p.field}: {p.message}" for p in problems),
             details=problems,
-            code="bad_search",
+            code=CatalogErrorCode.BAD_SEARCH,
         )
     return SearchQuery(text=text, terms=terms, phrases=phrases, filters=filters, sort=sort, page=page)
 

@@ -31,7 +31,7 @@ from marketplace.accounts.models import User
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import UnitOfWork
-from marketplace.delivery.errors import DownloadRefused, RefusalReason, storage_errors
+from marketplace.delivery.errors import DeliveryErrorCode, DownloadRefused, RefusalReason, storage_errors
 from marketplace.delivery.models import DownloadEvent
 from marketplace.delivery.stores import dataset_storage, seconds_setting
 from marketplace.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
@@ -257,7 +257,8 @@ def _file_of_grant(
         raise DownloadRefused.because(RefusalReason.VERSION_NOT_COVERED)
     if file.storage_key is None:
         raise Conflict(
-            message=f"{file.path} was declared but never uploaded, so it cannot be downloaded.", code="file_unavailable"
+            message=f"{file.path} was declared but never uploaded, so it cannot be downloaded.",
+            code=DeliveryErrorCode.FILE_UNAVAILABLE,
         )
     return version, file
 

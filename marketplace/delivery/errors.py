@@ -1,4 +1,4 @@
-"""Delivery's domain errors, and the one place where storage errors become domain errors."""
+"""Delivery's domain errors and their codes, and the one place where storage errors become domain errors."""
 
 from __future__ import annotations
 
@@ -18,6 +18,24 @@ from marketplace.errors import (
 )
 
 
+@enum.unique
+class DeliveryErrorCode(enum.StrEnum):
+    """The codes delivery raises, beyond a refused download's :class:`RefusalReason`."""
+
+    VERSION_IMMUTABLE = "version_immutable"  # a published version's files never change (shared with CatalogErrorCode)
+    FILES_NOT_VERIFIED = "files_not_verified"  # publishing a version with a file not uploaded and verified
+    FILE_UNAVAILABLE = "file_unavailable"  # a file declared in the manifest but never uploaded
+    UPLOAD_CLOSED = "upload_closed"  # an upload that completed, failed or was aborted
+    UPLOAD_INCOMPLETE = "upload_incomplete"  # completing an upload with parts missing
+    UPLOAD_VERIFICATION_FAILED = "upload_verification_failed"  # the uploaded bytes are not the declared size/digest
+    UPLOAD_FAILED = "upload_failed"  # storage refused the upload session (unknown, finished, wrong parts or size)
+    OBJECT_NOT_FOUND = "object_not_found"  # the file is not in storage
+    STORAGE_REGION_UNAVAILABLE = "storage_region_unavailable"  # no storage for the data-residency region
+    STORAGE_NOT_CONFIGURED = "storage_not_configured"
+    STORAGE_FAILED = "storage_failed"  # any other storage error
+
+
+@enum.unique
 class RefusalReason(enum.StrEnum):
     """Why a download link was refused; the value is the error code, the label the message shown."""
 
@@ -55,31 +73,31 @@ class DownloadRefused(PermissionDenied):
 
     @classmethod
     def because(cls, reason: RefusalReason, message: str | None = None) -> DownloadRefused:
-        return cls(message=message or reason.message, code=reason.value, reason=reason)
+        return cls(message=message or reason.message, code=reason, reason=reason)
 
 
 @dataclass
 class FilesNotVerified(Conflict):
     """A version cannot be published while any of its files is not uploaded and verified (409)."""
 
-    code: str = "files_not_verified"
+    code: str = DeliveryErrorCode.FILES_NOT_VERIFIED
 
 
 def domain_error(error: storage.StorageError, field: str = "path") -> DomainError:
     """The domain error a storage error stands for (``field`` names the input a bad key or file name came from)."""
     if isinstance(error, storage.ObjectNotFound):
-        return NotFound(message="The file is not in storage.", code="object_not_found")
+        return NotFound(message="The file is not in storage.", code=DeliveryErrorCode.OBJECT_NOT_FOUND)
     if isinstance(error, (storage.InvalidKey, storage.InvalidFilename)):
         return ValidationFailed.for_field(field, str(error))
     if isinstance(error, storage.InvalidContentType):
         return ValidationFailed.for_field("media_type", str(error))
     if isinstance(error, storage.UnknownRegion):
-        return Conflict(message=str(error), code="storage_region_unavailable")
+        return Conflict(message=str(error), code=DeliveryErrorCode.STORAGE_REGION_UNAVAILABLE)
     if isinstance(error, storage.UploadError):
-        return Conflict(message=str(error), code="upload_failed")
+        return Conflict(message=str(error), code=DeliveryErrorCode.UPLOAD_FAILED)
     if isinstance(error, storage.StorageUnavailable):
         return ServiceUnavailable(message=f"File storage is unavailable: {error}")
-    return ServiceUnavailable(message=f"File storage failed: {error}", code="storage_failed")
+    return ServiceUnavailable(message=f"File storage failed: {error}", code=DeliveryErrorCode.STORAGE_FAILED)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import storage
 from marketplace.catalog import vocab
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.db import UnitOfWork
-from marketplace.delivery.errors import storage_errors
+from marketplace.delivery.errors import DeliveryErrorCode, storage_errors
 from marketplace.errors import ServiceUnavailable, ValidationFailed
 
 __all__ = ["dataset_storage", "regional_storage", "seconds_setting", "storage_key_for"]
@@ -21,7 +21,9 @@ def regional_storage(uow: UnitOfWork) -> storage.RegionalStorage:
     """The configured storage (one backend per region); 503 when the installation has none."""
     backend = uow.context.storage
     if backend is None:
-        raise ServiceUnavailable(message="File storage is not configured.", code="storage_not_configured")
+        raise ServiceUnavailable(
+            message="File storage is not configured.", code=DeliveryErrorCode.STORAGE_NOT_CONFIGURED
+        )
     return backend
 
 

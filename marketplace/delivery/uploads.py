@@ -23,7 +23,7 @@ from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import UnitOfWork
-from marketplace.delivery.errors import FilesNotVerified, domain_error, storage_errors
+from marketplace.delivery.errors import DeliveryErrorCode, FilesNotVerified, domain_error, storage_errors
 from marketplace.delivery.models import FileUpload, UploadStatus
 from marketplace.delivery.stores import dataset_storage, seconds_setting, storage_key_for
 from marketplace.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
@@ -60,7 +60,7 @@ def _require_draft(version: DatasetVersion) -> None:
     if version.status is not VersionStatus.DRAFT:
         raise Conflict(
             message=f"Version {version.version} is published and can no longer change; add a new version instead.",
-            code="version_immutable",
+            code=DeliveryErrorCode.VERSION_IMMUTABLE,
         )
 
 
@@ -251,7 +251,10 @@ def upload_progress(uow: UnitOfWork, row: FileUpload) -> list[storage.UploadedPa
 def upload_links(uow: UnitOfWork, row: FileUpload, part_numbers: list[int] | None = None) -> dict[int, str]:
     """Presigned PUT links: ``{0: url}`` for a single-PUT upload, else ``{part number: url}`` for each part asked."""
     if row.status is not UploadStatus.UPLOADING:
-        raise Conflict(message=f"The upload of {row.path} is {row.status.value}; start it again.", code="upload_closed")
+        raise Conflict(
+            message=f"The upload of {row.path} is {row.status.value}; start it again.",
+            code=DeliveryErrorCode.UPLOAD_CLOSED,
+        )
     dataset, version = _context(uow, row)
     _require_draft(version)
     session = _storage_session(row)
@@ -290,7 +293,10 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
     if row.status is UploadStatus.VERIFIED:
         return row
     if row.status is not UploadStatus.UPLOADING:
-        raise Conflict(message=f"The upload of {row.path} is {row.status.value}; start it again.", code="upload_closed")
+        raise Conflict(
+            message=f"The upload of {row.path} is {row.status.value}; start it again.",
+            code=DeliveryErrorCode.UPLOAD_CLOSED,
+        )
     dataset, version = _context(uow, row)
     _require_draft(version)
     session = _storage_session(row)
@@ -303,7 +309,7 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
             shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
             raise Conflict(
                 message=f"{row.path}: {len(missing)} of {session.part_count} parts are not uploaded yet ({shown}).",
-                code="upload_incomplete",
+                code=DeliveryErrorCode.UPLOAD_INCOMPLETE,
             )
     try:
         info = store.complete_upload(session, parts, compute_sha256=True)

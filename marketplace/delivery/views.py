@@ -20,7 +20,7 @@ from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.db import UnitOfWork
 from marketplace.delivery import charts
 from marketplace.delivery import services as svc
-from marketplace.delivery.errors import DownloadRefused, RefusalReason
+from marketplace.delivery.errors import DeliveryErrorCode, DownloadRefused, RefusalReason
 from marketplace.delivery.models import FileUpload, UploadStatus
 from marketplace.delivery.schemas import LinkListSchema, PartLinksSchema, StartUploadSchema
 from marketplace.errors import Conflict, DomainError, ValidationFailed, error_body, status_for
@@ -198,7 +198,9 @@ def complete(upload_id: int) -> tuple[Response, int]:
     row = svc.complete_upload(uow(), svc.get_upload(uow(), require_user(), upload_id))
     if row.status is UploadStatus.FAILED:
         # Recorded (the request still commits): the page shows why, and the bytes are deleted.
-        body = error_body("upload_verification_failed", row.error, [{"field": "file", "message": row.error}])
+        body = error_body(
+            DeliveryErrorCode.UPLOAD_VERIFICATION_FAILED, row.error, [{"field": "file", "message": row.error}]
+        )
         body["upload"] = upload_json(row)
         return _no_store(jsonify(body)), 422
     return _no_store(jsonify(upload_json(row))), 200

@@ -20,6 +20,7 @@ from marketplace.catalog.vocab import DatasetStatus, VersionStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, FieldProblem, NotFound, PermissionDenied, ValidationFailed
 from marketplace.events import emit
+from marketplace.licenses.errors import LicenseErrorCode
 from marketplace.licenses.models import Grant, GrantEvent, Offer, TermsAcceptance
 from marketplace.permissions import Action, can, require, role_in
 
@@ -209,10 +210,12 @@ def _covered_versions(session: Session, dataset: Dataset, offer: Offer) -> tuple
     if offer.version_label:
         chosen = [v for v in published if v.version == offer.version_label]
         if not chosen:
-            raise Conflict(message=f"Version {offer.version_label} is not published.", code="version_unavailable")
+            raise Conflict(
+                message=f"Version {offer.version_label} is not published.", code=LicenseErrorCode.VERSION_UNAVAILABLE
+            )
         return chosen, False
     if not published:
-        raise Conflict(message="This dataset has no published version yet.", code="version_unavailable")
+        raise Conflict(message="This dataset has no published version yet.", code=LicenseErrorCode.VERSION_UNAVAILABLE)
     return list(published), True
 
 
@@ -290,9 +293,11 @@ def _check_issuable(
     """The offer's dataset and licensor, once the platform's own rules allow issuing it to ``licensee``."""
     dataset = session.get(Dataset, offer.dataset_id)
     if dataset is None or (dataset.status is not DatasetStatus.PUBLISHED and not allow_retired):
-        raise Conflict(message="This dataset is not available for licensing.", code="dataset_unavailable")
+        raise Conflict(
+            message="This dataset is not available for licensing.", code=LicenseErrorCode.DATASET_UNAVAILABLE
+        )
     if not offer.is_active and not allow_retired:
-        raise Conflict(message="This offer is no longer available.", code="offer_retired")
+        raise Conflict(message="This offer is no longer available.", code=LicenseErrorCode.OFFER_RETIRED)
     if licensee.kind is not OrgKind.BUYER:
         raise ValidationFailed.for_field("licensee", "licenses are held by buyer organisations")
     licensor = session.get(Organisation, offer.organisation_id)
@@ -355,7 +360,7 @@ def transition_grant(
     try:
         changed = value.transition(action, uow.now(), reason=reason, actor=actor)
     except LicensingError as error:
-        raise Conflict(message=error.message, code="illegal_transition") from error
+        raise Conflict(message=error.message, code=LicenseErrorCode.ILLEGAL_TRANSITION) from error
     grant.record = changed.to_dict()
     grant.status = changed.status
     grant.updated_at = uow.now()
@@ -448,7 +453,9 @@ def acquire_free(
     """
     session = uow.session
     if not offer.is_free:
-        raise Conflict(message="This offer has a price; buy it through checkout.", code="payment_required")
+        raise Conflict(
+            message="This offer has a price; buy it through checkout.", code=LicenseErrorCode.PAYMENT_REQUIRED
+        )
     licensee = session.exec(select(Organisation).where(Organisation.slug == licensee_slug)).first()
     if licensee is None:
         raise ValidationFailed.for_field("licensee", f"no organisation {licensee_slug!r}")

@@ -29,6 +29,7 @@ from marketplace.apikeys.services import (
 )
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotAuthenticated, NotFound
+from marketplace.oauth.errors import OAuthErrorCode
 from marketplace.oauth.models import OAuthClient, OAuthToken
 from marketplace.permissions import Action, can, require
 
@@ -135,12 +136,12 @@ def store_token(uow: UnitOfWork, client: OAuthClient, access_token: str, scopes:
 def authenticate_token(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
     """The principal of an OAuth access token; 401 when unknown, expired or revoked (or its client is)."""
     if not tokens.well_formed(secret, tokens.ACCESS_TOKEN_PREFIX):
-        raise CredentialRefused(message="The access token is not valid.", code="invalid_credential")
+        raise CredentialRefused(message="The access token is not valid.", code=OAuthErrorCode.INVALID_CREDENTIAL)
     row = uow.session.exec(
         select(OAuthToken).where(OAuthToken.token_hash == tokens.digest(pepper(uow.settings), secret))
     ).first()
     if row is None or not tokens.matches(pepper(uow.settings), secret, row.token_hash):
-        raise CredentialRefused(message="The access token is not valid.", code="invalid_credential")
+        raise CredentialRefused(message="The access token is not valid.", code=OAuthErrorCode.INVALID_CREDENTIAL)
     client = uow.session.get(OAuthClient, row.client_id)
     assert client is not None and client.id is not None
     _check_usable(

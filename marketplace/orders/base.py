@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 import licensing
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, DomainError, ServiceUnavailable
+from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.models import (
     RANK,
     Order,
@@ -32,14 +33,14 @@ class PaymentUnavailable(ServiceUnavailable):
     """The payment provider cannot be reached now; the request may be retried."""
 
     message: str = "The payment provider is not reachable right now. Please try again in a minute."
-    code: str = "payment_unavailable"
+    code: str = OrderErrorCode.PAYMENT_UNAVAILABLE
 
 
 @dataclass
 class WebhookRejected(DomainError):
     """A webhook that failed verification: nothing was read from it, nothing changed."""
 
-    code: str = "webhook_rejected"
+    code: str = OrderErrorCode.WEBHOOK_REJECTED
 
 
 def backend(uow: UnitOfWork) -> PaymentBackend:
@@ -56,7 +57,7 @@ def format_money(amount: int, currency: str) -> str:
 def payment_failure(error: PaymentError) -> DomainError:
     if isinstance(error, PaymentProviderUnavailable):
         return PaymentUnavailable()
-    return Conflict(message=f"The payment provider refused: {error.message}", code="payment_refused")
+    return Conflict(message=f"The payment provider refused: {error.message}", code=OrderErrorCode.PAYMENT_REFUSED)
 
 
 def provider_account(session: Session, org_id: int) -> ProviderAccount | None:

@@ -24,6 +24,7 @@ from marketplace.orders.base import (
     locked_order,
     payment_failure,
 )
+from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.models import (
     RANK,
     Order,
@@ -66,14 +67,14 @@ def fulfil_checkout(uow: UnitOfWork, session_id: str, facts: CheckoutSession | N
         except PaymentError as error:
             raise payment_failure(error) from error
     if facts.order_id not in (None, str(order.id)):
-        raise Conflict(message="This checkout session belongs to another order.", code="session_mismatch")
+        raise Conflict(message="This checkout session belongs to another order.", code=OrderErrorCode.SESSION_MISMATCH)
     if not facts.is_paid:
         if facts.status == "complete":
             advance(order, OrderStatus.PROCESSING, "waiting for a delayed payment", uow.now())
             session.add(order)
         return order
     if facts.amount_total is not None and facts.amount_total != order.total_amount:
-        raise Conflict(message="The amount paid does not match the order.", code="amount_mismatch")
+        raise Conflict(message="The amount paid does not match the order.", code=OrderErrorCode.AMOUNT_MISMATCH)
     _mark_paid(uow, order, facts)
     return order
 

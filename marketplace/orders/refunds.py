@@ -10,6 +10,7 @@ from marketplace.accounts.models import User
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, PermissionDenied, ValidationFailed
 from marketplace.orders.base import advance, backend, lines_of, locked_order, payment_failure
+from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.events import apply_full_refund
 from marketplace.orders.fulfilment import fulfil_checkout
 from marketplace.orders.models import (
@@ -41,11 +42,11 @@ def refund_order(uow: UnitOfWork, actor: User, order: Order, *, reason: str) -> 
     order = locked
     if not order.is_refundable:
         raise Conflict(message=f"Order {order.reference} is {order.status}; only paid orders are refunded.",
-                       code="not_refundable")  # fmt: skip
+                       code=OrderErrorCode.NOT_REFUNDABLE)  # fmt: skip
     if not reason.strip():
         raise ValidationFailed.for_field("reason", "say why the order is refunded")
     if not order.payment_intent_id:
-        raise Conflict(message="This order has no payment to refund.", code="not_refundable")
+        raise Conflict(message="This order has no payment to refund.", code=OrderErrorCode.NOT_REFUNDABLE)
     pay = backend(uow)
     destination = order.settlement is ChargeKind.DESTINATION
     try:

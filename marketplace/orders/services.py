@@ -29,6 +29,7 @@ from marketplace.orders.base import (
     payment_failure,
     provider_account,
 )
+from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.events import EventHandled, handle_event
 from marketplace.orders.fulfilment import fulfil_checkout
 from marketplace.orders.models import (
@@ -119,9 +120,9 @@ def _buyer_org(uow: UnitOfWork, user: User, slug: str) -> Organisation:
 def _check_sellable(uow: UnitOfWork, offer: Offer, licensee: Organisation) -> Dataset:
     dataset = uow.session.get(Dataset, offer.dataset_id)
     if dataset is None or dataset.status is not DatasetStatus.PUBLISHED:
-        raise Conflict(message="This dataset is not available for licensing.", code="dataset_unavailable")
+        raise Conflict(message="This dataset is not available for licensing.", code=OrderErrorCode.DATASET_UNAVAILABLE)
     if not offer.is_active:
-        raise Conflict(message=f"The offer “{offer.title}” is no longer on sale.", code="offer_retired")
+        raise Conflict(message=f"The offer “{offer.title}” is no longer on sale.", code=OrderErrorCode.OFFER_RETIRED)
     if offer.audience_org_id is not None and offer.audience_org_id != licensee.id:
         raise PermissionDenied(message="This private offer is for another buyer.")
     return dataset
@@ -132,7 +133,9 @@ def add_to_cart(uow: UnitOfWork, user: User, offer: Offer, *, licensee_slug: str
     licensee = _buyer_org(uow, user, licensee_slug)
     _check_sellable(uow, offer, licensee)
     if offer.is_free:
-        raise Conflict(message="This license is free: get it directly from the dataset page.", code="free_offer")
+        raise Conflict(
+            message="This license is free: get it directly from the dataset page.", code=OrderErrorCode.FREE_OFFER
+        )
     existing = uow.session.exec(
         select(CartItem).where(
             CartItem.user_id == user.id, CartItem.offer_id == offer.id, CartItem.licensee_org_id == licensee.id
@@ -378,7 +381,8 @@ def retry_checkout(uow: UnitOfWork, user: User, order: Order, *, success_url: st
     require_order_access(uow.session, user, order)
     if not order.is_payable:
         raise Conflict(
-            message=f"Order {order.reference} is {order.status}; it cannot be paid again.", code="not_payable"
+            message=f"Order {order.reference} is {order.status}; it cannot be paid again.",
+            code=OrderErrorCode.NOT_PAYABLE,
         )
     order.status = OrderStatus.PENDING_PAYMENT
     _start_checkout(uow, order, lines_of(uow.session, order), success_url, cancel_url)

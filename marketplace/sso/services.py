@@ -16,6 +16,7 @@ also check domains out of band (DNS TXT) before enabling SSO for an organisation
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -25,6 +26,7 @@ from marketplace.accounts.services import normalise_email, user_by_email
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.permissions import Action, require, role_in
+from marketplace.sso.errors import SsoErrorCode
 from marketplace.sso.models import SsoConnection, SsoDomain
 from marketplace.webhooks.crypto import SecretBox
 from marketplace.webhooks.targets import TargetPolicy, check_target
@@ -47,10 +49,11 @@ PUBLIC_MAIL_DOMAINS = frozenset(
 )  # fmt: skip
 
 
+@dataclass
 class SsoRefused(PermissionDenied):
     """The provider signed someone in, but the marketplace will not: unverified address, domain not covered, …"""
 
-    code: str = "sso_refused"
+    code: str = SsoErrorCode.SSO_REFUSED
 
 
 def secret_box(settings: dict[str, Any]) -> SecretBox:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 import requests
@@ -19,6 +20,7 @@ from marketplace.errors import DomainError, ServiceUnavailable, ValidationFailed
 from marketplace.permissions import Action, require
 from marketplace.sso import services as svc
 from marketplace.sso.client import SsoClients
+from marketplace.sso.errors import SsoErrorCode
 from marketplace.sso.models import SsoConnection
 from marketplace.web import (
     discard_changes,
@@ -40,10 +42,11 @@ ViewResult = str | Response | tuple[str, int]
 FLOW_KEY = "sso_flow"
 
 
+@dataclass
 class SsoFailed(DomainError):
     """The sign-in could not be completed (stale or tampered response, a token that does not verify, …)."""
 
-    code: str = "sso_failed"
+    code: str = SsoErrorCode.SSO_FAILED
 
 
 class SettingsSchema(Schema):

@@ -19,6 +19,7 @@ from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import EVENT_TYPES
 from marketplace.permissions import Action, can, require
 from marketplace.webhooks.crypto import SecretBox
+from marketplace.webhooks.errors import WebhookErrorCode
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from marketplace.webhooks.targets import TargetPolicy, check_target
 
@@ -99,7 +100,7 @@ def create_endpoint(
     if count >= MAX_ENDPOINTS_PER_ORGANISATION:
         raise Conflict(
             message=f"An organisation may have at most {MAX_ENDPOINTS_PER_ORGANISATION} webhook endpoints.",
-            code="too_many_endpoints",
+            code=WebhookErrorCode.TOO_MANY_ENDPOINTS,
         )
     secret = _new_secret()
     now = uow.now()
@@ -236,7 +237,9 @@ def redeliver(uow: UnitOfWork, actor: User, delivery: WebhookDelivery) -> Webhoo
         raise NotFound(message="No such webhook delivery.")
     _require_manage(session, actor, endpoint)
     if not endpoint.active:
-        raise Conflict(message="The endpoint is disabled: enable it before redelivering.", code="endpoint_disabled")
+        raise Conflict(
+            message="The endpoint is disabled: enable it before redelivering.", code=WebhookErrorCode.ENDPOINT_DISABLED
+        )
     now = uow.now()
     again = WebhookDelivery(
         endpoint_id=endpoint.id,  # type: ignore[arg-type]

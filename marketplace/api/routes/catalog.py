@@ -8,6 +8,7 @@ from typing import Any
 
 from marketplace.api import present, schemas
 from marketplace.api.core import Call, decode_cursor, encode_cursor, operation
+from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.scopes import CATALOG_READ
 from marketplace.catalog import exports, search
 from marketplace.catalog import services as catalog
@@ -42,7 +43,7 @@ def search_datasets(call: Call) -> dict[str, Any]:
     if not isinstance(position, dict) or position.get("f") != fingerprint or not isinstance(position.get("p"), int):
         raise BadRequest(
             message="The cursor belongs to another search: repeat the same query with it.",
-            code="invalid_cursor",
+            code=ApiErrorCode.INVALID_CURSOR,
             details=[FieldProblem("cursor", "belongs to another search", "query")],
         )
     page = position["p"]

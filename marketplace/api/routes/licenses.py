@@ -8,6 +8,7 @@ from flask import request
 
 from marketplace.api import present, schemas
 from marketplace.api.core import Call, decode_cursor, operation, page
+from marketplace.api.errors import ApiErrorCode
 from marketplace.api.routes._common import page_limit
 from marketplace.apikeys.scopes import DOWNLOADS, LICENSES_READ
 from marketplace.delivery import services as delivery
@@ -78,7 +79,7 @@ def certificate(call: Call, license_id: str) -> dict[str, Any]:
     """The certificate (JWS, EdDSA) anyone can verify offline against ``/.well-known/jwks.json``."""
     grant = _visible_grant(call, license_id)
     if not grant.certificate:
-        raise NotFound(message="This license has no certificate (it is not active).", code="no_certificate")
+        raise NotFound(message="This license has no certificate (it is not active).", code=ApiErrorCode.NO_CERTIFICATE)
     return {
         "license_id": grant.id,
         "certificate": grant.certificate,
@@ -101,7 +102,7 @@ def verify(call: Call, license_id: str) -> dict[str, Any]:
     platform's keys) and in force now? Unknown ids get 404 ``unknown_license``."""
     result = licenses.verify_grant(call.uow.session, licenses.keyring(call.uow), license_id, call.uow.now())
     if result.reason == "unknown_license":
-        raise NotFound(message=result.message, code="unknown_license")
+        raise NotFound(message=result.message, code=ApiErrorCode.UNKNOWN_LICENSE)
     return result.to_dict()
 
 

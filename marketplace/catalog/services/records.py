@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog import vocab
+from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.models import (
     Dataset,
     DatasetEvent,
@@ -251,7 +252,10 @@ def apply_record(
 def _require_editable(dataset: Dataset) -> None:
     if dataset.status is DatasetStatus.IN_REVIEW:
         raise Conflict(
-            message="The listing is in review: retract the submission to change it.", code="dataset_in_review"
+            message="The listing is in review: retract the submission to change it.",
+            code=CatalogErrorCode.DATASET_IN_REVIEW,
         )
     if dataset.status is DatasetStatus.WITHDRAWN:
-        raise Conflict(message="The listing is withdrawn and can no longer change.", code="dataset_withdrawn")
+        raise Conflict(
+            message="The listing is withdrawn and can no longer change.", code=CatalogErrorCode.DATASET_WITHDRAWN
+        )

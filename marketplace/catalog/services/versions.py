@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import User
 from marketplace.catalog import vocab
+from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import (
     Dataset,
@@ -68,7 +69,7 @@ def _require_draft(version: DatasetVersion) -> None:
     if version.is_published:
         raise Conflict(
             message=f"Version {version.version} is published and can no longer change; add a new version instead.",
-            code="version_immutable",
+            code=CatalogErrorCode.VERSION_IMMUTABLE,
         )
 
 

@@ -42,7 +42,7 @@ from .errors import (
     TermsError,
     TransitionError,
 )
-from .grants import Grant, GrantAction, GrantEvent, GrantStatus, issue_grant
+from .grants import AgreementRef, Grant, GrantAction, GrantEvent, GrantStatus, issue_grant
 from .keys import KeyRing, ManagedKey
 from .money import Money
 from .offers import Audience, Offer, VersionCoverage
@@ -78,6 +78,7 @@ __all__ = [
     "CERTIFICATE_TYPE",
     "DEFAULT_REGISTRY",
     "Action",
+    "AgreementRef",
     "Attribution",
     "AttributionError",
     "AttributionNotice",

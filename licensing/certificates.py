@@ -6,7 +6,8 @@ JWKS alone::
 
     iss, sub (= grant id), jti (= grant id), iat, nbf, exp (absent for perpetual grants),
     license_id, licensor, licensee, dataset {id, slug}, versions, all_versions,
-    manifest_digest, terms_hash
+    manifest_digest, terms_hash,
+    agreement {id, version, sha256}   (only when a data-use agreement bound the licensee)
 
 :func:`verify_certificate` checks a token strictly: every segment must be canonical base64url and the
 header may hold only ``alg``, ``kid`` and ``typ``, so changing any single character or byte of the
@@ -166,6 +167,8 @@ def certificate_claims(grant: Grant, issuer: str, issued_at: datetime | None = N
     }
     if grant.valid_until is not None:
         claims["exp"] = _ts(grant.valid_until)
+    if grant.agreement is not None:
+        claims["agreement"] = grant.agreement.to_dict()
     return claims
 
 
@@ -235,6 +238,14 @@ def _claims_problem(claims: Mapping[str, Any]) -> str | None:
         return "claim 'exp' has the wrong type"
     if claims["sub"] != claims["jti"]:
         return "claims 'sub' and 'jti' differ"
+    if "agreement" in claims:
+        agreement = claims["agreement"]
+        if (
+            not isinstance(agreement, dict)
+            or set(agreement) != {"id", "version", "sha256"}
+            or not all(isinstance(v, str) for v in agreement.values())
+        ):
+            return "claim 'agreement' must hold exactly id, version and sha256 as strings"
     return None
 
 

@@ -39,6 +39,7 @@ from .terms import Terms
 from .ulid import is_ulid, new_ulid
 
 _DIGEST = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
 class GrantStatus(StrEnum):
@@ -87,6 +88,33 @@ def normalise_digest(value: Any) -> str:
     if match is None:
         raise GrantError(f"{value!r} is not a SHA-256 digest (sha256:<64 hex>)", "manifest_digest")
     return f"sha256:{match.group(1)}"
+
+
+@dataclass(frozen=True)
+class AgreementRef:
+    """The data-use agreement a licensee signed to obtain a grant: its id, the exact version and the SHA-256 of
+    that version's text, so a third party can tell which agreement bound the licensee."""
+
+    id: str
+    version: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.id, "agreement.id")
+        validate_identifier(self.version, "agreement.version")
+        if not isinstance(self.sha256, str) or not _SHA256_HEX.match(self.sha256):
+            raise GrantError("the agreement hash must be 64 lowercase hex digits", "agreement.sha256")
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the JSON-safe form (also the certificate's ``agreement`` claim)."""
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AgreementRef:
+        """Parse :meth:`to_dict` output; raise :class:`GrantError` on anything else."""
+        if not isinstance(data, Mapping) or set(data) != {"id", "version", "sha256"}:
+            raise GrantError("an agreement needs exactly id, version and sha256", "agreement")
+        return cls(data["id"], data["version"], data["sha256"])
 
 
 @dataclass(frozen=True)
@@ -166,6 +194,7 @@ class Grant:
     status: GrantStatus
     events: tuple[GrantEvent, ...] = field(default=())
     offer_id: str | None = None
+    agreement: AgreementRef | None = None
 
     def __post_init__(self) -> None:
         if not is_ulid(self.id):
@@ -179,6 +208,8 @@ class Grant:
             validate_identifier(self.offer_id, "offer_id")
         if self.payment_reference is not None:
             validate_identifier(self.payment_reference, "payment_reference")
+        if self.agreement is not None and not isinstance(self.agreement, AgreementRef):
+            raise GrantError("expected AgreementRef", "agreement")
         versions = tuple(self.versions)
         if not versions:
             raise GrantError("at least one version is needed", "versions")
@@ -328,6 +359,7 @@ class Grant:
             "valid_until": None if self.valid_until is None else format_datetime(self.valid_until),
             "status": self.status.value,
             "events": [e.to_dict() for e in self.events],
+            "agreement": None if self.agreement is None else self.agreement.to_dict(),
         }
 
     @classmethod
@@ -344,6 +376,9 @@ class Grant:
         }  # fmt: skip
         if not isinstance(data, Mapping):
             raise GrantError("a grant must be an object")
+        # Grants issued before agreements existed have no "agreement" member; both forms are read.
+        agreement = data.get("agreement")
+        data = {k: v for k, v in data.items() if k != "agreement"}
         if set(data) != expected:
             raise GrantError("grant fields do not match", sorted(set(data) ^ expected))
         if not isinstance(data["versions"], list) or not isinstance(data["events"], list):
@@ -375,6 +410,7 @@ class Grant:
             valid_until=None if data["valid_until"] is None else parse_datetime(data["valid_until"], "valid_until"),
             status=status,
             events=tuple(GrantEvent.from_dict(e) for e in data["events"]),
+            agreement=None if agreement is None else AgreementRef.from_dict(agreement),
         )
 
 
@@ -393,6 +429,7 @@ def issue_grant(
     valid_from: datetime | None = None,
     status: GrantStatus | str | None = None,
     actor: str | None = None,
+    agreement: AgreementRef | None = None,
 ) -> Grant:
     """Issue a grant of ``offer`` to ``licensee`` and return it.
 
@@ -404,7 +441,8 @@ def issue_grant(
     ``price_paid`` defaults to the offer's price and must be in its currency (zero for open
     licenses). The initial ``status`` defaults to ``pending_payment`` when a price is due and no
     ``payment_reference`` is given, else ``active``; it may also be ``pending_approval``.
-    A private offer can only be issued to its named buyer. Raises :class:`GrantError` otherwise.
+    A private offer can only be issued to its named buyer. ``agreement`` names the data-use agreement the
+    licensee signed, when the dataset's access is governed. Raises :class:`GrantError` otherwise.
     """
     issued_at = require_utc(issued_at, "issued_at")
     start = issued_at if valid_from is None else require_utc(valid_from, "valid_from")
@@ -448,4 +486,5 @@ def issue_grant(
         valid_until=until,
         status=initial,
         events=(GrantEvent(issued_at, None, initial, "issued", actor),),
+        agreement=agreement,
     )

@@ -170,6 +170,21 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
+    _governed_access(app, context)
+
+
+def _governed_access(app: Flask, context: ServiceContext) -> None:
+    """The governed-access pages, the mail its events call for, and ``marketplace access digest``."""
+    from marketplace import events
+    from marketplace.access.cli import access_group
+    from marketplace.access.notify import digest_command, on_event
+    from marketplace.access.review_views import bp as access_review_bp
+    from marketplace.access.views import bp as access_bp
+
+    app.register_blueprint(access_bp)
+    app.register_blueprint(access_review_bp)
+    events.subscribe(context, on_event)
+    access_group.add_command(digest_command)
 
 
 def _hooks(app: Flask, settings: dict[str, Any]) -> None:

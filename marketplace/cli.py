@@ -96,6 +96,9 @@ def register_commands(app: Flask) -> None:
     from marketplace.custom.cli import custom_group
 
     app.cli.add_command(custom_group)
+    from marketplace.access.cli import access_group
+
+    app.cli.add_command(access_group)
 
 
 @click.group("db", cls=AppGroup)

@@ -28,6 +28,13 @@ EVENT_TYPES: dict[str, str] = {
     "quote.submitted": "quote id, request id, provider organisation, price and currency, revision",
     "quote.declined": "quote id, request id, provider organisation, reason (automatic when another quote won)",
     "quote.accepted": "quote id, request id, contract id, provider and buyer organisations, price and currency",
+    "access.requested": "dataset slug, request id, state, requester id",
+    "access.approved": "dataset slug, request id (none for a grant without request), approval id, expiry, reason",
+    "access.rejected": "dataset slug, request id, state, requester id, the reason the requester sees",
+    "access.expired": "dataset slug, approval id, state, reason, user id",
+    "access.revoked": "dataset slug, approval id, state (revoked, or reset: the person must ask again), reason",
+    "access.expiring": "dataset slug, approval id, user id, expiry (sent once, 14 days before)",
+    "access.credential_expiring": "credential id, user id, expiry date (sent once, 14 days before)",
 }
 
 

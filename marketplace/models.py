@@ -1,5 +1,6 @@
 """Imports every model module so that ``SQLModel.metadata`` knows every table (for Alembic and tests)."""
 
+from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.catalog import models as catalog_models
@@ -12,6 +13,7 @@ from marketplace.sso import models as sso_models
 from marketplace.webhooks import models as webhooks_models
 
 __all__ = [
+    "access_models",
     "accounts_models",
     "apikeys_models",
     "catalog_models",

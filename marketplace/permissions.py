@@ -35,6 +35,8 @@ class Action(enum.StrEnum):
     DATASET_REVIEW = "dataset:review"
     DATASET_DOWNLOAD_STATS = "dataset:download_stats"
     GRANT_DOWNLOAD = "grant:download"
+    OFFER_VIEW = "offer:view"
+    OFFER_MANAGE = "offer:manage"
     WEBHOOKS_SEE = "webhooks:see"
     WEBHOOKS_MANAGE = "webhooks:manage"
     SSO_MANAGE = "sso:manage"
@@ -52,6 +54,12 @@ class Action(enum.StrEnum):
     CUSTOM_QUOTE_DECIDE = "custom_quote:decide"
     CUSTOM_THREAD_VIEW = "custom_thread:view"
     CUSTOM_CONTRACT_VIEW = "custom_contract:view"
+    ACCESS_MANAGE = "access:manage"
+    ACCESS_REVIEW = "access:review"
+    ACCESS_REQUEST_VIEW = "access:request_view"
+    ACCESS_SEATS_MANAGE = "access:seats_manage"
+    CREDENTIAL_VIEW = "credential:view"
+    CREDENTIAL_VERIFY = "credential:verify"
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,23 @@ def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
     org_id = getattr(target, "licensee_org_id", None)
     org = session.get(Organisation, org_id) if org_id is not None else None
     return org is not None and role_in(session, user, org) is not None
+
+
+def _offer_audience(session: Session, user: User, target: Any) -> bool:
+    """Anyone may see a public offer; a private one only members of its buyer organisation and of its provider."""
+    audience_id = getattr(target, "audience_org_id", None)
+    if audience_id is None:
+        return True
+    audience = session.get(Organisation, audience_id)
+    if audience is not None and role_in(session, user, audience) is not None:
+        return True
+    return _member_of_owner(session, user, target)
+
+
+def _admin_of_owner(session: Session, user: User, target: Any) -> bool:
+    """An admin (or owner) of the organisation that owns ``target`` (anything with ``organisation_id``)."""
+    org = session.get(Organisation, getattr(target, "organisation_id", None) or 0)
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
 
 
 def _member_of_org_id(attribute: str, minimum: Role = Role.MEMBER) -> Callable[[Session, User, Any], bool]:
@@ -216,6 +241,65 @@ def _platform_admin(_session: Session, user: User, _target: Any) -> bool:
     return user.is_platform_admin and _delegation.get() is None
 
 
+def _access_reviewer(session: Session, user: User, target: Any) -> bool:
+    """An admin of the provider organisation ``target``, or a member flagged as its access reviewer."""
+    if not isinstance(target, Organisation):
+        return False
+    role = role_in(session, user, target)
+    if role is None:
+        return False
+    if role.rank >= Role.ADMIN.rank:
+        return True
+    from marketplace.access.models import Reviewer
+
+    flagged = session.exec(
+        select(Reviewer.id).where(Reviewer.organisation_id == target.id, Reviewer.user_id == user.id)
+    ).first()
+    return flagged is not None
+
+
+def _request_party(session: Session, user: User, target: Any) -> bool:
+    """The person who made the access request ``target``, or a reviewer of the provider it was made to."""
+    delegation = _delegation.get()
+    own_scope = delegation is None or delegation.organisation_id in (None, getattr(target, "organisation_id", None))
+    if getattr(target, "requester_id", None) == user.id and own_scope:
+        return True
+    provider = session.get(Organisation, getattr(target, "provider_org_id", None) or 0)
+    return provider is not None and _access_reviewer(session, user, provider)
+
+
+def _seat_admin(session: Session, user: User, target: Any) -> bool:
+    """An admin of the organisation holding the approval ``target`` (who manages its named seats)."""
+    org = session.get(Organisation, getattr(target, "organisation_id", None) or 0)
+    return org is not None and _at_least(Role.ADMIN)(session, user, org)
+
+
+def _credential_verifier(session: Session, user: User, target: Any) -> bool:
+    """A reviewer the provider trusts with credentials, of a provider the credential's owner asked for access."""
+    from marketplace.access.models import AccessRequest, Reviewer
+
+    owner_id = getattr(target, "user_id", None)
+    if owner_id is None:
+        return False
+    providers = select(AccessRequest.provider_org_id).where(AccessRequest.requester_id == owner_id)
+    trusted = session.exec(
+        select(Reviewer.organisation_id).where(
+            Reviewer.user_id == user.id,
+            Reviewer.verifies_credentials.is_(True),  # type: ignore[attr-defined]
+            Reviewer.organisation_id.in_(providers),  # type: ignore[attr-defined]
+        )
+    ).all()
+    return any(
+        role_in(session, user, org) is not None for org in (session.get(Organisation, i) for i in trusted) if org
+    )
+
+
+def _credential_owner(_session: Session, user: User, target: Any) -> bool:
+    """The person the credential belongs to (not through an organisation's API credential)."""
+    delegation = _delegation.get()
+    return getattr(target, "user_id", None) == user.id and (delegation is None or delegation.organisation_id is None)
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -235,6 +319,10 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
     Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
     Action.GRANT_DOWNLOAD: _member_of_licensee,
+    # Offers: a private offer is seen (and bought) by its one buyer organisation only, besides its provider;
+    # the provider's admins create and retire offers (target: the offer, or the dataset it is for).
+    Action.OFFER_VIEW: _offer_audience,
+    Action.OFFER_MANAGE: _admin_of_owner,
     # Integrations: outbound webhooks and the organisation's single sign-on are admin settings. An endpoint's
     # existence is confirmed (403 rather than 404) only to those who may look at its organisation.
     Action.WEBHOOKS_SEE: _either(_at_least(Role.MEMBER), _platform_admin),
@@ -261,6 +349,16 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.CUSTOM_QUOTE_DECIDE: _buyer_side,
     Action.CUSTOM_THREAD_VIEW: _either(_provider_side, _buyer_side),
     Action.CUSTOM_CONTRACT_VIEW: _either(_provider_side, _buyer_side),
+    # Governed access: a provider's admins set access modes, agreements and reviewers; its reviewers (and admins)
+    # decide requests to that provider only; a requester sees only their own requests.
+    Action.ACCESS_MANAGE: _at_least(Role.ADMIN),
+    Action.ACCESS_REVIEW: _access_reviewer,
+    Action.ACCESS_REQUEST_VIEW: _request_party,
+    Action.ACCESS_SEATS_MANAGE: _seat_admin,
+    # Training credentials are personal: the person and their verifiers (platform admins, trusted reviewers of a
+    # provider the person asked for access) only.
+    Action.CREDENTIAL_VIEW: _either(_credential_owner, _platform_admin, _credential_verifier),
+    Action.CREDENTIAL_VERIFY: _either(_platform_admin, _credential_verifier),
 }
 
 

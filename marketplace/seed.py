@@ -87,6 +87,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.licenses.seed import seed_offers
 
     report.extend(seed_offers(uow))
+    from marketplace.access.seed import seed_access
+
+    report.extend(seed_access(uow, DEMO_PASSWORD))
     if not report:
         report.append("demo data already present; nothing to do")
     return report

@@ -12,10 +12,10 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
 
 from marketplace.api.core import bp
-from marketplace.api.routes import catalog, custom, licenses, meta, orders, provider, webhooks
+from marketplace.api.routes import access, access_review, catalog, custom, licenses, meta, orders, provider, webhooks
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, custom)
+_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom)
 
 
 @bp.get("/v1/status")

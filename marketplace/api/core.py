@@ -476,6 +476,9 @@ def _respond(op: Operation, result: Any) -> Response:
         result = result.value
     if code == 204:
         response = Response(status=204)
+    elif op.media_type != "application/json" and isinstance(result, str | bytes):
+        # A document sent as it is (a CSV report, an uploaded file); headers may name its exact media type.
+        response = Response(result, status=code, mimetype=op.media_type)
     elif op.media_type != "application/json":
         response = Response(
             json.dumps(_dump(op, result), ensure_ascii=False, indent=2), status=code, mimetype=op.media_type

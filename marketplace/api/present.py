@@ -129,6 +129,7 @@ def dataset_summary(session: Session, dataset: Dataset) -> dict[str, Any]:
 
 def offer(session: Session, value: Offer) -> dict[str, Any]:
     dataset = session.get(Dataset, value.dataset_id)
+    audience = session.get(Organisation, value.audience_org_id) if value.audience_org_id else None
     return {
         "id": value.id,
         "dataset": dataset.slug if dataset else "",
@@ -138,6 +139,8 @@ def offer(session: Session, value: Offer) -> dict[str, Any]:
         "price": money(value.price_amount, value.currency),
         "version_label": value.version_label,
         "private": value.audience_org_id is not None,
+        "audience_organisation": audience.slug if audience else None,
+        "expires_at": value.expires_at,
         "active": value.is_active,
         "training_permitted": value.training_permitted,
         "terms": value.terms,
@@ -189,6 +192,7 @@ def grant(session: Session, value: Grant) -> dict[str, Any]:
         "all_versions": value.all_versions,
         "terms_hash": value.terms_hash,
         "terms": terms if isinstance(terms, dict) else {},
+        "agreement": value.record.get("agreement") if isinstance(value.record, dict) else None,
         "price": money(value.price_amount, value.currency),
         "issued_at": value.issued_at,
         "valid_from": value.valid_from,

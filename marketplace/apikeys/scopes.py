@@ -11,6 +11,8 @@ PROVIDER_WRITE = "provider:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
 CUSTOM_READ = "custom:read"
 CUSTOM_WRITE = "custom:write"
+ACCESS_REQUEST = "access:request"
+ACCESS_REVIEW = "access:review"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -25,6 +27,10 @@ SCOPES: dict[str, str] = {
     CUSTOM_READ: "Custom data: read the requests board, your requests and invitations, quotes and private threads.",
     CUSTOM_WRITE: "Custom data: post and edit requests, invite providers, attach files; submit, revise and withdraw "
     "quotes; accept or decline quotes (accepting makes a contract); write in private threads.",
+    ACCESS_REQUEST: "Governed datasets: read access forms, request access, sign agreements, follow or withdraw "
+    "requests; upload training credentials; manage the named seats of an organisation's access.",
+    ACCESS_REVIEW: "Providers' reviewers: the access request queue, approve or reject in batches, reset, revoke "
+    "and grant access, export the access report; verify or refuse training credentials.",
 }
 
 

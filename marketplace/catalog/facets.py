@@ -297,6 +297,7 @@ def _provider_labels(session: Session, values: Sequence[str]) -> dict[str, str]:
 
 
 register_facet(column_facet("modality", "Modality", col(Dataset.modality), vocab.Modality))
+register_facet(column_facet("offering_type", "Offering type", col(Dataset.offering_type), vocab.OfferingType))
 register_facet(
     term_facet("task", "Task", TermScheme.TASK, labels=vocab.Task.label_of, accepts=_enum_accepts(vocab.Task))
 )

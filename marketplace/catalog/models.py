@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from marketplace.access.states import AccessMode
 from marketplace.catalog.vocab import (
     AgreementMetric,
     DatasetStatus,
@@ -59,6 +60,9 @@ class TermScheme(enum.StrEnum):
     ANNOTATION_METHOD = "annotation_method"
     SPECIAL_CATEGORY = "special_category"
     DEIDENTIFICATION = "deidentification"
+    # A custom-collection service (offering type ``custom``): what it can collect and how it can de-identify.
+    SERVICE_MODALITY = "service_modality"
+    DEIDENTIFICATION_OFFERED = "deidentification_offered"
 
 
 class Dataset(SQLModel, table=True):
@@ -83,6 +87,8 @@ class Dataset(SQLModel, table=True):
     description: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False, default=""))
     status: DatasetStatus = Field(default=DatasetStatus.DRAFT, sa_column=_enum_column(DatasetStatus))
     offering_type: OfferingType = Field(default=OfferingType.OFF_THE_SHELF, sa_column=_enum_column(OfferingType))
+    # Governed access (marketplace.access): open, or acquired only after approval; set by the provider.
+    access_mode: AccessMode = Field(default=AccessMode.OPEN, sa_column=_enum_column(AccessMode, index=True))
 
     modality: Modality | None = Field(default=None, sa_column=_enum_column(Modality, nullable=True, index=True))
     # {"text": {...}, "audio": {...}, ...}: one object per detailed modality (see schemas.ModalityDetailsSchema).
@@ -125,6 +131,15 @@ class Dataset(SQLModel, table=True):
         default=None, sa_column=_enum_column(UpdateFrequency, nullable=True)
     )
 
+    # A custom-collection service (offering type ``custom``): how long a collection typically takes, what it
+    # typically costs (integer minor units of ``service_price_currency``), and whether the provider writes the
+    # EU AI Act Article 10 documentation for what it collects. Empty for off-the-shelf listings.
+    lead_time_days: int | None = Field(default=None)
+    service_price_min: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    service_price_max: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    service_price_currency: str | None = Field(default=None, max_length=3)
+    ai_act_documentation: bool | None = Field(default=None)
+
     # The tags again as one string, so the full-text index (built from this row alone) can weigh them.
     tags_text: str = Field(default="", max_length=4000)
     # Why the listing was last rejected, deprecated or withdrawn; shown to the provider and on the page.
@@ -151,6 +166,11 @@ class Dataset(SQLModel, table=True):
     @property
     def is_public(self) -> bool:
         return self.status in (DatasetStatus.PUBLISHED, DatasetStatus.DEPRECATED)
+
+    @property
+    def is_custom(self) -> bool:
+        """A custom-collection service: buyers ask it for a quote instead of buying an offer."""
+        return self.offering_type is OfferingType.CUSTOM
 
 
 class DatasetTerm(SQLModel, table=True):

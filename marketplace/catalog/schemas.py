@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from licensing.money import is_currency
 from marketplace.catalog import vocab
 from marketplace.errors import FieldProblem
 
@@ -70,6 +71,17 @@ def _count(**kwargs: Any) -> fields.Integer:
 def _amount(**kwargs: Any) -> fields.Float:
     return fields.Float(
         allow_none=True, load_default=None, allow_nan=False, validate=validate.Range(min=0, max=10**9), **kwargs
+    )
+
+
+def _price(**kwargs: Any) -> fields.Integer:
+    """A price in integer minor units of the service's currency (cents for EUR)."""
+    return fields.Integer(
+        allow_none=True,
+        load_default=None,
+        strict=False,
+        validate=validate.Range(min=0, max=10**12, error="give a price in minor units (cents), from 0"),
+        **kwargs,
     )
 
 
@@ -256,9 +268,44 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("provenance", "Provenance", ("sources", "parent_datasets")),
     ("ai_act", "AI Act Article 10 record", ("ai_act",)),
     ("delivery", "Delivery and data residency", ("storage_region", "update_frequency")),
+    # Shown only for offering type custom (see :func:`sections_for`); it repeats the task, industry, language and
+    # annotator fields so a provider describes the whole service on one page.
+    (
+        "service",
+        "Custom collection service",
+        (
+            "service_modalities",
+            "tasks",
+            "industries",
+            "languages",
+            "annotator_qualifications",
+            "deidentification_offered",
+            "ai_act_documentation",
+            "lead_time_days",
+            "service_price_min",
+            "service_price_max",
+            "service_price_currency",
+        ),
+    ),
 )
 SECTION_FIELDS: dict[str, tuple[str, ...]] = {key: names for key, _, names in SECTIONS}
 SECTION_TITLES: dict[str, str] = {key: title for key, title, _ in SECTIONS}
+#: The section only a custom-collection service has.
+SERVICE_SECTION = "service"
+
+
+def sections_for(offering_type: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The form's sections for a listing of ``offering_type``: the service section for custom ones only."""
+    if offering_type == vocab.OfferingType.CUSTOM.value:
+        return SECTIONS
+    return tuple(section for section in SECTIONS if section[0] != SERVICE_SECTION)
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not is_currency(code):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR, USD)")
+    return code
 
 
 class DatasetRecordSchema(Schema):
@@ -333,6 +380,19 @@ class DatasetRecordSchema(Schema):
 
     versions = fields.List(fields.Nested(VersionRecordSchema), load_default=list, validate=validate.Length(max=100))
 
+    # A custom-collection service (offering type custom).
+    service_modalities = UniqueList(_choice(vocab.Modality), max_items=len(vocab.Modality))
+    deidentification_offered = UniqueList(_choice(vocab.Deidentification))
+    ai_act_documentation = fields.Boolean(allow_none=True, load_default=None)
+    lead_time_days = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=730, error="give the typical lead time in days, from 1 to 730"),
+    )
+    service_price_min = _price()
+    service_price_max = _price()
+    service_price_currency = Coded(_currency, allow_none=True, load_default=None)
+
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         errors: dict[str, list[str]] = {}
@@ -356,11 +416,26 @@ class DatasetRecordSchema(Schema):
         deid = data.get("deidentification") or []
         if "none" in deid and len(deid) > 1:
             errors["deidentification"] = ["'none' cannot be combined with de-identification methods"]
+        errors.update(_price_range_problems(data))
         versions = [v.get("version") for v in data.get("versions") or []]
         if len(versions) != len(set(versions)):
             errors["versions"] = ["each version label may appear once"]
         if errors:
             raise ValidationError(errors)
+
+
+def _price_range_problems(data: dict[str, Any]) -> dict[str, list[str]]:
+    low, high = data.get("service_price_min"), data.get("service_price_max")
+    errors: dict[str, list[str]] = {}
+    if low is not None and high is not None and low > high:
+        errors["service_price_max"] = ["the highest price must not be below the lowest price"]
+    if (
+        (low is not None or high is not None)
+        and "service_price_currency" in data
+        and not data["service_price_currency"]
+    ):
+        errors["service_price_currency"] = ["name the currency of the price range (e.g. EUR)"]
+    return errors
 
 
 @functools.lru_cache(maxsize=64)

@@ -665,6 +665,38 @@ DEMO_DATASETS: list[tuple[str, int, dict[str, Any], list[tuple[str, str, str]]]]
 ]
 
 
+# A custom-collection service (offering type custom): no files, so no version; buyers ask it for a quote.
+DEMO_DATASETS.append(
+    (
+        "northwind-data",
+        1,
+        {
+            "external_id": "CUSTOM-CLINICAL-SPEECH",
+            "slug": "custom-clinical-speech-collection",
+            "title": "Custom clinical speech and notes collection",
+            "summary": "Consented doctor–patient speech and clinical notes, collected and annotated to your spec.",
+            "description": "Northwind Data Labs recruits clinicians and patients in the EU and US, records consented "
+            "consultations, transcribes them verbatim and annotates medical entities. Every project ships with its "
+            "provenance record, a de-identification report and, on request, the EU AI Act Article 10 record.",
+            "offering_type": "custom",
+            "service_modalities": ["audio", "text"],
+            "tasks": ["asr", "ner"],
+            "industries": ["healthcare_life_sciences"],
+            "languages": ["en", "es", "de"],
+            "annotator_qualifications": "Certified medical transcriptionists; entity labels reviewed by physicians.",
+            "deidentification_offered": ["pseudonymised", "hipaa_safe_harbor", "expert_determination"],
+            "ai_act_documentation": True,
+            "lead_time_days": 45,
+            "service_price_min": 2_500_000,
+            "service_price_max": 15_000_000,
+            "service_price_currency": "EUR",
+            "personal_data": "yes",
+        },
+        [("notes-sample.jsonl", "application/jsonl", "Past work: two de-identified notes with their entity spans")],
+    )
+)
+
+
 def _user(uow: UnitOfWork, email: str) -> User:
     user = uow.session.exec(select(User).where(User.email == email)).first()
     assert user is not None, f"seed the demo accounts first ({email})"

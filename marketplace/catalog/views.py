@@ -13,6 +13,7 @@ from markupsafe import Markup
 from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from marketplace.access.pages import dataset_access, provider_median_hours
 from marketplace.accounts.services import get_organisation
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
@@ -30,6 +31,7 @@ from marketplace.catalog.schemas import (
     flatten,
     flatten_messages,
     load_record,
+    sections_for,
     unflatten,
 )
 from marketplace.delivery.views import dataset_delivery
@@ -47,7 +49,16 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 
 #: Fields whose inputs are checkbox groups (every other list field is one comma-separated text input).
 CHECKBOX_FIELDS = frozenset(
-    {"tasks", "industries", "collection_methods", "annotation_methods", "special_categories", "deidentification"}
+    {
+        "tasks",
+        "industries",
+        "collection_methods",
+        "annotation_methods",
+        "special_categories",
+        "deidentification",
+        "service_modalities",
+        "deidentification_offered",
+    }
 )
 
 
@@ -64,6 +75,7 @@ _VOCABULARIES: dict[str, type[vocab.Vocabulary]] = {
     "annotation_method": vocab.AnnotationMethod,
     "special_category": vocab.SpecialCategory,
     "deidentification": vocab.Deidentification,
+    "modality": vocab.Modality,
 }
 
 
@@ -154,6 +166,7 @@ def dataset_page(slug: str) -> ViewResult:
         vocab=vocab,
         offers=dataset_offers(session, user, dataset) if dataset.is_public else None,
         delivery=dataset_delivery(session, user, dataset),
+        access=dataset_access(session, user, dataset, uow().now()),
     )
 
 
@@ -206,7 +219,8 @@ def provider_profile(slug: str) -> ViewResult:
     org = get_organisation(session, slug)
     datasets = services.public_datasets_of(session, org)
     hits = services.search_hits(session, [d.id for d in datasets if d.id is not None])
-    return render_template("catalog/provider.html", org=org, hits=hits)
+    median = provider_median_hours(session, org, uow().now())
+    return render_template("catalog/provider.html", org=org, hits=hits, median_decision_hours=median)
 
 
 # --- the provider's workflow ----------------------------------------------------------------------------------------
@@ -287,7 +301,7 @@ def _section_context(dataset: Dataset, section: str, form: dict[str, Any]) -> di
     return {
         "dataset": dataset,
         "section": section,
-        "sections": SECTIONS,
+        "sections": sections_for(dataset.offering_type.value),
         "section_title": SECTION_TITLES[section],
         "form": form,
         "field_errors": {},
@@ -306,6 +320,8 @@ def edit_section(slug: str, section: str) -> ViewResult:
     dataset = services.get_dataset(session, slug)
     if not can(session, require_user(), Action.DATASET_EDIT, dataset):
         raise NotFound(message=f"No dataset called {slug!r}.")
+    if section not in {key for key, _, _ in sections_for(dataset.offering_type.value)}:
+        abort(404)  # the custom-collection section of a listing that is not a custom offering
     if request.method == "GET":
         form = _form_values(services.dataset_record(session, dataset))
         return render_template("catalog/edit.html", **_section_context(dataset, section, form))
@@ -324,7 +340,7 @@ def edit_section(slug: str, section: str) -> ViewResult:
         context.update(_error_context(error))
         return render_template("catalog/edit.html", **context), 422
     flash(f"{SECTION_TITLES[section]} saved.", "success")
-    keys = [key for key, _, _ in SECTIONS]
+    keys = [key for key, _, _ in sections_for(dataset.offering_type.value)]
     if request.form.get("_next") and keys.index(section) + 1 < len(keys):
         return redirect(url_for("catalog.edit_section", slug=slug, section=keys[keys.index(section) + 1]))
     if request.form.get("_next"):
@@ -346,6 +362,7 @@ def _manage_context(dataset: Dataset, **extra: Any) -> dict[str, Any]:
     context.update(
         may_edit=can(session, user, Action.DATASET_EDIT, dataset),
         may_review=can(session, user, Action.DATASET_REVIEW, dataset),
+        may_manage_access=can(session, user, Action.ACCESS_MANAGE, context["org"]),
         sections=SECTIONS,
         vocab=vocab,
         form={},

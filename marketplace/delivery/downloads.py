@@ -27,6 +27,7 @@ from sqlmodel import Session, col, func, select
 
 import licensing
 import storage
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
@@ -229,6 +230,10 @@ def check_download_allowed(
     reason = _refusal_for(value, uow.now())
     if reason is not None:
         raise DownloadRefused.because(reason)
+    # Governed datasets: the person must also hold access in force (approval, agreement, credential).
+    problem = access_gate.download_refusal(uow.session, who.user, grant.dataset_id, grant.licensee_org_id, uow.now())
+    if problem is not None:
+        raise DownloadRefused.because(RefusalReason.ACCESS_ENDED, problem)
     return value
 
 
@@ -363,4 +368,8 @@ def link_refusal(uow: UnitOfWork, reference: str) -> str | None:
     if grant is None:
         return _GONE
     reason = _refusal_for(grant_value(grant), uow.now())
-    return None if reason is None else reason.message
+    if reason is not None:
+        return reason.message
+    # A link issued before access ended (expired, reset, revoked, suspended) stops at once too.
+    user = uow.session.get(User, event.user_id) if event is not None and event.user_id is not None else None
+    return access_gate.download_refusal(uow.session, user, grant.dataset_id, grant.licensee_org_id, uow.now())

@@ -47,6 +47,7 @@ class RefusalReason(enum.StrEnum):
     NOT_ACTIVE = "grant_not_active"
     VERSION_NOT_COVERED = "version_not_covered"
     LIMIT_REACHED = "download_limit_reached"
+    ACCESS_ENDED = "access_refused"
 
     @property
     def message(self) -> str:
@@ -62,6 +63,7 @@ _MESSAGES = {
     RefusalReason.NOT_ACTIVE: "This license is not active yet (awaiting payment or approval).",
     RefusalReason.VERSION_NOT_COVERED: "This license does not cover the version this file belongs to.",
     RefusalReason.LIMIT_REACHED: "The license's download limit has been reached.",
+    RefusalReason.ACCESS_ENDED: "access expired",
 }
 
 

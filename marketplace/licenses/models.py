@@ -46,6 +46,8 @@ class Offer(SQLModel, table=True):
     version_label: str | None = Field(default=None, max_length=64)
     audience_org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     is_active: bool = Field(default=True, index=True)
+    # After this moment the offer can no longer be bought (set for private offers; None: until retired).
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     retired_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
@@ -53,6 +55,18 @@ class Offer(SQLModel, table=True):
     @property
     def is_free(self) -> bool:
         return self.price_amount == 0
+
+    @property
+    def is_private(self) -> bool:
+        """Offered to one named buyer organisation only."""
+        return self.audience_org_id is not None
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def on_sale(self, now: datetime) -> bool:
+        """Active and not expired: what a buyer may still put in a cart and pay for."""
+        return self.is_active and not self.is_expired(now)
 
 
 class Grant(SQLModel, table=True):

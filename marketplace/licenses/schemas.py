@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from licensing.usecheck import Action as UseAction
 
@@ -25,7 +36,14 @@ class OfferFormSchema(_Form):
     )
     version_label = fields.String(load_default="", validate=validate.Length(max=64))
     audience_org_slug = fields.String(load_default="", validate=validate.Length(max=64))
+    # The last day (UTC) a private offer may be bought; it expires at the midnight that ends that day.
+    expires_on = fields.Date(load_default=None, allow_none=True, error_messages={"invalid": "give a date"})
     overrides = fields.String(load_default="", validate=validate.Length(max=20_000))
+
+    @validates_schema
+    def _private_offer_expires(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("audience_org_slug", "").strip() and not data.get("expires_on"):
+            raise ValidationError({"expires_on": ["give the last day on which the private offer can be bought"]})
 
     @validates("overrides")
     def _overrides_json(self, value: str, **_: Any) -> None:
@@ -57,6 +75,11 @@ class OfferFormSchema(_Form):
             "currency": currency,
             "version_label": data["version_label"].strip() or None,
             "audience_org_slug": data["audience_org_slug"].strip() or None,
+            "expires_at": (
+                datetime.combine(data["expires_on"] + timedelta(days=1), time.min, tzinfo=UTC)
+                if data["expires_on"]
+                else None
+            ),
             "overrides": json.loads(data["overrides"]) if data["overrides"].strip() else {},
         }
 

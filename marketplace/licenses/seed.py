@@ -5,11 +5,13 @@ Idempotent: a listing that already has an offer is left alone.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import col, select
 
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.catalog.models import Dataset
-from marketplace.catalog.vocab import DatasetStatus
+from marketplace.catalog.vocab import DatasetStatus, OfferingType
 from marketplace.db import UnitOfWork
 from marketplace.licenses import services
 from marketplace.licenses.models import Offer
@@ -46,8 +48,8 @@ def seed_offers(uow: UnitOfWork) -> list[str]:
         select(Dataset).where(Dataset.status == DatasetStatus.PUBLISHED).order_by(col(Dataset.id))
     ).all()
     for position, dataset in enumerate(datasets):
-        if session.exec(select(Offer.id).where(Offer.dataset_id == dataset.id)).first() is not None:
-            continue
+        if dataset.is_custom or session.exec(select(Offer.id).where(Offer.dataset_id == dataset.id)).first():
+            continue  # a custom-collection service is sold by quote, not by offers
         owner = _owner(uow, dataset.organisation_id)
         org = session.get(Organisation, dataset.organisation_id)
         if owner is None or org is None:
@@ -63,4 +65,38 @@ def seed_offers(uow: UnitOfWork) -> list[str]:
         services.create_offer(uow, owner, dataset, title=title, license_id=commercial, price_amount=price,
                               currency="EUR")  # fmt: skip
         report.append(f"offers for {dataset.slug}: {open_license or 'no open license'} + {commercial}")
+    report.extend(_seed_private_offer(uow))
     return report
+
+
+#: A private offer Northwind Data Labs makes to Globex AI (the demo buyer) on its first published listing.
+PRIVATE_OFFER = ("northwind-data", "globex-ai", "Globex AI: commercial training license, 2 years", 180_000)
+
+
+def _seed_private_offer(uow: UnitOfWork) -> list[str]:
+    session = uow.session
+    provider_slug, buyer_slug, title, price = PRIVATE_OFFER
+    provider = session.exec(select(Organisation).where(Organisation.slug == provider_slug)).first()
+    buyer = session.exec(select(Organisation).where(Organisation.slug == buyer_slug)).first()
+    if provider is None or buyer is None:
+        return []
+    if session.exec(select(Offer.id).where(Offer.audience_org_id == buyer.id, Offer.title == title)).first():
+        return []
+    dataset = session.exec(
+        select(Dataset)
+        .where(
+            Dataset.organisation_id == provider.id,
+            Dataset.status == DatasetStatus.PUBLISHED,
+            Dataset.offering_type == OfferingType.OFF_THE_SHELF,
+        )
+        .order_by(col(Dataset.id))
+    ).first()
+    owner = _owner(uow, provider.id) if provider.id is not None else None
+    if dataset is None or owner is None:
+        return []
+    services.create_offer(
+        uow, owner, dataset, title=title, license_id="LicenseRef-standard-commercial-1.0", price_amount=price,
+        currency="EUR", audience_org_slug=buyer_slug, expires_at=uow.now() + timedelta(days=30),
+        overrides={"term": "P2Y"},
+    )  # fmt: skip
+    return [f"private offer for {buyer_slug} on {dataset.slug}, valid 30 days"]

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import KeyRing, LicensingError
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.vocab import DatasetStatus, VersionStatus
@@ -94,17 +95,24 @@ def create_offer(
     currency: str,
     version_label: str | None = None,
     audience_org_slug: str | None = None,
+    expires_at: datetime | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Offer:
     """Attach a new offer to ``dataset``; only admins of the owning provider organisation may.
 
     The engine validates the whole offer (open licenses are free and unchangeable, exclusivity needs a named
-    buyer, contradictions are refused naming the field) before anything is stored.
+    buyer, contradictions are refused naming the field) before anything is stored. A private offer (one named
+    buyer organisation) usually says when it expires; after ``expires_at`` nobody can buy it.
     """
     session = uow.session
     owner = session.get(Organisation, dataset.organisation_id)
     assert owner is not None
-    require(session, actor, Action.ORG_UPDATE, owner)
+    require(session, actor, Action.OFFER_MANAGE, dataset)
+    if dataset.is_custom:
+        raise ValidationFailed.for_field(
+            "offering_type", "a custom collection service is sold by quote, not by offers on its listing"
+        )
+    _check_expiry(uow, expires_at)
     if not title.strip():
         raise ValidationFailed.for_field("title", "is required")
     try:
@@ -137,6 +145,7 @@ def create_offer(
         currency=currency.upper(),
         version_label=version_label or None,
         audience_org_id=audience_org.id if audience_org else None,
+        expires_at=expires_at,
         created_by_id=actor.id,
         created_at=uow.now(),
     )
@@ -152,10 +161,20 @@ def create_offer(
     return offer
 
 
+def _check_expiry(uow: UnitOfWork, expires_at: datetime | None) -> None:
+    # The provider's form and API require an expiry for a private offer (their schemas); a contract's private
+    # offer, made from an accepted quote, may have none.
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None:
+        raise ValidationFailed.for_field("expires_at", "give the expiry with a time zone (e.g. 2027-01-31T23:59Z)")
+    if expires_at <= uow.now():
+        raise ValidationFailed.for_field("expires_at", "the expiry date must be in the future")
+
+
 def retire_offer(uow: UnitOfWork, actor: User, offer: Offer) -> None:
     """Stop selling ``offer``; grants already issued from it are unaffected."""
-    owner = uow.session.get(Organisation, offer.organisation_id)
-    require(uow.session, actor, Action.ORG_UPDATE, owner)
+    require(uow.session, actor, Action.OFFER_MANAGE, offer)
     offer.is_active = False
     offer.retired_at = uow.now()
     uow.session.add(offer)
@@ -181,10 +200,13 @@ def buyer_orgs_of(session: Session, user: User | None) -> list[Organisation]:
     ]
 
 
-def offers_for_dataset(session: Session, dataset: Dataset, viewer: User | None) -> list[Offer]:
+def offers_for_dataset(
+    session: Session, dataset: Dataset, viewer: User | None, now: datetime | None = None
+) -> list[Offer]:
     """Active offers a viewer may see: public ones, and private ones addressed to one of the viewer's orgs.
 
-    Members of the owning provider see every active offer of theirs, private ones included.
+    Members of the owning provider see every active offer of theirs, private and expired ones included; others
+    see only offers still on sale at ``now`` (when given).
     """
     rows = session.exec(
         select(Offer)
@@ -194,8 +216,45 @@ def offers_for_dataset(session: Session, dataset: Dataset, viewer: User | None) 
     owner = session.get(Organisation, dataset.organisation_id)
     if owner is not None and role_in(session, viewer, owner) is not None:
         return list(rows)
-    visible_orgs = {org.id for org in buyer_orgs_of(session, viewer)}
-    return [o for o in rows if o.audience_org_id is None or o.audience_org_id in visible_orgs]
+    return [
+        o
+        for o in rows
+        if (now is None or not o.is_expired(now))
+        and (o.audience_org_id is None or can(session, viewer, Action.OFFER_VIEW, o))
+    ]
+
+
+def audience_names(session: Session, offers: list[Offer]) -> dict[int, str]:
+    """The buyer organisation's name of each private offer, by offer id (for the provider's offers page)."""
+    names: dict[int, str] = {}
+    for offer in offers:
+        audience = session.get(Organisation, offer.audience_org_id) if offer.audience_org_id else None
+        if audience is not None and offer.id is not None:
+            names[offer.id] = audience.name
+    return names
+
+
+def private_offers_for(session: Session, user: User, now: datetime) -> list[tuple[Offer, Dataset, Organisation]]:
+    """Private offers still on sale to a buyer organisation ``user`` belongs to ("Offers for you"), soonest
+    expiry first, each with its dataset and the buyer organisation it is for."""
+    orgs = {org.id: org for org in buyer_orgs_of(session, user)}
+    if not orgs:
+        return []
+    rows = session.exec(
+        select(Offer, Dataset)
+        .join(Dataset, col(Dataset.id) == Offer.dataset_id)
+        .where(
+            col(Offer.audience_org_id).in_(list(orgs)),
+            col(Offer.is_active).is_(True),
+            Dataset.status == DatasetStatus.PUBLISHED,
+        )
+        .order_by(col(Offer.expires_at), col(Offer.id))
+    ).all()
+    return [
+        (offer, dataset, orgs[offer.audience_org_id])
+        for offer, dataset in rows
+        if offer.audience_org_id is not None and not offer.is_expired(now)
+    ]
 
 
 # --- grants -------------------------------------------------------------------------------------------------------
@@ -229,6 +288,7 @@ def issue_grant(
     price_paid: int | None = None,
     actor: str | None = None,
     allow_retired: bool = False,
+    agreement: licensing.AgreementRef | None = None,
 ) -> Grant:
     """Issue, sign and store a grant of ``offer`` to ``licensee``.
 
@@ -236,10 +296,11 @@ def issue_grant(
     the dataset must be published, the offer active, the licensee a buyer organisation. The certificate is
     signed with the current key and stored with the grant. The caller has already checked that its user
     may act for ``licensee`` (or that a payment arrived). ``allow_retired`` is for orders paid before the
-    offer was retired or the dataset withdrawn: what was paid for is still issued.
+    offer was retired or the dataset withdrawn: what was paid for is still issued. ``agreement`` is the data-use
+    agreement the licensee signed for a governed dataset: it goes into the grant's record and its certificate.
     """
     session = uow.session
-    dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired)
+    dataset, licensor = _check_issuable(session, offer, licensee, allow_retired=allow_retired, now=uow.now())
     audience = session.get(Organisation, offer.audience_org_id) if offer.audience_org_id else None
     versions, all_versions = _covered_versions(session, dataset, offer)
     latest = versions[-1]
@@ -258,6 +319,7 @@ def issue_grant(
             payment_reference=payment_reference,
             status=licensing.GrantStatus.ACTIVE,
             actor=actor,
+            agreement=agreement,
         )
     except LicensingError as error:
         raise _licensing_failure(error) from error
@@ -288,7 +350,7 @@ def issue_grant(
 
 
 def _check_issuable(
-    session: Session, offer: Offer, licensee: Organisation, *, allow_retired: bool
+    session: Session, offer: Offer, licensee: Organisation, *, allow_retired: bool, now: datetime
 ) -> tuple[Dataset, Organisation]:
     """The offer's dataset and licensor, once the platform's own rules allow issuing it to ``licensee``."""
     dataset = session.get(Dataset, offer.dataset_id)
@@ -298,6 +360,8 @@ def _check_issuable(
         )
     if not offer.is_active and not allow_retired:
         raise Conflict(message="This offer is no longer available.", code=LicenseErrorCode.OFFER_RETIRED)
+    if offer.is_expired(now) and not allow_retired:
+        raise Conflict(message=f"The offer “{offer.title}” has expired.", code=LicenseErrorCode.OFFER_EXPIRED)
     if licensee.kind is not OrgKind.BUYER:
         raise ValidationFailed.for_field("licensee", "licenses are held by buyer organisations")
     licensor = session.get(Organisation, offer.organisation_id)
@@ -463,7 +527,12 @@ def acquire_free(
         raise PermissionDenied(message=f"You cannot acquire licenses for {licensee.name}.")
     if accepted_terms_hash != offer.terms_hash:
         raise ValidationFailed.for_field("accept_terms", "you must accept the terms shown on this page")
-    grant = issue_grant(uow, offer, licensee=licensee, acquired_by=user, actor=f"user:{user.id}")
+    dataset = session.get(Dataset, offer.dataset_id)
+    if dataset is None:
+        raise NotFound(message="No such offer.")
+    # Governed datasets: only an approved person (or seat) may acquire, bound by the agreement they signed.
+    agreement = access_gate.require_approved(uow, user, dataset, licensee)
+    grant = issue_grant(uow, offer, licensee=licensee, acquired_by=user, actor=f"user:{user.id}", agreement=agreement)
     session.add(
         TermsAcceptance(
             user_id=user.id,  # type: ignore[arg-type]
@@ -500,6 +569,7 @@ class PublicVerification:
     valid_from: datetime | None
     valid_until: datetime | None
     certificate_kid: str | None
+    agreement: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -517,6 +587,7 @@ class PublicVerification:
             "valid_from": self.valid_from.isoformat() if self.valid_from else None,
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "certificate_kid": self.certificate_kid,
+            "agreement": self.agreement,
         }
 
 
@@ -562,6 +633,7 @@ def verify_grant(session: Session, ring: KeyRing, grant_id: str, now: datetime) 
         valid_from=grant.valid_from,
         valid_until=grant.valid_until,
         certificate_kid=grant.certificate_kid,
+        agreement=value.agreement.to_dict() if value.agreement else None,
     )
 
 

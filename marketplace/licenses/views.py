@@ -128,9 +128,13 @@ def _visible_grant(grant_id: str) -> Any:
 @bp.get("/licenses")
 @login_required
 def my_licenses() -> str:
-    grants = svc.grants_for_user(uow().session, require_user())
+    user = require_user()
+    grants = svc.grants_for_user(uow().session, user)
     datasets = {g.dataset_id: uow().session.get(Dataset, g.dataset_id) for g in grants}
-    return render_template("licenses/list.html", grants=grants, datasets=datasets, now=uow().now())
+    offers_for_you = svc.private_offers_for(uow().session, user, uow().now())
+    return render_template(
+        "licenses/list.html", grants=grants, datasets=datasets, now=uow().now(), offers_for_you=offers_for_you
+    )
 
 
 #: The "May we…?" form's fields as its labels name them, for its error line.
@@ -239,12 +243,15 @@ def manage_offers(slug: str) -> ViewResult:
     dataset = catalog.get_dataset(session, slug)
     owner = catalog.organisation_of(session, dataset)
     user = require_user()
-    if not can(session, user, Action.ORG_UPDATE, owner):
+    if not can(session, user, Action.OFFER_MANAGE, dataset):
         raise PermissionDenied(message=f"Only admins of {owner.name} can manage offers.")
+    offers = svc.offers_for_dataset(session, dataset, user)
     context = {
         "dataset": dataset,
         "owner": owner,
-        "offers": svc.offers_for_dataset(session, dataset, user),
+        "now": uow().now(),
+        "audiences": svc.audience_names(session, offers),
+        "offers": offers,
         "templates": svc.templates_for_providers(),
         "versions": catalog.versions_of(session, dataset),
         "form": {},
@@ -258,8 +265,11 @@ def manage_offers(slug: str) -> ViewResult:
     except ValidationFailed as error:
         discard_changes()
         context["form"] = data
+        field_errors = error.field_messages()
+        if "expires_at" in field_errors:  # the form asks for the last day; the service speaks of the moment
+            field_errors["expires_on"] = field_errors.pop("expires_at")
         return render_template(
-            "licenses/manage_offers.html", **context, error=error.message, field_errors=error.field_messages()
+            "licenses/manage_offers.html", **context, error=error.message, field_errors=field_errors
         ), 422
     flash(f"Offer “{offer.title}” is on sale.", "success")
     return redirect_to("licenses.manage_offers", slug=slug)
@@ -304,6 +314,7 @@ def offer_view(offer: Offer) -> dict[str, Any]:
         "terms_lines": terms.plain_language(),
         "training": offer.training_permitted,
         "private": offer.audience_org_id is not None,
+        "expires_at": offer.expires_at,
     }
 
 
@@ -311,11 +322,14 @@ def dataset_offers(session: Session, user: User | None, dataset: Dataset) -> dic
     """The dataset page's offers block: the offers ``user`` may see (each as :func:`offer_view`), the buyer
     organisations they may acquire for, and whether they may manage the offers. The dataset page's view passes it
     to the template as ``offers``."""
-    offers = svc.offers_for_dataset(session, dataset, user)
-    owner = session.get(Organisation, dataset.organisation_id)
+    offers = svc.offers_for_dataset(session, dataset, user, uow().now())
+    may_manage = can(session, user, Action.OFFER_MANAGE, dataset)
+    # The provider sees its private offers among the others; a buyer sees those made for it apart.
+    for_you = [] if may_manage else [o for o in offers if o.is_private]
     return {
-        "items": [offer_view(o) for o in offers],
+        "items": [offer_view(o) for o in offers if o not in for_you],
+        "for_you": [offer_view(o) for o in for_you],
         "buyer_orgs": svc.buyer_orgs_of(session, user),
-        "may_manage": owner is not None and can(session, user, Action.ORG_UPDATE, owner),
+        "may_manage": may_manage,
         "dataset": dataset,
     }

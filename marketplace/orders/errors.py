@@ -13,6 +13,7 @@ from enum import StrEnum, unique
 class OrderErrorCode(StrEnum):
     DATASET_UNAVAILABLE = "dataset_unavailable"  # the dataset is not published (shared with LicenseErrorCode)
     OFFER_RETIRED = "offer_retired"  # the offer is no longer on sale (shared with LicenseErrorCode)
+    OFFER_EXPIRED = "offer_expired"  # a private offer past its expiry (shared with LicenseErrorCode)
     FREE_OFFER = "free_offer"  # a free offer is claimed from the dataset page, not bought
     NOT_PAYABLE = "not_payable"  # the order is past the point where it can be paid
     NOT_REFUNDABLE = "not_refundable"  # the order is not paid, or has no payment to refund

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Organisation, User
+from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import emit
@@ -98,7 +100,10 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
         if line.grant_id is not None:
             continue
         offer = session.get(Offer, line.offer_id)
-        assert offer is not None
+        dataset = session.get(Dataset, line.dataset_id)
+        assert offer is not None and dataset is not None
+        # The agreement the buyer signed when approved (checked at checkout) binds the paid grant too.
+        agreement = access_gate.agreement_for_licensee(session, dataset, licensee.id or 0, order.buyer_user_id)
         grant = licenses.issue_grant(
             uow,
             offer,
@@ -108,6 +113,7 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
             price_paid=line.amount,
             actor=f"order:{order.id}",
             allow_retired=True,
+            agreement=agreement,
         )
         line.grant_id = grant.id
         line.payout_status = _PAYOUT_ON_PAYMENT.get(order.settlement, PayoutStatus.PENDING)

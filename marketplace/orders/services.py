@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import GrantStatus
+from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Membership, Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
@@ -123,6 +124,8 @@ def _check_sellable(uow: UnitOfWork, offer: Offer, licensee: Organisation) -> Da
         raise Conflict(message="This dataset is not available for licensing.", code=OrderErrorCode.DATASET_UNAVAILABLE)
     if not offer.is_active:
         raise Conflict(message=f"The offer “{offer.title}” is no longer on sale.", code=OrderErrorCode.OFFER_RETIRED)
+    if offer.is_expired(uow.now()):
+        raise Conflict(message=f"The offer “{offer.title}” has expired.", code=OrderErrorCode.OFFER_EXPIRED)
     if offer.audience_org_id is not None and offer.audience_org_id != licensee.id:
         raise PermissionDenied(message="This private offer is for another buyer.")
     return dataset
@@ -276,6 +279,12 @@ def _place_order(
         except DomainError as error:
             problems.append(error.message)
             continue
+        try:
+            # Governed datasets are sold only to people whose access request was approved.
+            access_gate.require_approved(uow, user, line.dataset, licensee)
+        except DomainError as error:
+            problems.append(error.message)
+            continue
         if accepted_terms.get(offer.id or -1) != offer.terms_hash:
             problems.append(f"Accept the terms of “{offer.title}” for {line.dataset.title} first.")
         if _already_licensed(session, offer, licensee):
@@ -384,8 +393,15 @@ def retry_checkout(uow: UnitOfWork, user: User, order: Order, *, success_url: st
             message=f"Order {order.reference} is {order.status}; it cannot be paid again.",
             code=OrderErrorCode.NOT_PAYABLE,
         )
+    lines = lines_of(uow.session, order)
+    for line in lines:
+        # A new payment is a new purchase: an offer that expired since the order was placed is no longer sold.
+        if _offer(uow, line).is_expired(uow.now()):
+            raise Conflict(
+                message=f"The offer “{_offer(uow, line).title}” has expired.", code=OrderErrorCode.OFFER_EXPIRED
+            )
     order.status = OrderStatus.PENDING_PAYMENT
-    _start_checkout(uow, order, lines_of(uow.session, order), success_url, cancel_url)
+    _start_checkout(uow, order, lines, success_url, cancel_url)
     return order
 
 

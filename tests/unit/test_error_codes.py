@@ -29,6 +29,7 @@ CODE_FIRST = frozenset({"error_body"})
 # The one enum of each domain, by the module that holds it.
 ENUMS = {
     "marketplace.errors": {"ErrorCode"},
+    "marketplace.access.errors": {"AccessErrorCode"},
     "marketplace.accounts.errors": {"AccountErrorCode"},
     "marketplace.api.errors": {"ApiErrorCode"},
     "marketplace.apikeys.errors": {"ApiKeyErrorCode"},
@@ -47,6 +48,8 @@ SHARED = {
     "version_immutable": ({"CatalogErrorCode", "DeliveryErrorCode"}, "a published version can no longer change"),
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
+    "illegal_transition": ({"AccessErrorCode", "LicenseErrorCode"}, "a state change its state machine does not allow"),
+    "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),
 }
 
 

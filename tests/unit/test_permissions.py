@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from marketplace.access.models import AccessRequest, Approval, Credential
 from marketplace.accounts.models import Organisation, OrgKind, Role, User
 from marketplace.catalog.vocab import Modality
 from marketplace.custom.models import Contract, DataRequest, Quote, RequestInvitation, Thread, Visibility, VolumeUnit
@@ -112,6 +113,30 @@ custom_thread:view      other_org   -         -        -      -     -     -
 custom_contract:view    none        -         -        y      y     y     -
 custom_contract:view    same_org    -         -        y      y     y     -
 custom_contract:view    other_org   -         -        -      -     -     -
+access:manage           none        -         -        -      y     y     -
+access:manage           same_org    -         -        -      y     y     -
+access:manage           other_org   -         -        -      -     -     -
+access:review           none        -         -        -      y     y     -
+access:review           same_org    -         -        -      y     y     -
+access:review           other_org   -         -        -      -     -     -
+access:request_view     none        -         -        -      y     y     -
+access:request_view     same_org    -         -        -      y     y     -
+access:request_view     other_org   -         -        -      -     -     -
+access:seats_manage     none        -         -        -      y     y     -
+access:seats_manage     same_org    -         -        -      y     y     -
+access:seats_manage     other_org   -         -        -      -     -     -
+credential:view         none        -         -        -      -     -     y
+credential:view         same_org    -         -        -      -     -     -
+credential:view         other_org   -         -        -      -     -     -
+credential:verify       none        -         -        -      -     -     y
+credential:verify       same_org    -         -        -      -     -     -
+credential:verify       other_org   -         -        -      -     -     -
+offer:view              none        -         -        y      y     y     -
+offer:view              same_org    -         -        y      y     y     -
+offer:view              other_org   -         -        -      -     -     -
+offer:manage            none        -         -        -      y     y     -
+offer:manage            same_org    -         -        -      y     y     -
+offer:manage            other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -144,6 +169,14 @@ TARGETS: dict[Action, str] = {
     Action.CUSTOM_THREAD_VIEW: "thread_of_acme",
     Action.CUSTOM_CONTRACT_VIEW: "contract_of_acme",
     Action.GRANT_VIEW: "grant",
+    Action.ACCESS_MANAGE: "org",
+    Action.ACCESS_REVIEW: "org",
+    Action.ACCESS_REQUEST_VIEW: "access_request",
+    Action.ACCESS_SEATS_MANAGE: "approval",
+    Action.CREDENTIAL_VIEW: "credential",
+    Action.CREDENTIAL_VERIFY: "credential",
+    Action.OFFER_VIEW: "private_offer",
+    Action.OFFER_MANAGE: "offer",
 }
 
 
@@ -175,6 +208,7 @@ def test_the_table_covers_every_action_and_delegation() -> None:
 def cast(db_session: Session) -> dict[str, Any]:
     acme = OrganisationFactory(slug="acme")
     other = OrganisationFactory(slug="other")
+    third = OrganisationFactory(slug="third")
     people: dict[str, User | None] = {
         "anonymous": None,
         "outsider": member(other, Role.OWNER),
@@ -185,14 +219,23 @@ def cast(db_session: Session) -> dict[str, Any]:
     }
     dataset = DatasetFactory(organisation=acme)
     db_session.flush()
+    stranger = UserFactory()
+    db_session.flush()
+    # Access: a request made to acme (the provider) by someone else, acme's approval, someone else's credential.
     targets = {
         "org": acme,
         "dataset": dataset,
         "grant": Grant(licensee_org_id=acme.id),
         "bought_order": Order(buyer_org_id=acme.id),
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
+        # A private offer a third provider made to acme (as buyer), and an offer on acme's own listing.
+        "private_offer": Offer(dataset_id=dataset.id, organisation_id=third.id, audience_org_id=acme.id),
+        "offer": Offer(dataset_id=dataset.id, organisation_id=acme.id),
         "none": None,
         **_custom_targets(db_session, acme, other),
+        "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
+        "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),
+        "credential": Credential(user_id=stranger.id),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 
@@ -200,7 +243,7 @@ def cast(db_session: Session) -> dict[str, Any]:
 def _custom_targets(session: Session, acme: Organisation, other: Organisation) -> dict[str, Any]:
     """Requests, quotes, a thread and a contract where acme is the buyer or the provider (invited only, so that
     the open board plays no part)."""
-    third = OrganisationFactory(slug="third", kind=OrgKind.BUYER)
+    third = OrganisationFactory(slug="custom-buyer", kind=OrgKind.BUYER)
     session.flush()
 
     def request_of(org: Organisation) -> DataRequest:

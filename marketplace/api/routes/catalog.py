@@ -142,5 +142,5 @@ def list_offers(call: Call, slug: str) -> dict[str, Any]:
     all of its own. Each carries its terms and ``terms_hash``, which an order must send back to accept them."""
     session = call.uow.session
     dataset = catalog.get_published_dataset(session, slug)
-    offers = licenses.offers_for_dataset(session, dataset, call.caller.user)
+    offers = licenses.offers_for_dataset(session, dataset, call.caller.user, call.uow.now())
     return {"data": [present.offer(session, o) for o in offers]}

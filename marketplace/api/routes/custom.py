@@ -30,10 +30,10 @@ from marketplace.custom.models import DataRequest, Thread
 from marketplace.errors import ValidationFailed
 
 TAG = "Custom data"
-_REQUEST = "/v1/custom/requests/{request_id}"
+_REQUEST = "/v1/custom/requests/{custom_request_id}"
 _QUOTE = "/v1/custom/quotes/{quote_id}"
 _THREAD = "/v1/custom/threads/{thread_id}"
-_REQUEST_ID = {"request_id": "id"}
+_REQUEST_ID = {"custom_request_id": "id"}
 _QUOTE_ID = {"quote_id": "id"}
 _THREAD_ID = {"thread_id": "id"}
 
@@ -45,8 +45,8 @@ def _own_org(call: Call, slug: str | None) -> str | None:
     return call.caller.organisation.slug if call.caller.organisation is not None else None
 
 
-def _request(call: Call, request_id: int) -> DataRequest:
-    return access.get_request(call.uow.session, call.caller.user, request_id)
+def _request(call: Call, custom_request_id: int) -> DataRequest:
+    return access.get_request(call.uow.session, call.caller.user, custom_request_id)
 
 
 def _detail(call: Call, request: DataRequest) -> dict[str, Any]:
@@ -149,9 +149,9 @@ def board(call: Call) -> dict[str, Any]:
     path_params=_REQUEST_ID,
     response=schemas.DataRequestSchema(),
 )
-def get_request(call: Call, request_id: int) -> dict[str, Any]:
+def get_request(call: Call, custom_request_id: int) -> dict[str, Any]:
     """The request's current specification, attachments, timeline, and (for the buyer) the invited providers."""
-    return _detail(call, _request(call, request_id))
+    return _detail(call, _request(call, custom_request_id))
 
 
 @operation(
@@ -164,10 +164,10 @@ def get_request(call: Call, request_id: int) -> dict[str, Any]:
     body=schemas.RequestUpdateSchema(partial=True),
     response=schemas.DataRequestSchema(),
 )
-def update_request(call: Call, request_id: int) -> dict[str, Any]:
+def update_request(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Change fields of the specification (the others keep their values) while the request takes quotes. Once a
     quote exists the earlier version is kept (``revision`` goes up) and the quoting providers are told."""
-    request = requests.update_request(call.uow, call.caller.user, _request(call, request_id), call.body)
+    request = requests.update_request(call.uow, call.caller.user, _request(call, custom_request_id), call.body)
     return _detail(call, request)
 
 
@@ -180,9 +180,9 @@ def update_request(call: Call, request_id: int) -> dict[str, Any]:
     path_params=_REQUEST_ID,
     response=schemas.RequestRevisionListSchema(),
 )
-def request_revisions(call: Call, request_id: int) -> dict[str, Any]:
+def request_revisions(call: Call, custom_request_id: int) -> dict[str, Any]:
     """The kept earlier versions of the specification, oldest first."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     rows = requests.request_revisions(call.uow.session, call.caller.user, request)
     return {"data": [{"number": r.number, "spec": r.spec, "created_at": r.created_at} for r in rows]}
 
@@ -196,9 +196,9 @@ def request_revisions(call: Call, request_id: int) -> dict[str, Any]:
     path_params=_REQUEST_ID,
     response=schemas.DataRequestSchema(),
 )
-def publish_request(call: Call, request_id: int) -> dict[str, Any]:
+def publish_request(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Open a draft to providers (on the board if its visibility is ``open``, else to the invited ones)."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     requests.publish_request(call.uow, call.caller.user, request)
     return _detail(call, request)
 
@@ -214,9 +214,9 @@ def publish_request(call: Call, request_id: int) -> dict[str, Any]:
     response=schemas.DataRequestSchema(),
     status=201,
 )
-def invite(call: Call, request_id: int) -> dict[str, Any]:
+def invite(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Invite a provider organisation (by slug) to see and quote on the request; inviting it again is harmless."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     requests.invite_provider(call.uow, call.caller.user, request, call.body["provider"])
     return _detail(call, request)
 
@@ -232,10 +232,10 @@ def invite(call: Call, request_id: int) -> dict[str, Any]:
     response=schemas.AttachmentSchema(),
     status=201,
 )
-def attach(call: Call, request_id: int) -> dict[str, Any]:
+def attach(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Keep a specification document or example file with the request (in object storage), up to
     ``CUSTOM_ATTACHMENT_MAX_BYTES``; its SHA-256 and size are returned."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     filename, media_type, content = _decode(call.body, "file")
     row = requests.attach_to_request(
         call.uow, call.caller.user, request, filename=filename, media_type=media_type, content=content
@@ -250,12 +250,12 @@ def attach(call: Call, request_id: int) -> dict[str, Any]:
     tag=TAG,
     scope=CUSTOM_WRITE,
     path_params=_REQUEST_ID,
-    body=spec.ReasonSchema(),
+    body=schemas.CustomReasonSchema(),
     response=schemas.DataRequestSchema(),
 )
-def close(call: Call, request_id: int) -> dict[str, Any]:
+def close(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Close the request; every standing quote is declined with the reason given."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     requests.close_request(call.uow, call.caller.user, request, reason=call.body["reason"])
     return _detail(call, request)
 
@@ -272,9 +272,9 @@ def close(call: Call, request_id: int) -> dict[str, Any]:
     path_params=_REQUEST_ID,
     response=schemas.QuoteListSchema(),
 )
-def list_quotes(call: Call, request_id: int) -> dict[str, Any]:
+def list_quotes(call: Call, custom_request_id: int) -> dict[str, Any]:
     """Every quote for the buyer; a provider sees only its own. Nobody else sees any."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     rows = quotes.quotes_for_request(call.uow.session, call.caller.user, request)
     return {"data": [present.quote(call.uow, q) for q in rows]}
 
@@ -290,11 +290,11 @@ def list_quotes(call: Call, request_id: int) -> dict[str, Any]:
     response=schemas.QuoteDetailSchema(),
     status=201,
 )
-def submit_quote(call: Call, request_id: int) -> Result:
+def submit_quote(call: Call, custom_request_id: int) -> Result:
     """A provider's quote: price, milestones (at most 20; their amounts add up to the price; due dates from today
     to the request's deadline), payment plan, proposed license (template plus overrides, checked by the licensing
     engine), validity and a message. One standing quote per provider: revise it rather than submit another."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     row = quotes.submit_quote(
         call.uow,
         call.caller.user,
@@ -306,7 +306,7 @@ def submit_quote(call: Call, request_id: int) -> Result:
 
 
 @operation(
-    "/v1/custom/requests/{request_id}/comparison",
+    "/v1/custom/requests/{custom_request_id}/comparison",
     "GET",
     summary="Compare the standing quotes",
     tag=TAG,
@@ -314,10 +314,10 @@ def submit_quote(call: Call, request_id: int) -> Result:
     path_params=_REQUEST_ID,
     response=schemas.QuoteComparisonSchema(),
 )
-def compare(call: Call, request_id: int) -> dict[str, Any]:
+def compare(call: Call, custom_request_id: int) -> dict[str, Any]:
     """The buyer's side-by-side view: price, payment plan, milestones and last due date of each standing quote,
     the licensing engine's plain-language line of each term, and which terms differ."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     return present.comparison(call.uow, quotes.compare_quotes(call.uow.session, call.caller.user, request))
 
 
@@ -374,7 +374,7 @@ def revise_quote(call: Call, quote_id: int) -> dict[str, Any]:
     tag=TAG,
     scope=CUSTOM_WRITE,
     path_params=_QUOTE_ID,
-    body=spec.ReasonSchema(),
+    body=schemas.CustomReasonSchema(),
     response=schemas.QuoteDetailSchema(),
 )
 def withdraw_quote(call: Call, quote_id: int) -> dict[str, Any]:
@@ -391,7 +391,7 @@ def withdraw_quote(call: Call, quote_id: int) -> dict[str, Any]:
     tag=TAG,
     scope=CUSTOM_WRITE,
     path_params=_QUOTE_ID,
-    body=spec.ReasonSchema(),
+    body=schemas.CustomReasonSchema(),
     response=schemas.QuoteDetailSchema(),
 )
 def decline_quote(call: Call, quote_id: int) -> dict[str, Any]:
@@ -437,9 +437,9 @@ def accept_quote(call: Call, quote_id: int) -> Result:
     path_params=_REQUEST_ID,
     response=schemas.ThreadListSchema(),
 )
-def list_threads(call: Call, request_id: int) -> dict[str, Any]:
+def list_threads(call: Call, custom_request_id: int) -> dict[str, Any]:
     """The buyer sees its thread with each provider; a provider only its own."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     rows = threads.threads_for_request(call.uow.session, call.caller.user, request)
     return {"data": [present.thread(call.uow, t) for t in rows]}
 
@@ -454,10 +454,10 @@ def list_threads(call: Call, request_id: int) -> dict[str, Any]:
     body=schemas.ThreadOpenSchema(),
     response=schemas.ThreadSchema(),
 )
-def open_thread(call: Call, request_id: int) -> dict[str, Any]:
+def open_thread(call: Call, custom_request_id: int) -> dict[str, Any]:
     """The thread of this request with one provider, made on first use (there is one per request × provider):
     the buyer names an invited or quoting provider; a provider gets its own."""
-    request = _request(call, request_id)
+    request = _request(call, custom_request_id)
     provider = call.body.get("provider")
     own = call.caller.organisation
     if provider is None and own is not None and own.kind is OrgKind.PROVIDER:

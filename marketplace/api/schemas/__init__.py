@@ -4,6 +4,7 @@ Request schemas refuse unknown fields (a typo is an error, not silently ignored)
 what is sent, nullable fields included, so the document's schemas can be checked against real responses.
 """
 
+from marketplace.api.schemas.access import *  # noqa: F403
 from marketplace.api.schemas.buying import *  # noqa: F403
 from marketplace.api.schemas.common import *  # noqa: F403
 from marketplace.api.schemas.providing import *  # noqa: F403

@@ -295,6 +295,10 @@ class OfferSchema(Out):
         required=True, metadata={"description": "Send it back as accepted_terms_hash to accept these terms."}
     )
     created_at = fields.DateTime(required=True)
+    audience_organisation = nullable_str(metadata={"description": "The one buyer organisation of a private offer."})
+    expires_at = fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "After this moment the offer cannot be bought."}
+    )
 
 
 class OfferListSchema(Out):
@@ -309,8 +313,23 @@ class OfferCreateSchema(In):
     )
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{3}$"))
     version_label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-    audience_org_slug = fields.String(load_default=None, allow_none=True, validate=SLUG)
+    audience_org_slug = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=SLUG,
+        metadata={"description": "Makes it a private offer for this one buyer organisation (needs expires_at)."},
+    )
+    expires_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "A private offer's expiry (ISO 8601 with a time zone); must be in the future."},
+    )
     overrides = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), load_default=dict)
+
+    @validates_schema
+    def _private_offer_expires(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("audience_org_slug") and data.get("expires_at") is None:
+            raise ValidationError({"expires_at": ["a private offer needs an expiry (expires_at)"]})
 
 
 class AcquireSchema(In):
@@ -400,6 +419,10 @@ class LicenseSchema(Out):
     all_versions = fields.Boolean(required=True)
     terms_hash = fields.String(required=True)
     terms = fields.Dict(required=True)
+    agreement = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The data-use agreement the licensee signed (id, version, sha256), if any."},
+    )
     price = fields.Nested(MoneySchema, required=True)
     issued_at = fields.DateTime(required=True)
     valid_from = fields.DateTime(required=True)
@@ -434,6 +457,12 @@ class VerificationSchema(Out):
     valid_from = nullable_str(required=True)
     valid_until = nullable_str(required=True)
     certificate_kid = nullable_str(required=True)
+    agreement = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        allow_none=True,
+        metadata={"description": "The data-use agreement that bound the licensee: id, version and SHA-256."},
+    )
 
 
 # --- downloads -------------------------------------------------------------------------------------------------

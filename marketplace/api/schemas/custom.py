@@ -27,6 +27,7 @@ __all__ = [
     "AttachmentSchema",
     "AttachmentUploadSchema",
     "BoardQuerySchema",
+    "CustomReasonSchema",
     "CustomTransitionSchema",
     "DataRequestPageSchema",
     "DataRequestSchema",
@@ -57,6 +58,11 @@ def _states(enum_cls: type) -> validate.OneOf:
 
 class RequestUpdateSchema(spec.RequestSpecSchema):
     """The fields of the specification to change; the others keep their values. Loaded with ``partial=True``."""
+
+
+class CustomReasonSchema(spec.ReasonSchema):
+    """Why a request is closed, a quote withdrawn or declined (its own name in the document: access has a
+    ``Reason`` too)."""
 
 
 class AttachmentUploadSchema(In):

@@ -12,7 +12,7 @@ from marketplace.catalog import vocab
 from marketplace.catalog.models import (
     Dataset,
 )
-from marketplace.catalog.schemas import SECTION_FIELDS
+from marketplace.catalog.schemas import SECTION_FIELDS, SERVICE_SECTION
 from marketplace.catalog.services.reading import completeness, versions_of
 from marketplace.catalog.services.records import (
     _require_edit,
@@ -80,6 +80,10 @@ def update_section(uow: UnitOfWork, user: User | None, dataset: Dataset, section
     if section not in SECTION_FIELDS:
         raise NotFound(message=f"No section {section!r}.")
     _require_editable(dataset)
+    if section == SERVICE_SECTION and not dataset.is_custom:
+        raise ValidationFailed.for_field(
+            "offering_type", "the custom collection service section is for listings of offering type custom"
+        )
     changed = apply_record(uow, dataset, record, SECTION_FIELDS[section])
     if changed:
         record_event(uow, dataset, user, "updated", section)

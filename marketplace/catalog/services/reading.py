@@ -165,6 +165,21 @@ def review_queue(session: Session, user: User | None) -> list[tuple[Dataset, Org
     return [(dataset, org) for dataset, org in rows]
 
 
+def _service_completeness(dataset: Dataset, terms: dict[str, list[str]]) -> list[FieldProblem]:
+    """What a custom-collection service must say before review: its modalities, tasks, industries, lead time
+    and price range."""
+    checks = (
+        (terms["service_modalities"], "service_modalities", "name at least one modality you collect"),
+        (terms["tasks"], "tasks", "name at least one task you collect data for"),
+        (terms["industries"], "industries", "name at least one industry (or general)"),
+        (dataset.lead_time_days, "lead_time_days", "give the typical lead time in days"),
+        (dataset.service_price_min is not None, "service_price_min", "give the lowest price of a typical project"),
+        (dataset.service_price_max is not None, "service_price_max", "give the highest price of a typical project"),
+        (dataset.service_price_currency, "service_price_currency", "name the currency of the price range"),
+    )
+    return [FieldProblem(field, message) for condition, field, message in checks if not condition]
+
+
 def completeness(session: Session, dataset: Dataset) -> list[FieldProblem]:
     """What still has to be filled in before the listing can be submitted; empty when it is complete."""
     assert dataset.id is not None
@@ -177,6 +192,9 @@ def completeness(session: Session, dataset: Dataset) -> list[FieldProblem]:
 
     need(dataset.summary.strip(), "summary", "add a one-line summary")
     need(dataset.description.strip(), "description", "add a description")
+    if dataset.is_custom:
+        # A collection service has no files yet: what a buyer needs is what it can collect, how fast, at what cost.
+        return missing + _service_completeness(dataset, terms)
     need(dataset.modality, "modality", "choose the modality")
     need(terms["tasks"], "tasks", "name at least one task the data is for")
     need(terms["industries"], "industries", "name at least one industry (or general)")

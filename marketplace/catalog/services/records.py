@@ -38,12 +38,14 @@ TERM_FIELDS: dict[str, TermScheme] = {
     "annotation_methods": TermScheme.ANNOTATION_METHOD,
     "special_categories": TermScheme.SPECIAL_CATEGORY,
     "deidentification": TermScheme.DEIDENTIFICATION,
+    "service_modalities": TermScheme.SERVICE_MODALITY,
+    "deidentification_offered": TermScheme.DEIDENTIFICATION_OFFERED,
 }
 _SCHEME_FIELD = {scheme: name for name, scheme in TERM_FIELDS.items()}
 
 #: Record fields kept as columns of :class:`Dataset` (JSON documents included).
 COLUMN_FIELDS: tuple[str, ...] = tuple(
-    name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS
+    dict.fromkeys(name for names in SECTION_FIELDS.values() for name in names if name not in TERM_FIELDS)
 )
 _ENUM_COLUMNS = {
     "offering_type": vocab.OfferingType,
@@ -204,7 +206,8 @@ def apply_record(
     file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
     """
     session = uow.session
-    names = [n for n in names if n not in ("slug", "versions")]
+    # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
+    names = [n for n in dict.fromkeys(names) if n not in ("slug", "versions")]
     _check_references(uow, dataset, record)
     if current is None:
         current = dataset_record(session, dataset) if dataset.id is not None else {}

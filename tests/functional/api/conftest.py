@@ -42,6 +42,8 @@ ALL_SCOPES = [
     "webhooks:manage",
     "custom:read",
     "custom:write",
+    "access:request",
+    "access:review",
 ]
 
 

@@ -23,6 +23,7 @@ from marketplace.events import emit
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
+from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
@@ -75,7 +76,49 @@ REQUIRED: dict[str, str] = {
     "GET /v1/webhooks/endpoints/{endpoint_id}/deliveries": "webhooks:manage",
     "POST /v1/webhooks/deliveries/{delivery_id}/redeliver": "webhooks:manage",
     **CUSTOM_REQUIRED,
+    "GET /v1/datasets/{slug}/access": "access:request",
+    "POST /v1/datasets/{slug}/access-requests": "access:request",
+    "GET /v1/access-requests": "access:request",
+    "GET /v1/access-requests/{request_id}": "access:request",
+    "POST /v1/access-requests/{request_id}/signature": "access:request",
+    "POST /v1/access-requests/{request_id}/withdraw": "access:request",
+    "GET /v1/access-approvals": "access:request",
+    "GET /v1/access-approvals/{approval_id}": "access:request",
+    "POST /v1/access-approvals/{approval_id}/seats": "access:request",
+    "DELETE /v1/access-approvals/{approval_id}/seats/{user_id}": "access:request",
+    "POST /v1/credentials": "access:request",
+    "GET /v1/credentials": "access:request",
+    "GET /v1/credentials/{credential_id}": "access:request",
+    "GET /v1/credentials/{credential_id}/file": "access:request",
+    "GET /v1/provider/access-requests": "access:review",
+    "GET /v1/provider/access-requests/{request_id}": "access:review",
+    "POST /v1/provider/access-requests/approve": "access:review",
+    "POST /v1/provider/access-requests/reject": "access:review",
+    "GET /v1/provider/access-approvals": "access:review",
+    "POST /v1/provider/access-approvals/{approval_id}/reset": "access:review",
+    "POST /v1/provider/access-approvals/{approval_id}/revoke": "access:review",
+    "POST /v1/provider/datasets/{slug}/access-grants": "access:review",
+    "GET /v1/provider/access-report": "access:review",
+    "GET /v1/provider/credentials": "access:review",
+    "GET /v1/provider/credentials/{credential_id}": "access:review",
+    "GET /v1/provider/credentials/{credential_id}/file": "access:review",
+    "POST /v1/provider/credentials/{credential_id}/verify": "access:review",
+    "POST /v1/provider/credentials/{credential_id}/refuse": "access:review",
+    "GET /v1/provider/datasets/{slug}/access": "provider:write",
+    "PUT /v1/provider/datasets/{slug}/access": "provider:write",
+    "GET /v1/provider/agreements": "provider:write",
+    "POST /v1/provider/agreements": "provider:write",
+    "GET /v1/provider/agreements/{agreement_id}": "provider:write",
+    "POST /v1/provider/agreements/{agreement_id}/versions": "provider:write",
 }
+
+
+@pytest.fixture()
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    # Every route × every credential is well over a minute's worth of requests from one address.
+    app_settings["API_RATE_LIMIT_PER_KEY"] = "1000000 per minute"
+    app_settings["API_RATE_LIMIT_PER_ADDRESS"] = "1000000 per minute"
+    return app_settings
 
 
 @dataclass
@@ -178,9 +221,11 @@ def request_for(world, client, credentials) -> Request:
     assert job.status_code == 202, job.get_json()
     extra, free = world.objects["extra"], world.objects["free"]
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
+    access = governed_access(world, client, credentials["all"])
     return Request(
         values={
             **custom["values"],
+            **access.values,
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -198,6 +243,7 @@ def request_for(world, client, credentials) -> Request:
         },
         bodies={
             **custom["bodies"],
+            **access.bodies,
             "POST /v1/orders": {
                 "licensee": "buy",
                 "lines": [{"offer_id": extra.id, "accepted_terms_hash": extra.terms_hash}],
@@ -222,7 +268,11 @@ def request_for(world, client, credentials) -> Request:
             },
             "PUT /v1/provider/datasets/{slug}/sections/{section}": {"record": {"title": "Speech commands"}},
         },
-        queries={"GET /v1/provider/datasets": "organisation=prov", "GET /v1/webhooks/endpoints": "organisation=prov"},
+        queries={
+            **access.queries,
+            "GET /v1/provider/datasets": "organisation=prov",
+            "GET /v1/webhooks/endpoints": "organisation=prov",
+        },
     )
 
 

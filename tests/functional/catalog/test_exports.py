@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from marketplace.catalog import services
 from marketplace.catalog.models import Dataset
-from marketplace.catalog.vocab import PUBLIC_STATUSES
+from marketplace.catalog.vocab import PUBLIC_STATUSES, OfferingType
 from marketplace.seed import seed_demo
 from tests.functional.catalog.conftest import sha
 
@@ -30,7 +30,14 @@ def seeded(app, uow, db_session: Session) -> list[str]:
     with app.app_context():
         seed_demo(uow)
         db_session.flush()
-    return list(db_session.exec(select(Dataset.slug).where(col(Dataset.status).in_(PUBLIC_STATUSES))))
+    # The listings with files: a custom-collection service has none for Croissant to describe.
+    return list(
+        db_session.exec(
+            select(Dataset.slug).where(
+                col(Dataset.status).in_(PUBLIC_STATUSES), Dataset.offering_type == OfferingType.OFF_THE_SHELF
+            )
+        )
+    )
 
 
 def _validate(path: Path) -> tuple[Path, int, str]:
@@ -111,7 +118,8 @@ def test_dcat_feed_lists_every_published_dataset(client, seeded: list[str], cata
     catalog_node = URIRef("http://localhost/catalog.jsonld")
     assert (catalog_node, RDF.type, DCAT.Catalog) in graph
     listed = {str(graph.value(node, DCTERMS.identifier)): node for node in graph.objects(catalog_node, DCAT.dataset)}
-    assert set(listed) == set(seeded) and hidden.slug not in listed
+    # Every published listing, custom-collection services included (the seed lists one).
+    assert set(listed) == set(seeded) | {"custom-clinical-speech-collection"} and hidden.slug not in listed
     for slug, node in listed.items():
         page = URIRef(f"http://localhost/datasets/{slug}")
         assert node == page

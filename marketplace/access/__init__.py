@@ -1,0 +1,1 @@
+"""Governed access: gated and credentialed datasets, data-use agreements, requests, review, credentials."""

@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import User
 from marketplace.db import Database, ServiceContext, UnitOfWork
-from marketplace.errors import FieldProblem, NotAuthenticated, ValidationFailed
+from marketplace.errors import NotAuthenticated, ValidationFailed
+from marketplace.forms import field_problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,11 +116,7 @@ def parse(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], schema.load(dict(data)))
     except MarshmallowError as exc:
-        details: list[FieldProblem] = []
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        for field_name, problems in messages.items():
-            text = "; ".join(str(p) for p in problems) if isinstance(problems, list) else str(problems)
-            details.append(FieldProblem(field=str(field_name), message=text))
+        details = field_problems(exc, schema, whole="_schema")
         summary = "; ".join(f"{d.field}: {d.message}" for d in details)
         raise ValidationFailed(message=f"Please correct the form: {summary}", details=details) from exc
 

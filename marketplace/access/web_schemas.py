@@ -10,11 +10,12 @@ from datetime import date
 from typing import Any
 
 import iso3166
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 from werkzeug.datastructures import MultiDict
 
 from marketplace.access.agreements import TEMPLATES
 from marketplace.access.states import AccessMode, FieldKind, HolderKind, RequestState, ResignPolicy
+from marketplace.forms import FormSchema
 
 USE_LABELS = {
     "research": "Research",
@@ -38,9 +39,10 @@ FIELD_KIND_LABELS = {
 COUNTRIES = sorted(((c.alpha2, c.name) for c in iso3166.countries), key=lambda pair: pair[1])
 
 
-class _Form(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class _Form(FormSchema):
+    # These pages mean different things by a blank ("" is "every state" in the queue filter), so blanks reach the
+    # schemas as typed and the views say which empty inputs mean "not given" (:func:`blank_to_none`).
+    blank_is_missing = False
 
 
 def _optional_int(low: int, high: int) -> fields.Integer:

@@ -2,62 +2,60 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
 
 from marketplace.accounts.models import OrgKind, Role
+from marketplace.forms import FormSchema
 
 
-class _Form(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class _PasswordForm(FormSchema):
+    # A password is a secret taken exactly as typed: one made of spaces is checked as typed (and refused by the
+    # password rules or by the login), never quietly treated as "not given".
+    blank_is_missing = False
 
 
-class SignUpSchema(_Form):
+class SignUpSchema(_PasswordForm):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     display_name = fields.String(load_default="", validate=validate.Length(max=120))
 
 
-class LoginSchema(_Form):
+class LoginSchema(_PasswordForm):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     next = fields.String(load_default="")
 
 
-class EmailOnlySchema(_Form):
+class EmailOnlySchema(FormSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
 
 
-class ResetPasswordSchema(_Form):
+class ResetPasswordSchema(_PasswordForm):
     token = fields.String(required=True, validate=validate.Length(min=1, max=512))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
-class ChangePasswordSchema(_Form):
+class ChangePasswordSchema(_PasswordForm):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     new_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 
-class ChangeEmailSchema(_Form):
+class ChangeEmailSchema(_PasswordForm):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     new_email = fields.Email(required=True, validate=validate.Length(max=254))
 
 
-class CreateOrganisationSchema(_Form):
+class CreateOrganisationSchema(FormSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     slug = fields.String(load_default="", validate=validate.Length(max=64))
     kind = fields.Enum(OrgKind, by_value=True, required=True)
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class InviteSchema(_Form):
+class InviteSchema(FormSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.Enum(Role, by_value=True, required=True)
 
 
-class ChangeRoleSchema(_Form):
+class ChangeRoleSchema(FormSchema):
     role = fields.Enum(Role, by_value=True, required=True)
-
-
-class TokenSchema(_Form):
-    token = fields.String(required=True, validate=validate.Length(min=1, max=512))

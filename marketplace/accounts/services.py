@@ -31,6 +31,7 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, InvalidToken, NotFound, PermissionDenied, Throttled, ValidationFailed
 from marketplace.mail import send_after_commit
 from marketplace.permissions import Action, require, role_in
+from marketplace.text import slugify
 
 # A stand-in hash so that a log-in for an unknown e-mail costs as much as one for a known e-mail.
 _DUMMY_HASHES: dict[str, str] = {}
@@ -50,10 +51,6 @@ def _hasher(uow: UnitOfWork):  # type: ignore[no-untyped-def]
 
 def user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
-
-
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
 
 
 # --- sign-up and verification -------------------------------------------------------------------------------
@@ -341,12 +338,6 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset({"new", "admin", "api", "settings", "static", "login", "logout", "signup"})
 
 
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:64].strip("-")
-
-
 def get_organisation(session: Session, slug: str) -> Organisation:
     org = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
     if org is None:
@@ -363,7 +354,7 @@ def create_organisation(
     name = name.strip()
     if not name:
         raise ValidationFailed.for_field("name", "is required")
-    slug = (slug or "").strip().lower() or slugify(name)
+    slug = (slug or "").strip().lower() or slugify(name, 64)
     if not SLUG_RE.match(slug):
         raise ValidationFailed.for_field(
             "slug", "use 1–64 lower-case letters, digits and hyphens, not starting or ending with a hyphen"

@@ -41,9 +41,9 @@ from marketplace import boundedjson
 from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.models import IdempotencyRecord
 from marketplace.apikeys.services import CredentialRefused, Principal, authenticate, record_use, refuse_unless
-from marketplace.catalog.schemas import flatten_messages
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.errors import BadRequest, Conflict, FieldProblem, NotAuthenticated, NotFound, ValidationFailed
+from marketplace.forms import field_problems
 from marketplace.permissions import delegated
 from marketplace.web import client_ip, database, service_context, uow
 
@@ -202,9 +202,7 @@ def load(schema: Schema, data: Any, *, location: str) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], schema.load(data))
     except MarshmallowError as error:
-        problems = flatten_messages(error.messages)
-        for problem in problems:
-            problem.location = location
+        problems = field_problems(error, schema, location=location)
         summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
         raise ValidationFailed(message=f"The {location} is not valid: {summary}", details=problems) from error
 

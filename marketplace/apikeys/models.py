@@ -48,9 +48,6 @@ class ApiKey(SQLModel, table=True):
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 
-    def is_usable(self, now: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-
 
 class IdempotencyRecord(SQLModel, table=True):
     """The first successful response to a POST carrying an ``Idempotency-Key``, kept for replays (24 hours).

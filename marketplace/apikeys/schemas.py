@@ -5,21 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, pre_load, validate
+from marshmallow import fields, post_load, validate
 
 from marketplace.apikeys.scopes import SCOPES
+from marketplace.forms import FormSchema
 
 
-class _Form(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def _blank_is_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-
-
-class KeyFormSchema(_Form):
+class KeyFormSchema(FormSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     owner = fields.String(
         load_default="user",
@@ -37,7 +29,7 @@ class KeyFormSchema(_Form):
         return data
 
 
-class ClientFormSchema(_Form):
+class ClientFormSchema(FormSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=64))
     scopes = fields.List(fields.String(validate=validate.OneOf(list(SCOPES))), load_default=list)

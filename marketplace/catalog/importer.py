@@ -27,9 +27,10 @@ from marketplace import boundedjson
 from marketplace.accounts.models import User
 from marketplace.catalog import croissant, services, vocab
 from marketplace.catalog.models import Dataset, DatasetVersion
-from marketplace.catalog.schemas import SECTION_FIELDS, flatten_messages, load_record, unflatten
+from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields, unflatten
 from marketplace.db import UnitOfWork
 from marketplace.errors import FieldProblem, ValidationFailed
+from marketplace.forms import field_problems
 
 FORMATS = ("csv", "jsonl", "croissant")
 LIST_SEPARATOR = "|"
@@ -86,7 +87,8 @@ def _decode(data: bytes) -> str:
 
 
 def _problems_of(error: ValidationError, location: str) -> list[FieldProblem]:
-    return [FieldProblem(p.field, p.message, location) for p in flatten_messages(error.messages)]
+    # Every reader's input is (part of) a record, so its errors are named by the record's dotted paths.
+    return field_problems(error, record_fields(), location=location)
 
 
 def _csv_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:

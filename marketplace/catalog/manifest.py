@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 from marshmallow import ValidationError
 
-from marketplace.catalog.schemas import ManifestEntrySchema, duplicate_paths, flatten_messages
+from marketplace.catalog.schemas import ManifestEntrySchema, duplicate_paths
 from marketplace.errors import FieldProblem, ValidationFailed
+from marketplace.forms import field_problems
 
 MANIFEST_COLUMNS = ("path", "size_bytes", "sha256", "media_type")
 
@@ -108,8 +109,7 @@ def load_manifest_rows(rows: list[tuple[str, Any]]) -> list[dict[str, Any]]:
         try:
             files.append(schema.load(item))
         except ValidationError as exc:
-            for problem in flatten_messages(exc.messages):
-                problems.append(FieldProblem(problem.field, problem.message, location))
+            problems.extend(field_problems(exc, schema, location=location))
     if not problems:
         for index, first in duplicate_paths(files):
             problems.append(FieldProblem("path", f"the same path as {rows[first][0]}", rows[index][0]))

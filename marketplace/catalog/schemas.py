@@ -12,11 +12,11 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from licensing.money import is_currency
 from marketplace.catalog import vocab
-from marketplace.errors import FieldProblem
+from marketplace.forms import FormSchema, field_at
 
 TAG_MAX = 30
 LIST_MAX = 300
@@ -447,31 +447,6 @@ def record_fields(names: tuple[str, ...] | None = None) -> DatasetRecordSchema:
     return DatasetRecordSchema(only=names) if names else DatasetRecordSchema()
 
 
-def flatten_messages(messages: Any, prefix: str = "") -> list[FieldProblem]:
-    """marshmallow's nested error messages as one :class:`FieldProblem` per dotted field path."""
-    problems: list[FieldProblem] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            name = "" if key == "_schema" else str(key)
-            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
-            problems.extend(flatten_messages(value, path))
-    elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-        # "languages.2" names an item of a plain list: report it on the list, whose input shows the item.
-        head, _, tail = prefix.rpartition(".")
-        field_name = head if tail.isdigit() and head and is_list_field(_strip_indices(head)) else prefix
-        problems.append(FieldProblem(field=field_name or "record", message="; ".join(messages)))
-    elif isinstance(messages, list):
-        for item in messages:
-            problems.extend(flatten_messages(item, prefix))
-    else:
-        problems.append(FieldProblem(field=prefix or "record", message=str(messages)))
-    return problems
-
-
-def _strip_indices(path: str) -> str:
-    return ".".join(part for part in path.split(".") if not part.isdigit())
-
-
 def load_record(data: Mapping[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Validate ``data`` as a record (or the ``names`` part of one); ValidationError lists dotted fields."""
     return dict(record_fields(names).load(dict(data)))
@@ -480,28 +455,10 @@ def load_record(data: Mapping[str, Any], names: tuple[str, ...] | None = None) -
 # --- flat (CSV / form) ↔ nested -----------------------------------------------------------------------------------
 
 
-def _field_at(schema: Schema, path: list[str]) -> Any:
-    """The schema field a dotted path names (list indices skipped), or None."""
-    current: Any = schema
-    found: Any = None
-    for part in path:
-        if part.isdigit():
-            continue
-        if isinstance(current, fields.List) and isinstance(current.inner, fields.Nested):
-            current = current.inner.schema
-        elif isinstance(current, fields.Nested):
-            current = current.schema
-        if not isinstance(current, Schema) or part not in current.fields:
-            return None
-        found = current.fields[part]
-        current = found
-    return found
-
-
 @functools.lru_cache(maxsize=1024)
 def is_list_field(name: str) -> bool:
     """True when the dotted ``name`` is a list of plain values (tags, tasks, languages…)."""
-    field = _field_at(record_fields(), name.split("."))
+    field = field_at(record_fields(), name.split("."))
     return isinstance(field, fields.List) and not isinstance(field.inner, fields.Nested)
 
 
@@ -564,41 +521,27 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-class _Form(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def _blank_is_missing(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        # An empty form field means "not given", so optional fields take their defaults.
-        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
-
-
-class CreateDatasetSchema(_Form):
+class CreateDatasetSchema(FormSchema):
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=64))
     title = fields.String(required=True, validate=validate.Length(min=3, max=200))
     slug = fields.String(load_default="", validate=validate.Length(max=80))
     modality = _choice(vocab.Modality, allow_none=True, load_default=None)
 
 
-class VersionFormSchema(_Form):
+class VersionFormSchema(FormSchema):
     version = Coded(vocab.semantic_version, required=True)
     changelog = _text(20000)
     manifest = fields.String(load_default="", validate=validate.Length(max=20_000_000))
 
 
-class ManifestFormSchema(_Form):
-    manifest = fields.String(required=True, validate=validate.Length(min=1, max=20_000_000))
-
-
-class ReasonSchema(_Form):
+class ReasonSchema(FormSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class SampleFormSchema(_Form):
+class SampleFormSchema(FormSchema):
     description = _text(500)
 
 
-class ImportFormSchema(_Form):
+class ImportFormSchema(FormSchema):
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=64))
     format = fields.String(load_default="", validate=validate.OneOf(["", "csv", "jsonl", "croissant"]))

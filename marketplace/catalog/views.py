@@ -29,13 +29,14 @@ from marketplace.catalog.schemas import (
     SampleFormSchema,
     VersionFormSchema,
     flatten,
-    flatten_messages,
     load_record,
+    record_fields,
     sections_for,
     unflatten,
 )
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.forms import field_problems
 from marketplace.licenses.views import dataset_offers
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
@@ -331,7 +332,7 @@ def edit_section(slug: str, section: str) -> ViewResult:
         try:
             loaded = load_record(record, SECTION_FIELDS[section])
         except MarshmallowError as exc:
-            problems = flatten_messages(exc.messages)
+            problems = field_problems(exc, record_fields(SECTION_FIELDS[section]))
             raise ValidationFailed(message="Please correct the highlighted fields.", details=problems) from exc
         services.update_section(uow(), require_user(), dataset, section, loaded)
     except DomainError as error:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import fields, validate
+
+from marketplace.forms import FormSchema
 
 
-class StartUploadSchema(Schema):
+class StartUploadSchema(FormSchema):
     """One file the browser is about to upload; the service validates path, media type and hash in depth."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     path = fields.String(required=True, validate=validate.Length(min=1, max=1024))
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
@@ -17,20 +16,14 @@ class StartUploadSchema(Schema):
     sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
-class PartLinksSchema(Schema):
+class PartLinksSchema(FormSchema):
     """Which parts the browser wants links for (empty for a single-PUT upload)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     parts = fields.List(fields.Integer(strict=True), load_default=list, validate=validate.Length(max=100))
 
 
-class LinkListSchema(Schema):
+class LinkListSchema(FormSchema):
     """The batch list: which tool's format, and optionally one version only."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     format = fields.String(load_default="curl", validate=validate.OneOf(["curl", "aria2"]))
     version = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))

@@ -6,26 +6,19 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from marshmallow import (
-    EXCLUDE,
-    Schema,
     ValidationError,
     fields,
     post_load,
-    pre_load,
     validate,
     validates,
     validates_schema,
 )
 
 from licensing.usecheck import Action as UseAction
+from marketplace.forms import FormSchema
 
 
-class _Form(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class OfferFormSchema(_Form):
+class OfferFormSchema(FormSchema):
     """A provider's new offer. The price is typed in major units ("1250.00") and stored as integer minor units."""
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=120))
@@ -84,14 +77,14 @@ class OfferFormSchema(_Form):
         }
 
 
-class AcquireSchema(_Form):
+class AcquireSchema(FormSchema):
     licensee = fields.String(required=True, validate=validate.Length(min=1, max=64))
     accept_terms = fields.String(
         required=True, validate=validate.Length(min=1, max=64), error_messages={"required": "accept the terms first"}
     )
 
 
-class UseCheckSchema(_Form):
+class UseCheckSchema(FormSchema):
     action = fields.Enum(UseAction, by_value=True, required=True)
     commercial = fields.Boolean(
         load_default=False, truthy={"1", "on", "true", "yes"}, falsy={"0", "off", "false", "no", ""}
@@ -99,21 +92,14 @@ class UseCheckSchema(_Form):
     territory = fields.String(
         load_default="", validate=validate.Regexp(r"^([A-Za-z]{2})?$", error="use a 2-letter country code")
     )
+    # The browser sends the empty number field as "", which FormSchema reads as not given: the user did not ask
+    # about seats, so the seat limit is not checked (None). Anything else must be a whole number.
     seats_in_use = fields.Integer(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=1_000_000, error="enter a number of seats from 0 to 1,000,000"),
         error_messages={"invalid": "enter a whole number of seats, or leave it empty"},
     )
-
-    @pre_load
-    def _blank_seats_not_asked(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        # The browser sends the empty number field as "": the user did not ask about seats, so the seat limit is
-        # not checked (None), as when the field is absent. Anything else must be a whole number.
-        seats = data.get("seats_in_use")
-        if isinstance(seats, str) and not seats.strip():
-            data = {**data, "seats_in_use": None}
-        return data
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

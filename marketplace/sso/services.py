@@ -135,20 +135,35 @@ def configure(
     require(session, actor, Action.SSO_MANAGE, org)
     # Kept exactly as typed: it must equal the provider's ``iss`` (some end in a slash, most do not).
     issuer = check_target(issuer, TargetPolicy.from_settings(uow.settings), field="issuer")
+    client_id = _checked_client_id(client_id)
+    wanted = parse_domains(domains)
+    connection = session.exec(select(SsoConnection).where(SsoConnection.organisation_id == org.id)).first()
+    current = domains_of(session, connection) if connection is not None else []
+    _check_new_domains(uow, actor, wanted, current)
+    connection = _save_connection(
+        uow, actor, org, connection, issuer=issuer, client_id=client_id, secret=client_secret, enabled=enabled
+    )
+    _replace_domains(uow, actor, connection, wanted, current)
+    return connection
+
+
+def _checked_client_id(client_id: str) -> str:
     client_id = client_id.strip()
     if not client_id:
         raise ValidationFailed.for_field("client_id", "is required")
     if len(client_id) > 255:
         raise ValidationFailed.for_field("client_id", "must be at most 255 characters")
-    wanted = parse_domains(domains)
+    return client_id
+
+
+def _check_new_domains(uow: UnitOfWork, actor: User, wanted: list[str], current: list[str]) -> None:
+    """Refuse public mail domains, and a domain new to the connection unless ``actor`` proves it and it is free."""
     blocked = _blocked(uow.settings)
     for domain in wanted:
         if domain in blocked:
             raise ValidationFailed.for_field(
                 "domains", f"{domain} is a public mail provider: its addresses do not belong to one organisation"
             )
-    connection = session.exec(select(SsoConnection).where(SsoConnection.organisation_id == org.id)).first()
-    current = domains_of(session, connection) if connection is not None else []
     for domain in wanted:
         if domain in current:
             continue
@@ -158,10 +173,25 @@ def configure(
                 f"to add {domain} you need a verified e-mail address at {domain} (you are {actor.email}); "
                 "ask an admin with such an address to add it",
             )
-        taken = session.exec(select(SsoDomain).where(SsoDomain.domain == domain)).first()
+        taken = uow.session.exec(select(SsoDomain).where(SsoDomain.domain == domain)).first()
         if taken is not None:
             raise ValidationFailed.for_field("domains", f"{domain} is already used by another organisation")
-    secret = (client_secret or "").strip()
+
+
+def _save_connection(
+    uow: UnitOfWork,
+    actor: User,
+    org: Organisation,
+    connection: SsoConnection | None,
+    *,
+    issuer: str,
+    client_id: str,
+    secret: str | None,
+    enabled: bool,
+) -> SsoConnection:
+    """Create the connection (a secret is then required) or change it (an empty secret keeps the stored one)."""
+    session = uow.session
+    secret = (secret or "").strip()
     now = uow.now()
     box = secret_box(uow.settings)
     if connection is None:
@@ -179,15 +209,22 @@ def configure(
         )
         session.add(connection)
         session.flush()
-    else:
-        connection.issuer = issuer
-        connection.client_id = client_id
-        if secret:
-            connection.client_secret_ciphertext = box.encrypt(secret)
-        connection.enabled = enabled
-        connection.revision += 1
-        connection.updated_at = now
-        session.add(connection)
+        return connection
+    connection.issuer = issuer
+    connection.client_id = client_id
+    if secret:
+        connection.client_secret_ciphertext = box.encrypt(secret)
+    connection.enabled = enabled
+    connection.revision += 1
+    connection.updated_at = now
+    session.add(connection)
+    return connection
+
+
+def _replace_domains(
+    uow: UnitOfWork, actor: User, connection: SsoConnection, wanted: list[str], current: list[str]
+) -> None:
+    session, now = uow.session, uow.now()
     for row in session.exec(select(SsoDomain).where(SsoDomain.connection_id == connection.id)).all():
         if row.domain not in wanted:
             session.delete(row)
@@ -195,7 +232,6 @@ def configure(
         if domain not in current:
             session.add(SsoDomain(connection_id=connection.id, domain=domain, claimed_by_id=actor.id, created_at=now))  # type: ignore[arg-type]
     session.flush()
-    return connection
 
 
 def remove(uow: UnitOfWork, actor: User, org: Organisation) -> None:

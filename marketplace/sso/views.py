@@ -10,13 +10,14 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session
 from joserfc.errors import JoseError
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import fields
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import Organisation
 from marketplace.accounts.schemas import EmailOnlySchema
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import DomainError, ServiceUnavailable, ValidationFailed
+from marketplace.forms import FormSchema
 from marketplace.permissions import Action, require
 from marketplace.sso import services as svc
 from marketplace.sso.client import SsoClients
@@ -49,9 +50,10 @@ class SsoFailed(DomainError):
     code: str = SsoErrorCode.SSO_FAILED
 
 
-class SettingsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class SettingsSchema(FormSchema):
+    # Blanks go through to the service, which words what is missing in the settings' own terms ("name at least
+    # one e-mail domain") for this form and for every other caller of ``configure``.
+    blank_is_missing = False
 
     issuer = fields.String(required=True)
     client_id = fields.String(required=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import fields
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import Organisation
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import EVENT_TYPES
+from marketplace.forms import FormSchema
 from marketplace.permissions import Action, require
 from marketplace.web import discard_changes, login_required, parse, redirect_to, require_user, uow
 from marketplace.webhooks import services as svc
@@ -23,10 +24,7 @@ ViewResult = str | Response | tuple[str, int]
 DELIVERIES_PER_PAGE = 25
 
 
-class EndpointSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class EndpointSchema(FormSchema):
     url = fields.String(required=True)
     description = fields.String(load_default="")
     events = fields.List(fields.String(), load_default=list)

@@ -24,7 +24,8 @@ def test_create_organisation_makes_the_creator_owner(client, db_session: Session
 @pytest.mark.parametrize(
     "data,field,message",
     [
-        ({"name": "", "kind": "provider"}, "name", "Length must be between 1 and 120"),
+        ({"name": "", "kind": "provider"}, "name", "Please fill this in"),  # blank is not given
+        ({"name": "x" * 121, "kind": "provider"}, "name", "Length must be between 1 and 120"),
         ({"name": "X", "kind": "reseller"}, "kind", "Must be one of"),
         ({"name": "X", "kind": "buyer", "slug": "-bad-"}, "slug", "lower-case letters"),
         ({"name": "X", "kind": "buyer", "slug": "admin"}, "slug", "reserved"),

@@ -22,7 +22,6 @@ __all__ = [
     "DatasetCreateSchema",
     "DeliveryPageSchema",
     "DeliverySchema",
-    "EmptySchema",
     "EndpointCreateSchema",
     "EndpointListSchema",
     "EndpointQuerySchema",
@@ -202,7 +201,3 @@ class DeliverySchema(Out):
 class DeliveryPageSchema(Out):
     data = fields.List(fields.Nested(DeliverySchema), required=True)
     next_cursor = nullable_str(required=True)
-
-
-class EmptySchema(In):
-    """No fields."""

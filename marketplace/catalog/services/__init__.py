@@ -65,7 +65,6 @@ from marketplace.catalog.services.records import (
     dataset_record,
     provider_organisation,
     record_event,
-    slugify,
     terms_of,
 )
 from marketplace.catalog.services.samples import (
@@ -136,7 +135,6 @@ __all__ = [
     "samples_of",
     "search_catalog",
     "search_hits",
-    "slugify",
     "submit_for_review",
     "terms_of",
     "update_section",

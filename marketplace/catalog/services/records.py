@@ -4,7 +4,6 @@ checks every listing command shares."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, FieldProblem, PermissionDenied, ValidationFailed
 from marketplace.permissions import Action, require
+from marketplace.text import slugify
 
 #: Record fields kept as rows of :class:`DatasetTerm`, with their scheme.
 TERM_FIELDS: dict[str, TermScheme] = {
@@ -106,11 +106,6 @@ def _require_edit(uow: UnitOfWork, user: User | None, dataset: Dataset) -> User:
     return require(uow.session, user, Action.DATASET_EDIT, dataset)
 
 
-def slugify(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
-
-
 def _slug_taken(session: Session, slug: str) -> bool:
     return session.exec(select(Dataset.id).where(Dataset.slug == slug)).first() is not None
 
@@ -126,7 +121,7 @@ def choose_slug(session: Session, wanted: str | None, title: str) -> str:
         if _slug_taken(session, slug):
             raise ValidationFailed.for_field("slug", f"{slug!r} is already taken")
         return slug
-    base = slugify(title) or "dataset"
+    base = slugify(title, 80) or "dataset"
     if base in RESERVED_SLUGS:
         base = f"{base}-dataset"
     slug, n = base, 1

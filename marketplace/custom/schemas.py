@@ -15,9 +15,10 @@ from marshmallow import ValidationError as MarshmallowError
 
 from licensing.money import is_currency
 from marketplace.catalog import vocab
-from marketplace.catalog.schemas import Coded, UniqueList, flatten_messages
+from marketplace.catalog.schemas import Coded, UniqueList
 from marketplace.custom.models import PaymentPlan, Visibility, VolumeUnit
 from marketplace.errors import ValidationFailed
+from marketplace.forms import field_problems
 
 #: The largest amount of money (minor units) and volume anyone may write: anything above is a typo.
 MAX_MONEY = 10**12
@@ -201,6 +202,6 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], schema.load(data))
     except MarshmallowError as error:
-        problems = flatten_messages(error.messages)
+        problems = field_problems(error, schema)
         summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
         raise ValidationFailed(message=f"Please correct: {summary}", details=problems) from error

@@ -12,10 +12,21 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response
 
 from marketplace.api.core import bp
-from marketplace.api.routes import access, access_review, catalog, contracts, licenses, meta, orders, provider, webhooks
+from marketplace.api.routes import (
+    access,
+    access_review,
+    catalog,
+    contracts,
+    custom,
+    licenses,
+    meta,
+    orders,
+    provider,
+    webhooks,
+)
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, contracts)
+_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom, contracts)
 
 
 @bp.get("/v1/status")

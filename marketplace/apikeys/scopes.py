@@ -9,6 +9,8 @@ LICENSES_READ = "licenses:read"
 DOWNLOADS = "downloads"
 PROVIDER_WRITE = "provider:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+CUSTOM_READ = "custom:read"
+CUSTOM_WRITE = "custom:write"
 ACCESS_REQUEST = "access:request"
 ACCESS_REVIEW = "access:review"
 
@@ -19,6 +21,12 @@ SCOPES: dict[str, str] = {
     DOWNLOADS: "Get audited download links and file manifests for licensed datasets.",
     PROVIDER_WRITE: "Providers: create and edit listings, versions, uploads, offers; run catalog imports.",
     WEBHOOKS_MANAGE: "Manage the organisation's outbound webhook endpoints and their deliveries.",
+    # Custom data has scopes of its own: negotiating bespoke collections (requests, quotes, private threads) is
+    # neither buying off the shelf (orders:write) nor editing listings (provider:write), and a key for the one
+    # should not speak for the organisation in the other.
+    CUSTOM_READ: "Custom data: read the requests board, your requests and invitations, quotes and private threads.",
+    CUSTOM_WRITE: "Custom data: post and edit requests, invite providers, attach files; submit, revise and withdraw "
+    "quotes; accept or decline quotes (accepting makes a contract); write in private threads.",
     ACCESS_REQUEST: "Governed datasets: read access forms, request access, sign agreements, follow or withdraw "
     "requests; upload training credentials; manage the named seats of an organisation's access.",
     ACCESS_REVIEW: "Providers' reviewers: the access request queue, approve or reject in batches, reset, revoke "

@@ -293,6 +293,20 @@ def requests_for_user(
     return visible[:limit]
 
 
+def check_file(uow: UnitOfWork, filename: str, content: bytes, *, field: str = "file") -> str:
+    """The file's clean name (no directories), or :class:`ValidationFailed` naming ``field`` when the name is
+    empty or too long, the file is empty, or it is larger than ``CUSTOM_ATTACHMENT_MAX_BYTES``."""
+    limit = int(uow.settings.get("CUSTOM_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or len(name) > 255:
+        raise ValidationFailed.for_field(field, "give the file a name of 1 to 255 characters")
+    if not content:
+        raise ValidationFailed.for_field(field, "the file is empty")
+    if len(content) > limit:
+        raise ValidationFailed.for_field(field, f"the file is {len(content):,} bytes; the limit is {limit:,} bytes")
+    return name
+
+
 def add_attachment(
     uow: UnitOfWork,
     actor: User,
@@ -307,14 +321,7 @@ def add_attachment(
 
     Refused above ``CUSTOM_ATTACHMENT_MAX_BYTES``; the caller has already checked who may attach.
     """
-    limit = int(uow.settings.get("CUSTOM_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024))
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if not name or len(name) > 255:
-        raise ValidationFailed.for_field("file", "give the file a name of 1 to 255 characters")
-    if not content:
-        raise ValidationFailed.for_field("file", "the file is empty")
-    if len(content) > limit:
-        raise ValidationFailed.for_field("file", f"the file is {len(content):,} bytes; the limit is {limit:,} bytes")
+    name = check_file(uow, filename, content)
     storage = uow.context.storage
     if storage is None:
         raise ServiceUnavailable(message="File storage is not configured.")

@@ -40,6 +40,8 @@ ALL_SCOPES = [
     "downloads",
     "provider:write",
     "webhooks:manage",
+    "custom:read",
+    "custom:write",
     "access:request",
     "access:review",
 ]

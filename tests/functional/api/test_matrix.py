@@ -25,6 +25,7 @@ from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
 from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
+from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.support.contracts import contracts_for_matrix
 
@@ -83,6 +84,7 @@ REQUIRED: dict[str, str] = {
     "POST /v1/contracts/{contract_id}/milestones/{position}/reject": "orders:write",
     "POST /v1/contracts/{contract_id}/milestones/{position}/cancel": "orders:write",
     "POST /v1/contracts/{contract_id}/milestones/{position}/escalate": "any",
+    **CUSTOM_REQUIRED,
     "GET /v1/datasets/{slug}/access": "access:request",
     "POST /v1/datasets/{slug}/access-requests": "access:request",
     "GET /v1/access-requests": "access:request",
@@ -119,6 +121,15 @@ REQUIRED: dict[str, str] = {
     "GET /v1/provider/agreements/{agreement_id}": "provider:write",
     "POST /v1/provider/agreements/{agreement_id}/versions": "provider:write",
 }
+
+
+@pytest.fixture()
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    # Every route × every credential is more requests than one address may make in a minute: rate limits have
+    # their own test (test_rate_limits.py); here they would only hide what each route allows.
+    app_settings["API_RATE_LIMIT_PER_KEY"] = "1000000 per minute"
+    app_settings["API_RATE_LIMIT_PER_ADDRESS"] = "1000000 per minute"
+    return app_settings
 
 
 @dataclass
@@ -162,15 +173,6 @@ def _expected(op: Operation, credential: str) -> str:
     if required == "any" or credential in (required, "all"):
         return "allowed"
     return "403 insufficient_scope"
-
-
-@pytest.fixture()
-def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
-    # Every route × every credential is more requests than one address may make in a minute: rate limits have
-    # their own test (test_rate_limits.py); here they would only hide what each route allows.
-    app_settings["API_RATE_LIMIT_PER_KEY"] = "1000000 per minute"
-    app_settings["API_RATE_LIMIT_PER_ADDRESS"] = "1000000 per minute"
-    return app_settings
 
 
 @pytest.fixture()
@@ -229,10 +231,14 @@ def request_for(world, client, credentials) -> Request:
     )
     assert job.status_code == 202, job.get_json()
     extra, free = world.objects["extra"], world.objects["free"]
-    custom = contracts_for_matrix(uow, client, credentials["all"], world.people, world.orgs["buy"], world.orgs["prov"])
+    contracts = contracts_for_matrix(
+        uow, client, credentials["all"], world.people, world.orgs["buy"], world.orgs["prov"]
+    )
+    custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
     return Request(
         values={
+            **contracts["values"],
             **custom["values"],
             **access.values,
             "slug": "speech",
@@ -251,6 +257,7 @@ def request_for(world, client, credentials) -> Request:
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
         },
         bodies={
+            **contracts["bodies"],
             **custom["bodies"],
             **access.bodies,
             "POST /v1/orders": {

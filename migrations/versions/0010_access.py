@@ -1,6 +1,6 @@
 """access: governed access to datasets (access mode, policies, agreements, requests, approvals, credentials)
 
-Revision ID: 0030_access
+Revision ID: 0010_access
 Revises: 0009_state_enums
 Create Date: 2026-11-30
 
@@ -15,7 +15,7 @@ from alembic import op
 
 import marketplace.db
 
-revision: str = "0030_access"
+revision: str = "0010_access"
 down_revision: str | None = "0009_state_enums"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

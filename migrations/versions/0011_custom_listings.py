@@ -1,6 +1,6 @@
 """custom listings and private offers: a custom-collection service's structured fields, and an offer's expiry
 
-Revision ID: 0021_custom_listings
+Revision ID: 0011_custom_listings
 Revises: 0009_state_enums
 Create Date: 2026-12-01
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import marketplace.db
 
-revision: str = "0021_custom_listings"
-down_revision: str | None = "0030_access"
+revision: str = "0011_custom_listings"
+down_revision: str | None = "0010_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """custom: contract payments held in escrow, and each delivery of a milestone with its review grant
 
-Revision ID: 0022_milestones
-Revises: 0020_custom
+Revision ID: 0013_milestones
+Revises: 0012_custom
 Create Date: 2026-11-30
 
 New tables only: ``custom_contract_payment`` (one checkout of a contract: the whole price or one milestone) and
@@ -15,8 +15,8 @@ from alembic import op
 
 import marketplace.db
 
-revision: str = "0022_milestones"
-down_revision: str | None = "0020_custom"
+revision: str = "0013_milestones"
+down_revision: str | None = "0012_custom"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """custom: requests for data, quotes, contracts, milestones, private threads and the transition log
 
-Revision ID: 0020_custom
-Revises: 0021_custom_listings
+Revision ID: 0012_custom
+Revises: 0011_custom_listings
 Create Date: 2026-12-01
 
 New tables only (prefix ``custom_``). The contract's private dataset uses the new ``dataset.status`` value
@@ -15,8 +15,8 @@ from alembic import op
 
 import marketplace.db
 
-revision: str = "0020_custom"
-down_revision: str | None = "0021_custom_listings"
+revision: str = "0012_custom"
+down_revision: str | None = "0011_custom_listings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

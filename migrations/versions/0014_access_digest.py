@@ -1,7 +1,7 @@
 """access: remember which requests each reviewer's daily digest already named
 
-Revision ID: 0031_access_digest
-Revises: 0021_custom_listings
+Revision ID: 0014_access_digest
+Revises: 0013_milestones
 Create Date: 2026-12-01
 
 Running the digest twice a day sent the same requests again; a row per (reviewer, request) sent prevents it.
@@ -14,8 +14,8 @@ from alembic import op
 
 import marketplace.db
 
-revision: str = "0031_access_digest"
-down_revision: str | None = "0022_milestones"
+revision: str = "0014_access_digest"
+down_revision: str | None = "0013_milestones"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

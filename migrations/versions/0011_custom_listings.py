@@ -1,7 +1,7 @@
 """custom listings and private offers: a custom-collection service's structured fields, and an offer's expiry
 
 Revision ID: 0011_custom_listings
-Revises: 0009_state_enums
+Revises: 0010_access
 Create Date: 2026-12-01
 
 A listing of offering type ``custom`` describes a service rather than files: its typical lead time, its price

@@ -88,7 +88,7 @@ def rotate() -> None:
     Restart the application afterwards so every process signs with the new key.
     """
     from marketplace.cli import _uow
-    from marketplace.licenses.services import record_key_usage
+    from marketplace.licenses.verification import record_key_usage
 
     path = _key_path()
     ring = licensing.KeyRing.load(path, now=utcnow())

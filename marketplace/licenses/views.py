@@ -16,7 +16,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
-from marketplace.licenses import public, schemas
+from marketplace.licenses import public, schemas, verification
 from marketplace.licenses import services as svc
 from marketplace.licenses.models import Offer
 from marketplace.permissions import Action, can
@@ -59,7 +59,7 @@ def jwks() -> Response:
 @bp.get("/licenses/<grant_id>/verify")
 def verify(grant_id: str) -> ViewResult:
     """Public: is this license genuine and in force? As a page, or JSON (``Accept: application/json``)."""
-    result = svc.verify_grant(uow().session, svc.keyring(uow()), grant_id, uow().now())
+    result = verification.verify_grant(uow().session, svc.keyring(uow()), grant_id, uow().now())
     if _wants_json():
         response = jsonify(result.to_dict())
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -82,7 +82,7 @@ def verify_certificate() -> ViewResult:
     offline = licensing.verify_certificate(token, svc.keyring(uow()).public_jwks(now), now)
     online = None
     if offline.valid and offline.claims:
-        online = svc.verify_grant(uow().session, svc.keyring(uow()), str(offline.claims.get("jti", "")), now)
+        online = verification.verify_grant(uow().session, svc.keyring(uow()), str(offline.claims.get("jti", "")), now)
     return render_template("licenses/verify_certificate.html", token=token, offline=offline, online=online)
 
 
@@ -154,7 +154,7 @@ def show(grant_id: str) -> ViewResult:
         use_form = dict(request.args)
         try:
             fields = parse(schemas.UseCheckSchema(), use_form)
-            decision = svc.check_intended_use(
+            decision = verification.check_intended_use(
                 grant,
                 licensing.IntendedUse(
                     action=fields["action"],

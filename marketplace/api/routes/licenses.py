@@ -14,6 +14,7 @@ from marketplace.apikeys.scopes import DOWNLOADS, LICENSES_READ
 from marketplace.delivery import services as delivery
 from marketplace.errors import NotFound
 from marketplace.licenses import services as licenses
+from marketplace.licenses import verification
 from marketplace.licenses.models import Grant
 from marketplace.web import client_ip
 
@@ -100,7 +101,7 @@ def certificate(call: Call, license_id: str) -> dict[str, Any]:
 def verify(call: Call, license_id: str) -> dict[str, Any]:
     """Anyone, with or without a credential: is this license genuine (its certificate checks out against the
     platform's keys) and in force now? Unknown ids get 404 ``unknown_license``."""
-    result = licenses.verify_grant(call.uow.session, licenses.keyring(call.uow), license_id, call.uow.now())
+    result = verification.verify_grant(call.uow.session, licenses.keyring(call.uow), license_id, call.uow.now())
     if result.reason == "unknown_license":
         raise NotFound(message=result.message, code=ApiErrorCode.UNKNOWN_LICENSE)
     return result.to_dict()

@@ -20,6 +20,7 @@ from marketplace.delivery import downloads
 from marketplace.delivery.errors import DownloadRefused
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.licenses import services as licenses
+from marketplace.licenses import verification
 from marketplace.mail import ConsoleMailer
 from marketplace.orders import services as orders
 from tests.factories import UserFactory, member
@@ -101,7 +102,7 @@ def test_gated_auto_approves_on_signature_and_the_certificate_names_the_agreemen
     ring = licenses.keyring(work)
     result = licensing.verify_certificate(grant.certificate, ring.public_jwks(work.now()), work.now())
     assert result.valid and result.claims["agreement"] == {"id": str(dua.id), "version": "1", "sha256": version.sha256}
-    online = licenses.verify_grant(work.session, ring, grant.id, work.now())
+    online = verification.verify_grant(work.session, ring, grant.id, work.now())
     assert online.valid and online.to_dict()["agreement"]["sha256"] == version.sha256
 
 

@@ -18,7 +18,7 @@ from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus, OfferingType
 from marketplace.custom import transitions
 from marketplace.custom.errors import AlreadyAwarded, CustomErrorCode
-from marketplace.custom.models import Contract, DataRequest, Milestone, Quote, Transition
+from marketplace.custom.models import Contract, DataRequest, Milestone, Quote, QuoteRevision, Transition
 from marketplace.custom.quotes import current_revision, decline_standing_quotes, revision_milestones
 from marketplace.custom.states import ContractState, Machine, MilestoneState, QuoteState, RequestState
 from marketplace.db import UnitOfWork
@@ -53,102 +53,14 @@ def accept_quote(uow: UnitOfWork, actor: User, quote: Quote) -> Contract:
     require(session, actor, Action.CUSTOM_QUOTE_DECIDE, quote)
     request = _lock_request(session, quote.request_id)
     session.refresh(quote)
-    if (
-        request.state is RequestState.AWARDED
-        or session.exec(select(Contract.id).where(Contract.request_id == request.id)).first()
-    ):
-        raise AlreadyAwarded()
-    if quote.state in (QuoteState.SUBMITTED, QuoteState.REVISED) and quote.valid_until <= uow.now():
-        raise Conflict(
-            message="This quote is no longer valid: ask the provider to revise it.", code=CustomErrorCode.QUOTE_EXPIRED
-        )
-    transitions.check_only(Machine.QUOTE, quote.state, QuoteState.ACCEPTED)
-    transitions.check_only(Machine.REQUEST, request.state, RequestState.AWARDED)
+    _check_acceptable(uow, request, quote)
     revision = current_revision(session, quote)
     buyer = session.get(Organisation, request.buyer_org_id)
     assert buyer is not None
-    now = uow.now()
-
-    dataset = Dataset(
-        slug=f"custom-{request.id}-{uuid.uuid4().hex[:8]}",
-        organisation_id=quote.provider_org_id,
-        title=request.title[:200],
-        summary="Custom dataset collected under contract.",
-        description=request.description,
-        status=DatasetStatus.PRIVATE,
-        offering_type=OfferingType.CUSTOM,
-        modality=request.modality,
-        created_by_id=actor.id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(dataset)
-    session.flush()
-    engine_offer = licensing.Offer(
-        template=licensing.get_template(revision.license_id),
-        price=licensing.Money(
-            0 if licensing.get_template(revision.license_id).is_open else revision.price_amount, revision.currency
-        ),
-        overrides=revision.license_overrides,
-        audience=licensing.Audience.private(org_ref(buyer)),
-    )
-    terms = engine_offer.terms
-    offer = Offer(
-        dataset_id=dataset.id,  # type: ignore[arg-type]
-        organisation_id=quote.provider_org_id,
-        title=f"Contract terms: {request.title}"[:120],
-        license_id=revision.license_id,
-        license_family=licensing.license_family(revision.license_id).value,
-        overrides=dict(revision.license_overrides),
-        terms=terms.to_dict(),
-        terms_hash=terms.terms_hash,
-        training_permitted=terms.permits_training(),
-        price_amount=revision.price_amount,
-        currency=revision.currency,
-        audience_org_id=buyer.id,
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    session.add(offer)
-    session.flush()
-    contract = Contract(
-        request_id=request.id,  # type: ignore[arg-type]
-        quote_id=quote.id,  # type: ignore[arg-type]
-        quote_revision_id=revision.id,  # type: ignore[arg-type]
-        buyer_org_id=request.buyer_org_id,
-        provider_org_id=quote.provider_org_id,
-        dataset_id=dataset.id,  # type: ignore[arg-type]
-        offer_id=offer.id,  # type: ignore[arg-type]
-        price_amount=revision.price_amount,
-        currency=revision.currency,
-        payment_plan=revision.payment_plan,
-        terms_hash=terms.terms_hash,
-        max_redeliveries=int(uow.settings.get("CUSTOM_MAX_REDELIVERIES", 2)),
-        transfer_group=f"custom-contract-{uuid.uuid4().hex}",
-        accepted_by_id=actor.id,
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(contract)
-            session.flush()
-    except IntegrityError as error:  # a concurrent acceptance won although the lock should have made us wait
-        raise AlreadyAwarded() from error
-    transitions.record(uow, Machine.CONTRACT, contract.id, None, ContractState.AWAITING_PAYMENT, actor_id=actor.id)  # type: ignore[arg-type]
-    for item in revision_milestones(session, revision):
-        milestone = Milestone(
-            contract_id=contract.id,  # type: ignore[arg-type]
-            position=item.position,
-            title=item.title,
-            deliverable=item.deliverable,
-            quantity=item.quantity,
-            due_date=item.due_date,
-            amount=item.amount,
-            currency=revision.currency,
-        )
-        session.add(milestone)
-        session.flush()
-        transitions.record(uow, Machine.MILESTONE, milestone.id, None, MilestoneState.PENDING, actor_id=actor.id)  # type: ignore[arg-type]
+    dataset = _private_dataset(uow, actor, request, quote)
+    offer = _private_offer(uow, actor, request, revision, dataset, buyer)
+    contract = _contract_row(uow, actor, request, quote, revision, dataset, offer)
+    _schedule_milestones(uow, actor, contract, revision)
     transitions.move(uow, Machine.QUOTE, quote, QuoteState.ACCEPTED, actor_id=actor.id)
     transitions.move(uow, Machine.REQUEST, request, RequestState.AWARDED, actor_id=actor.id)
     decline_standing_quotes(
@@ -169,6 +81,138 @@ def accept_quote(uow: UnitOfWork, actor: User, quote: Quote) -> Contract:
         audience=[request.buyer_org_id, quote.provider_org_id],
     )
     return contract
+
+
+def _check_acceptable(uow: UnitOfWork, request: DataRequest, quote: Quote) -> None:
+    """Refuse, before anything is written, a request already awarded, an expired quote or an illegal move."""
+    session = uow.session
+    if (
+        request.state is RequestState.AWARDED
+        or session.exec(select(Contract.id).where(Contract.request_id == request.id)).first()
+    ):
+        raise AlreadyAwarded()
+    if quote.state in (QuoteState.SUBMITTED, QuoteState.REVISED) and quote.valid_until <= uow.now():
+        raise Conflict(
+            message="This quote is no longer valid: ask the provider to revise it.", code=CustomErrorCode.QUOTE_EXPIRED
+        )
+    transitions.check_only(Machine.QUOTE, quote.state, QuoteState.ACCEPTED)
+    transitions.check_only(Machine.REQUEST, request.state, RequestState.AWARDED)
+
+
+def _private_dataset(uow: UnitOfWork, actor: User, request: DataRequest, quote: Quote) -> Dataset:
+    """The provider's private listing the milestones are delivered into (seen only by the two parties)."""
+    now = uow.now()
+    dataset = Dataset(
+        slug=f"custom-{request.id}-{uuid.uuid4().hex[:8]}",
+        organisation_id=quote.provider_org_id,
+        title=request.title[:200],
+        summary="Custom dataset collected under contract.",
+        description=request.description,
+        status=DatasetStatus.PRIVATE,
+        offering_type=OfferingType.CUSTOM,
+        modality=request.modality,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(dataset)
+    uow.session.flush()
+    return dataset
+
+
+def _private_offer(
+    uow: UnitOfWork,
+    actor: User,
+    request: DataRequest,
+    revision: QuoteRevision,
+    dataset: Dataset,
+    buyer: Organisation,
+) -> Offer:
+    """The offer to the buyer organisation alone, holding the accepted revision's terms and their canonical hash."""
+    template = licensing.get_template(revision.license_id)
+    engine_offer = licensing.Offer(
+        template=template,
+        price=licensing.Money(0 if template.is_open else revision.price_amount, revision.currency),
+        overrides=revision.license_overrides,
+        audience=licensing.Audience.private(org_ref(buyer)),
+    )
+    terms = engine_offer.terms
+    offer = Offer(
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        organisation_id=dataset.organisation_id,
+        title=f"Contract terms: {request.title}"[:120],
+        license_id=revision.license_id,
+        license_family=licensing.license_family(revision.license_id).value,
+        overrides=dict(revision.license_overrides),
+        terms=terms.to_dict(),
+        terms_hash=terms.terms_hash,
+        training_permitted=terms.permits_training(),
+        price_amount=revision.price_amount,
+        currency=revision.currency,
+        audience_org_id=buyer.id,
+        created_by_id=actor.id,
+        created_at=uow.now(),
+    )
+    uow.session.add(offer)
+    uow.session.flush()
+    return offer
+
+
+def _contract_row(
+    uow: UnitOfWork,
+    actor: User,
+    request: DataRequest,
+    quote: Quote,
+    revision: QuoteRevision,
+    dataset: Dataset,
+    offer: Offer,
+) -> Contract:
+    """The contract, awaiting payment; a concurrent acceptance that slipped past the lock is refused here."""
+    session = uow.session
+    contract = Contract(
+        request_id=request.id,  # type: ignore[arg-type]
+        quote_id=quote.id,  # type: ignore[arg-type]
+        quote_revision_id=revision.id,  # type: ignore[arg-type]
+        buyer_org_id=request.buyer_org_id,
+        provider_org_id=quote.provider_org_id,
+        dataset_id=dataset.id,  # type: ignore[arg-type]
+        offer_id=offer.id,  # type: ignore[arg-type]
+        price_amount=revision.price_amount,
+        currency=revision.currency,
+        payment_plan=revision.payment_plan,
+        terms_hash=offer.terms_hash,
+        max_redeliveries=int(uow.settings.get("CUSTOM_MAX_REDELIVERIES", 2)),
+        transfer_group=f"custom-contract-{uuid.uuid4().hex}",
+        accepted_by_id=actor.id,
+        created_at=uow.now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(contract)
+            session.flush()
+    except IntegrityError as error:  # a concurrent acceptance won although the lock should have made us wait
+        raise AlreadyAwarded() from error
+    transitions.record(uow, Machine.CONTRACT, contract.id, None, ContractState.AWAITING_PAYMENT, actor_id=actor.id)  # type: ignore[arg-type]
+    return contract
+
+
+def _schedule_milestones(uow: UnitOfWork, actor: User, contract: Contract, revision: QuoteRevision) -> None:
+    """One ``pending`` milestone per milestone of the accepted revision, each with its first timeline entry."""
+    session = uow.session
+    for item in revision_milestones(session, revision):
+        milestone = Milestone(
+            contract_id=contract.id,  # type: ignore[arg-type]
+            position=item.position,
+            title=item.title,
+            deliverable=item.deliverable,
+            quantity=item.quantity,
+            due_date=item.due_date,
+            amount=item.amount,
+            currency=revision.currency,
+        )
+        session.add(milestone)
+        session.flush()
+        transitions.record(uow, Machine.MILESTONE, milestone.id, None, MilestoneState.PENDING, actor_id=actor.id)  # type: ignore[arg-type]
 
 
 def contract_milestones(session: Session, contract: Contract) -> list[Milestone]:

@@ -21,7 +21,7 @@ from marketplace.catalog.models import Dataset
 from marketplace.custom import escrow, forms, milestones, pages, settlement
 from marketplace.custom.models import Contract, Milestone
 from marketplace.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
-from marketplace.web import current_user, discard_changes, form_data, login_required, require_user, uow
+from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
 bp = Blueprint("contracts", __name__)
 
@@ -131,7 +131,7 @@ def accept(contract_id: int, position: int) -> ViewResult:
 def with_reason(contract_id: int, position: int, action: str) -> ViewResult:
     contract, milestone = _target(contract_id, position)
     try:
-        reason = forms.load_form(forms.ReasonFormSchema(), form_data())["reason"]
+        reason = parse(forms.ReasonFormSchema(), form_data())["reason"]
         user = require_user()
         if action == "reject":
             milestones.reject_milestone(uow(), user, contract, milestone, reason=reason)

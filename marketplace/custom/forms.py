@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 import licensing
 from marketplace.custom.schemas import MAX_MILESTONES
-from marketplace.errors import ValidationFailed
-from marketplace.forms import FormSchema, field_problems
+from marketplace.forms import FormSchema
 
 #: Form fields whose inputs are checkbox groups (read with ``getlist``).
 REQUEST_CHECKBOX_FIELDS = ("tasks", "personal_data.special_categories", "personal_data.deidentification")
@@ -260,14 +259,3 @@ class BoardFilterSchema(_Form):
     budget = fields.String(load_default=None, validate=validate.Length(max=20))
     currency = fields.String(load_default=None, validate=validate.Length(max=3))
     tab = fields.String(load_default="board", validate=validate.OneOf(["board", "mine", "for_you"]))
-
-
-def load_form(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Load a posted form; :class:`ValidationFailed` naming every bad field by its form (= service) name."""
-    try:
-        loaded: dict[str, Any] = schema.load(dict(data))
-    except ValidationError as error:
-        problems = field_problems(error, schema)
-        summary = "; ".join(f"{p.field}: {p.message}" for p in problems[:5])
-        raise ValidationFailed(message=f"Please correct the form: {summary}", details=problems) from error
-    return loaded

@@ -17,7 +17,7 @@ from marketplace.catalog import vocab
 from marketplace.custom import access, contracts, forms, pages, quotes, requests, threads
 from marketplace.custom.models import PaymentPlan, Visibility, VolumeUnit
 from marketplace.errors import DomainError, NotFound, ValidationFailed
-from marketplace.web import current_user, discard_changes, form_data, login_required, require_user, uow
+from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
 bp = Blueprint("custom", __name__)
 
@@ -60,7 +60,7 @@ def _vocabularies() -> dict[str, Any]:
 def board() -> ViewResult:
     args = request.args.to_dict()
     try:
-        loaded = forms.load_form(forms.BoardFilterSchema(), args)
+        loaded = parse(forms.BoardFilterSchema(), args)
         filters = pages.BoardFilters(
             modality=loaded["modality"],
             language=loaded["language"],
@@ -102,7 +102,7 @@ def new_request() -> ViewResult:
         return render_template("custom/request_form.html", form=form, editing=None, **context)
     data = _posted(forms.REQUEST_CHECKBOX_FIELDS)
     try:
-        spec = forms.load_form(forms.RequestFormSchema(), data)
+        spec = parse(forms.RequestFormSchema(), data)
         extras = forms.request_extras(data)
         if context["listing"] is not None:
             extras["source_dataset_slug"] = context["listing"].slug
@@ -138,7 +138,7 @@ def edit_request(request_id: int) -> ViewResult:
         return render_template("custom/request_form.html", form=pages.request_form_values(data_request), **context)
     data = _posted(forms.REQUEST_CHECKBOX_FIELDS)
     try:
-        spec = forms.load_form(forms.RequestFormSchema(), data)
+        spec = parse(forms.RequestFormSchema(), data)
         requests.update_request(uow(), user, data_request, spec)
     except DomainError as error:
         discard_changes()
@@ -205,7 +205,7 @@ def invite(request_id: int) -> ViewResult:
     user = require_user()
     data_request = pages.editable_request(uow().session, user, request_id)
     try:
-        loaded = forms.load_form(forms.InviteFormSchema(), form_data())
+        loaded = parse(forms.InviteFormSchema(), form_data())
         requests.invite_provider(uow(), user, data_request, loaded["provider"].strip())
     except DomainError as error:
         discard_changes()
@@ -220,7 +220,7 @@ def close(request_id: int) -> ViewResult:
     user = require_user()
     data_request = pages.editable_request(uow().session, user, request_id)
     try:
-        loaded = forms.load_form(forms.ReasonFormSchema(), form_data())
+        loaded = parse(forms.ReasonFormSchema(), form_data())
         requests.close_request(uow(), user, data_request, reason=loaded["reason"])
     except DomainError as error:
         discard_changes()
@@ -245,7 +245,7 @@ def quote_form(request_id: int) -> ViewResult:
         return render_template("custom/quote_form.html", form=form, rows=_row_count(form), **context)
     data = forms.compact_quote_form(form_data())
     try:
-        loaded = forms.load_form(forms.QuoteFormSchema(), data)
+        loaded = parse(forms.QuoteFormSchema(), data)
         if standing is None:
             quotes.submit_quote(
                 uow(), user, context["request"], loaded, organisation_slug=data.get("organisation") or None
@@ -275,7 +275,7 @@ def _quote_action(quote_id: int) -> Any:
 def withdraw(quote_id: int) -> ViewResult:
     quote = _quote_action(quote_id)
     try:
-        loaded = forms.load_form(forms.ReasonFormSchema(), form_data())
+        loaded = parse(forms.ReasonFormSchema(), form_data())
         quotes.withdraw_quote(uow(), require_user(), quote, reason=loaded["reason"])
     except DomainError as error:
         discard_changes()
@@ -289,7 +289,7 @@ def withdraw(quote_id: int) -> ViewResult:
 def decline(quote_id: int) -> ViewResult:
     quote = _quote_action(quote_id)
     try:
-        loaded = forms.load_form(forms.ReasonFormSchema(), form_data())
+        loaded = parse(forms.ReasonFormSchema(), form_data())
         quotes.decline_quote(uow(), require_user(), quote, reason=loaded["reason"])
     except DomainError as error:
         discard_changes()
@@ -330,7 +330,7 @@ def conversation(request_id: int) -> ViewResult:
         return render_template("custom/thread.html", form={}, error=None, field_errors={}, **context)
     data = form_data()
     try:
-        loaded = forms.load_form(forms.MessageFormSchema(), data)
+        loaded = parse(forms.MessageFormSchema(), data)
         files = [(f.filename, f.mimetype or "", f.read()) for f in request.files.getlist("files") if f and f.filename]
         threads.post_message(uow(), user, context["thread"], loaded["body"], files=files)
     except DomainError as error:

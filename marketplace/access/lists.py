@@ -9,12 +9,12 @@ approvals are for its reviewers and admins; a person's lists hold only what they
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
 
 from marketplace.access.models import AccessRequest, Approval, Seat
-from marketplace.access.requests import MAX_BATCH, QueueFilter, approve_requests, reject_requests
+from marketplace.access.requests import MAX_BATCH, QueueFilter, approve_requests, queue_statement, reject_requests
 from marketplace.access.states import ApprovalState
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.db import UnitOfWork
@@ -33,18 +33,7 @@ def queue_page(
 ) -> list[AccessRequest]:
     """Requests to ``provider`` matching ``filters`` in the order they arrived (by id), after ``after_id``, at most
     ``limit``; reviewers and admins of ``provider`` only (:class:`PermissionDenied` otherwise)."""
-    require(session, user, Action.ACCESS_REVIEW, provider)
-    statement = select(AccessRequest).where(AccessRequest.provider_org_id == provider.id)
-    if filters.state is not None:
-        statement = statement.where(AccessRequest.state == filters.state)
-    if filters.dataset_id is not None:
-        statement = statement.where(AccessRequest.dataset_id == filters.dataset_id)
-    if filters.submitted_from is not None:
-        start = datetime.combine(filters.submitted_from, datetime.min.time(), tzinfo=UTC)
-        statement = statement.where(col(AccessRequest.submitted_at) >= start)
-    if filters.submitted_to is not None:
-        end = datetime.combine(filters.submitted_to, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
-        statement = statement.where(col(AccessRequest.submitted_at) < end)
+    statement = queue_statement(session, user, provider, filters)
     if after_id is not None:
         statement = statement.where(col(AccessRequest.id) > after_id)
     return list(session.exec(statement.order_by(col(AccessRequest.id)).limit(limit)).all())

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from marketplace.access import agreements, audit
 from marketplace.access.errors import AccessErrorCode
@@ -201,6 +202,16 @@ def review_queue(
     session: Session, user: User, provider: Organisation, filters: QueueFilter = QueueFilter(), *, limit: int = 100
 ) -> list[AccessRequest]:
     """Requests to ``provider`` matching ``filters``, oldest first; its reviewers and admins only."""
+    statement = queue_statement(session, user, provider, filters)
+    statement = statement.order_by(col(AccessRequest.submitted_at), col(AccessRequest.id)).limit(min(limit, 500))
+    return list(session.exec(statement).all())
+
+
+def queue_statement(
+    session: Session, user: User, provider: Organisation, filters: QueueFilter
+) -> SelectOfScalar[AccessRequest]:
+    """The unordered query of requests to ``provider`` matching ``filters`` (state, dataset, days sent, in UTC),
+    after checking that ``user`` reviews for ``provider`` (:class:`PermissionDenied` otherwise)."""
     require(session, user, Action.ACCESS_REVIEW, provider)
     statement = select(AccessRequest).where(AccessRequest.provider_org_id == provider.id)
     if filters.state is not None:
@@ -213,8 +224,7 @@ def review_queue(
         statement = statement.where(
             col(AccessRequest.submitted_at) < _utc_day(filters.submitted_to) + timedelta(days=1)
         )
-    statement = statement.order_by(col(AccessRequest.submitted_at), col(AccessRequest.id)).limit(min(limit, 500))
-    return list(session.exec(statement).all())
+    return statement
 
 
 def _utc_day(day: date) -> datetime:

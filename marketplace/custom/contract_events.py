@@ -3,8 +3,8 @@ them, to the admins of the organisation that must act next."""
 
 from __future__ import annotations
 
-from marketplace.custom.contract_mail import tell_organisation
 from marketplace.custom.models import Contract, Milestone
+from marketplace.custom.notify import tell
 from marketplace.custom.states import ContractState
 from marketplace.db import UnitOfWork
 from marketplace.events import emit
@@ -26,9 +26,9 @@ def milestone_delivered(uow: UnitOfWork, contract: Contract, milestone: Mileston
         _base(contract, milestone) | {"version": label, "manifest_digest": digest, "review_deadline": deadline},
         audience=_audience(contract),
     )
-    tell_organisation(
+    tell(
         uow,
-        contract.buyer_org_id,
+        [contract.buyer_org_id],
         f"Milestone {milestone.position} of contract {contract.id} is delivered",
         f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it by {deadline};"
         " silence until then accepts it.",
@@ -46,9 +46,9 @@ def milestone_accepted(
         audience=_audience(contract),
     )
     how = "was accepted automatically after the review period" if automatic else "was accepted"
-    tell_organisation(
+    tell(
         uow,
-        contract.provider_org_id,
+        [contract.provider_org_id],
         f"Milestone {milestone.position} of contract {contract.id} accepted",
         f"Version {label} of '{milestone.title}' {how}; its payment is on its way to your payout account.",
         f"/contracts/{contract.id}",
@@ -62,9 +62,9 @@ def milestone_rejected(uow: UnitOfWork, contract: Contract, milestone: Milestone
         _base(contract, milestone) | {"version": label, "reason": reason},
         audience=_audience(contract),
     )
-    tell_organisation(
+    tell(
         uow,
-        contract.provider_org_id,
+        [contract.provider_org_id],
         f"Milestone {milestone.position} of contract {contract.id} rejected",
         f"Version {label} of '{milestone.title}' was rejected: {reason}\nYou may redeliver it or escalate it.",
         f"/contracts/{contract.id}",
@@ -78,9 +78,9 @@ def contract_ended(uow: UnitOfWork, contract: Contract) -> None:
         data |= {"paid_out": contract.amount_paid_out, "fees": contract.fees_amount, "license_id": contract.grant_id}
     emit(uow, f"contract.{contract.state.value}", data, audience=_audience(contract))
     for org_id in _audience(contract):
-        tell_organisation(
+        tell(
             uow,
-            org_id,
+            [org_id],
             f"Contract {contract.id} is {contract.state.value}",
             "Every milestone is settled." if completed else "The contract was cancelled; held money was refunded.",
             f"/contracts/{contract.id}",

@@ -26,10 +26,10 @@ from datetime import timedelta
 from sqlmodel import Session, and_, col, or_, select
 
 from marketplace.accounts.models import Organisation, User
-from marketplace.custom.contract_mail import tell_organisation
 from marketplace.custom.errors import CustomErrorCode
 from marketplace.custom.funding_models import ContractPayment, PaymentState
 from marketplace.custom.models import Contract, Milestone, PaymentPlan, Transition
+from marketplace.custom.notify import tell
 from marketplace.custom.states import FINAL_MILESTONE_STATES, ContractState, Machine
 from marketplace.custom.transitions import move
 from marketplace.db import UnitOfWork
@@ -285,9 +285,9 @@ def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSe
 
 def _tell_provider_paid(uow: UnitOfWork, contract: Contract, payment: ContractPayment) -> None:
     what = "the first milestone" if payment.milestone_id else "the whole contract"
-    tell_organisation(
+    tell(
         uow,
-        contract.provider_org_id,
+        [contract.provider_org_id],
         f"Contract {contract.id} is funded",
         f"The buyer paid {what}; the platform holds the money until each milestone is accepted.",
         f"/contracts/{contract.id}",

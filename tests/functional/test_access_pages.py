@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from marketplace.access.models import AccessPolicy, AccessRequest, Agreement, Approval, Credential
+from marketplace.access.models import AccessPolicy, AccessRequest, Agreement, AgreementVersion, Approval, Credential
 from marketplace.access.notify import send_digests
 from marketplace.access.states import AccessMode, ApprovalState, CredentialState, RequestState
 from marketplace.db import UnitOfWork, utcnow
@@ -331,3 +331,30 @@ def test_demo_seed_shows_a_credentialed_and_a_gated_listing_and_is_idempotent(ap
     log_in(client, "admin@example.com", DEMO_PASSWORD)
     page = client.get("/datasets/clinical-notes-deidentified-en").get_data(as_text=True)
     assert 'data-testid="request-access"' in page and "credentialed" in page
+
+
+def test_another_organisations_agreement_and_a_credential_decision_are_not_reachable(client, market, db_session):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Id-addressed pages, tried by an owner of another organisation with the provider's ids: the agreement under
+    their own organisation's address or the provider's is 404 (ids are not confirmed), and nobody but a verifier
+    decides a credential."""
+    agreement = _make_credentialed(client, market, db_session)
+    _as(client, market, "purchaser")
+    uploaded = _post(client, "/access/credentials", {
+        "issuer": "CITI Program", "course": "Data or Specimens Only Research",
+        "completed_on": (date.today() - timedelta(days=30)).isoformat(), "expires_on": "",
+        "file": (__import__("io").BytesIO(PDF), "citi.pdf", "application/pdf"),
+    }, content_type="multipart/form-data")  # fmt: skip
+    assert uploaded.status_code == 302
+    credential = db_session.exec(select(Credential)).one()
+    versions = len(db_session.exec(select(AgreementVersion)).all())
+    _as(client, market, "outsider")
+    for path in (f"/orgs/rival/agreements/{agreement.id}", f"/orgs/prov/agreements/{agreement.id}"):
+        assert client.get(path).status_code == 404, path
+        assert _post(client, path, {"body": "# Taken over\n"}).status_code == 404, path
+    assert client.get(f"/access/credentials/{credential.id}/file").status_code == 404
+    refused = _post(client, f"/access/credentials/{credential.id}/decide", {"decision": "verify"})
+    assert refused.status_code == 404
+    db_session.refresh(credential)
+    assert credential.state is CredentialState.SUBMITTED
+    assert len(db_session.exec(select(Agreement)).all()) == 1
+    assert len(db_session.exec(select(AgreementVersion)).all()) == versions

@@ -459,3 +459,44 @@ def test_a_platform_admin_sees_the_contract_to_decide_escalations(client: FlaskC
     _login(client, cast, "ops")
     assert client.get(f"/contracts/{contract.id}").status_code == 200
     assert client.get(f"/requests/{open_request.id}/edit").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "action"),
+    [
+        ("alpha", "invite"), ("other_buyer", "invite"),
+        ("alpha", "close"), ("other_buyer", "close"),
+        ("alpha", "attachments"), ("other_buyer", "attachments"),
+    ],
+)  # fmt: skip
+def test_request_actions_are_404_for_anyone_but_the_buyer(client: FlaskClient, cast: Cast, who, action) -> None:
+    open_request = _request(cast)
+    _login(client, cast, who)
+    data: dict[str, Any] = {"provider": "beta", "reason": "x"}
+    if action == "attachments":
+        data["file"] = (io.BytesIO(b"spec"), "spec.txt", "text/plain")
+    response = _post(client, f"/requests/{open_request.id}/{action}", data, content_type="multipart/form-data")
+    assert response.status_code == 404, (who, action)
+    cast.session.refresh(open_request)
+    assert open_request.state.value == "open"
+    assert requests.invited_provider_ids(cast.session, open_request) == []
+    assert requests.request_attachments(cast.session, open_request) == []
+    _login(client, cast, "buyer")  # the same call by the buyer goes through: the 404 above is the permission's
+    if action == "attachments":
+        data["file"] = (io.BytesIO(b"spec"), "spec.txt", "text/plain")
+    allowed = _post(client, f"/requests/{open_request.id}/{action}", data, content_type="multipart/form-data")
+    assert allowed.status_code in (302, 303), allowed.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("action", ["withdraw", "decline", "accept"])
+def test_quote_actions_are_404_for_other_providers_and_other_buyers(client: FlaskClient, cast: Cast, action) -> None:
+    open_request = _request(cast)
+    quote = _quote(cast, "alpha", open_request)
+    for outsider in ("beta", "other_buyer"):
+        _login(client, cast, outsider)
+        response = _post(client, f"/quotes/{quote.id}/{action}", {"reason": "x"})
+        assert response.status_code == 404, (outsider, action)
+    cast.session.refresh(quote)
+    assert quote.state.value == "submitted"
+    _login(client, cast, "alpha" if action == "withdraw" else "buyer")  # the party it belongs to goes through
+    assert _post(client, f"/quotes/{quote.id}/{action}", {"reason": "x"}).status_code in (302, 303)

@@ -30,8 +30,10 @@ def milestone_delivered(uow: UnitOfWork, contract: Contract, milestone: Mileston
         uow,
         [contract.buyer_org_id],
         f"Milestone {milestone.position} of contract {contract.id} is delivered",
-        f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it by {deadline};"
-        " silence until then accepts it.",
+        f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it by "
+        f"{milestone.review_deadline:%Y-%m-%d %H:%M} UTC; silence until then accepts it."
+        if milestone.review_deadline
+        else f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it.",
         f"/contracts/{contract.id}",
     )
 

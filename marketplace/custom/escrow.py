@@ -284,7 +284,8 @@ def settle_checkout(uow: UnitOfWork, payment: ContractPayment, facts: CheckoutSe
 
 
 def _tell_provider_paid(uow: UnitOfWork, contract: Contract, payment: ContractPayment) -> None:
-    what = "the first milestone" if payment.milestone_id else "the whole contract"
+    milestone = uow.session.get(Milestone, payment.milestone_id) if payment.milestone_id else None
+    what = f"milestone {milestone.position}" if milestone is not None else "the whole contract"
     tell(
         uow,
         [contract.provider_org_id],

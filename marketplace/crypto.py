@@ -86,7 +86,8 @@ def _writing_id(ids: list[str], chosen: str, setting: str, id_setting: str) -> s
 
 def _decode_key(key_id: str, value: str) -> bytes:
     try:
-        key = base64.urlsafe_b64decode(value.replace("+", "-").replace("/", "_") + "=" * (-len(value) % 4))
+        standard = value.replace("-", "+").replace("_", "/").rstrip("=")
+        key = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
     except (binascii.Error, ValueError) as error:
         raise KeyMaterialError(f"ENCRYPTION_KEYS: key {key_id!r} is not base64") from error
     if len(key) != KEY_BYTES:

@@ -54,9 +54,14 @@ class Client(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return tokens.well_formed(client_secret, tokens.CLIENT_SECRET_PREFIX) and self._peppers.matches(
+        """Constant-time check under the pepper the row names; a secret hashed under another pepper than the
+        writing one is re-hashed under it (written with the token the request issues)."""
+        ok = tokens.well_formed(client_secret, tokens.CLIENT_SECRET_PREFIX) and self._peppers.matches(
             client_secret, self.row.pepper_id, self.row.secret_hash
         )
+        if ok and self.row.pepper_id != self._peppers.writing_id:
+            self.row.pepper_id, self.row.secret_hash = self._peppers.digest(client_secret)
+        return ok
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return endpoint == "token" and method in ("client_secret_basic", "client_secret_post")

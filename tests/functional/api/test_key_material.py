@@ -21,6 +21,7 @@ from marketplace.apikeys import tokens
 from marketplace.apikeys.models import ApiKey
 from marketplace.crypto import LEGACY_ID, SecretUnreadable, key_id_of, legacy_pepper, new_encryption_key, new_pepper
 from marketplace.db import utcnow
+from marketplace.oauth.models import OAuthClient
 from marketplace.reencrypt import reencrypt_all
 from marketplace.sso import services as sso
 from marketplace.sso.models import SsoConnection
@@ -113,8 +114,20 @@ def test_a_key_hashed_under_the_secret_key_still_works_and_moves_to_the_writing_
     assert world.app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
     db_session.expire_all()
     assert db_session.get(ApiKey, row.id).pepper_id == "p1"  # re-hashed when used
+    # An OAuth client secret from before, too: re-hashed by its next token request.
+    client_id, client_secret = world.client_credentials("buyer_admin", "buy", ["licenses:read"])
+    oauth_client = db_session.exec(select(OAuthClient).where(OAuthClient.client_id == client_id)).one()
+    oauth_client.pepper_id = LEGACY_ID
+    oauth_client.secret_hash = tokens_digest_legacy(world.app.config["SECRET_KEY"], client_secret)
+    db_session.add(oauth_client)
+    db_session.flush()
+    assert _token(world.app.test_client(), client_id, client_secret).status_code == 200
+    db_session.expire_all()
+    assert db_session.get(OAuthClient, oauth_client.id).pepper_id == "p1"
+
     rotated = _rebuilt(app_settings, connection, SECRET_KEY=OTHER_SECRET_KEY)
     assert rotated.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    assert _token(rotated.test_client(), client_id, client_secret).status_code == 200
 
 
 def tokens_digest_legacy(secret_key: str, secret: str) -> str:

@@ -1,7 +1,7 @@
 """keys: every API-key, OAuth client-secret and access-token hash names the pepper it was made with
 
-Revision ID: 0015_key_material
-Revises: 0014_access_digest
+Revision ID: 0016_key_material
+Revises: 0015_jobs
 Create Date: 2026-12-02
 
 Hashes were peppered with a key derived from ``SECRET_KEY``; they now use ``API_KEY_PEPPERS`` and record the id.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_key_material"
-down_revision: str | None = "0014_access_digest"
+revision: str = "0016_key_material"
+down_revision: str | None = "0015_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

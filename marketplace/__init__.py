@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.crypto import key_material_problems
 from marketplace.db import Database, ServiceContext
 from marketplace.logs import install_redaction
 from marketplace.mail import mailer_from_settings
@@ -56,8 +57,10 @@ def _checked_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
     settings = load_settings(overrides=overrides)
     if settings["MARKETPLACE_ENV"] == "production":
         problems = unsafe_for_production(settings)
-        if problems:
-            raise ConfigError(*problems)
+    else:
+        problems = key_material_problems(settings, required=False)
+    if problems:
+        raise ConfigError(*problems)
     return settings
 
 

@@ -29,6 +29,7 @@ from marketplace.errors import (
     status_for,
     translate,
 )
+from marketplace.web import discard_changes
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +137,19 @@ def register_error_handlers(app: Flask) -> None:
         translated = translate(error)
         if translated is not None:
             log.warning("%s on %s %s: %s", type(translated).__name__, request.method, request.path, _first_line(error))
+            if not isinstance(translated, DatabaseUnavailable):
+                _discard_failed_transaction()
             return _domain_response(translated)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500, ErrorCode.INTERNAL_ERROR, "Something went wrong on our side. It has been logged.")
+
+
+def _discard_failed_transaction() -> None:
+    """Roll back the request's failed transaction (a cancelled statement), so the error page may query again."""
+    try:
+        discard_changes()
+    except Exception:  # the page then renders as it can; the teardown rolls back again
+        log.debug("rolling back the failed transaction failed", exc_info=True)
 
 
 def _first_line(error: BaseException) -> str:

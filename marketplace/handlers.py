@@ -2,7 +2,8 @@
 
 Domain errors get their status from :data:`marketplace.errors.HTTP_STATUS`; HTTP errors raised by Flask or
 Werkzeug (404, 405, 413, CSRF's 400) keep theirs; library errors that stand for a domain error (a lost database
-connection is :class:`~marketplace.errors.DatabaseUnavailable`, 503) are translated by
+connection is :class:`~marketplace.errors.DatabaseUnavailable`, 503; a statement cancelled by its time limit
+:class:`~marketplace.errors.StatementTimedOut`, 503, after its failed transaction is rolled back) are translated by
 :func:`marketplace.errors.translate`; anything else is logged and becomes a 500 that shows no detail.
 
 A 429 or 503 carries ``Retry-After``. When the database is unreachable the HTML page is rendered without the

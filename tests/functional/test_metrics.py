@@ -65,6 +65,7 @@ def _count(route: str, method: str = "GET", status: str = "2xx") -> float:
 def test_who_may_read_the_metrics(client, headers, environ, status) -> None:
     response = client.get("/metrics", headers=headers, environ_base=environ)
     assert response.status_code == status
+    assert "Set-Cookie" not in response.headers  # no session, whoever asks
     if status == 404:
         # The site's own "page not found", saying nothing about metrics.
         assert "metric" not in response.get_data(as_text=True).lower()

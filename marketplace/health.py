@@ -2,13 +2,10 @@
 
 ``/healthz`` answers 200 whenever the process serves requests and touches nothing else, so an orchestrator does
 not restart healthy processes because the database is down. ``/readyz`` checks each backend a request may need
-(the database always; Redis when ``REDIS_URL`` is set; object storage) and answers 200 when every one answers,
-503 with ``Retry-After`` otherwise, with one JSON entry per component:
+(the database always; Redis when ``REDIS_URL`` is set; object storage; the job queue's broker) and answers 200
+when every one answers, 503 with ``Retry-After`` otherwise, with one JSON entry per component:
 ``{"status": "ready", "checks": {"database": {"status": "ok", "ms": 1.2}, ...}}``. A failed check names the
 exception's class only; the details (host names, addresses) go to the log, not to a public endpoint.
-
-Other parts add their own component with :func:`register_check` when the application is built (the job queue adds
-``queue``): a probe is a callable that returns when its backend answers and raises when it does not.
 """
 
 from __future__ import annotations
@@ -52,20 +49,6 @@ def readyz() -> Response:
     return _no_store(response)
 
 
-#: The component the job queue's readiness probe is registered under.
-QUEUE_COMPONENT = "queue"
-_EXTRA_PROBES = "marketplace.readiness_probes"
-
-
-def register_check(app: Flask, name: str, probe: Callable[[], None]) -> None:
-    """Check ``probe`` on every ``/readyz`` as component ``name`` (e.g. :data:`QUEUE_COMPONENT`).
-
-    ``probe`` returns when its backend answers and raises otherwise; it should give up within
-    :data:`PROBE_TIMEOUT_SECONDS`. Registering a name again replaces the earlier probe.
-    """
-    app.extensions.setdefault(_EXTRA_PROBES, {})[name] = probe
-
-
 def _probes(app: Flask) -> dict[str, Callable[[], None]]:
     probes: dict[str, Callable[[], None]] = {"database": _database}
     redis_url = str(app.config.get("REDIS_URL") or "")
@@ -74,8 +57,13 @@ def _probes(app: Flask) -> dict[str, Callable[[], None]]:
     storage = app.extensions["marketplace.context"].storage
     if storage is not None:
         probes["storage"] = lambda: _storage(storage)
-    probes.update(app.extensions.get(_EXTRA_PROBES, {}))
+    probes.update(app.extensions.get("marketplace.probes", {}))
     return probes
+
+
+def register_probe(app: Flask, name: str, probe: Callable[[], None]) -> None:
+    """Add a readiness check (e.g. the job queue's broker): ``probe`` raises when its backend is unavailable."""
+    app.extensions.setdefault("marketplace.probes", {})[name] = probe
 
 
 def _run(name: str, probe: Callable[[], None]) -> dict[str, Any]:

@@ -69,7 +69,7 @@ REQUEST_DURATION = Histogram(
 )
 JOBS = Counter(
     "marketplace_jobs",
-    "Background jobs run, by kind and outcome (succeeded, failed, retried, dead).",
+    "Background job attempts, by kind and outcome (succeeded, failed).",
     ["kind", "outcome"],
     registry=REGISTRY,
 )
@@ -205,11 +205,10 @@ def count_download_links(kind: str, number: int = 1) -> None:
     DOWNLOAD_LINKS.labels(kind=kind).inc(number)
 
 
-def count_job(kind: str, outcome: str, seconds: float | None = None) -> None:
-    """One job run (for the job worker): its outcome, and how long it ran when it did."""
+def observe_job(kind: str, outcome: str, seconds: float) -> None:
+    """Count one attempt of a ``kind`` job that ended in ``outcome`` (succeeded, failed) after ``seconds``."""
     JOBS.labels(kind=kind, outcome=outcome).inc()
-    if seconds is not None:
-        JOB_DURATION.labels(kind=kind).observe(seconds)
+    JOB_DURATION.labels(kind=kind).observe(seconds)
 
 
 # --- /metrics --------------------------------------------------------------------------------------------------------

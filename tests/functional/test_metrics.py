@@ -127,6 +127,7 @@ def test_an_unknown_method_gets_one_label(client) -> None:
 
 
 def test_the_queue_depth_comes_from_the_registered_source(client) -> None:
+    metrics.set_queue_depth_source(None)
     assert metrics.QUEUE_DEPTH_NAME not in client.get("/metrics").get_data(as_text=True)
     metrics.set_queue_depth_source(lambda: {"queued": 3, "dead": 1})
     text = client.get("/metrics").get_data(as_text=True)
@@ -139,6 +140,13 @@ def test_the_queue_depth_comes_from_the_registered_source(client) -> None:
     metrics.set_queue_depth_source(broken)
     response = client.get("/metrics")
     assert response.status_code == 200 and metrics.QUEUE_DEPTH_NAME not in response.get_data(as_text=True)
+
+
+def test_the_job_queue_reports_its_depth_per_state(app_settings, connection) -> None:
+    application = create_app(app_settings)  # the job queue registers its source when the app is built
+    application.extensions["marketplace.db"].bind_to_connection(connection)
+    text = application.test_client().get("/metrics").get_data(as_text=True)
+    assert f'{metrics.QUEUE_DEPTH_NAME}{{state="pending"}} 0.0' in text, text
 
 
 def test_download_links_are_counted_only_once_committed(app, market, db_session) -> None:  # noqa: F811

@@ -18,7 +18,8 @@ def test_readyz_reports_each_backend(client) -> None:
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "storage"}  # no REDIS_URL: Redis is not checked
+    # No REDIS_URL: Redis is not checked. The job queue (in process here) is one more component.
+    assert set(body["checks"]) == {"database", "storage", "queue"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -54,17 +55,20 @@ def test_healthz_is_liveness_only(app, client, monkeypatch) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_a_registered_check_is_one_more_component(app, client) -> None:
-    from marketplace.health import QUEUE_COMPONENT, register_check
+QUEUE_COMPONENT = "queue"
 
-    register_check(app, QUEUE_COMPONENT, lambda: None)
+
+def test_a_registered_check_is_one_more_component(app, client) -> None:
+    from marketplace.health import register_probe
+
+    register_probe(app, QUEUE_COMPONENT, lambda: None)
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"][QUEUE_COMPONENT]["status"] == "ok"
 
     def queue_down() -> None:
         raise ConnectionError("broker at 10.0.0.5 refused")
 
-    register_check(app, QUEUE_COMPONENT, queue_down)
+    register_probe(app, QUEUE_COMPONENT, queue_down)
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.headers["Retry-After"]
     assert ready.get_json()["checks"][QUEUE_COMPONENT] == {"status": "unavailable", "error": "ConnectionError"}

@@ -161,9 +161,11 @@ def exposition() -> tuple[bytes, str]:
 
 
 def clear_multiprocess_dir() -> None:
-    """Remove the previous run's sample files from ``PROMETHEUS_MULTIPROC_DIR`` (before any worker starts)."""
+    """Make ``PROMETHEUS_MULTIPROC_DIR`` if missing, and empty it of the previous run's samples (before any worker
+    starts: the library writes there but neither creates nor cleans it)."""
     directory = multiprocess_dir()
-    if directory and os.path.isdir(directory):
+    if directory:
+        os.makedirs(directory, exist_ok=True)
         for name in os.listdir(directory):
             if name.endswith(".db"):
                 os.remove(os.path.join(directory, name))

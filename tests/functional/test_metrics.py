@@ -200,6 +200,12 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path) -> None:
     )
     _python("from marketplace import metrics; metrics.clear_multiprocess_dir()", env)
     assert not list(tmp_path.glob("*.db"))
+    missing = tmp_path / "not-yet"
+    _python(
+        "from marketplace import metrics; metrics.clear_multiprocess_dir()",
+        {**env, "PROMETHEUS_MULTIPROC_DIR": str(missing)},
+    )
+    assert missing.is_dir()
 
 
 def test_gunicorn_bounds_every_request_and_tidies_the_metrics_of_exited_workers() -> None:

@@ -413,6 +413,37 @@ SETTINGS += (
     ),
 )
 
+# Observability and time limits (marketplace/logs.py, marketplace/metrics.py, marketplace/db.py).
+SETTINGS += (
+    Setting(
+        "LOG_FORMAT",
+        "",
+        "`json`: one JSON object per line on stderr (the default in production); `console`: readable text (the "
+        "default in development).",
+        choices=("", "json", "console"),
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that opens `/metrics` from anywhere (at least 32 characters in production); empty: only the "
+        "allowed networks may scrape.",
+        secret=True,
+    ),
+    Setting(
+        "METRICS_ALLOWED_NETWORKS",
+        "127.0.0.1/32,::1/128",
+        "Client networks (CIDR, comma-separated) that may read `/metrics` without the token; the client address is "
+        "the one after `TRUSTED_PROXIES`. Anyone else gets a 404.",
+    ),
+    Setting(
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        5000,
+        "PostgreSQL `statement_timeout` of every statement of a web request, in ms (0 = none); a statement that "
+        "runs longer answers 503. CLI commands and jobs are not limited. No effect on SQLite.",
+        parse=_parse_int,
+    ),
+)
+
 # The job queue (marketplace/jobs).
 SETTINGS += (
     Setting(
@@ -556,6 +587,8 @@ def load_settings(
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
     if values["PUBLISH_DECLARED_MANIFESTS"] is None:
         values["PUBLISH_DECLARED_MANIFESTS"] = values["MARKETPLACE_ENV"] == "development"
+    if not values["LOG_FORMAT"]:
+        values["LOG_FORMAT"] = "json" if values["MARKETPLACE_ENV"] == "production" else "console"
     if not values["STORAGE_LOCAL_ROOT"]:
         values["STORAGE_LOCAL_ROOT"] = str(instance / "storage")
     # Whatever is left in overrides is application-internal (e.g. TESTING) and passes through unchanged.
@@ -593,6 +626,9 @@ def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
             f"REDIS_URL is not set with WEB_CONCURRENCY={workers}: each worker would keep its own rate-limit "
             "counters (a client would get several times the limit); set REDIS_URL or run one worker"
         )
+    token = str(settings.get("METRICS_TOKEN") or "")
+    if token and len(token) < 32:
+        problems.append("METRICS_TOKEN is shorter than 32 characters: set a random token or leave it empty")
     if not settings.get("JOB_BROKER_URL"):
         problems.append(
             "JOB_BROKER_URL is not set: production runs background jobs on `marketplace worker` through Redis"

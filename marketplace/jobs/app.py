@@ -47,11 +47,13 @@ def queue_from_settings(database: Database, context: ServiceContext) -> JobQueue
 
 def init_app(app: Flask, queue: JobQueue) -> None:
     """The admin pages, the readiness probe, the commands, and in development a scheduler in the web process."""
+    from marketplace import metrics
     from marketplace.health import register_probe
     from marketplace.jobs.views import bp
 
     app.register_blueprint(bp)
     register_probe(app, "queue", queue.check)
+    metrics.set_queue_depth_source(queue.depth)  # marketplace_job_queue_depth{state}, read at each scrape
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_group)
     backend = queue.backend

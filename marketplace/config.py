@@ -481,6 +481,13 @@ SETTINGS += (
     Setting(
         "JOB_TICK_SECONDS", 5, "How often the scheduler enqueues periodic jobs and relays lost ones.", parse=_parse_int
     ),
+    Setting(
+        "JOB_METRICS_BIND",
+        "",
+        "`host:port` where `marketplace worker` serves its own Prometheus metrics (job outcomes, durations, queue "
+        "depth), e.g. `0.0.0.0:9100` behind a network policy; empty serves none (the web's `/metrics` still has the "
+        "queue depth).",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -18,6 +18,7 @@ ended by its own process-group id; nothing else on the machine is touched.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -41,6 +43,9 @@ REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 13
 BUCKET = "stack-datasets"
 S3_KEY = S3_SECRET = "S3RVER"  # s3rver's fixed credentials (moto takes any)
 PART_SIZE = 5 * 1024 * 1024
+# Stacks on one machine share Redis db 13 (emptied at start, and the job broker's queues live there): one at a time.
+LOCK_PATH = Path(tempfile.gettempdir()) / f"marketplace-stack-redis-{REDIS_DB}.lock"
+LOCK_WAIT_SECONDS = 600
 # Application and SDK variables a stack must never inherit from the caller (mirrors tests/conftest.py).
 SDK_PREFIXES = ("AWS_", "STRIPE_", "S3_", "REDIS_", "MARKETPLACE_", "JOB_", "GUNICORN_")
 
@@ -158,6 +163,7 @@ class Stack:
     command_logs: list[Path] = field(default_factory=list)
     #: Seconds each start-up step took (CLI commands, web, worker), for the benchmark's report.
     timings: dict[str, float] = field(default_factory=dict)
+    _lock: IO[bytes] | None = None
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -166,6 +172,7 @@ class Stack:
         require_services(s3_server=self.s3_server)
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
+            self._take_lock()
             self._create_database()
             self._flush_redis()
             self._start_s3()
@@ -198,6 +205,23 @@ class Stack:
         if self.database_name:
             self._drop_database()
             self.database_name = ""
+        if self._lock is not None:
+            self._lock.close()  # releases the lock
+            self._lock = None
+
+    def _take_lock(self) -> None:
+        """Wait until no other stack on this machine runs (the lock dies with its process, whatever ends it)."""
+        started = time.monotonic()
+        self._lock = LOCK_PATH.open("ab")
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started > LOCK_WAIT_SECONDS:
+                    raise StackFailed(f"another stack held {LOCK_PATH} for {LOCK_WAIT_SECONDS} s") from None
+                time.sleep(0.5)
+        self.timings["waited for another stack"] = round(time.monotonic() - started, 1)
 
     def __enter__(self) -> Stack:
         return self.start()

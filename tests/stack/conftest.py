@@ -9,11 +9,15 @@ import pytest
 
 from tests.support.stack import Stack, StackFailed, StackUnavailable, require_services
 
-# Cheap password hashes (the demo accounts are hashed at seed time) and a receiver that may take its time.
+# Cheap password hashes (the demo accounts are hashed at seed time); quick webhook retries; a job queue whose
+# scheduler ticks every second and takes a silent worker for dead after a few seconds.
 STACK_ENV = {
     "PASSWORD_HASHER_PROFILE": "CHEAPEST",
-    "WEBHOOK_TIMEOUT_SECONDS": "30",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
     "WEBHOOK_RETRY_SCHEDULE": "1,2",
+    "JOB_TICK_SECONDS": "1",
+    "JOB_HEARTBEAT_SECONDS": "3",
+    "JOB_RETRY_MIN_SECONDS": "1",
 }
 
 

@@ -121,8 +121,8 @@ def _buy(stack: Stack) -> tuple[Shopper, Purchase]:
 def _jobs_not_finished(stack: Stack) -> list[tuple[Any, ...]]:
     """Queued jobs that are due or running: after the stack settles there must be none (nothing stuck)."""
     return stack.sql(
-        "SELECT id, kind, status, attempts FROM background_jobs WHERE status IN ('pending', 'running')"
-        " AND (run_after IS NULL OR run_after <= now())"
+        "SELECT id, kind, state, attempts FROM background_job WHERE state IN ('pending', 'running', 'retrying')"
+        " AND run_after <= now()"
     )
 
 
@@ -302,4 +302,8 @@ def test_an_import_interrupted_by_a_killed_worker_runs_again_once(stack: Stack, 
     counts = stack.sql("SELECT count(*), count(DISTINCT external_id) FROM dataset WHERE external_id LIKE %s",
                        f"kill-{tag}-%")  # fmt: skip
     assert counts == [(200, 200)]
+    # The job ran twice (the killed attempt and the one that finished) and is done; nothing else is left waiting.
+    attempts = stack.sql("SELECT state, attempts FROM background_job WHERE kind = 'catalog_import'"
+                         " AND payload->>'api_job_id' = %s", str(job["id"]))  # fmt: skip
+    assert attempts == [("succeeded", 2)]
     assert _settle(stack) == []

@@ -382,6 +382,7 @@ class Stack:
                 "REDIS_URL": self.redis_url,
                 "JOB_BROKER_URL": self.redis_url,
                 "JOB_LEASE_SECONDS": str(self.job_lease_seconds),
+                "JOB_NAMESPACE": f"stack-{self.database_name}",
                 "GUNICORN_BIND": f"127.0.0.1:{port}",
                 "WEB_CONCURRENCY": str(self.web_workers),
                 "GUNICORN_THREADS": "2",

@@ -89,7 +89,7 @@ def _flask_app(settings: dict[str, Any]) -> MarketplaceFlask:
 
 def _services(app: Flask, settings: dict[str, Any]) -> ServiceContext:
     """The database, the mailer and every backend the services use, as the typed :class:`ServiceContext`."""
-    from marketplace.api.jobs import JobRunner
+    from marketplace.jobs.app import queue_from_settings
     from marketplace.licenses.keys import load_keyring
     from marketplace.orders.payments import PaymentConfigError, payment_backend_from_settings
     from storage import StorageConfigError, storage_from_settings
@@ -106,7 +106,7 @@ def _services(app: Flask, settings: dict[str, Any]) -> ServiceContext:
         context.storage = storage_from_settings(settings)
     except (PaymentConfigError, StorageConfigError) as error:
         raise ConfigError(str(error)) from error
-    context.jobs = JobRunner(app, synchronous=bool(settings.get("TESTING")))
+    context.queue = queue_from_settings(database, context)
     _mount_local_storage(app, database, context)
     return context
 
@@ -177,6 +177,15 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
     _governed_access(app, context)
+    _jobs(app, context)
+
+
+def _jobs(app: Flask, context: ServiceContext) -> None:
+    """The job queue's admin pages, readiness probe and commands (``marketplace worker``, ``marketplace jobs``)."""
+    from marketplace.jobs.app import init_app as init_jobs
+
+    assert context.queue is not None
+    init_jobs(app, context.queue)
 
 
 def _governed_access(app: Flask, context: ServiceContext) -> None:

@@ -300,19 +300,6 @@ SETTINGS += (
 # Outbound webhooks and single sign-on (marketplace/webhooks, marketplace/sso).
 SETTINGS += (
     Setting(
-        "WEBHOOK_WORKER",
-        "thread",
-        "`thread`: each web process delivers webhooks from a background thread; `off`: only "
-        "`marketplace webhooks deliver --loop` (a separate worker process) does.",
-        choices=("thread", "off"),
-    ),
-    Setting(
-        "WEBHOOK_POLL_SECONDS",
-        5,
-        "How often a webhook worker looks for retries that fell due (new events wake it at once).",
-        parse=_parse_int,
-    ),
-    Setting(
         "WEBHOOK_CONCURRENCY",
         4,
         "Deliveries one worker claims and sends at a time (in parallel).",
@@ -400,6 +387,45 @@ SETTINGS += (
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 DEFAULT_SECRET_MARKERS = ("dev", "change-me", "changeme", "secret")
+# The job queue (marketplace/jobs).
+SETTINGS += (
+    Setting(
+        "JOB_BROKER_URL",
+        "",
+        "Redis that carries background jobs to `marketplace worker` (Dramatiq), e.g. `redis://127.0.0.1:6379/1`. "
+        "Empty runs jobs inside the web process (development and tests); production refuses that.",
+        secret=True,
+    ),
+    Setting("JOB_NAMESPACE", "marketplace", "Prefix of the queue's keys in Redis (several sites may share one)."),
+    Setting("JOB_WORKER_THREADS", 4, "Jobs one `marketplace worker` process runs at the same time.", parse=_parse_int),
+    Setting(
+        "JOB_LEASE_SECONDS",
+        600,
+        "Longest a job may run. A job whose worker died is run again once this has passed since it started.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "JOB_HEARTBEAT_SECONDS",
+        60,
+        "A worker silent this long is taken for dead, and the jobs it held go back to the queue.",
+        parse=_parse_int,
+    ),
+    Setting("JOB_MAX_ATTEMPTS", 5, "Attempts before a job goes to the dead-letter view.", parse=_parse_int),
+    Setting(
+        "JOB_RETRY_MIN_SECONDS", 10, "Wait before the first retry; it doubles with each attempt.", parse=_parse_int
+    ),
+    Setting("JOB_RETRY_MAX_SECONDS", 3600, "Longest wait between two attempts of a job.", parse=_parse_int),
+    Setting(
+        "JOB_REPUBLISH_SECONDS",
+        300,
+        "A job still waiting this long after it was published is published again (its message may have been lost).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "JOB_TICK_SECONDS", 5, "How often the scheduler enqueues periodic jobs and relays lost ones.", parse=_parse_int
+    ),
+)
+
 # Words that give a secret away as a placeholder copied from an example (`changeme-…`, `replace-with-…`), looked for
 # in the lower-cased key without separators; each is long enough not to turn up in a random key.
 PLACEHOLDER_SECRET_WORDS = (
@@ -517,6 +543,10 @@ def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
         problems.append(
             f"REDIS_URL is not set with WEB_CONCURRENCY={workers}: each worker would keep its own rate-limit "
             "counters (a client would get several times the limit); set REDIS_URL or run one worker"
+        )
+    if not settings.get("JOB_BROKER_URL"):
+        problems.append(
+            "JOB_BROKER_URL is not set: production runs background jobs on `marketplace worker` through Redis"
         )
     if settings.get("PUBLISH_DECLARED_MANIFESTS"):
         problems.append(

@@ -24,8 +24,8 @@ from sqlmodel import Session, SQLModel
 
 if TYPE_CHECKING:  # the backends import this module (for the unit of work), so only their types are named here
     from licensing import KeyRing
-    from marketplace.api.jobs import JobRunner
     from marketplace.events import EventHandler
+    from marketplace.jobs.queue import JobQueue
     from marketplace.mail import Mailer
     from marketplace.orders.payments import PaymentBackend
     from marketplace.webhooks.dispatcher import WebhookDispatcher
@@ -78,7 +78,12 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> sa.Column[Any]
 
 
 def enum_column(
-    enum_cls: type[enum.StrEnum], *, nullable: bool = False, index: bool = False, name: str | None = None
+    enum_cls: type[enum.StrEnum],
+    *,
+    nullable: bool = False,
+    index: bool = False,
+    name: str | None = None,
+    primary_key: bool = False,
 ) -> sa.Column[Any]:
     """A column holding ``enum_cls`` members as their values, refused by a CHECK constraint otherwise.
 
@@ -99,6 +104,7 @@ def enum_column(
         ),
         nullable=nullable,
         index=index,
+        primary_key=primary_key,
     )
 
 
@@ -218,7 +224,7 @@ class ServiceContext:
     """What services may use besides the database, each under its own name and interface.
 
     ``settings``, the mailer and the clock always exist. The backends chosen at start-up (payments, storage, the
-    license-signing key ring, the webhook dispatcher, the API job runner) are ``None`` until ``create_app`` sets
+    license-signing key ring, the webhook dispatcher, the job queue) are ``None`` until ``create_app`` sets
     them, so a service that needs one says so in its own words instead of failing on a missing key.
     ``event_handlers`` are the subscribers :func:`marketplace.events.emit` calls, in order.
     """
@@ -230,7 +236,7 @@ class ServiceContext:
     storage: RegionalStorage | None = None
     keyring: KeyRing | None = None
     webhooks: WebhookDispatcher | None = None
-    jobs: JobRunner | None = None
+    queue: JobQueue | None = None
     event_handlers: list[EventHandler] = field(default_factory=list)
 
     def at(self, clock: Callable[[], datetime]) -> ServiceContext:

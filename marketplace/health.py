@@ -2,8 +2,8 @@
 
 ``/healthz`` answers 200 whenever the process serves requests and touches nothing else, so an orchestrator does
 not restart healthy processes because the database is down. ``/readyz`` checks each backend a request may need
-(the database always; Redis when ``REDIS_URL`` is set; object storage) and answers 200 when every one answers,
-503 with ``Retry-After`` otherwise, with one JSON entry per component:
+(the database always; Redis when ``REDIS_URL`` is set; object storage; the job queue's broker) and answers 200
+when every one answers, 503 with ``Retry-After`` otherwise, with one JSON entry per component:
 ``{"status": "ready", "checks": {"database": {"status": "ok", "ms": 1.2}, ...}}``. A failed check names the
 exception's class only; the details (host names, addresses) go to the log, not to a public endpoint.
 """
@@ -57,7 +57,13 @@ def _probes(app: Flask) -> dict[str, Callable[[], None]]:
     storage = app.extensions["marketplace.context"].storage
     if storage is not None:
         probes["storage"] = lambda: _storage(storage)
+    probes.update(app.extensions.get("marketplace.probes", {}))
     return probes
+
+
+def register_probe(app: Flask, name: str, probe: Callable[[], None]) -> None:
+    """Add a readiness check (e.g. the job queue's broker): ``probe`` raises when its backend is unavailable."""
+    app.extensions.setdefault("marketplace.probes", {})[name] = probe
 
 
 def _run(name: str, probe: Callable[[], None]) -> dict[str, Any]:

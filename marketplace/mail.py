@@ -106,7 +106,12 @@ def mailer_from_settings(settings: dict[str, Any]) -> Mailer:
 
 
 def send_after_commit(uow: UnitOfWork, to: str, subject: str, body: str) -> None:
-    """Queue a message that leaves only once ``uow`` has committed the change it announces."""
-    mailer = uow.context.mailer
-    message = Message(to=to, subject=subject, body=body)
-    uow.after_commit(lambda: mailer.send(message))
+    """Queue a message that leaves only once ``uow`` has committed the change it announces.
+
+    The message is a job (:data:`~marketplace.jobs.models.JobKind.SEND_MAIL`) written in ``uow``'s transaction, so
+    a mail server that is down delays it (retried with backoff) instead of losing it.
+    """
+    from marketplace.jobs.models import JobKind
+    from marketplace.jobs.queue import enqueue
+
+    enqueue(uow, JobKind.SEND_MAIL, {"to": to, "subject": subject, "body": body}, max_attempts=10)

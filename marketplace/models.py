@@ -7,6 +7,7 @@ from marketplace.catalog import models as catalog_models
 from marketplace.custom import funding_models as custom_funding_models
 from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
+from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
@@ -21,6 +22,7 @@ __all__ = [
     "custom_funding_models",
     "custom_models",
     "delivery_models",
+    "jobs_models",
     "licenses_models",
     "oauth_models",
     "orders_models",

@@ -15,6 +15,5 @@ class ApiErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"  # a pagination cursor this listing did not sign
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the Idempotency-Key came with a different request before
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # the first request with this key has not finished yet
-    JOBS_NOT_CONFIGURED = "jobs_not_configured"  # no background job runner on this server
     NO_CERTIFICATE = "no_certificate"  # the license is not active, so it has no signed certificate
     UNKNOWN_LICENSE = "unknown_license"  # verifying a license id nobody issued

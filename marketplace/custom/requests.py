@@ -34,6 +34,8 @@ from marketplace.db import UnitOfWork
 from marketplace.errors import FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.events import emit
 from marketplace.permissions import Action, can, require
+from storage.errors import InvalidContentType
+from storage.keys import validate_content_type
 
 #: The specification fields copied between a request and its revisions.
 SPEC_FIELDS = tuple(schemas.RequestSpecSchema().fields)
@@ -322,6 +324,12 @@ def add_attachment(
     Refused above ``CUSTOM_ATTACHMENT_MAX_BYTES``; the caller has already checked who may attach.
     """
     name = check_file(uow, filename, content)
+    try:
+        media_type = validate_content_type(media_type) or "application/octet-stream"
+    except InvalidContentType as error:
+        raise ValidationFailed.for_field(
+            "media_type", "must be a media type such as text/csv or application/pdf"
+        ) from error
     storage = uow.context.storage
     if storage is None:
         raise ServiceUnavailable(message="File storage is not configured.")

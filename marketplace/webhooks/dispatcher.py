@@ -1,6 +1,7 @@
 """Delivering the outbox: claim due deliveries, POST them signed, record the outcome, schedule retries.
 
-Safe with several processes (gunicorn workers, a ``marketplace webhooks deliver --loop`` process) at once: rows are
+Run by the job queue (a ``webhook_delivery`` job after each event, and every minute), and safe with several
+workers (and ``marketplace webhooks deliver``) at once: rows are
 claimed with one ``UPDATE … WHERE status='pending' AND next_attempt_at <= now`` over a sub-select that takes row
 locks with ``SKIP LOCKED`` on PostgreSQL (SQLite serialises writers), committed before any HTTP request is made. A
 claim is a lease (``claimed_until``): if the process dies mid-delivery, the row becomes due again when the lease
@@ -13,9 +14,7 @@ The database is only touched from the calling thread; the HTTP requests of one b
 from __future__ import annotations
 
 import logging
-import os
 import random
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from marketplace.db import Database, ServiceContext
+from marketplace.db import Database, ServiceContext, UnitOfWork
 from marketplace.webhooks import sender
 from marketplace.webhooks.crypto import SecretUnreadable
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -65,16 +64,11 @@ class _Job:
 
 
 class WebhookDispatcher:
-    """Delivers due webhooks, synchronously (:meth:`deliver_due`) or from a background thread (:meth:`start`)."""
+    """Delivers due webhooks (:meth:`deliver_due`); the job queue calls it (:func:`deliver_job`)."""
 
     def __init__(self, database: Database, context: ServiceContext) -> None:
         self.database = database
         self.context = context
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._lock = threading.Lock()
 
     # --- settings ---
 
@@ -84,46 +78,6 @@ class WebhookDispatcher:
 
     def _now(self) -> datetime:
         return self.context.clock()
-
-    # --- the background worker ---
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
-    def start(self) -> None:
-        """Start the worker thread of this process (again after a fork: threads do not survive one)."""
-        with self._lock:
-            if self.running:
-                return
-            self._stop.clear()
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
-
-    def notify(self) -> None:
-        """Something became due (called after a commit): wake the worker now rather than at its next poll."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        poll = float(self.settings["WEBHOOK_POLL_SECONDS"])
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                busy = self.deliver_due() >= self.batch_size
-            except Exception:
-                log.exception("webhook delivery round failed")
-                busy = False
-            if not busy:
-                self._wake.wait(poll)
 
     # --- one round ---
 
@@ -294,6 +248,42 @@ class WebhookDispatcher:
             session.commit()
         finally:
             session.close()
+
+
+MAX_ROUNDS = 50  # one job delivers at most this many batches, then hands over to the next job
+
+
+def deliver_job(work: UnitOfWork) -> int:
+    """The webhook-delivery job: deliver what is due, then schedule a job for the earliest retry still waiting.
+
+    Deliveries are claimed with their own leases (see the module's docstring), so jobs running at the same time,
+    or a job run again after its worker died, never send one attempt twice. Returns how many were attempted.
+    """
+    from marketplace.jobs.models import JobKind
+    from marketplace.jobs.queue import enqueue
+
+    dispatcher = work.context.webhooks
+    if dispatcher is None:
+        return 0
+    attempted = 0
+    for _ in range(MAX_ROUNDS):
+        claimed = dispatcher.deliver_due()
+        attempted += claimed
+        if claimed < dispatcher.batch_size:
+            break
+    else:  # more is due than one job should take on: the next job goes on at once
+        enqueue(work, JobKind.WEBHOOK_DELIVERY, {})
+        return attempted
+    upcoming = work.session.execute(
+        sa.select(sa.func.min(col(WebhookDelivery.next_attempt_at))).where(
+            col(WebhookDelivery.status) == DeliveryStatus.PENDING.value
+        )
+    ).scalar_one_or_none()
+    if upcoming is not None:
+        wait = max(upcoming - work.now(), timedelta(0))
+        # One job per second of retry time, however many deliveries and jobs ask for it.
+        enqueue(work, JobKind.WEBHOOK_DELIVERY, {}, delay=wait, dedupe_key=f"webhooks@{upcoming:%Y%m%dT%H%M%S}")
+    return attempted
 
 
 def pending_count(database: Database) -> int:

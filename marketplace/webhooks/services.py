@@ -253,7 +253,7 @@ def redeliver(uow: UnitOfWork, actor: User, delivery: WebhookDelivery) -> Webhoo
     )
     session.add(again)
     session.flush()
-    _wake_worker_after_commit(uow)
+    _deliver_after_commit(uow)
     return again
 
 
@@ -299,10 +299,13 @@ def on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: l
             )
         )
     uow.session.flush()
-    _wake_worker_after_commit(uow)
+    _deliver_after_commit(uow)
 
 
-def _wake_worker_after_commit(uow: UnitOfWork) -> None:
-    dispatcher = uow.context.webhooks
-    if dispatcher is not None:
-        uow.after_commit(dispatcher.notify)
+def _deliver_after_commit(uow: UnitOfWork) -> None:
+    """A delivery job, in the same transaction as the deliveries: it runs once they are committed."""
+    from marketplace.jobs.models import JobKind
+    from marketplace.jobs.queue import enqueue
+
+    if uow.context.webhooks is not None:
+        enqueue(uow, JobKind.WEBHOOK_DELIVERY, {})

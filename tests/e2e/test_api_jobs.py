@@ -1,5 +1,5 @@
-"""A catalog import through the API on a live server: the job is queued in the request, runs in a background thread
-after the commit, and its status resource ends ``succeeded``."""
+"""A catalog import through the API on a live server: the job is queued in the request, runs on the job queue
+(in process, as in development) after the commit, and its status resource ends ``succeeded``."""
 
 from __future__ import annotations
 

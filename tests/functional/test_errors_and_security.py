@@ -124,6 +124,7 @@ def production_settings(tmp_path) -> dict[str, object]:
         "STORAGE_BACKEND": "s3",
         "S3_BUCKET": "datasets",
         "S3_REGION": "eu-central-1",
+        "JOB_BROKER_URL": "redis://127.0.0.1:6379/15",  # never contacted while the app is built
     }
 
 

@@ -55,6 +55,13 @@ def test_production_refuses_a_stripe_test_key(tmp_path, key) -> None:
     assert key not in problem
 
 
+def test_production_refuses_to_run_jobs_in_process(tmp_path) -> None:
+    settings = production_settings(tmp_path)
+    settings.pop("JOB_BROKER_URL")
+    (problem,) = _refusals(settings)
+    assert problem.startswith("JOB_BROKER_URL is not set: production runs background jobs on `marketplace worker`")
+
+
 def test_production_refuses_several_workers_without_redis(tmp_path) -> None:
     settings = production_settings(tmp_path)
     settings["WEB_CONCURRENCY"] = 4
@@ -108,6 +115,7 @@ UNSAFE = {
     "S3_REGION": "eu-central-1",
     "WEB_CONCURRENCY": "3",
     "PUBLISH_DECLARED_MANIFESTS": "true",
+    "JOB_BROKER_URL": "redis://127.0.0.1:6379/15",
 }
 EXPECTED = ["SECRET_KEY", "STRIPE_SECRET_KEY", "REDIS_URL", "PUBLISH_DECLARED_MANIFESTS"]
 

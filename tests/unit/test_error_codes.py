@@ -36,6 +36,7 @@ ENUMS = {
     "marketplace.catalog.errors": {"CatalogErrorCode"},
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
+    "marketplace.jobs.errors": {"JobsErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
     "marketplace.orders.errors": {"OrderErrorCode"},
@@ -50,7 +51,7 @@ SHARED = {
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
     "illegal_transition": (
-        {"AccessErrorCode", "CustomErrorCode", "LicenseErrorCode"},
+        {"AccessErrorCode", "CustomErrorCode", "JobsErrorCode", "LicenseErrorCode"},
         "a state change its state machine does not allow",
     ),
     "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),

@@ -92,6 +92,13 @@ def test_request_two_quotes_compare_accept(world: World, client: Any, keys: dict
         201,
     )
     assert attached["size_bytes"] == 8 and attached["filename"] == "spec.txt"
+    # A media type that is not one is refused by name, and nothing is attached.
+    bad = client.post(
+        f"/api/v1/custom/requests/{rid}/attachments",
+        json={**attachment_body(b"x"), "media_type": "AW"},
+        headers=keys["buyer"],
+    )
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"][0]["field"] == "media_type"
     assert _ok(client.get(f"/api/v1/custom/requests/{rid}", headers=keys["prov"]))["attachments"] == [attached]
 
     first = _ok(

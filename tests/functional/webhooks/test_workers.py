@@ -1,5 +1,4 @@
-"""Delivery workers with real commits: several at once deliver each delivery exactly once, and the background thread
-sends right after the commit that created a delivery (not at its next poll).
+"""Delivery workers with real commits: several at once deliver each delivery exactly once.
 
 Runs on a scratch database (PostgreSQL when ``TEST_DATABASE_URL`` is set, SQLite otherwise), one app per simulated
 process, as under gunicorn.
@@ -8,7 +7,6 @@ process, as under gunicorn.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -91,43 +89,3 @@ def test_several_workers_deliver_each_delivery_exactly_once(scratch, receiver) -
     finally:
         for app in apps:
             app.extensions["marketplace.db"].dispose()
-
-
-def test_the_background_worker_sends_right_after_the_commit(scratch, receiver) -> None:
-    # A long poll interval: only the after-commit wake-up can make the delivery arrive quickly.
-    app = _app(scratch, WEBHOOK_POLL_SECONDS=60)
-    try:
-        org_id = _arrange(app, receiver.url + "/bg", "bg")
-        dispatcher = app.extensions["marketplace.context"].webhooks
-        assert not dispatcher.running  # TESTING: the test decides
-        dispatcher.start()
-        time.sleep(0.2)  # let the first (empty) round pass, so the worker is waiting
-        began = time.monotonic()
-        database, context = app.extensions["marketplace.db"], app.extensions["marketplace.context"]
-        with unit_of_work(database, context) as uow:
-            emit(uow, "license.issued", {"license_id": "bg"}, audience=[org_id])
-        receiver.wait_for(1, timeout=10)
-        assert time.monotonic() - began < 5
-        assert receiver.requests[0].path == "/bg"
-    finally:
-        app.extensions["marketplace.db"].dispose()  # stops the worker first
-    assert not dispatcher.running
-
-
-def test_a_web_process_starts_its_worker_on_the_first_request(scratch) -> None:
-    path, url = scratch
-    settings = base_settings(path, url)
-    settings.pop("TESTING")
-    app = create_app(settings)
-    dispatcher = app.extensions["marketplace.context"].webhooks
-    try:
-        assert not dispatcher.running
-        app.test_client().get("/api/v1/status")
-        assert dispatcher.running
-    finally:
-        app.extensions["marketplace.db"].dispose()
-    assert not dispatcher.running
-    off = create_app({**settings, "WEBHOOK_WORKER": "off"})
-    off.test_client().get("/api/v1/status")
-    assert not off.extensions["marketplace.context"].webhooks.running
-    off.extensions["marketplace.db"].dispose()

@@ -1,0 +1,103 @@
+"""Every job kind and the code that runs it: the one table a worker consults.
+
+A handler receives the job's unit of work and its payload. What it changes in the database is committed together
+with the job's success, so it runs again from scratch after a crash; what it does outside the database (mail, an
+HTTP call) must be safe to repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace.db import UnitOfWork
+from marketplace.jobs.models import JobKind
+
+Handler = Callable[[UnitOfWork, dict[str, Any]], None]
+GiveUp = Callable[[UnitOfWork, dict[str, Any], str], None]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """How to run one kind of job, and what to record if every attempt failed."""
+
+    run: Handler
+    on_give_up: GiveUp | None = None
+
+
+def _send_mail(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.mail import Message
+
+    work.context.mailer.send(Message(to=payload["to"], subject=payload["subject"], body=payload["body"]))
+
+
+def _catalog_import(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.api.jobs import run_import
+
+    run_import(work, payload)
+
+
+def _catalog_import_given_up(work: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
+    from marketplace.api.jobs import fail_import
+
+    fail_import(work, payload, reason)
+
+
+def _webhook_delivery(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.webhooks.dispatcher import deliver_job
+
+    deliver_job(work)
+
+
+def _grant_expiry(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.licenses.expiry import expire_ended
+
+    expire_ended(work)
+
+
+def _access_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.access.holders import sweep
+
+    sweep(work)
+
+
+def _access_digest(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.access.notify import send_digests
+
+    send_digests(work)
+
+
+def _custom_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.custom.milestones import sweep as sweep_milestones
+    from marketplace.custom.quotes import sweep
+
+    sweep(work)
+    sweep_milestones(work)
+
+
+def _payments_reconcile(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.custom.escrow import reconcile as reconcile_contracts
+    from marketplace.orders.services import reconcile
+
+    reconcile(work)
+    reconcile_contracts(work)
+
+
+def _purge_expired(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.api.maintenance import purge_expired
+
+    purge_expired(work)
+
+
+HANDLERS: dict[JobKind, JobSpec] = {
+    JobKind.SEND_MAIL: JobSpec(_send_mail),
+    JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
+    JobKind.WEBHOOK_DELIVERY: JobSpec(_webhook_delivery),
+    JobKind.GRANT_EXPIRY: JobSpec(_grant_expiry),
+    JobKind.ACCESS_SWEEP: JobSpec(_access_sweep),
+    JobKind.ACCESS_DIGEST: JobSpec(_access_digest),
+    JobKind.CUSTOM_SWEEP: JobSpec(_custom_sweep),
+    JobKind.PAYMENTS_RECONCILE: JobSpec(_payments_reconcile),
+    JobKind.PURGE_EXPIRED: JobSpec(_purge_expired),
+}

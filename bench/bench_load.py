@@ -178,6 +178,7 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"\n{result['users']} users for {result['seconds']} s against gunicorn ({result['web_workers']} workers), "
           f"{result['cpus']} CPUs shared with the load generator; S3 server: {result['stack']['s3']}; "
           f"job worker: {'yes' if result['stack']['job_worker'] else 'no (jobs in the web processes)'}")  # fmt: skip
+    print(f"machine load average (1 min) at the start and the end of the run: {result['load_average']}")
     print(
         f"flows completed: {result['flows']} ({result['flows_per_second']}/s); "
         f"HTTP requests: {result['requests']} ({result['requests_per_second']}/s); errors: {result['errors']}"

@@ -122,12 +122,15 @@ class Process:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signum)
 
-    def stop(self, timeout: float = 10) -> None:
-        """Signal the process group to stop, then SIGKILL what is left after ``timeout`` seconds."""
+    def ask_to_stop(self) -> None:
         if self.alive:
             self.signal_group(self.stop_signal)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Signal the process group to stop, then SIGKILL what is left after ``timeout`` seconds."""
+        self.ask_to_stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=timeout)
         self.signal_group(signal.SIGKILL)  # children that outlived their parent, if any
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
@@ -194,12 +197,11 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        """Stop every process (web first, so nothing new is queued), then drop the scratch database."""
-        for name in ("web", "worker", "s3"):
-            process = self.processes.pop(name, None)
-            if process is not None:
-                process.stop()
-        for process in list(self.processes.values()):
+        """Stop every process (asked all at once, each given 10 s), then drop the scratch database."""
+        processes = list(self.processes.values())
+        for process in processes:
+            process.ask_to_stop()
+        for process in processes:
             process.stop()
         self.processes.clear()
         if self.database_name:

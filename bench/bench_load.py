@@ -82,6 +82,7 @@ class Recorder:
         self.requests = 0
         self.flows = 0
         self.bytes = 0
+        self.returns_lost = 0
 
     def timed(self, step: str, call: Any, *args: Any) -> Any:
         started = time.perf_counter()
@@ -129,6 +130,8 @@ def user_loop(base_url: str, email: str, number: int, deadline: float, rec: Reco
         with rec.lock:
             rec.flows += 1
             rec.bytes += len(content)
+    with rec.lock:
+        rec.returns_lost += shopper.returns_lost
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -162,6 +165,8 @@ def report(rec: Recorder, elapsed: float, args: argparse.Namespace, stack: Stack
         "requests_per_second": round(rec.requests / elapsed, 1),
         "downloaded_bytes": rec.bytes,
         "errors": sum(rec.errors.values()),
+        # Sandbox payments completed in another web worker than the one that made the session lose the return URL.
+        "sandbox_returns_to_order_list": rec.returns_lost,
         "error_examples": rec.examples,
         "steps": steps,
         "stack": {
@@ -178,6 +183,8 @@ def print_report(result: dict[str, Any]) -> None:
     print(f"\n{result['users']} users for {result['seconds']} s against gunicorn ({result['web_workers']} workers), "
           f"{result['cpus']} CPUs shared with the load generator; S3 server: {result['stack']['s3']}; "
           f"job worker: {'yes' if result['stack']['job_worker'] else 'no (jobs in the web processes)'}")  # fmt: skip
+    print(f"sandbox payments that returned to My orders (completed in another worker): "
+          f"{result['sandbox_returns_to_order_list']}")  # fmt: skip
     print(f"machine load average (1 min) at the start and the end of the run: {result['load_average']}")
     print(
         f"flows completed: {result['flows']} ({result['flows_per_second']}/s); "

@@ -362,6 +362,7 @@ class Stack:
 
     def _environment(self, port: int) -> dict[str, str]:
         from marketplace.catalog.vocab import StorageRegion
+        from marketplace.crypto import new_encryption_key, new_pepper
 
         env = clean_environment()
         env.update(
@@ -370,6 +371,9 @@ class Stack:
                 "INSTANCE_PATH": str(self.workdir / "instance"),
                 "DATABASE_URL": self.database_url,
                 "SECRET_KEY": secrets.token_urlsafe(48),
+                # Key material of its own, as production has (development would generate it in the instance folder).
+                "ENCRYPTION_KEYS": new_encryption_key("stack1"),
+                "API_KEY_PEPPERS": new_pepper("stack1"),
                 "BASE_URL": f"http://127.0.0.1:{port}",
                 "MAIL_BACKEND": "console",
                 "STORAGE_BACKEND": "s3",

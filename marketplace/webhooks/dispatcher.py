@@ -36,6 +36,10 @@ from marketplace.webhooks.targets import TargetPolicy, UnsafeTarget, check_synta
 log = logging.getLogger(__name__)
 
 JITTER = 0.2  # each retry waits its scheduled delay ±20 %, so endpoints that failed together do not retry together
+# A claim lasts the longest a send may take (connect and answer, each up to WEBHOOK_TIMEOUT_SECONDS) plus this margin
+# for recording the outcome. Kept short: a delivery whose worker died waits this long before it is sent again, and a
+# claim that runs out early costs at most a duplicate delivery (receivers dedupe by the Marketplace-Delivery id).
+CLAIM_MARGIN_SECONDS = 5
 
 
 def parse_schedule(value: str) -> list[int]:
@@ -117,7 +121,7 @@ class WebhookDispatcher:
 
     def _claim(self, limit: int) -> list[tuple[int, int]]:
         now = self._now()
-        lease = now + timedelta(seconds=2 * float(self.settings["WEBHOOK_TIMEOUT_SECONDS"]) + 60)
+        lease = now + timedelta(seconds=2 * float(self.settings["WEBHOOK_TIMEOUT_SECONDS"]) + CLAIM_MARGIN_SECONDS)
         table = WebhookDelivery.__table__  # type: ignore[attr-defined]
         due = (
             sa.select(table.c.id)
@@ -261,7 +265,9 @@ MAX_ROUNDS = 50  # one job delivers at most this many batches, then hands over t
 
 
 def deliver_job(work: UnitOfWork) -> int:
-    """The webhook-delivery job: deliver what is due, then schedule a job for the earliest retry still waiting.
+    """The webhook-delivery job: deliver what is due, then schedule a job for the earliest retry still waiting, or
+    for the end of the earliest claim still held (a delivery whose worker died is sent again when its claim ends,
+    not at the next periodic run).
 
     Deliveries are claimed with their own leases (see the module's docstring), so jobs running at the same time,
     or a job run again after its worker died, never send one attempt twice. Returns how many were attempted.
@@ -281,11 +287,17 @@ def deliver_job(work: UnitOfWork) -> int:
     else:  # more is due than one job should take on: the next job goes on at once
         enqueue(work, JobKind.WEBHOOK_DELIVERY, {})
         return attempted
-    upcoming = work.session.execute(
+    retry = work.session.execute(
         sa.select(sa.func.min(col(WebhookDelivery.next_attempt_at))).where(
             col(WebhookDelivery.status) == DeliveryStatus.PENDING.value
         )
     ).scalar_one_or_none()
+    claim_ends = work.session.execute(
+        sa.select(sa.func.min(col(WebhookDelivery.claimed_until))).where(
+            col(WebhookDelivery.status) == DeliveryStatus.DELIVERING.value
+        )
+    ).scalar_one_or_none()
+    upcoming = min((at for at in (retry, claim_ends) if at is not None), default=None)
     if upcoming is not None:
         wait = max(upcoming - work.now(), timedelta(0))
         # One job per second of retry time, however many deliveries and jobs ask for it.

@@ -200,3 +200,30 @@ def test_the_cli_delivers_what_is_due(app, db_session, market, receiver) -> None
     assert result.exit_code == 0, result.output
     assert "1 deliveries attempted; 0 waiting for a retry" in result.output
     assert [r.path for r in receiver.requests] == ["/cli"]
+
+
+def test_a_delivery_whose_worker_died_is_sent_when_its_claim_ends(app, db_session, market,  # noqa: F811
+                                                                  receiver, clock) -> None:  # fmt: skip
+    from marketplace.webhooks.dispatcher import deliver_job
+
+    _endpoint(app, db_session, market["buyer"], receiver.url + "/orphan")
+    emit(_uow(app, db_session), "license.issued", {"license_id": "d"}, audience=[market["buyer"].id])
+    db_session.flush()
+    # A worker claims the delivery and dies before sending it: the row stays claimed until its lease ends.
+    assert len(_dispatcher(app)._claim(5)) == 1
+    db_session.expire_all()
+    claimed = db_session.exec(select(WebhookDelivery)).one()
+    assert claimed.status == "delivering" and claimed.claimed_until > clock()
+    # The job run again after the worker's death finds nothing due, and waits for the claim's end, not a minute.
+    assert deliver_job(_uow(app, db_session)) == 0
+    waiting = db_session.exec(
+        select(BackgroundJob).where(BackgroundJob.kind == JobKind.WEBHOOK_DELIVERY, BackgroundJob.state == "pending")
+    ).all()
+    assert [j for j in waiting if abs(j.run_after - claimed.claimed_until) < timedelta(seconds=1)]
+    assert claimed.claimed_until - clock() < timedelta(seconds=60)
+    clock.advance(seconds=int((claimed.claimed_until - clock()).total_seconds()) + 1)
+    app.extensions["marketplace.context"].queue.relay()
+    assert [r.path for r in receiver.requests] == ["/orphan"]
+    db_session.expire_all()
+    delivered = db_session.exec(select(WebhookDelivery)).one()
+    assert delivered.status == "delivered" and delivered.attempts == 2

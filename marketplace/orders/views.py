@@ -183,9 +183,13 @@ def sandbox_checkout(session_id: str) -> ViewResult:
     outcome = parse(schemas.SandboxOutcomeSchema(), form_data())["outcome"]
     signed = sandbox.complete_checkout(facts.id, outcome)
     svc.handle_event(uow(), signed.payload, signed.signature_header)  # posted twice: applied the first time only
+    # The session's own URLs are kept by the process that created it; another web worker knows the order (whose id
+    # the signed session id carries) and sends the buyer to the same pages.
     if outcome == "paid":
-        return redirect(facts.success_redirect() or url_for("orders.my_orders"), code=303)
-    return redirect(facts.cancel_url or url_for("orders.my_orders"), code=303)
+        fallback = url_for("orders.complete", order_id=order.id, session_id=facts.id) if order else None
+        return redirect(facts.success_redirect() or fallback or url_for("orders.my_orders"), code=303)
+    fallback = url_for("orders.show", order_id=order.id, cancelled=1) if order else None
+    return redirect(facts.cancel_url or fallback or url_for("orders.my_orders"), code=303)
 
 
 # --- the payment provider's webhook --------------------------------------------------------------------------------

@@ -303,3 +303,18 @@ def test_reconcile_fulfils_orders_whose_webhook_never_came(app, client, db_sessi
 def test_sandbox_page_refuses_sessions_it_did_not_sign(client) -> None:
     assert client.get("/sandbox/checkout/cs_sandbox_forged").status_code == 404
     assert client.get("/sandbox/checkout/" + "x" * 500).status_code == 404
+
+
+@pytest.mark.parametrize(("outcome", "lands_on"), [("paid", "/complete?session_id="), ("cancelled", "?cancelled=1")])
+def test_another_web_worker_sends_the_buyer_back_to_the_order(app, client, db_session, market, paid_offer,  # noqa: F811
+                                                              outcome, lands_on) -> None:  # fmt: skip
+    """The sandbox keeps a session's return addresses in the memory of the worker that created it; the worker the
+    payment page lands on may not have them, and still sends the buyer back to the order, not to "My orders"."""
+    log_in(client, "purchaser@example.org", PASSWORD)
+    order = _buy(client, db_session, paid_offer)
+    _sandbox(app)._extras.clear()  # as in another gunicorn worker
+    response = _pay(client, order, outcome)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/orders/{order.id}{lands_on}" + (
+        order.checkout_session_id if outcome == "paid" else ""))  # fmt: skip
+    assert client.get(response.headers["Location"]).status_code in (200, 302)

@@ -474,7 +474,7 @@ SETTINGS += (
     Setting("JOB_RETRY_MAX_SECONDS", 3600, "Longest wait between two attempts of a job.", parse=_parse_int),
     Setting(
         "JOB_REPUBLISH_SECONDS",
-        300,
+        120,
         "A job still waiting this long after it was published is published again (its message may have been lost).",
         parse=_parse_int,
     ),

@@ -384,9 +384,6 @@ SETTINGS += (
     ),
 )
 
-SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-
-DEFAULT_SECRET_MARKERS = ("dev", "change-me", "changeme", "secret")
 # The job queue (marketplace/jobs).
 SETTINGS += (
     Setting(
@@ -426,6 +423,9 @@ SETTINGS += (
     ),
 )
 
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+DEFAULT_SECRET_MARKERS = ("dev", "change-me", "changeme", "secret")
 # Words that give a secret away as a placeholder copied from an example (`changeme-…`, `replace-with-…`), looked for
 # in the lower-cased key without separators; each is long enough not to turn up in a random key.
 PLACEHOLDER_SECRET_WORDS = (

@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from dramatiq.common import compute_backoff
@@ -19,7 +20,7 @@ from sqlmodel import col
 
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.jobs import states
-from marketplace.jobs.models import BackgroundJob, JobState
+from marketplace.jobs.models import BackgroundJob, JobKind, JobState
 from marketplace.jobs.queue import JobQueue
 from marketplace.jobs.states import JobMove
 
@@ -40,8 +41,8 @@ class LostClaim(Exception):
     """The job was taken over by another worker while this one ran it (its lease ran out): this run is void."""
 
 
-def _claim(queue: JobQueue, job_id: int) -> int | None:
-    """Take the job if it may run now; returns the attempt number taken, or ``None``."""
+def _claim(queue: JobQueue, job_id: int) -> tuple[int, JobKind, dict[str, Any]] | None:
+    """Take the job if it may run now; returns the attempt number taken, its kind and payload, or ``None``."""
     settings = queue.settings
     with unit_of_work(queue.database, queue.context) as work:
         now = work.now()
@@ -62,10 +63,10 @@ def _claim(queue: JobQueue, job_id: int) -> int | None:
                 claimed_until=now + settings.lease,
                 started_at=now,
             )
-            .returning(col(BackgroundJob.attempts))
+            .returning(col(BackgroundJob.attempts), col(BackgroundJob.kind), col(BackgroundJob.payload))
         )
         row = result.first()
-    return int(row[0]) if row is not None else None
+    return (int(row[0]), JobKind(row[1]), dict(row[2] or {})) if row is not None else None
 
 
 def _record(queue: JobQueue, job_id: int, attempt: int, move: JobMove, **values: object) -> bool:
@@ -92,17 +93,17 @@ def execute(queue: JobQueue, job_id: int) -> Outcome:
     from marketplace.jobs.handlers import HANDLERS
     from marketplace.metrics import observe_job
 
-    attempt = _claim(queue, job_id)
-    if attempt is None:
+    claimed = _claim(queue, job_id)
+    if claimed is None:
         return Outcome(None)
+    attempt, job_kind, payload = claimed
+    kind = job_kind.value
     started = time.perf_counter()
-    kind = "unknown"
     try:
+        # The handler's unit of work starts with the handler's first statement (on SQLite that takes the write
+        # lock), so a handler may do work in sessions of its own first (webhook deliveries do).
         with unit_of_work(queue.database, queue.context) as work:
-            job = work.session.get(BackgroundJob, job_id)
-            assert job is not None
-            kind = job.kind.value
-            HANDLERS[job.kind].run(work, dict(job.payload))
+            HANDLERS[job_kind].run(work, payload)
             if not _record_in(work.session, job_id, attempt, JobMove.SUCCEED, finished_at=work.now(), last_error=""):
                 raise LostClaim(f"job {job_id} attempt {attempt} was taken over")
     except LostClaim:

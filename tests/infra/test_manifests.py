@@ -52,7 +52,6 @@ COMPOSE_ONLY_VARIABLES = {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
 #: Settings of the same change that are not in marketplace/config.py on this branch yet, with whether each is a
 #: secret. Each is allowed only while it is missing: once it is a setting, remove it from here.
 PENDING_SETTINGS: dict[str, bool] = {
-    "JOB_BROKER_URL": True,
     "ENCRYPTION_KEYS": True,
     "API_KEY_PEPPERS": True,
     "METRICS_TOKEN": True,

@@ -188,3 +188,63 @@ def test_every_periodic_job_runs_on_an_empty_database(app, db_session, clock: Cl
     assert {job.kind: (job.state, job.last_error) for job in jobs} == {
         kind: (JobState.SUCCEEDED, "") for kind in PERIODIC
     }
+
+
+def test_a_worker_whose_lease_ran_out_cannot_commit_over_the_one_that_took_over(
+    app, db_session, clock: Clock, monkeypatch
+) -> None:
+    queue = _queue(app)
+    job = BackgroundJob(kind=JobKind.PURGE_EXPIRED, run_after=clock(), published_at=clock())
+    db_session.add(job)
+    db_session.flush()
+    assert job.id is not None
+    job_id, runs = job.id, []
+
+    def stalls_the_first_time(work: UnitOfWork, payload: dict[str, Any]) -> None:
+        runs.append(len(runs) + 1)
+        mark = JobKind.SEND_MAIL if len(runs) == 1 else JobKind.CATALOG_IMPORT
+        if len(runs) == 1:
+            # This worker stalls past its lease; another takes the job over and finishes it first.
+            clock.advance(seconds=queue.settings.lease.total_seconds() + 1)
+            assert queue.run(job_id).state is JobState.SUCCEEDED
+        work.session.add(JobSchedule(kind=mark, next_run_at=clock()))  # the job's own change
+
+    monkeypatch.setitem(handlers.HANDLERS, JobKind.PURGE_EXPIRED, handlers.JobSpec(stalls_the_first_time))
+    assert queue.run(job_id).state is None  # the stalled run is void
+    db_session.expire_all()
+    assert [row.kind for row in db_session.exec(select(JobSchedule)).all()] == [JobKind.CATALOG_IMPORT]
+    done = _job(db_session, job_id)
+    assert (done.state, done.attempts, runs) == (JobState.SUCCEEDED, 2, [1, 2])
+
+
+def test_a_late_worker_cannot_record_over_a_running_takeover(app, db_session, clock: Clock, monkeypatch) -> None:
+    from marketplace.jobs import runner
+
+    queue = _queue(app)
+    job = BackgroundJob(kind=JobKind.PURGE_EXPIRED, run_after=clock(), published_at=clock())
+    db_session.add(job)
+    db_session.flush()
+    assert job.id is not None
+    job_id = job.id
+
+    def stalls(work: UnitOfWork, payload: dict[str, Any]) -> None:
+        clock.advance(seconds=queue.settings.lease.total_seconds() + 1)
+        assert runner._claim(queue, job_id) is not None  # another worker takes it over and is still at it
+        work.session.add(JobSchedule(kind=JobKind.SEND_MAIL, next_run_at=clock()))
+
+    monkeypatch.setitem(handlers.HANDLERS, JobKind.PURGE_EXPIRED, handlers.JobSpec(stalls))
+    assert queue.run(job_id).state is None
+    db_session.expire_all()
+    assert db_session.exec(select(JobSchedule)).all() == []  # the late worker's changes were rolled back
+    taken = _job(db_session, job_id)
+    assert (taken.state, taken.attempts) == (JobState.RUNNING, 2)
+
+
+def test_a_dedupe_key_makes_one_job(app, db_session, flaky: Flaky) -> None:
+    work = _uow(app, db_session)
+    first = enqueue(work, JobKind.PURGE_EXPIRED, {}, dedupe_key="purge@slot")
+    second = enqueue(work, JobKind.PURGE_EXPIRED, {}, dedupe_key="purge@slot")
+    assert first is not None and second is None
+    work.commit()
+    assert len(db_session.exec(select(BackgroundJob)).all()) == 1
+    assert flaky.runs == [{}]

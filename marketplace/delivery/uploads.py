@@ -394,21 +394,25 @@ def verify_upload(uow: UnitOfWork, upload_id: int, completed_at: str) -> FileUpl
 
     Idempotent: an upload that is no longer waiting for this verification (already verified or failed, removed,
     started again) is left alone and ``None`` returned. A storage error (storage unreachable) is raised, so the
-    job is retried; an object that vanished fails the upload. The row is locked only after the hash is known, so
-    a long hash never blocks the provider's pages.
+    job is retried; an object that vanished fails the upload. No transaction is open while the object is read;
+    the row is locked only once the hash is known, so a long hash never blocks the provider's pages.
     """
     row = _still_verifying(uow, upload_id, completed_at, lock=False)
     if row is None:
         return None
-    dataset, version = _context(uow, row)
-    store = dataset_storage(uow, dataset)
+    dataset, _version = _context(uow, row)
+    store, key = dataset_storage(uow, dataset), row.storage_key
+    # Nothing is written yet: end the read's transaction, so none is held (nor, on SQLite, the database's write
+    # lock) while a large object is read back, which may take minutes.
+    uow.session.rollback()
     try:
-        info: storage.ObjectInfo | None = store.ensure_sha256(row.storage_key)
+        info: storage.ObjectInfo | None = store.ensure_sha256(key)
     except storage.ObjectNotFound:
         info = None
     row = _still_verifying(uow, upload_id, completed_at, lock=True)
     if row is None:
         return None
+    _dataset, version = _context(uow, row)
     if info is None:
         return _fail(uow, store, row, f"{row.path}: the stored file disappeared before it was verified.", delete=False)
     if info.size != row.size_bytes:

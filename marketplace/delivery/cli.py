@@ -218,8 +218,9 @@ def upload_command(
 ) -> None:
     """Upload every file under DIRECTORY as the files of a draft version (paths relative to DIRECTORY).
 
-    Each file is hashed here, uploaded in parts, then verified by the server (size and SHA-256); an interrupted
-    run resumes where it stopped when run again. Exits 1 if any file fails verification.
+    Each file is hashed here, uploaded in parts, then verified by the server (size and SHA-256; on S3 the command
+    waits while the server computes the hash in the background); an interrupted run resumes where it stopped when
+    run again. Exits 1 if any file fails verification.
     """
     files = _files_of(directory)
     if not files:

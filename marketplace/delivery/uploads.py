@@ -3,9 +3,10 @@
 A provider's browser (or ``marketplace upload``) asks :func:`start_upload` for an upload of one file of a *draft*
 version; the bytes go straight to storage through presigned links (:func:`upload_links`), one PUT for small files
 and parts for large ones. :func:`upload_progress` asks storage which parts it holds, which is how an interrupted
-upload resumes. :func:`complete_upload` assembles the object, checks its size, computes its SHA-256 from the stored
+upload resumes. :func:`complete_upload` assembles the object, checks its size, takes its SHA-256 from the stored
 bytes and compares it with what the uploader or the declared manifest promised; only then does the file enter the
-version's manifest (a ``DatasetFile`` with its ``storage_key``). A version is published only when every file is
+version's manifest (a ``DatasetFile`` with its ``storage_key``). Where the hash means reading the object back (S3),
+the upload is ``verifying`` until a background job (:func:`verify_upload`) has done that and the same checks. A version is published only when every file is
 uploaded and verified (:func:`publish_uploaded_version`, and the guard in :mod:`marketplace.delivery.guard` for
 every other way of publishing).
 """

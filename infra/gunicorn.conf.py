@@ -10,9 +10,15 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(
     os.environ.get("WEB_CONCURRENCY") or os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1
 )
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-worker_class = "gthread"
-timeout = 30
+# Synchronous workers, one request at a time each: gunicorn's `timeout` then bounds every request (a worker silent
+# for longer, i.e. still inside one request, is killed and replaced). A threaded worker (gthread) keeps telling the
+# master it is alive while one of its threads is stuck, so there the timeout would bound nothing. Slow clients are
+# the proxy's business (it buffers requests and responses). `threads` must stay 1, or gunicorn switches to gthread.
+worker_class = "sync"
+threads = 1
+# Longer than every limit inside a request (the database's DATABASE_STATEMENT_TIMEOUT_MS, outbound HTTP timeouts),
+# so those answer first with a clear 503; this is the backstop.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
 max_requests = 2000
@@ -31,6 +37,9 @@ def on_starting(server):
     """Build the application once in the master, before any worker: refused settings stop gunicorn with one line
     per problem and exit status 2 (in a worker they would only make gunicorn restart workers, or halt with 3)."""
     os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)  # the real count, whatever set it (-w, this file)
+    from marketplace.metrics import clear_multiprocess_dir
+
+    clear_multiprocess_dir()  # no counts left over from the previous run (PROMETHEUS_MULTIPROC_DIR)
     from marketplace import create_app
     from marketplace.config import ConfigError, exit_refusing
 
@@ -39,3 +48,10 @@ def on_starting(server):
     except ConfigError as error:
         exit_refusing(error)
     trial.extensions["marketplace.db"].dispose()  # workers build their own application and connections
+
+
+def child_exit(server, worker):
+    """A worker exited: with PROMETHEUS_MULTIPROC_DIR set, drop its live gauges from the shared metrics files."""
+    from marketplace.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

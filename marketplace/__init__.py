@@ -11,8 +11,9 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.crypto import key_material_problems
 from marketplace.db import Database, ServiceContext
-from marketplace.logs import install_redaction
+from marketplace.logs import configure_logging, install_redaction
 from marketplace.mail import mailer_from_settings
 
 __all__ = ["ConfigError", "create_app"]
@@ -56,8 +57,10 @@ def _checked_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
     settings = load_settings(overrides=overrides)
     if settings["MARKETPLACE_ENV"] == "production":
         problems = unsafe_for_production(settings)
-        if problems:
-            raise ConfigError(*problems)
+    else:
+        problems = key_material_problems(settings, required=False)
+    if problems:
+        raise ConfigError(*problems)
     return settings
 
 
@@ -77,8 +80,7 @@ def _flask_app(settings: dict[str, Any]) -> MarketplaceFlask:
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )
     logging.getLogger("marketplace").setLevel(settings["LOG_LEVEL"])
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings["LOG_LEVEL"], settings["LOG_FORMAT"])  # JSON lines in production (marketplace/logs.py)
     install_redaction()  # no token or link signature in any log line (marketplace/logs.py)
     if settings["TRUSTED_PROXIES"]:
         n = settings["TRUSTED_PROXIES"]
@@ -204,12 +206,14 @@ def _governed_access(app: Flask, context: ServiceContext) -> None:
 
 def _hooks(app: Flask, settings: dict[str, Any]) -> None:
     """Error pages, security headers, the unit of work's teardown, template globals and the CLI commands."""
-    from marketplace import security
+    from marketplace import logs, metrics, security
     from marketplace.cli import register_commands
     from marketplace.handlers import register_error_handlers
 
     register_error_handlers(app)
     security.init_app(app)
+    logs.init_app(app)  # request id, user and organisation in every record; one access line per request
+    metrics.init_app(app)  # /metrics (token or allowed network), request latency per route
 
     @app.teardown_request
     def _close_unit_of_work(exc: BaseException | None) -> None:

@@ -85,6 +85,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(license_group)
     app.cli.add_command(keys_group)
+    from marketplace.crypto_cli import KEY_COMMANDS
+
+    for command in KEY_COMMANDS:
+        keys_group.add_command(command)
     app.cli.add_command(grants_group)
     app.cli.add_command(payments_group)
     from marketplace.webhooks.cli import webhooks_group

@@ -7,6 +7,7 @@ every value that must not reach production.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import secrets
@@ -90,8 +91,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SECRET_KEY",
         "",
-        "Signs sessions, CSRF and e-mail tokens; generated once into the instance folder in development.",
+        "Signs sessions, CSRF and e-mail tokens (rotating it ends sessions and links, not API keys or stored "
+        "secrets); generated once into the instance folder in development.",
         secret=True,
+    ),
+    Setting(
+        "ENCRYPTION_KEYS",
+        "",
+        "Keys sealing stored secrets (webhook signing and SSO client secrets), `id:base64-of-32-bytes` "
+        "comma-separated, e.g. `k2:…,k1:…`; every one listed can decrypt. Independent of SECRET_KEY; required in "
+        "production (`marketplace keys generate-encryption-key`), generated into the instance folder in development.",
+        secret=True,
+    ),
+    Setting(
+        "ENCRYPTION_KEY_ID",
+        "",
+        "The id in ENCRYPTION_KEYS that encrypts new secrets (default: the first); after changing it, "
+        "`marketplace keys rotate-encryption` re-encrypts the stored ones.",
+    ),
+    Setting(
+        "API_KEY_PEPPERS",
+        "",
+        "Peppers of the API-key, OAuth client-secret and token hashes, `id:secret` (32+ characters) "
+        "comma-separated; each hash records its pepper's id, so keep an id listed while keys made under it live. "
+        "Required in production (`marketplace keys generate-pepper`), generated in development.",
+        secret=True,
+    ),
+    Setting(
+        "API_KEY_PEPPER_ID",
+        "",
+        "The id in API_KEY_PEPPERS that hashes new keys, client secrets and tokens (default: the first).",
     ),
     Setting(
         "BASE_URL",
@@ -384,6 +413,37 @@ SETTINGS += (
     ),
 )
 
+# Observability and time limits (marketplace/logs.py, marketplace/metrics.py, marketplace/db.py).
+SETTINGS += (
+    Setting(
+        "LOG_FORMAT",
+        "",
+        "`json`: one JSON object per line on stderr (the default in production); `console`: readable text (the "
+        "default in development).",
+        choices=("", "json", "console"),
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that opens `/metrics` from anywhere (at least 32 characters in production); empty: only the "
+        "allowed networks may scrape.",
+        secret=True,
+    ),
+    Setting(
+        "METRICS_ALLOWED_NETWORKS",
+        "127.0.0.1/32,::1/128",
+        "Client networks (CIDR, comma-separated) that may read `/metrics` without the token; the client address is "
+        "the one after `TRUSTED_PROXIES`. Anyone else gets a 404.",
+    ),
+    Setting(
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        5000,
+        "PostgreSQL `statement_timeout` of every statement of a web request, in ms (0 = none); a statement that "
+        "runs longer answers 503. CLI commands and jobs are not limited. No effect on SQLite.",
+        parse=_parse_int,
+    ),
+)
+
 # The job queue (marketplace/jobs).
 SETTINGS += (
     Setting(
@@ -421,6 +481,13 @@ SETTINGS += (
     Setting(
         "JOB_TICK_SECONDS", 5, "How often the scheduler enqueues periodic jobs and relays lost ones.", parse=_parse_int
     ),
+    Setting(
+        "JOB_METRICS_BIND",
+        "",
+        "`host:port` where `marketplace worker` serves its own Prometheus metrics (job outcomes, durations, queue "
+        "depth), e.g. `0.0.0.0:9100` behind a network policy; empty serves none (the web's `/metrics` still has the "
+        "queue depth).",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -451,17 +518,33 @@ def _instance_path(raw: str) -> Path:
     return Path(raw).resolve() if raw else (Path.cwd() / "instance").resolve()
 
 
-def _generated_secret(instance: Path) -> str:
-    """Return the development secret key, generating it once into the instance folder."""
+def _generated_secret(instance: Path, name: str = "secret_key", make: Callable[[], str] | None = None) -> str:
+    """Return a development secret (``SECRET_KEY`` by default), generating it once into the instance folder."""
     instance.mkdir(parents=True, exist_ok=True)
-    key_file = instance / "secret_key"
+    key_file = instance / name
     if key_file.exists():
         return key_file.read_text().strip()
-    key = secrets.token_urlsafe(48)
+    key = make() if make is not None else secrets.token_urlsafe(48)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def _generated_key_material(values: dict[str, Any], instance: Path) -> None:
+    """In development, unset ``ENCRYPTION_KEYS`` / ``API_KEY_PEPPERS`` come from files in the instance folder,
+    generated once (as ``SECRET_KEY``), so ``make run`` needs nothing; production must set its own."""
+    from marketplace.crypto import new_encryption_key, new_pepper
+
+    made = (
+        ("ENCRYPTION_KEYS", "encryption_keys", new_encryption_key),
+        ("API_KEY_PEPPERS", "api_key_peppers", new_pepper),
+    )
+    for name, file_name, make in made:
+        values[f"{name}_GENERATED"] = False
+        if not values[name] and values["MARKETPLACE_ENV"] == "development":
+            values[name] = _generated_secret(instance, file_name, functools.partial(make, "dev1"))
+            values[f"{name}_GENERATED"] = True
 
 
 def normalise_database_url(url: str) -> str:
@@ -507,9 +590,12 @@ def load_settings(
     if not values["SECRET_KEY"] and values["MARKETPLACE_ENV"] == "development":
         values["SECRET_KEY"] = _generated_secret(instance)
         values["SECRET_KEY_GENERATED"] = True
+    _generated_key_material(values, instance)
     values["BASE_URL"] = str(values["BASE_URL"]).rstrip("/")
     if values["PUBLISH_DECLARED_MANIFESTS"] is None:
         values["PUBLISH_DECLARED_MANIFESTS"] = values["MARKETPLACE_ENV"] == "development"
+    if not values["LOG_FORMAT"]:
+        values["LOG_FORMAT"] = "json" if values["MARKETPLACE_ENV"] == "production" else "console"
     if not values["STORAGE_LOCAL_ROOT"]:
         values["STORAGE_LOCAL_ROOT"] = str(instance / "storage")
     # Whatever is left in overrides is application-internal (e.g. TESTING) and passes through unchanged.
@@ -523,7 +609,10 @@ def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
     Each message starts with the setting's name, so an operator knows exactly what to change; no message repeats
     a secret's value.
     """
+    from marketplace.crypto import key_material_problems
+
     problems = [problem for problem in (_secret_key_problem(settings), _stripe_key_problem(settings)) if problem]
+    problems += key_material_problems(settings, required=True)
     if str(settings.get("DATABASE_URL", "")).startswith("sqlite"):
         problems.append("DATABASE_URL points at SQLite: production runs on PostgreSQL")
     if settings.get("MAIL_BACKEND") == "console":
@@ -544,6 +633,9 @@ def unsafe_for_production(settings: Mapping[str, Any]) -> list[str]:
             f"REDIS_URL is not set with WEB_CONCURRENCY={workers}: each worker would keep its own rate-limit "
             "counters (a client would get several times the limit); set REDIS_URL or run one worker"
         )
+    token = str(settings.get("METRICS_TOKEN") or "")
+    if token and len(token) < 32:
+        problems.append("METRICS_TOKEN is shorter than 32 characters: set a random token or leave it empty")
     if not settings.get("JOB_BROKER_URL"):
         problems.append(
             "JOB_BROKER_URL is not set: production runs background jobs on `marketplace worker` through Redis"

@@ -175,6 +175,24 @@ class Database:
         self.engine.dispose()
 
 
+def limit_statement_time(session: Session, milliseconds: int) -> None:
+    """Make every transaction ``session`` begins on PostgreSQL run under ``statement_timeout = milliseconds``.
+
+    ``SET LOCAL`` lasts until the transaction ends, so the pooled connection goes back to other users (the CLI,
+    jobs) without the limit. A statement that runs longer is cancelled by the server (SQLSTATE 57014), which
+    :func:`marketplace.errors.translate` turns into :class:`~marketplace.errors.StatementTimedOut`. SQLite has no
+    such setting: nothing is limited there. ``milliseconds`` of 0 or less sets no limit.
+    """
+    if milliseconds <= 0:
+        return
+    statement = f"SET LOCAL statement_timeout = {int(milliseconds)}"
+
+    @event.listens_for(session, "after_begin")
+    def _limit(_session: Session, _transaction: Any, connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(statement)
+
+
 class UnitOfWork:
     """One transaction and the side effects that may run only once it is committed.
 

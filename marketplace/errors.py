@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     # An e-mailed link (verification, reset, invitation) that does not hold.
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     SERVICE_UNAVAILABLE = "service_unavailable"  # also the database being down: clients need not tell them apart
+    STATEMENT_TIMEOUT = "statement_timeout"  # the database cancelled a statement that ran past the time limit
     CSRF_FAILED = "csrf_failed"  # a form's CSRF token was missing or stale
     INTERNAL_ERROR = "internal_error"  # an unexpected exception, logged; the response shows no detail
 
@@ -150,6 +151,21 @@ class DatabaseUnavailable(ServiceUnavailable):
     retry_after: int = 10
 
 
+@dataclass
+class StatementTimedOut(ServiceUnavailable):
+    """The database cancelled a statement of the request that ran past ``DATABASE_STATEMENT_TIMEOUT_MS``.
+
+    No service raises it: :func:`translate` turns the server's cancellation (SQLSTATE 57014) into it. The
+    database itself is fine, so the page is rendered as usual once the failed transaction is rolled back.
+    """
+
+    message: str = (
+        "The search took too long to answer and was stopped. Please try again in a moment, or narrow it down."
+    )
+    code: str = ErrorCode.STATEMENT_TIMEOUT
+    retry_after: int = 5
+
+
 HTTP_STATUS: dict[type[DomainError], int] = {
     ValidationFailed: 422,
     BadRequest: 400,
@@ -176,14 +192,25 @@ def _always(_error: BaseException) -> bool:
     return True
 
 
+#: SQLSTATE ``query_canceled``: PostgreSQL cancelled the statement (its ``statement_timeout``, or an operator).
+QUERY_CANCELED = "57014"
+
+
+def _statement_timed_out(error: BaseException) -> bool:
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) == QUERY_CANCELED or getattr(original, "pgcode", None) == QUERY_CANCELED
+
+
 def _connection_lost(error: BaseException) -> bool:
     return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
 
 
 # Exceptions of the libraries below the services that stand for a domain error, with the condition under which they
 # do. OperationalError is the DBAPI's class for "the database did not do it, through no fault of the statement":
-# refused or dropped connections, server shutdown, statement timeouts, SQLite's locked or missing file.
+# refused or dropped connections, server shutdown, SQLite's locked or missing file; a statement cancelled by its time
+# limit is told apart (the database is up, the statement was too slow).
 TRANSLATED: tuple[tuple[type[BaseException], Callable[[BaseException], bool], Callable[[], DomainError]], ...] = (
+    (sa_exc.DBAPIError, _statement_timed_out, StatementTimedOut),  # before OperationalError, its DBAPI class
     (sa_exc.OperationalError, _always, DatabaseUnavailable),
     (sa_exc.InterfaceError, _always, DatabaseUnavailable),  # e.g. "connection already closed"
     (sa_exc.DBAPIError, _connection_lost, DatabaseUnavailable),

@@ -2,7 +2,8 @@
 
 Domain errors get their status from :data:`marketplace.errors.HTTP_STATUS`; HTTP errors raised by Flask or
 Werkzeug (404, 405, 413, CSRF's 400) keep theirs; library errors that stand for a domain error (a lost database
-connection is :class:`~marketplace.errors.DatabaseUnavailable`, 503) are translated by
+connection is :class:`~marketplace.errors.DatabaseUnavailable`, 503; a statement cancelled by its time limit
+:class:`~marketplace.errors.StatementTimedOut`, 503, after its failed transaction is rolled back) are translated by
 :func:`marketplace.errors.translate`; anything else is logged and becomes a 500 that shows no detail.
 
 A 429 or 503 carries ``Retry-After``. When the database is unreachable the HTML page is rendered without the
@@ -29,6 +30,7 @@ from marketplace.errors import (
     status_for,
     translate,
 )
+from marketplace.web import discard_changes
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +138,19 @@ def register_error_handlers(app: Flask) -> None:
         translated = translate(error)
         if translated is not None:
             log.warning("%s on %s %s: %s", type(translated).__name__, request.method, request.path, _first_line(error))
+            if not isinstance(translated, DatabaseUnavailable):
+                _discard_failed_transaction()
             return _domain_response(translated)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _render(500, ErrorCode.INTERNAL_ERROR, "Something went wrong on our side. It has been logged.")
+
+
+def _discard_failed_transaction() -> None:
+    """Roll back the request's failed transaction (a cancelled statement), so the error page may query again."""
+    try:
+        discard_changes()
+    except Exception:  # the page then renders as it can; the teardown rolls back again
+        log.debug("rolling back the failed transaction failed", exc_info=True)
 
 
 def _first_line(error: BaseException) -> str:

@@ -18,9 +18,10 @@ from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import User
-from marketplace.db import Database, ServiceContext, UnitOfWork
+from marketplace.db import Database, ServiceContext, UnitOfWork, limit_statement_time
 from marketplace.errors import NotAuthenticated, ValidationFailed
 from marketplace.forms import field_problems
+from marketplace.logs import identify
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +37,11 @@ def service_context() -> ServiceContext:
 def uow() -> UnitOfWork:
     """The unit of work of the current request, opened on first use."""
     if "uow" not in g:
-        g.uow = UnitOfWork(database().session(), service_context())
+        context = service_context()
+        session = database().session()
+        # A web request never waits on one statement for long (the CLI and jobs have no such limit).
+        limit_statement_time(session, int(context.settings.get("DATABASE_STATEMENT_TIMEOUT_MS") or 0))
+        g.uow = UnitOfWork(session, context)
     return cast(UnitOfWork, g.uow)
 
 
@@ -59,6 +64,7 @@ def current_user() -> User | None:
         else:
             session.clear()
     g.user = user
+    identify(user_id=user.id if user is not None else None)
     return user
 
 
@@ -77,6 +83,7 @@ def log_in(user: User) -> None:
     session["session_version"] = user.session_version
     session.permanent = True
     g.user = user
+    identify(user_id=user.id)
 
 
 def log_out() -> None:

@@ -44,6 +44,7 @@ from marketplace.apikeys.services import CredentialRefused, Principal, authentic
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.errors import BadRequest, Conflict, FieldProblem, NotAuthenticated, NotFound, ValidationFailed
 from marketplace.forms import field_problems
+from marketplace.logs import identify
 from marketplace.permissions import delegated
 from marketplace.web import client_ip, database, service_context, uow
 
@@ -150,6 +151,8 @@ def _resolve_credential() -> tuple[Principal | None, CredentialRefused | None]:
                 principal = authenticate(uow(), secret, ip=client_ip())
             except CredentialRefused as refused:
                 error = refused
+    if principal is not None:
+        identify(user_id=principal.user.id, organisation_id=principal.organisation_id)
     if principal is not None and principal.use_to_record:
         uow().after_commit(functools.partial(_record_use, principal, client_ip()))
     g.api_credential = (principal, error)

@@ -1,6 +1,6 @@
 """API keys, the responses kept for ``Idempotency-Key`` replays, and background jobs started through the API.
 
-A key is stored only as ``HMAC-SHA256(pepper, key)`` (the pepper is derived from ``SECRET_KEY``), never in the
+A key is stored only as ``HMAC-SHA256(pepper, key)`` with the id of its pepper (``API_KEY_PEPPERS``), never in the
 clear; what the owner sees later is its non-secret prefix and last four characters.
 """
 
@@ -30,6 +30,8 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=120)
     environment: str = Field(default="live", max_length=8)
     key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    # The id of the pepper in API_KEY_PEPPERS the hash was made with (``legacy``: derived from SECRET_KEY).
+    pepper_id: str = Field(default="legacy", max_length=32, sa_column_kwargs={"server_default": "legacy"})
     # The first characters of the key (``mkp_live_AbCd``) and its last four: enough to recognise, useless to use.
     key_prefix: str = Field(max_length=24)
     key_last4: str = Field(max_length=4)

@@ -13,6 +13,7 @@ Every request looks the credential up again: revocation and expiry take effect o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from marketplace.apikeys import tokens
 from marketplace.apikeys.errors import ApiKeyErrorCode
 from marketplace.apikeys.models import ApiKey
 from marketplace.apikeys.scopes import SCOPES, parse_scopes
+from marketplace.crypto import Peppers
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from marketplace.permissions import Action, can, require
@@ -48,6 +50,9 @@ class Principal:
     expires_at: datetime | None = None
     #: Whether "last used at / from" is stale enough to be written again (see :func:`record_use`).
     use_to_record: bool = False
+    #: ``(pepper id, digest)`` under the writing pepper when the stored hash was made with another one: written
+    #: with the use, so a key outlives the removal of the pepper (or of the ``SECRET_KEY``) it was first hashed with.
+    rehash: tuple[str, str] | None = None
 
     @property
     def ref(self) -> str:
@@ -66,8 +71,9 @@ class Principal:
         return scope in self.scopes
 
 
-def pepper(settings: dict[str, Any]) -> bytes:
-    return tokens.pepper(str(settings["SECRET_KEY"]))
+def peppers(settings: Mapping[str, Any]) -> Peppers:
+    """The peppers of credential hashes (``API_KEY_PEPPERS``, plus the legacy one derived from ``SECRET_KEY``)."""
+    return Peppers.from_settings(settings)
 
 
 def sandbox_payments(uow: UnitOfWork) -> bool:
@@ -136,10 +142,12 @@ def create_key(
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed.for_field("expires_at", "must be in the future")
     secret = tokens.new_secret(tokens.TEST_KEY_PREFIX if environment == "test" else tokens.LIVE_KEY_PREFIX)
+    pepper_id, key_hash = peppers(uow.settings).digest(secret)
     key = ApiKey(
         name=name,
         environment=environment,
-        key_hash=tokens.digest(pepper(uow.settings), secret),
+        key_hash=key_hash,
+        pepper_id=pepper_id,
         key_prefix=secret[: len(tokens.LIVE_KEY_PREFIX) + 4],
         key_last4=secret[-4:],
         user_id=None if organisation is not None else actor.id,
@@ -267,28 +275,32 @@ def _touch(uow: UnitOfWork, row: Any, ip: str) -> None:
 def record_use(uow: UnitOfWork, principal: Principal, ip: str) -> None:
     """Write when and from where a key was last used, in a unit of work of its own (the caller runs this after its
     request committed): a read-only request then never writes, and on SQLite never has to upgrade to a write
-    lock after reading (which fails at once under concurrency instead of waiting)."""
+    lock after reading (which fails at once under concurrency instead of waiting).
+
+    A key hashed under a pepper other than the writing one is re-hashed under it here (:attr:`Principal.rehash`).
+    """
     if principal.kind != "api_key":
         return
-    uow.session.execute(
-        sa.update(ApiKey)
-        .where(col(ApiKey.id) == principal.credential_id)
-        .values(last_used_at=uow.now(), last_used_ip=(ip or "")[:64])
-    )
+    values: dict[str, Any] = {"last_used_at": uow.now(), "last_used_ip": (ip or "")[:64]}
+    if principal.rehash is not None:
+        values["pepper_id"], values["key_hash"] = principal.rehash
+    uow.session.execute(sa.update(ApiKey).where(col(ApiKey.id) == principal.credential_id).values(**values))
 
 
 def authenticate_key(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
     """The principal of an API key; :class:`CredentialRefused` (401) when it is not usable now."""
     if not tokens.well_formed(secret) or not secret.startswith((tokens.LIVE_KEY_PREFIX, tokens.TEST_KEY_PREFIX)):
         raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
-    hashed = tokens.digest(pepper(uow.settings), secret)
-    key = uow.session.exec(select(ApiKey).where(ApiKey.key_hash == hashed)).first()
-    if key is None or not tokens.matches(pepper(uow.settings), secret, key.key_hash):
+    ring = peppers(uow.settings)
+    candidates = ring.candidates(secret)
+    key = uow.session.exec(select(ApiKey).where(col(ApiKey.key_hash).in_(list(candidates.values())))).first()
+    if key is None or not ring.matches(secret, key.pepper_id, key.key_hash):
         raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
     _check_usable(uow, revoked_at=key.revoked_at, expires_at=key.expires_at, env=key.environment)
     owner_id = key.user_id if key.user_id is not None else key.created_by_id
     user, org = acting_user(uow.session, owner_id, key.organisation_id)
     assert key.id is not None
+    rehash = ring.digest(secret) if key.pepper_id != ring.writing_id else None
     return Principal(
         kind="api_key",
         credential_id=key.id,
@@ -298,7 +310,8 @@ def authenticate_key(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
         scopes=frozenset(s for s in key.scope_list if s in SCOPES),
         environment=key.environment,
         expires_at=key.expires_at,
-        use_to_record=_stale_use(uow, key, ip),
+        use_to_record=rehash is not None or _stale_use(uow, key, ip),
+        rehash=rehash,
     )
 
 

@@ -7,13 +7,13 @@ GitHub's tokens do) lets a scanner tell a real-looking secret from a typo withou
 server refuse garbage without a database look-up.
 
 The secrets are random (about 190 bits), so a slow password hash is not needed: the database keeps
-``HMAC-SHA256(pepper, secret)``, with a pepper derived from ``SECRET_KEY``. A copy of the database alone lets
-nobody call the API; rotating ``SECRET_KEY`` invalidates every key, client secret and token.
+``HMAC-SHA256(pepper, secret)`` and the id of the pepper (:class:`marketplace.crypto.Peppers`, from
+``API_KEY_PEPPERS``). A copy of the database alone lets nobody call the API; rotating ``SECRET_KEY`` leaves keys,
+client secrets and tokens working (only rows from before peppers had ids still use a ``SECRET_KEY``-derived one).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import zlib
@@ -71,20 +71,3 @@ def well_formed(secret: str, prefix: str | None = None) -> bool:
         return False
     body, check = secret[:-CHECKSUM_CHARS], secret[-CHECKSUM_CHARS:]
     return hmac.compare_digest(checksum(body), check)
-
-
-def pepper(secret_key: str) -> bytes:
-    """The HMAC key for hashing API secrets, derived from ``SECRET_KEY`` for this one purpose."""
-    if not secret_key:
-        raise ValueError("SECRET_KEY is empty")
-    return hmac.new(secret_key.encode(), b"dataset-marketplace api-secret pepper v1", hashlib.sha256).digest()
-
-
-def digest(pepper_key: bytes, secret: str) -> str:
-    """What the database keeps of ``secret``: hex HMAC-SHA256 under the pepper."""
-    return hmac.new(pepper_key, secret.encode(), hashlib.sha256).hexdigest()
-
-
-def matches(pepper_key: bytes, secret: str, stored_digest: str) -> bool:
-    """Constant-time comparison of ``secret`` with a stored digest."""
-    return hmac.compare_digest(digest(pepper_key, secret), stored_digest)

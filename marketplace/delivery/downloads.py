@@ -15,6 +15,7 @@ suspension stops working at once (410). An S3 presigned URL cannot be recalled: 
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from sqlmodel import Session, col, func, select
 
 import licensing
 import storage
+from marketplace import metrics
 from marketplace.access import gate as access_gate
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
@@ -345,6 +347,8 @@ def issue_download_links(
     assert dataset is not None
     links = [_issue(uow, grant, dataset, version, file, requester) for version, file in chosen]
     uow.session.flush()
+    kind = "api" if requester.via_api else "site"
+    uow.after_commit(functools.partial(metrics.count_download_links, kind, len(links)))  # not for a rolled-back issue
     return links
 
 

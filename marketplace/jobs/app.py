@@ -47,11 +47,13 @@ def queue_from_settings(database: Database, context: ServiceContext) -> JobQueue
 
 def init_app(app: Flask, queue: JobQueue) -> None:
     """The admin pages, the readiness probe, the commands, and in development a scheduler in the web process."""
+    from marketplace import metrics
     from marketplace.health import register_probe
     from marketplace.jobs.views import bp
 
     app.register_blueprint(bp)
     register_probe(app, "queue", queue.check)
+    metrics.set_queue_depth_source(queue.depth)  # marketplace_job_queue_depth{state}, read at each scrape
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_group)
     backend = queue.backend
@@ -84,6 +86,7 @@ def worker_command(threads: int | None, no_scheduler: bool) -> None:
     """
     queue = _queue()
     threads = threads or int(current_app.config["JOB_WORKER_THREADS"])
+    _serve_metrics(str(current_app.config["JOB_METRICS_BIND"]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -105,6 +108,19 @@ def worker_command(threads: int | None, no_scheduler: bool) -> None:
             worker.stop(timeout=int(current_app.config["JOB_LEASE_SECONDS"]) * 1000)
         queue.close()
         click.echo("worker: stopped")
+
+
+def _serve_metrics(bind: str) -> None:
+    """Serve this worker's metrics (job outcomes and durations, queue depth) for Prometheus at ``host:port``."""
+    if not bind:
+        return
+    from prometheus_client import start_http_server
+
+    from marketplace.metrics import scrape_registry
+
+    host, _, port = bind.rpartition(":")
+    start_http_server(int(port), addr=host or "127.0.0.1", registry=scrape_registry())
+    click.echo(f"worker: metrics at http://{host or '127.0.0.1'}:{port}/metrics")
 
 
 jobs_group = AppGroup("jobs", help="Background jobs: the queue's state, the dead-letter list, retries.")

@@ -54,7 +54,8 @@ def verify(certificate: str, jwks_path: str) -> None:
 
 @click.group("keys", cls=AppGroup)
 def keys_group() -> None:
-    """The license-signing key ring (kept in a file, never in the database)."""
+    """Key material: the license-signing key ring (kept in a file, never in the database), the encryption keys of
+    stored secrets and the peppers of API-key hashes (settings; see `generate-encryption-key`)."""
 
 
 def _key_path() -> Path:

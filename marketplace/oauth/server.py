@@ -22,7 +22,8 @@ from werkzeug.wrappers import Response
 
 from marketplace.apikeys import tokens
 from marketplace.apikeys.scopes import SCOPES
-from marketplace.apikeys.services import pepper
+from marketplace.apikeys.services import peppers
+from marketplace.crypto import Peppers
 from marketplace.oauth import services
 from marketplace.oauth.models import OAuthClient
 from marketplace.web import client_ip, uow
@@ -33,9 +34,9 @@ bp = Blueprint("oauth", __name__)
 class Client(ClientMixin):  # type: ignore[misc]
     """Authlib's view of a stored client: confidential, client-credentials only, secret checked against a hash."""
 
-    def __init__(self, row: OAuthClient, pepper_key: bytes) -> None:
+    def __init__(self, row: OAuthClient, ring: Peppers) -> None:
         self.row = row
-        self._pepper = pepper_key
+        self._peppers = ring
 
     def get_client_id(self) -> str:
         return self.row.client_id
@@ -53,9 +54,14 @@ class Client(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return tokens.well_formed(client_secret, tokens.CLIENT_SECRET_PREFIX) and tokens.matches(
-            self._pepper, client_secret, self.row.secret_hash
+        """Constant-time check under the pepper the row names; a secret hashed under another pepper than the
+        writing one is re-hashed under it (written with the token the request issues)."""
+        ok = tokens.well_formed(client_secret, tokens.CLIENT_SECRET_PREFIX) and self._peppers.matches(
+            client_secret, self.row.pepper_id, self.row.secret_hash
         )
+        if ok and self.row.pepper_id != self._peppers.writing_id:
+            self.row.pepper_id, self.row.secret_hash = self._peppers.digest(client_secret)
+        return ok
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return endpoint == "token" and method in ("client_secret_basic", "client_secret_post")
@@ -80,7 +86,7 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
 
 def _query_client(client_id: str) -> Client | None:
     row = services.usable_client(uow(), client_id)
-    return Client(row, pepper(current_app.config)) if row is not None else None
+    return Client(row, peppers(current_app.config)) if row is not None else None
 
 
 def _save_token(token: dict[str, Any], request: Any) -> None:

@@ -25,7 +25,7 @@ from marketplace.apikeys.services import (
     check_environment,
     check_name,
     check_scopes,
-    pepper,
+    peppers,
 )
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotAuthenticated, NotFound
@@ -51,9 +51,11 @@ def create_client(
     chosen = check_scopes(scopes)
     environment = check_environment(uow, environment)
     secret = tokens.new_secret(tokens.CLIENT_SECRET_PREFIX)
+    pepper_id, secret_hash = peppers(uow.settings).digest(secret)
     client = OAuthClient(
         client_id=tokens.new_client_id(),
-        secret_hash=tokens.digest(pepper(uow.settings), secret),
+        secret_hash=secret_hash,
+        pepper_id=pepper_id,
         secret_last4=secret[-4:],
         name=name,
         organisation_id=organisation.id,  # type: ignore[arg-type]
@@ -120,9 +122,11 @@ def usable_client(uow: UnitOfWork, client_id: str) -> OAuthClient | None:
 def store_token(uow: UnitOfWork, client: OAuthClient, access_token: str, scopes: str, *, ip: str) -> OAuthToken:
     """Keep the digest of a newly issued access token (the token itself goes to the client only)."""
     now = uow.now()
+    pepper_id, token_hash = peppers(uow.settings).digest(access_token)
     row = OAuthToken(
         client_id=client.id,  # type: ignore[arg-type]
-        token_hash=tokens.digest(pepper(uow.settings), access_token),
+        token_hash=token_hash,
+        pepper_id=pepper_id,
         scopes=scopes,
         issued_at=now,
         expires_at=now + timedelta(seconds=int(uow.settings["OAUTH_TOKEN_SECONDS"])),
@@ -137,10 +141,10 @@ def authenticate_token(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
     """The principal of an OAuth access token; 401 when unknown, expired or revoked (or its client is)."""
     if not tokens.well_formed(secret, tokens.ACCESS_TOKEN_PREFIX):
         raise CredentialRefused(message="The access token is not valid.", code=OAuthErrorCode.INVALID_CREDENTIAL)
-    row = uow.session.exec(
-        select(OAuthToken).where(OAuthToken.token_hash == tokens.digest(pepper(uow.settings), secret))
-    ).first()
-    if row is None or not tokens.matches(pepper(uow.settings), secret, row.token_hash):
+    ring = peppers(uow.settings)
+    candidates = list(ring.candidates(secret).values())
+    row = uow.session.exec(select(OAuthToken).where(col(OAuthToken.token_hash).in_(candidates))).first()
+    if row is None or not ring.matches(secret, row.pepper_id, row.token_hash):
         raise CredentialRefused(message="The access token is not valid.", code=OAuthErrorCode.INVALID_CREDENTIAL)
     client = uow.session.get(OAuthClient, row.client_id)
     assert client is not None and client.id is not None

@@ -7,6 +7,7 @@ from another worker) fails on the primary key, is reported as a duplicate, and c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import GrantAction, GrantStatus
+from marketplace import metrics
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound
 from marketplace.licenses import services as licenses
@@ -63,8 +65,10 @@ def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) 
     try:
         event = backend(uow).parse_webhook(payload, signature_header or "")
     except SignatureInvalid as error:
+        metrics.count_payment_event("unknown", "rejected")  # nothing to roll back: counted at once
         raise WebhookRejected(message=f"Webhook signature rejected: {error.reason}.") from error
     except PaymentError as error:
+        metrics.count_payment_event("unknown", "rejected")
         raise WebhookRejected(message=f"Webhook rejected: {error.message}") from error
     session = uow.session
     record = PaymentEventRecord(
@@ -79,12 +83,20 @@ def handle_event(uow: UnitOfWork, payload: bytes, signature_header: str | None) 
     except IntegrityError:
         if session.get(PaymentEventRecord, event.id) is None:
             raise  # some other constraint failed: not a duplicate, let the provider retry
+        _count_after_commit(uow, event, "duplicate")
         return EventHandled(outcome="duplicate: already applied", duplicate=True)
     outcome, order = _apply(uow, event)
+    _count_after_commit(uow, event, "ignored" if outcome.startswith("ignored") else "applied")
     record.outcome = outcome[:200]
     record.order_id = order.id if order else None
     session.add(record)
     return EventHandled(outcome=outcome)
+
+
+def _count_after_commit(uow: UnitOfWork, event: PaymentEvent, outcome: str) -> None:
+    """Count the event in the metrics once its effect is committed (a known type by name, any other as `other`)."""
+    known = event.type in {kind.value for kind in EventType}
+    uow.after_commit(functools.partial(metrics.count_payment_event, event.type if known else "other", outcome))
 
 
 def _apply(uow: UnitOfWork, event: PaymentEvent) -> tuple[str, Order | None]:

@@ -16,6 +16,7 @@ also check domains out of band (DNS TXT) before enabling SSO for an organisation
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +24,12 @@ from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.accounts.services import normalise_email, user_by_email
+from marketplace.crypto import EncryptionKeys, SecretBox
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.permissions import Action, require, role_in
 from marketplace.sso.errors import SsoErrorCode
 from marketplace.sso.models import SsoConnection, SsoDomain
-from marketplace.webhooks.crypto import SecretBox
 from marketplace.webhooks.targets import TargetPolicy, check_target
 
 _BOX_PURPOSE = "sso-client-secret"
@@ -56,8 +57,8 @@ class SsoRefused(PermissionDenied):
     code: str = SsoErrorCode.SSO_REFUSED
 
 
-def secret_box(settings: dict[str, Any]) -> SecretBox:
-    return SecretBox(settings["SECRET_KEY"], _BOX_PURPOSE)
+def secret_box(settings: Mapping[str, Any]) -> SecretBox:
+    return SecretBox(EncryptionKeys.from_settings(settings), _BOX_PURPOSE)
 
 
 def client_secret(settings: dict[str, Any], connection: SsoConnection) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
+from marketplace import metrics
 from marketplace.db import Database, ServiceContext, UnitOfWork
 from marketplace.webhooks import sender
 from marketplace.webhooks.crypto import SecretUnreadable
@@ -196,6 +197,7 @@ class WebhookDispatcher:
         max_attempts = max(1, int(self.settings["WEBHOOK_MAX_ATTEMPTS"]))
         table = WebhookDelivery.__table__  # type: ignore[attr-defined]
         session = self.database.session()
+        outcomes: list[str] = []
         try:
             for job in jobs:
                 result = results.get(job.delivery_id)
@@ -208,9 +210,12 @@ class WebhookDispatcher:
                 }
                 if result.ok:
                     values.update(status=DeliveryStatus.DELIVERED.value, delivered_at=now, next_attempt_at=None)
+                    outcomes.append("delivered")
                 elif job.refused or job.attempt >= max_attempts:
                     values.update(status=DeliveryStatus.FAILED.value, next_attempt_at=None)
+                    outcomes.append("failed")
                 else:
+                    outcomes.append("retrying")
                     values.update(
                         status=DeliveryStatus.PENDING.value,
                         next_attempt_at=now + retry_delay(job.attempt, schedule),
@@ -248,6 +253,8 @@ class WebhookDispatcher:
             session.commit()
         finally:
             session.close()
+        for outcome in outcomes:  # counted once the outcomes are committed
+            metrics.count_webhook_delivery(outcome)
 
 
 MAX_ROUNDS = 50  # one job delivers at most this many batches, then hands over to the next job

@@ -29,8 +29,9 @@ def _json_list() -> Any:
 class WebhookEndpoint(SQLModel, table=True):
     """An organisation's HTTPS endpoint subscribed to some event types.
 
-    The signing secret is kept encrypted (Fernet, key derived from ``SECRET_KEY``), never in the clear: it must be
-    readable to sign. During a rotation the previous secret stays valid until ``previous_secret_expires_at``.
+    The signing secret is kept encrypted (the ``ENCRYPTION_KEYS`` ring, :mod:`marketplace.crypto`), never in the
+    clear: it must be readable to sign. During a rotation the previous secret stays valid until
+    ``previous_secret_expires_at``.
     """
 
     __tablename__ = "webhook_endpoint"

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation, User
+from marketplace.crypto import EncryptionKeys, SecretBox
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import EVENT_TYPES
 from marketplace.permissions import Action, can, require
-from marketplace.webhooks.crypto import SecretBox
 from marketplace.webhooks.errors import WebhookErrorCode
 from marketplace.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from marketplace.webhooks.targets import TargetPolicy, check_target
@@ -30,8 +31,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of generated secrets, not a 
 _BOX_PURPOSE = "webhook-signing-secret"
 
 
-def secret_box(settings: dict[str, Any]) -> SecretBox:
-    return SecretBox(settings["SECRET_KEY"], _BOX_PURPOSE)
+def secret_box(settings: Mapping[str, Any]) -> SecretBox:
+    return SecretBox(EncryptionKeys.from_settings(settings), _BOX_PURPOSE)
 
 
 def _new_secret() -> str:

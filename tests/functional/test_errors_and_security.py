@@ -115,6 +115,8 @@ def production_settings(tmp_path) -> dict[str, object]:
         "MARKETPLACE_ENV": "production",
         "INSTANCE_PATH": str(tmp_path),
         "SECRET_KEY": "Vq3x9LmT2pR7wK4sZ8nB1cY6hJ0dF5gA",  # random-looking: 32 characters, no placeholder
+        "ENCRYPTION_KEYS": "k1:dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMTI=",
+        "API_KEY_PEPPERS": "p1:Hq8vN3xR5tW9zB2dF6jL0mP4sY7cK1gA",
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
         "MAIL_BACKEND": "smtp",
         "BASE_URL": "https://data.example.org",

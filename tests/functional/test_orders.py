@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from marketplace import create_app
+from marketplace import create_app, metrics
 from marketplace.config import ConfigError
 from marketplace.licenses.models import Grant, Offer
 from marketplace.orders.models import Order, OrderLine, PaymentEventRecord
@@ -28,6 +28,11 @@ def _buy(client, db_session: Session, offer: Offer, licensee: str = "buy") -> Or
     assert response.status_code == 303, response.get_data(as_text=True)[:3000]
     assert "/sandbox/checkout/" in response.headers["Location"]
     return db_session.exec(select(Order).order_by(Order.id.desc())).first()  # type: ignore[union-attr]
+
+
+def _events_counted(outcome: str, event_type: str = "checkout.session.completed") -> float:
+    labels = {"type": event_type, "outcome": outcome}
+    return metrics.sample_value("marketplace_payment_events_total", labels) or 0.0
 
 
 def _sandbox(app):
@@ -75,10 +80,12 @@ def test_the_same_event_twice_issues_one_license(app, client, db_session, market
     signed = _sandbox(app).complete_checkout(order.checkout_session_id, "paid")
     webhook = app.test_client()
     headers = {"Stripe-Signature": signed.signature_header, "Content-Type": "application/json"}
+    applied, duplicate = _events_counted("applied"), _events_counted("duplicate")
     first = webhook.post("/webhooks/stripe", data=signed.payload, headers=headers)
     second = webhook.post("/webhooks/stripe", data=signed.payload, headers=headers)
     assert first.status_code == 200 and first.get_json()["status"] == "ok"
     assert second.status_code == 200 and second.get_json()["status"] == "duplicate"
+    assert (_events_counted("applied"), _events_counted("duplicate")) == (applied + 1, duplicate + 1)
     assert len(db_session.exec(select(Grant)).all()) == 1
     assert len(db_session.exec(select(PaymentEventRecord)).all()) == 1
 
@@ -97,8 +104,10 @@ def test_bad_webhooks_get_400_and_change_nothing(app, client, db_session, market
         header = ""
     else:
         payload = payload.replace(b'"paid"', b'"unpaid"', 1)
+    rejected = _events_counted("rejected", "unknown")
     response = app.test_client().post("/webhooks/stripe", data=payload, headers={"Stripe-Signature": header})
     assert response.status_code == 400
+    assert _events_counted("rejected", "unknown") == rejected + 1
     assert response.get_json()["error"]["code"] == "webhook_rejected"
     db_session.refresh(order)
     assert order.status == "pending_payment"

@@ -99,11 +99,61 @@ def test_production_names_each_problem_on_its_own_line(tmp_path) -> None:
     assert names == ["SECRET_KEY", "STRIPE_SECRET_KEY", "REDIS_URL", "PUBLISH_DECLARED_MANIFESTS"]
 
 
+SHORT_KEY = "k1:" + "QUJDRA" * 4  # 18 bytes, not 32
+
+
+@pytest.mark.parametrize("setting", ["ENCRYPTION_KEYS", "API_KEY_PEPPERS"])
+def test_production_refuses_to_start_without_its_own_key_material(tmp_path, setting) -> None:
+    settings = production_settings(tmp_path)
+    settings.pop(setting)
+    (problem,) = _refusals(settings)
+    assert problem.startswith(f"{setting} is not set")
+
+
+@pytest.mark.parametrize(
+    "changes,named,secret",
+    [
+        ({"ENCRYPTION_KEYS": "k1:not*base64*at*all"}, "ENCRYPTION_KEYS", "not*base64*at*all"),
+        ({"ENCRYPTION_KEYS": SHORT_KEY}, "ENCRYPTION_KEYS", SHORT_KEY[3:]),
+        ({"ENCRYPTION_KEYS": "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMTI="}, "ENCRYPTION_KEYS", None),
+        ({"ENCRYPTION_KEY_ID": "k9"}, "ENCRYPTION_KEY_ID", None),
+        ({"API_KEY_PEPPERS": "p1:too-short-a-pepper"}, "API_KEY_PEPPERS", "too-short-a-pepper"),
+        ({"API_KEY_PEPPERS": "legacy:Hq8vN3xR5tW9zB2dF6jL0mP4sY7cK1gA"}, "API_KEY_PEPPERS", "Hq8vN3xR5tW9zB2dF6jL"),
+        ({"API_KEY_PEPPER_ID": "p2"}, "API_KEY_PEPPER_ID", None),
+    ],
+)
+def test_production_refuses_malformed_key_material_naming_the_setting(tmp_path, changes, named, secret) -> None:
+    settings = production_settings(tmp_path)
+    settings.update(changes)
+    (problem,) = _refusals(settings)
+    assert problem.startswith(f"{named}:") or problem.startswith(f"{named} ")
+    if secret:
+        assert secret not in problem  # never echo key material
+
+
+def test_development_refuses_malformed_key_material_too(tmp_path, app_settings) -> None:
+    problems = _refusals({**app_settings, "ENCRYPTION_KEYS": SHORT_KEY, "API_KEY_PEPPER_ID": "nope"})
+    assert [p.split(":", 1)[0] for p in problems] == ["ENCRYPTION_KEYS", "API_KEY_PEPPER_ID"]
+
+
+def test_development_generates_key_material_once_into_the_instance_folder(tmp_path) -> None:
+    base = {"INSTANCE_PATH": str(tmp_path), "MARKETPLACE_ENV": "development"}
+    first, again = load_settings(base), load_settings(base)
+    for name in ("ENCRYPTION_KEYS", "API_KEY_PEPPERS"):
+        assert first[name] and first[name] == again[name] and first[f"{name}_GENERATED"]
+    assert (tmp_path / "encryption_keys").read_text() == first["ENCRYPTION_KEYS"]
+    assert oct((tmp_path / "api_key_peppers").stat().st_mode & 0o777) == "0o600"
+    given = load_settings({**base, "ENCRYPTION_KEYS": "k1:dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMTI="})
+    assert given["ENCRYPTION_KEYS"].startswith("k1:") and not given["ENCRYPTION_KEYS_GENERATED"]
+
+
 # --- the entry points: one line per problem, exit status 2 -------------------------------------------------------
 
 UNSAFE = {
     "MARKETPLACE_ENV": "production",
     "SECRET_KEY": "changeme-0123456789abcdefghijklmnopqrstuv",
+    "ENCRYPTION_KEYS": "k1:dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMTI=",
+    "API_KEY_PEPPERS": "p1:Hq8vN3xR5tW9zB2dF6jL0mP4sY7cK1gA",
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/never_contacted",
     "MAIL_BACKEND": "smtp",
     "BASE_URL": "https://data.example.org",

@@ -18,7 +18,8 @@ def test_readyz_reports_each_backend(client) -> None:
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "storage"}  # no REDIS_URL: Redis is not checked
+    # No REDIS_URL: Redis is not checked; the queue runs in process here, so its check is always ok.
+    assert set(body["checks"]) == {"database", "storage", "queue"}
     assert all(check["status"] == "ok" for check in body["checks"].values())
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -52,3 +53,23 @@ def test_healthz_is_liveness_only(app, client, monkeypatch) -> None:
 
     monkeypatch.setattr(app.extensions["marketplace.db"], "session", no_database)
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+QUEUE_COMPONENT = "queue"
+
+
+def test_a_registered_check_is_one_more_component(app, client) -> None:
+    from marketplace.health import register_probe
+
+    register_probe(app, QUEUE_COMPONENT, lambda: None)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"][QUEUE_COMPONENT]["status"] == "ok"
+
+    def queue_down() -> None:
+        raise ConnectionError("broker at 10.0.0.5 refused")
+
+    register_probe(app, QUEUE_COMPONENT, queue_down)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["Retry-After"]
+    assert ready.get_json()["checks"][QUEUE_COMPONENT] == {"status": "unavailable", "error": "ConnectionError"}
+    assert "10.0.0.5" not in ready.get_data(as_text=True)

@@ -49,16 +49,6 @@ NOT_SETTINGS = {
 #: Variables of infra/env.example that only the compose file reads (to configure PostgreSQL and Redis).
 COMPOSE_ONLY_VARIABLES = {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}
 
-#: Settings of the same change that are not in marketplace/config.py on this branch yet, with whether each is a
-#: secret. Each is allowed only while it is missing: once it is a setting, remove it from here.
-PENDING_SETTINGS: dict[str, bool] = {
-    "ENCRYPTION_KEYS": True,
-    "API_KEY_PEPPERS": True,
-    "METRICS_TOKEN": True,
-    "LOG_FORMAT": False,
-    "DATABASE_STATEMENT_TIMEOUT_MS": False,
-}
-
 WEB_COMMAND = ["gunicorn", "-c", "infra/gunicorn.conf.py", "marketplace.wsgi:app"]
 WORKER_COMMAND = ["marketplace", "worker"]
 MIGRATE_COMMAND = ["marketplace", "db", "upgrade"]
@@ -231,12 +221,12 @@ def test_the_compose_schema_rejects_a_broken_file() -> None:
 
 
 def _is_setting(name: str) -> bool:
-    return name in SETTINGS_BY_NAME or name in NOT_SETTINGS or (name in PENDING_SETTINGS)
+    return name in SETTINGS_BY_NAME or name in NOT_SETTINGS
 
 
 def _is_secret(name: str) -> bool:
     setting = SETTINGS_BY_NAME.get(name)
-    return setting.secret if setting is not None else PENDING_SETTINGS.get(name, False)
+    return setting.secret if setting is not None else False
 
 
 def _kubernetes_environment_names() -> dict[str, set[str]]:
@@ -264,11 +254,6 @@ def test_every_environment_variable_of_the_deployment_files_is_a_setting() -> No
         if not _is_setting(name)
     }
     assert not unknown, f"not a setting of marketplace/config.py (renamed?): {sorted(unknown)}"
-
-
-def test_pending_settings_are_not_settings_yet() -> None:
-    arrived = sorted(name for name in PENDING_SETTINGS if name in SETTINGS_BY_NAME)
-    assert not arrived, f"now settings of marketplace/config.py: remove {arrived} from PENDING_SETTINGS"
 
 
 def test_no_secret_value_is_committed() -> None:

@@ -225,6 +225,7 @@ def test_the_generic_codes_are_the_ones_the_api_has_always_sent() -> None:
         "throttled",
         "invalid_token",
         "service_unavailable",
+        "statement_timeout",
         "csrf_failed",
         "internal_error",
     }

@@ -12,6 +12,7 @@ from sqlmodel import select
 from marketplace.accounts.models import Membership
 from marketplace.apikeys import tokens
 from marketplace.apikeys.models import ApiKey
+from marketplace.crypto import Peppers
 from marketplace.db import utcnow
 from tests.factories import PASSWORD
 from tests.functional.api.conftest import bearer
@@ -25,7 +26,9 @@ def test_key_format_checksum_and_hash_only(world, client) -> None:
     row = world.last_key
     stored = " ".join(str(v) for v in row.model_dump().values())
     assert secret not in stored and secret[9:-6] not in stored
-    assert row.key_hash == tokens.digest(tokens.pepper(world.app.config["SECRET_KEY"]), secret)
+    peppers = Peppers.from_settings(world.app.config)
+    assert row.pepper_id == peppers.writing_id != "legacy"
+    assert row.key_hash == peppers.candidates(secret)[row.pepper_id]
     assert row.key_prefix == secret[:13] and row.key_last4 == secret[-4:]
     # One changed character fails the checksum: refused without a look-up.
     typo = secret[:-7] + ("A" if secret[-7] != "A" else "B") + secret[-6:]

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from marketplace import metrics
 from marketplace.accounts.models import Role
 from marketplace.db import UnitOfWork
 from marketplace.events import emit
@@ -29,6 +30,10 @@ def _endpoint(app, db_session, org, url: str, events=("license.issued",), **user
     endpoint, secret = svc.create_endpoint(_uow(app, db_session), admin, org, url=url, events=list(events))
     db_session.flush()
     return endpoint, secret, admin
+
+
+def _attempts_counted(outcome: str) -> float:
+    return metrics.sample_value("marketplace_webhook_deliveries_total", {"outcome": outcome}) or 0.0
 
 
 def _dispatcher(app):
@@ -58,6 +63,7 @@ def test_license_issued_is_delivered_signed_and_retried_after_a_500(app, client,
     receiver.answer("/buyer", 500)
 
     offer = _offer(db_session, market)
+    before = {outcome: _attempts_counted(outcome) for outcome in ("delivered", "retrying", "failed")}
     _acquire(client, offer)
 
     deliveries = db_session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
@@ -65,6 +71,11 @@ def test_license_issued_is_delivered_signed_and_retried_after_a_500(app, client,
     assert len({d.event_id for d in deliveries}) == 1  # one event, one id, for every endpoint
 
     # The delivery job written with the license ran right after the commit.
+    assert {outcome: _attempts_counted(outcome) - before[outcome] for outcome in before} == {
+        "delivered": 1,  # the provider's
+        "retrying": 1,  # the buyer's 500
+        "failed": 0,
+    }
     assert sorted(r.path for r in receiver.requests) == ["/buyer", "/provider"]
     first = receiver.at("/buyer")[0]
     event = verify(first.body, first.headers["Marketplace-Signature"], buyer_secret)

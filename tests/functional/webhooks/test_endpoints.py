@@ -222,11 +222,16 @@ def test_deliveries_are_listed_newest_first_page_by_page(app, org, db_session) -
     assert {d.event_type for d in first} == {"order.paid"}
 
 
-def test_secrets_are_sealed_per_purpose_and_per_secret_key() -> None:
+def test_secrets_are_sealed_per_purpose_and_per_key() -> None:
+    from marketplace.crypto import EncryptionKeys, new_encryption_key
     from marketplace.webhooks.crypto import SecretBox, SecretUnreadable
 
-    sealed = SecretBox("k" * 40, "webhook-signing-secret").encrypt("whsec_abc")
-    assert SecretBox("k" * 40, "webhook-signing-secret").decrypt(sealed) == "whsec_abc"
-    for other in (SecretBox("k" * 40, "sso-client-secret"), SecretBox("x" * 40, "webhook-signing-secret")):
+    line = new_encryption_key("k1")
+    keys = EncryptionKeys.parse(line)
+    sealed = SecretBox(keys, "webhook-signing-secret").encrypt("whsec_abc")
+    assert sealed.startswith("v1:k1:")
+    assert SecretBox(keys, "webhook-signing-secret").decrypt(sealed) == "whsec_abc"
+    other_key = EncryptionKeys.parse("k1:" + new_encryption_key("x").split(":", 1)[1])
+    for other in (SecretBox(keys, "sso-client-secret"), SecretBox(other_key, "webhook-signing-secret")):
         with pytest.raises(SecretUnreadable):
             other.decrypt(sealed)

@@ -6,9 +6,9 @@ and parts for large ones. :func:`upload_progress` asks storage which parts it ho
 upload resumes. :func:`complete_upload` assembles the object, checks its size, takes its SHA-256 from the stored
 bytes and compares it with what the uploader or the declared manifest promised; only then does the file enter the
 version's manifest (a ``DatasetFile`` with its ``storage_key``). Where the hash means reading the object back (S3),
-the upload is ``verifying`` until a background job (:func:`verify_upload`) has done that and the same checks. A version is published only when every file is
-uploaded and verified (:func:`publish_uploaded_version`, and the guard in :mod:`marketplace.delivery.guard` for
-every other way of publishing).
+the upload is ``verifying`` until a background job (:func:`verify_upload`) has done that and the same checks. A
+version is published only when every file is uploaded and verified (:func:`publish_uploaded_version`, and the guard
+in :mod:`marketplace.delivery.guard` for every other way of publishing).
 """
 
 from __future__ import annotations

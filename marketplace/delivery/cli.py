@@ -2,7 +2,9 @@
 
 It drives the same services as the browser: start (or resume) an upload session per file, PUT the missing parts
 to their presigned links, then complete, which checks size and SHA-256 server-side and adds the file to the
-version's manifest. Each step commits on its own, so an interrupted run resumes when started again.
+version's manifest. On S3 storage the SHA-256 is computed by a background job after the completion: the command
+waits until every file is verified or failed. Each step commits on its own, so an interrupted run resumes when
+started again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import io
 import mimetypes
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,6 +36,10 @@ from marketplace.errors import DomainError
 
 _LINK_BATCH = 50
 _CHUNK = 1024 * 1024
+#: How often the command asks whether the server has verified the files it checks in the background.
+VERIFY_POLL_SECONDS = 2.0
+#: After this long without a verdict, the command says what it is waiting for.
+VERIFY_HINT_SECONDS = 60.0
 
 
 class _Slice(io.RawIOBase):
@@ -126,7 +133,8 @@ def _context(uow: UnitOfWork, dataset_slug: str, label: str, email: str | None) 
     return dataset, version, user
 
 
-def _upload_file(path: Path, rel: str, sha256: str | None, args: dict[str, Any], bar: Any) -> tuple[bool, str]:
+def _upload_file(path: Path, rel: str, sha256: str | None, args: dict[str, Any], bar: Any) -> int:
+    """Upload one file and complete it (verified, failed, or verifying on the server); returns its upload id."""
     operator = args["email"] is None
     size = path.stat().st_size
     with _uow() as uow:
@@ -159,8 +167,43 @@ def _upload_file(path: Path, rel: str, sha256: str | None, args: dict[str, Any],
                     length = min(size, offset + part_size) - offset
                     put_bytes(urls[number], _Slice(handle, offset, length, bar.update), length, {})  # type: ignore[arg-type]
     with _uow() as uow:
-        row = svc.complete_upload(uow, svc.get_upload(uow, None, upload_id, operator=True))
-        return row.status is UploadStatus.VERIFIED, row.error or (row.sha256 or "")
+        svc.complete_upload(uow, svc.get_upload(uow, None, upload_id, operator=True))
+    return upload_id
+
+
+def _outcome(upload_id: int) -> tuple[UploadStatus, str]:
+    with _uow() as uow:
+        row = svc.get_upload(uow, None, upload_id, operator=True)
+        return row.status, row.error or (row.sha256 or "")
+
+
+def _await_verification(uploads: dict[str, int]) -> dict[str, tuple[bool, str]]:
+    """Each file's outcome (verified?, SHA-256 or reason), waiting for those the server verifies in the
+    background (S3 storage: ``verifying`` until a job has computed the SHA-256)."""
+    results: dict[str, tuple[bool, str]] = {}
+    waiting = dict(uploads)
+    waited = 0.0
+    while True:
+        for rel, upload_id in list(waiting.items()):
+            status, detail = _outcome(upload_id)
+            if status is not UploadStatus.VERIFYING:
+                results[rel] = (status is UploadStatus.VERIFIED, detail)
+                del waiting[rel]
+        if not waiting:
+            return {rel: results[rel] for rel in uploads}
+        if waited == 0:
+            click.echo(
+                f"verifying {len(waiting)} file(s) on the server (it computes their SHA-256 in the background)…",
+                err=True,
+            )
+        elif waited < VERIFY_HINT_SECONDS <= waited + VERIFY_POLL_SECONDS:
+            click.echo(
+                f"still verifying {', '.join(sorted(waiting)[:5])}: large files take a while "
+                "(is `marketplace worker` running?); waiting…",
+                err=True,
+            )
+        time.sleep(VERIFY_POLL_SECONDS)
+        waited += VERIFY_POLL_SECONDS
 
 
 @click.command("upload")
@@ -175,8 +218,9 @@ def upload_command(
 ) -> None:
     """Upload every file under DIRECTORY as the files of a draft version (paths relative to DIRECTORY).
 
-    Each file is hashed here, uploaded in parts, then verified by the server (size and SHA-256); an interrupted
-    run resumes where it stopped when run again. Exits 1 if any file fails verification.
+    Each file is hashed here, uploaded in parts, then verified by the server (size and SHA-256; on S3 the command
+    waits while the server computes the hash in the background); an interrupted run resumes where it stopped when
+    run again. Exits 1 if any file fails verification.
     """
     files = _files_of(directory)
     if not files:
@@ -195,14 +239,15 @@ def upload_command(
             with click.progressbar(length=total, label="hashing  ", file=sys.stderr) as bar:
                 for path, rel in files:
                     hashes[rel] = _sha256(path, bar)
-        results = []
+        uploads: dict[str, int] = {}
         with click.progressbar(length=total, label="uploading", file=sys.stderr) as bar:
             for path, rel in files:
-                results.append((rel, *_upload_file(path, rel, hashes[rel], args, bar)))
+                uploads[rel] = _upload_file(path, rel, hashes[rel], args, bar)
+        results = _await_verification(uploads)
     except DomainError as error:
         raise click.ClickException(error.message) from error
     failed = 0
-    for rel, ok, detail in results:
+    for rel, (ok, detail) in results.items():
         click.echo(f"{'verified' if ok else 'FAILED  '} {rel}  {detail}")
         failed += 0 if ok else 1
     with _uow() as uow:

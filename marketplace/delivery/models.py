@@ -19,9 +19,11 @@ from marketplace.db import utc_column, utcnow
 
 
 class UploadStatus(enum.StrEnum):
-    """Where an upload stands: parts going up, stored and checked, or given up."""
+    """Where an upload stands: parts going up, assembled and being hashed, stored and checked, or given up."""
 
     UPLOADING = "uploading"
+    # Assembled and of the right size; its SHA-256 is being computed by a background job (S3 storage).
+    VERIFYING = "verifying"
     VERIFIED = "verified"
     FAILED = "failed"
     ABORTED = "aborted"

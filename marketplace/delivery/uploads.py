@@ -3,16 +3,18 @@
 A provider's browser (or ``marketplace upload``) asks :func:`start_upload` for an upload of one file of a *draft*
 version; the bytes go straight to storage through presigned links (:func:`upload_links`), one PUT for small files
 and parts for large ones. :func:`upload_progress` asks storage which parts it holds, which is how an interrupted
-upload resumes. :func:`complete_upload` assembles the object, checks its size, computes its SHA-256 from the stored
+upload resumes. :func:`complete_upload` assembles the object, checks its size, takes its SHA-256 from the stored
 bytes and compares it with what the uploader or the declared manifest promised; only then does the file enter the
-version's manifest (a ``DatasetFile`` with its ``storage_key``). A version is published only when every file is
-uploaded and verified (:func:`publish_uploaded_version`, and the guard in :mod:`marketplace.delivery.guard` for
-every other way of publishing).
+version's manifest (a ``DatasetFile`` with its ``storage_key``). Where the hash means reading the object back (S3),
+the upload is ``verifying`` until a background job (:func:`verify_upload`) has done that and the same checks. A
+version is published only when every file is uploaded and verified (:func:`publish_uploaded_version`, and the guard
+in :mod:`marketplace.delivery.guard` for every other way of publishing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -41,6 +43,8 @@ __all__ = [
     "upload_links",
     "upload_progress",
     "uploads_of",
+    "verification_given_up",
+    "verify_upload",
 ]
 
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
@@ -287,30 +291,42 @@ def _fail(uow: UnitOfWork, store: storage.Storage, row: FileUpload, message: str
     return row
 
 
+def _assembled_parts(uow: UnitOfWork, row: FileUpload, session: storage.UploadSession) -> list[storage.UploadedPart]:
+    """Every part of a multipart upload as storage holds it; :class:`Conflict` naming the missing ones."""
+    if not session.multipart:
+        return []
+    parts = upload_progress(uow, row)
+    missing = sorted(set(range(1, session.part_count + 1)) - {p.part_number for p in parts})
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise Conflict(
+            message=f"{row.path}: {len(missing)} of {session.part_count} parts are not uploaded yet ({shown}).",
+            code=DeliveryErrorCode.UPLOAD_INCOMPLETE,
+        )
+    return parts
+
+
 def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
-    """Assemble the upload, check its size and SHA-256 against every promise, and put it in the manifest.
+    """Assemble the upload, check its size, then check its SHA-256 against every promise and put it in the
+    manifest.
 
     Returns the row: ``verified`` (the file is now in the version's manifest with its storage key) or ``failed``
     with the reason in ``error`` (the stored bytes are deleted after commit; the caller commits so the failure is
-    recorded). Missing parts raise :class:`Conflict` and leave the upload open, so it can still be resumed.
+    recorded). When storage cannot tell the SHA-256 without reading the whole object back (S3), the row is
+    ``verifying`` instead and a :data:`~marketplace.jobs.models.JobKind.VERIFY_UPLOAD` job, committed with it,
+    computes the hash and ends it ``verified`` or ``failed`` (:func:`verify_upload`): this request never reads
+    the object. A wrong size fails at once either way. Missing parts raise :class:`Conflict` and leave the upload
+    open, so it can still be resumed. Completing an upload that is already verified or verifying changes nothing.
     """
-    if row.status is UploadStatus.VERIFIED:
+    from marketplace.jobs.models import JobKind
+    from marketplace.jobs.queue import enqueue
+
+    if row.status in (UploadStatus.VERIFIED, UploadStatus.VERIFYING):
         return row
     version, session, store = _open_upload(uow, row)
-    parts: list[storage.UploadedPart] = []
-    if session.multipart:
-        parts = upload_progress(uow, row)
-        missing = sorted(set(range(1, session.part_count + 1)) - {p.part_number for p in parts})
-        if missing:
-            shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-            raise Conflict(
-                message=f"{row.path}: {len(missing)} of {session.part_count} parts are not uploaded yet ({shown}).",
-                code=DeliveryErrorCode.UPLOAD_INCOMPLETE,
-            )
+    parts = _assembled_parts(uow, row, session)
     try:
-        info = store.complete_upload(session, parts, compute_sha256=True)
-        if info.sha256 is None:
-            info = store.ensure_sha256(row.storage_key)
+        info = store.complete_upload(session, parts, compute_sha256=False)
     except storage.UploadError as error:
         return _fail(uow, store, row, f"{row.path}: {error}", delete=False)
     except storage.ObjectNotFound:
@@ -319,7 +335,26 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
         raise domain_error(error) from error
     if info.size != row.size_bytes:
         return _fail(uow, store, row, f"{row.path}: stored {info.size} bytes, expected {row.size_bytes}.", delete=True)
-    sha256 = info.sha256 or ""
+    now = uow.now()
+    row.parts_done = [p.part_number for p in parts]
+    row.completed_at = now
+    row.updated_at = now
+    if info.sha256 is not None:
+        return _accept(uow, store, row, version, info.size, info.sha256)
+    row.status = UploadStatus.VERIFYING
+    row.error = ""
+    uow.session.add(row)
+    uow.session.flush()
+    # ``completed_at`` tells this completion from a later one of the same row (removed, uploaded again).
+    enqueue(uow, JobKind.VERIFY_UPLOAD, {"upload_id": row.id, "completed_at": now.isoformat()})
+    return row
+
+
+def _accept(
+    uow: UnitOfWork, store: storage.Storage, row: FileUpload, version: DatasetVersion, size: int, sha256: str
+) -> FileUpload:
+    """Check the stored bytes' SHA-256 against the uploader's and the declared manifest's; then ``verified`` with
+    the file in the version's manifest, or ``failed`` with the reason (the bytes deleted after commit)."""
     if row.expected_sha256 and sha256 != row.expected_sha256:
         message = f"{row.path}: the stored bytes hash to {sha256}, not the {row.expected_sha256} the uploader computed."
         return _fail(uow, store, row, message, delete=True)
@@ -332,12 +367,10 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
     row.status = UploadStatus.VERIFIED
     row.sha256 = sha256
     row.error = ""
-    row.parts_done = [p.part_number for p in parts]
-    row.completed_at = now
     row.updated_at = now
     uow.session.add(row)
     listed = declared or DatasetFile(version_id=version.id, path=row.path, size_bytes=0, sha256="", media_type="")  # type: ignore[arg-type]
-    listed.size_bytes = info.size
+    listed.size_bytes = size
     listed.sha256 = sha256
     listed.media_type = row.media_type
     listed.storage_key = row.storage_key
@@ -345,6 +378,58 @@ def complete_upload(uow: UnitOfWork, row: FileUpload) -> FileUpload:
     uow.session.flush()
     _refresh_manifest(uow.session, version)
     return row
+
+
+def _still_verifying(uow: UnitOfWork, upload_id: int, completed_at: str, *, lock: bool) -> FileUpload | None:
+    """The upload if it is still waiting for this very verification (not removed, restarted or done)."""
+    query = select(FileUpload).where(FileUpload.id == upload_id).execution_options(populate_existing=True)
+    row = uow.session.exec(query.with_for_update() if lock else query).first()
+    if row is None or row.status is not UploadStatus.VERIFYING or row.completed_at is None:
+        return None
+    return row if row.completed_at == datetime.fromisoformat(completed_at) else None
+
+
+def verify_upload(uow: UnitOfWork, upload_id: int, completed_at: str) -> FileUpload | None:
+    """The verification job of an upload left ``verifying`` by :func:`complete_upload`: hash the stored object
+    (reading it once; storage records the hash) and finish exactly as :func:`complete_upload` would have.
+
+    Idempotent: an upload that is no longer waiting for this verification (already verified or failed, removed,
+    started again) is left alone and ``None`` returned. A storage error (storage unreachable) is raised, so the
+    job is retried; an object that vanished fails the upload. No transaction is open while the object is read;
+    the row is locked only once the hash is known, so a long hash never blocks the provider's pages.
+    """
+    row = _still_verifying(uow, upload_id, completed_at, lock=False)
+    if row is None:
+        return None
+    dataset, _version = _context(uow, row)
+    store, key = dataset_storage(uow, dataset), row.storage_key
+    # Nothing is written yet: end the read's transaction, so none is held (nor, on SQLite, the database's write
+    # lock) while a large object is read back, which may take minutes.
+    uow.session.rollback()
+    try:
+        info: storage.ObjectInfo | None = store.ensure_sha256(key)
+    except storage.ObjectNotFound:
+        info = None
+    row = _still_verifying(uow, upload_id, completed_at, lock=True)
+    if row is None:
+        return None
+    _dataset, version = _context(uow, row)
+    if info is None:
+        return _fail(uow, store, row, f"{row.path}: the stored file disappeared before it was verified.", delete=False)
+    if info.size != row.size_bytes:
+        return _fail(uow, store, row, f"{row.path}: stored {info.size} bytes, expected {row.size_bytes}.", delete=True)
+    return _accept(uow, store, row, version, info.size, info.sha256 or "")
+
+
+def verification_given_up(uow: UnitOfWork, upload_id: int, completed_at: str, reason: str) -> None:
+    """Every attempt of the verification job failed (storage unreachable): the upload ends ``failed`` saying so,
+    rather than ``verifying`` for ever; the provider uploads the file again."""
+    row = _still_verifying(uow, upload_id, completed_at, lock=True)
+    if row is None:
+        return
+    dataset, _version = _context(uow, row)
+    message = f"{row.path}: the file could not be verified ({reason}); upload it again."
+    _fail(uow, dataset_storage(uow, dataset), row, message, delete=False)
 
 
 def remove_upload(uow: UnitOfWork, user: User | None, row: FileUpload, *, operator: bool = False) -> None:
@@ -374,8 +459,15 @@ def _refresh_manifest(session: Session, version: DatasetVersion) -> None:
 # --- publishing ----------------------------------------------------------------------------------------------------
 
 
+def _upload_state(upload: FileUpload) -> str:
+    if upload.status is UploadStatus.VERIFYING:
+        return "still being verified (its SHA-256 is being computed)"
+    return f"upload {upload.status.value}"
+
+
 def deliverability_problems(session: Session, version: DatasetVersion, *, allow_declared: bool) -> list[FieldProblem]:
-    """Why the version's files cannot be delivered: each file not uploaded, still uploading, failed or unverified.
+    """Why the version's files cannot be delivered: each file not uploaded, still uploading, still being verified,
+    failed or unverified.
 
     With ``allow_declared`` a version whose files were all only declared (nothing uploaded at all) passes: it is
     demo data with nothing to download. A version that uses uploads must have every file uploaded and verified.
@@ -390,7 +482,7 @@ def deliverability_problems(session: Session, version: DatasetVersion, *, allow_
     for file in files:
         upload = uploads.get(file.path)
         if upload is None or file.storage_key is None:
-            state = f"upload {upload.status.value}" if upload is not None else "not uploaded"
+            state = _upload_state(upload) if upload is not None else "not uploaded"
             problems.append(FieldProblem("files", state, file.path))
         elif (
             upload.status is not UploadStatus.VERIFIED
@@ -398,11 +490,11 @@ def deliverability_problems(session: Session, version: DatasetVersion, *, allow_
             or upload.size_bytes != file.size_bytes
             or upload.storage_key != file.storage_key
         ):
-            problems.append(FieldProblem("files", f"upload {upload.status.value}, not verified", file.path))
+            problems.append(FieldProblem("files", f"{_upload_state(upload)}, not verified", file.path))
     listed = {f.path for f in files}
     for path, upload in sorted(uploads.items()):
         if path not in listed:
-            problems.append(FieldProblem("files", f"upload {upload.status.value}", path))
+            problems.append(FieldProblem("files", _upload_state(upload), path))
     return problems
 
 

@@ -90,6 +90,18 @@ def _purge_expired(work: UnitOfWork, payload: dict[str, Any]) -> None:
     purge_expired(work)
 
 
+def _verify_upload(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.delivery.uploads import verify_upload
+
+    verify_upload(work, int(payload["upload_id"]), str(payload["completed_at"]))
+
+
+def _verify_upload_given_up(work: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
+    from marketplace.delivery.uploads import verification_given_up
+
+    verification_given_up(work, int(payload["upload_id"]), str(payload["completed_at"]), reason)
+
+
 HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.SEND_MAIL: JobSpec(_send_mail),
     JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
@@ -100,4 +112,5 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.CUSTOM_SWEEP: JobSpec(_custom_sweep),
     JobKind.PAYMENTS_RECONCILE: JobSpec(_payments_reconcile),
     JobKind.PURGE_EXPIRED: JobSpec(_purge_expired),
+    JobKind.VERIFY_UPLOAD: JobSpec(_verify_upload, on_give_up=_verify_upload_given_up),
 }

@@ -30,6 +30,7 @@ class JobKind(enum.StrEnum):
     CUSTOM_SWEEP = "custom_sweep"
     PAYMENTS_RECONCILE = "payments_reconcile"
     PURGE_EXPIRED = "purge_expired"
+    VERIFY_UPLOAD = "verify_upload"
 
 
 class JobState(enum.StrEnum):

@@ -279,7 +279,10 @@ def upload_links(call: Call, upload_id: int) -> dict[str, Any]:
 )
 def complete_upload(call: Call, upload_id: int) -> dict[str, Any]:
     """Assemble the file and verify it: ``status`` becomes ``verified``, or ``failed`` with the reason in
-    ``error`` (the stored bytes are then deleted; start the upload again)."""
+    ``error`` (the stored bytes are then deleted; start the upload again). When storage cannot tell the file's
+    SHA-256 at once (S3), the size is checked now and ``status`` is ``verifying`` while a background job computes
+    the hash: read ``GET /v1/provider/uploads/{id}`` until it is ``verified`` or ``failed``. A version with a file
+    still verifying cannot be published."""
     upload = delivery.complete_upload(call.uow, delivery.get_upload(call.uow, call.caller.user, upload_id))
     return present.upload(call.uow.session, upload)
 

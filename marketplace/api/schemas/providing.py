@@ -94,7 +94,14 @@ class UploadSchema(Out):
     path = fields.String(required=True)
     size = fields.Integer(required=True)
     media_type = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["uploading", "verified", "failed", "aborted"]))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["uploading", "verifying", "verified", "failed", "aborted"]),
+        metadata={
+            "description": "``verifying``: assembled and of the right size, its SHA-256 being computed in the "
+            "background; read the upload again until it is ``verified`` or ``failed``."
+        },
+    )
     multipart = fields.Boolean(required=True)
     part_size = fields.Integer(required=True)
     part_count = fields.Integer(required=True)

@@ -1,7 +1,8 @@
 // Uploads a draft version's files straight to storage with presigned links, showing progress per file and
 // overall. Large files go up in parts; which parts storage already holds is asked from the server, so after a
 // reload (or a dropped connection) selecting the same files again resumes where the upload stopped. The
-// browser keeps a file -> upload session map in localStorage; the server stays the source of truth.
+// browser keeps a file -> upload session map in localStorage; the server stays the source of truth. A file whose
+// SHA-256 the server computes in the background (cloud storage) shows "Verifying…" until the server is done.
 (function () {
   "use strict";
 
@@ -21,6 +22,8 @@
   const list = document.getElementById("upload-list");
   const PARALLEL_PARTS = 3;
   const LINK_BATCH = 8;
+  const VERIFY_POLL_MS = 1000;
+  const VERIFY_POLL_MAX_MS = 10000;
 
   function sessionUrl(id, suffix) {
     return sessionUrlTemplate.replace(/\/0$/, "/" + id) + (suffix || "");
@@ -232,6 +235,18 @@
     await put(answer.data.urls["0"], tracker.file, upload.headers, function (sent) { tracker.setPart(1, sent); });
   }
 
+  // The server checks a large file in cloud storage after the upload, in the background: ask until it is done.
+  async function awaitVerification(tracker, id) {
+    tracker.say("Verifying… the server is computing the file's SHA-256; this page shows the result when done.", "verifying");
+    let wait = VERIFY_POLL_MS;
+    for (;;) {
+      await new Promise(function (resolve) { setTimeout(resolve, wait); });
+      wait = Math.min(wait * 2, VERIFY_POLL_MAX_MS);
+      const answer = await api("GET", sessionUrl(id));
+      if (answer.data && answer.data.status !== "verifying") return answer.data;
+    }
+  }
+
   async function uploadOne(tracker) {
     try {
       const upload = await resumeOrStart(tracker);
@@ -245,7 +260,12 @@
         tracker.say("failed: " + answer.data.error.message, "failed");
         return false;
       }
-      tracker.say("verified · SHA-256 " + answer.data.sha256, "verified");
+      const result = answer.data.status === "verifying" ? await awaitVerification(tracker, upload.id) : answer.data;
+      if (result.status !== "verified") {
+        tracker.say("failed: " + (result.error || "the file could not be verified."), "failed");
+        return false;
+      }
+      tracker.say("verified · SHA-256 " + result.sha256, "verified");
       return true;
     } catch (error) {
       tracker.say("interrupted: " + error.message + " Select the file again and press Upload to resume.", "interrupted");

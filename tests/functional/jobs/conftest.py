@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from marketplace.db import UnitOfWork, utcnow
+from marketplace.db import UnitOfWork
 from marketplace.jobs import handlers
 from marketplace.jobs.handlers import JobSpec
 from marketplace.jobs.models import JobKind
-
-
-class Clock:
-    """Real time plus whatever the test has advanced it by."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-    def advance(self, **kwargs: float) -> None:
-        self.offset += timedelta(**kwargs)
+from tests.support.clock import Clock
 
 
 @pytest.fixture()

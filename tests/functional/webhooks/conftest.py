@@ -8,14 +8,13 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from marketplace.db import utcnow
+from tests.support.clock import Clock
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 
@@ -84,19 +83,6 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-class Clock:
-    """A clock for the app's ServiceContext: real time plus whatever the test has advanced it by."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-    def advance(self, **kwargs: float) -> None:
-        self.offset += timedelta(**kwargs)
 
 
 @pytest.fixture()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
 from marketplace.errors import ServiceUnavailable
@@ -120,23 +120,28 @@ class JobQueue:
         return len(ids)
 
     def depth(self) -> dict[str, int]:
-        """How many jobs are pending, running, retrying and dead (for metrics and the admin page)."""
+        """How many jobs are pending, running, retrying and dead (for metrics and the command line)."""
         with unit_of_work(self.database, self.context) as work:
-            rows = work.session.execute(
-                sa.select(BackgroundJob.state, sa.func.count())  # type: ignore[call-overload]
-                .where(col(BackgroundJob.state).in_(OPEN_STATES))
-                .group_by(BackgroundJob.state)
-            ).all()
-        counts: Counter[str] = Counter({state.value: 0 for state in OPEN_STATES})
-        for state, count in rows:
-            counts[JobState(state).value] = int(count)
-        return dict(counts)
+            return count_by_state(work.session)
 
     def check(self) -> None:
         self.backend.check()
 
     def close(self) -> None:
         self.backend.close()
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """How many jobs are pending, running, retrying and dead, read in ``session``."""
+    rows = session.execute(
+        sa.select(BackgroundJob.state, sa.func.count())  # type: ignore[call-overload]
+        .where(col(BackgroundJob.state).in_(OPEN_STATES))
+        .group_by(BackgroundJob.state)
+    ).all()
+    counts: Counter[str] = Counter({state.value: 0 for state in OPEN_STATES})
+    for state, count in rows:
+        counts[JobState(state).value] = int(count)
+    return dict(counts)
 
 
 def enqueue(

@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from marketplace.jobs import admin
 from marketplace.jobs.models import JobState
+from marketplace.jobs.queue import count_by_state
 from marketplace.web import login_required, require_user, uow
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -22,8 +23,7 @@ def index() -> str:
         state = JobState.DEAD
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, total = admin.list_jobs(uow().session, require_user(), state, page=page)
-    queue = uow().context.queue
-    depth = queue.depth() if queue is not None else {}
+    depth = count_by_state(uow().session)  # in the request's transaction (SQLite allows one writer at a time)
     return render_template(
         "jobs/index.html",
         rows=rows,

@@ -57,6 +57,7 @@ def init_app(app: Flask, queue: JobQueue) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_group)
     backend = queue.backend
+    schedulers: list[Scheduler] = []
     if isinstance(backend, InProcessBackend) and not backend.synchronous:
         started = threading.Event()
 
@@ -65,7 +66,21 @@ def init_app(app: Flask, queue: JobQueue) -> None:
             # Only a process that serves requests runs one (not `marketplace db upgrade`, say).
             if not started.is_set():
                 started.set()
-                Scheduler(queue, float(app.config["JOB_TICK_SECONDS"])).start()
+                scheduler = Scheduler(queue, float(app.config["JOB_TICK_SECONDS"]))
+                schedulers.append(scheduler)
+                scheduler.start()
+
+    database = queue.database
+    dispose = database.dispose
+
+    def _dispose_after_stopping_the_jobs() -> None:
+        # Neither the scheduler nor a job thread may outlive the engine they use (tests dispose apps one by one).
+        for scheduler in schedulers:
+            scheduler.stop()
+        queue.close()
+        dispose()
+
+    database.dispose = _dispose_after_stopping_the_jobs  # type: ignore[method-assign]
 
 
 def _queue() -> JobQueue:

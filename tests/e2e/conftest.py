@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -46,9 +48,35 @@ class LiveServer:
 
     @property
     def outbox(self) -> ConsoleMailer:
+        """The mail sent so far, once the jobs that are due (mail is a job, run on the server's own threads,
+        as in development) have run."""
+        self.wait_for_jobs()
         mailer = self.app.extensions["marketplace.mailer"]
         assert isinstance(mailer, ConsoleMailer)
         return mailer
+
+    def wait_for_jobs(self, timeout: float = 15) -> None:
+        """Wait until no job that is due is waiting or running."""
+        from sqlmodel import col
+
+        from marketplace.db import unit_of_work
+        from marketplace.jobs.models import BackgroundJob, JobState
+
+        database, context = self.app.extensions["marketplace.db"], self.app.extensions["marketplace.context"]
+        deadline = time.monotonic() + timeout
+        while True:
+            with unit_of_work(database, context) as work:
+                busy = work.session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(BackgroundJob)
+                    .where(
+                        col(BackgroundJob.state).in_([JobState.PENDING, JobState.RUNNING]),
+                        col(BackgroundJob.run_after) <= work.now(),
+                    )
+                ).scalar_one()
+            if not busy or time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture()

@@ -88,9 +88,7 @@ def run_import(work: UnitOfWork, payload: dict[str, Any]) -> None:
         job.status = JobStatus.FAILED
         job.error = error.message[:2000]
         job.result = {"problems": [d.to_dict() for d in error.details][:1000]}
-    job.finished_at = work.now()
-    job.input = {k: v for k, v in job.input.items() if k != "content"}  # the file is not kept once done
-    work.session.add(job)
+    _finish(work, job)
 
 
 def fail_import(work: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
@@ -100,6 +98,11 @@ def fail_import(work: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
         return
     job.status = JobStatus.FAILED
     job.error = "The import failed on our side; it has been logged."
+    _finish(work, job)
+
+
+def _finish(work: UnitOfWork, job: ApiJob) -> None:
+    """Record the end of ``job``; the imported file is not kept once it is done."""
     job.finished_at = work.now()
     job.input = {k: v for k, v in job.input.items() if k != "content"}
     work.session.add(job)

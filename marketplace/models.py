@@ -4,6 +4,7 @@ from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.catalog import models as catalog_models
+from marketplace.catalog.croissant import model as croissant_models
 from marketplace.custom import funding_models as custom_funding_models
 from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
@@ -19,6 +20,7 @@ __all__ = [
     "accounts_models",
     "apikeys_models",
     "catalog_models",
+    "croissant_models",
     "custom_funding_models",
     "custom_models",
     "delivery_models",

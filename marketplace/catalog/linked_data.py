@@ -35,7 +35,7 @@ DCAT_CONTEXT: dict[str, Any] = {
 }
 EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
 LEXVO_ISO639_3 = "http://lexvo.org/id/iso639-3/"
-CROISSANT_SPEC = "http://mlcommons.org/croissant/1.0"
+CROISSANT_SPEC = "http://mlcommons.org/croissant/1.1"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from marketplace.accounts.models import Role
 from marketplace.catalog import exports, importer, services
 from marketplace.catalog.croissant import store
 from marketplace.catalog.models import Dataset, DatasetFile
+from marketplace.db import UnitOfWork
 from marketplace.errors import ValidationFailed
 from tests.factories import PASSWORD, OrganisationFactory, member
 from tests.helpers import log_in
@@ -224,3 +225,20 @@ def test_pages_show_the_schema_and_the_files_to_upload(client, uow, orgs, db_ses
     manage = client.get(f"/datasets/{slug}/manage").get_data(as_text=True)
     assert "Files to upload" in manage and "to be uploaded" in manage and "archive.zip" in manage
     assert db_session.exec(select(func.count()).select_from(Dataset).where(col(Dataset.slug) == slug)).one() == 1
+
+
+def test_the_demo_seed_has_an_imported_croissant_draft_and_runs_twice(app, db_session: Session) -> None:
+    from marketplace.seed import seed_demo
+
+    with app.app_context():
+        seed_demo(uow := UnitOfWork(db_session, app.extensions["marketplace.context"]))
+        again = seed_demo(uow)
+    dataset = db_session.exec(select(Dataset).where(Dataset.title.startswith("Used Car Prices"))).one()  # type: ignore[attr-defined]
+    profile = store.profile_of(db_session, dataset)
+    assert profile is not None and len(profile.record_sets) == 2
+    assert [d.status for d in store.declared_files(db_session, dataset)] == [
+        "to be uploaded",
+        "inside archive.zip",
+        "inside archive.zip",
+    ]
+    assert not any("Croissant" in line for line in again)

@@ -26,9 +26,10 @@ from sqlmodel import col, select
 from marketplace import boundedjson
 from marketplace.accounts.models import User
 from marketplace.catalog import services, vocab
-from marketplace.catalog.croissant import CroissantImport, read_document
+from marketplace.catalog.croissant import CroissantImport, listing_properties, read_document
 from marketplace.catalog.croissant import store as croissant_store
-from marketplace.catalog.croissant.reading import croissant_problems
+from marketplace.catalog.croissant.document import keep_what_still_holds
+from marketplace.catalog.croissant.reading import READ_FIELDS, croissant_problems
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields, unflatten
 from marketplace.db import UnitOfWork
@@ -38,6 +39,9 @@ from marketplace.forms import field_problems
 FORMATS = ("csv", "jsonl", "croissant")
 LIST_SEPARATOR = "|"
 ALL_FIELDS = tuple(name for names in SECTION_FIELDS.values() for name in names)
+#: The listing fields a Croissant document can say: importing one into an existing listing leaves the others (tasks,
+#: industries, storage region…, which the provider completes on the website) as they are.
+CROISSANT_FIELDS = READ_FIELDS
 
 #: Called as ``progress(done, total)``; an import does two passes over its rows, so ``total`` is twice the rows.
 Progress = Callable[[int, int], None]
@@ -391,14 +395,20 @@ def import_catalog(
         else:
             assert dataset.id is not None
             current = services.dataset_record(uow.session, dataset, current_records.get(dataset.id))
-            changed = services.apply_record(uow, dataset, record, ALL_FIELDS, current=current)
+            if row.croissant is not None:
+                record = _settled(uow, dataset, row.croissant, record, current)
+            names = CROISSANT_FIELDS if row.croissant is not None else ALL_FIELDS
+            changed = services.apply_record(uow, dataset, record, names, current=current)
             created = False
         for version in record["versions"]:
             changed |= _import_version(uow, user, dataset, version)
         if row.croissant is not None:
             uow.session.flush()
             page_url = _page_prefix(uow) + dataset.slug
-            changed |= croissant_store.save_import(uow.session, dataset, row.croissant, record, page_url=page_url)
+            label = record["versions"][0]["version"] if record["versions"] else ""
+            changed |= croissant_store.save_import(
+                uow.session, dataset, row.croissant, version_label=label, page_url=page_url
+            )
         if created:
             services.record_event(uow, dataset, user, "imported", row.location)
             report.created.append(dataset.slug)
@@ -411,6 +421,24 @@ def import_catalog(
             progress(len(rows) + done, 2 * len(rows))
     uow.session.flush()
     return report
+
+
+def _settled(
+    uow: UnitOfWork, dataset: Dataset, parts: CroissantImport, record: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
+    """A Croissant record for an existing listing, keeping the listing's values wherever the document says what
+    the listing's own export says (so importing our export of it changes nothing)."""
+    org = services.organisation_of(uow.session, dataset)
+    base = _page_prefix(uow).removesuffix("/datasets/")
+    own = listing_properties(
+        dataset,
+        org,
+        current,
+        None,
+        page_url=_page_prefix(uow) + dataset.slug,
+        provider_url=f"{base}/providers/{org.slug}",
+    )
+    return keep_what_still_holds(record, parts.properties, own, current)
 
 
 def _import_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: dict[str, Any]) -> bool:

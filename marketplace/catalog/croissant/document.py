@@ -165,3 +165,25 @@ def declared_entry(entry: DeclaredDistribution) -> dict[str, Any]:
     item = {key: value for key, value in item.items() if value not in ("", [], None)}
     item.update(entry.properties)
     return item
+
+
+def keep_what_still_holds(
+    record: dict[str, Any], properties: dict[str, Any], own: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
+    """``record`` (read from a document whose dataset-level ``properties`` are given), but with the listing's
+    ``current`` values for every property that says exactly what the listing's own export (``own``) says.
+
+    Re-importing a listing's export then changes none of its fields, even those the export composes from several
+    (the AI Act record, the personal-data statement), which reading back could not take apart again.
+    """
+    settled = {**record, "ai_act": dict(record.get("ai_act") or {})}
+    for name, fields in LISTING_FIELDS.items():
+        if jsonable(properties.get(name)) != jsonable(own.get(name)):
+            continue
+        for path in fields:
+            head, _, rest = path.partition(".")
+            if rest:
+                settled[head][rest] = (current.get(head) or {}).get(rest)
+            else:
+                settled[head] = current.get(head)
+    return settled

@@ -36,6 +36,25 @@ _URL = re.compile(r"^https?://\S{1,490}$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
+#: The listing fields a document is read into (the others it cannot say).
+READ_FIELDS = (
+    "external_id",
+    "title",
+    "summary",
+    "description",
+    "tags",
+    "languages",
+    "countries",
+    "collection_start",
+    "collection_end",
+    "collection_methods",
+    "annotator_qualifications",
+    "annotations_per_item",
+    "ai_act",
+    "parent_datasets",
+)
+
+
 @dataclass
 class CroissantImport:
     """What one Croissant document brings: a listing record (not yet loaded) and what the listing keeps apart."""

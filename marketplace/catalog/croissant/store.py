@@ -14,6 +14,7 @@ from marketplace.catalog.croissant.model import CroissantProfile, DeclaredDistri
 from marketplace.catalog.croissant.reading import CroissantImport
 from marketplace.catalog.croissant.structure import Distribution, as_list, ref_ids, text
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
+from marketplace.catalog.services.records import dataset_record
 
 
 def profile_of(session: Session, dataset: Dataset) -> CroissantProfile | None:
@@ -53,25 +54,25 @@ def save_import(
     session: Session,
     dataset: Dataset,
     parts: CroissantImport,
-    record: dict[str, Any],
     *,
+    version_label: str,
     page_url: str,
 ) -> bool:
-    """Keep ``parts`` for ``dataset`` (``record`` is the loaded listing record it became); True when anything
-    changed. The listing's own page is no ``url`` to keep: a document exported from it names it."""
+    """Keep ``parts`` for ``dataset`` (once its listing fields are written; ``version_label`` is the version the
+    import made); True when anything changed. The listing's own page is no ``url`` to keep: a document exported
+    from it names it."""
     assert dataset.id is not None
     properties = dict(parts.properties)
     url = parts.url
     if url == page_url:
         properties.pop("url", None)
         url = ""
-    versions = record.get("versions") or []
     wanted = {
         "url": url,
         "properties": jsonable(properties),
         "record_sets": jsonable(parts.record_sets),
-        "listing_snapshot": listing_snapshot(record),
-        "version_label": versions[0]["version"] if versions else "",
+        "listing_snapshot": listing_snapshot(dataset_record(session, dataset)),
+        "version_label": version_label,
     }
     profile = profile_of(session, dataset)
     changed = profile is None

@@ -162,13 +162,20 @@ def test_our_own_export_of_a_listing_made_here_updates_it(uow, catalog, db_sessi
     document = exports.croissant_export(db_session, source, None, base_url="http://localhost")
     assert document["url"] == f"http://localhost/datasets/{source.slug}"
     org, user = catalog.provider()
-    before = count(db_session)
+    before, record = count(db_session), services.dataset_record(db_session, source)
     report = importer.import_catalog(
         uow, user, organisation=org.slug, data=json.dumps(document).encode(), filename="x.json"
     )
-    assert report.created == [] and report.total == 1 and count(db_session) == before
+    assert report.updated == [source.slug] and count(db_session) == before
     db_session.refresh(source)
-    assert source.title == "Made on the website" and source.external_id == source.slug
+    # Found by its page; now also by its identifier. Nothing else changed, not even what the export composes
+    # from several fields (the AI Act record, the personal-data statement).
+    assert source.external_id == source.slug
+    assert services.dataset_record(db_session, source) == {**record, "external_id": source.slug}
+    again = importer.import_catalog(
+        uow, user, organisation=org.slug, data=json.dumps(document).encode(), fmt="croissant"
+    )
+    assert again.unchanged == [source.slug]
 
 
 def test_uploaded_files_fulfil_declared_ones_and_the_export_carries_them(uow, orgs, db_session: Session) -> None:

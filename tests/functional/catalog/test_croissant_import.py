@@ -249,3 +249,20 @@ def test_the_demo_seed_has_an_imported_croissant_draft_and_runs_twice(app, db_se
         "inside archive.zip",
     ]
     assert not any("Croissant" in line for line in again)
+
+
+def test_the_command_line_names_each_problem_by_its_path(app, orgs, db_session: Session, tmp_path) -> None:
+    member(orgs[0][0], Role.OWNER, email="owner-first@example.org")
+    document = corpus("git-repo-fileset-excludes")
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps(document))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["catalog", "import", str(path), "--org", "first-data"])
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    document["distribution"][1]["includes"] = []
+    document["recordSet"][0]["field"][1]["repeated"] = "yes"
+    path.write_text(json.dumps(document))
+    result = runner.invoke(args=["catalog", "import", str(path), "--org", "first-data"])
+    assert result.exit_code == 1
+    assert "dataset: distribution[1].includes: a cr:FileSet needs includes" in result.output
+    assert "dataset: recordSet[0].field[1].repeated: must be true or false" in result.output

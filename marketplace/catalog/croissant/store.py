@@ -162,6 +162,10 @@ def declared_files(session: Session, dataset: Dataset) -> list[DeclaredFile]:
     return out
 
 
+#: How many enumerated values a record set's table shows.
+SCHEMA_VALUES = 20
+
+
 @dataclass
 class SchemaRow:
     """One field of a record set, as the listing page shows it."""
@@ -182,7 +186,9 @@ class SchemaTable:
     description: str
     key: str
     rows: list[SchemaRow]
-    values: int
+    #: The enumerated values it lists (``data``), each record's values joined, the first ``SCHEMA_VALUES`` only.
+    values: list[str]
+    value_count: int
 
 
 def schema_tables(record_sets: Sequence[dict[str, Any]]) -> list[SchemaTable]:
@@ -193,14 +199,19 @@ def schema_tables(record_sets: Sequence[dict[str, Any]]) -> list[SchemaTable]:
         rows: list[SchemaRow] = []
         for item in as_list(record_set.get("field")):
             _rows(item, 0, rows)
-        data = record_set.get("data")
+        given = record_set.get("data")
+        data: list[Any] = given if isinstance(given, list) else []
         tables.append(
             SchemaTable(
                 name=name,
                 description=text(record_set.get("description")),
                 key=", ".join(ref_ids(record_set.get("key"))),
                 rows=rows,
-                values=len(data) if isinstance(data, list) else 0,
+                values=[
+                    " · ".join(text(v) for v in row.values()) if isinstance(row, dict) else text(row)
+                    for row in data[:SCHEMA_VALUES]
+                ],
+                value_count=len(data),
             )
         )
     return tables
@@ -218,7 +229,7 @@ def _rows(item: Any, depth: int, rows: list[SchemaRow]) -> None:
         notes.append(f"references {ident}")
     rows.append(
         SchemaRow(
-            name=text(item.get("name")) or text(item.get("@id")),
+            name=text(item.get("name")) or text(item.get("@id")).rsplit("/", 1)[-1],
             data_type=", ".join(_type_label(t) for t in as_list(item.get("dataType")) if isinstance(t, str)),
             description=text(item.get("description")),
             source=describe_source(item.get("source")),

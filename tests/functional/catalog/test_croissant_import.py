@@ -266,3 +266,40 @@ def test_the_command_line_names_each_problem_by_its_path(app, orgs, db_session: 
     assert result.exit_code == 1
     assert "dataset: distribution[1].includes: a cr:FileSet needs includes" in result.output
     assert "dataset: recordSet[0].field[1].repeated: must be true or false" in result.output
+
+
+def test_a_published_listing_gains_record_sets_and_its_public_croissant_serves_them(
+    client, uow, catalog, db_session: Session
+) -> None:
+    dataset = catalog.published(title="Published with a schema")
+    document = exports.croissant_export(db_session, dataset, None, base_url="http://localhost")
+    objects = [d for d in document["distribution"] if d["@type"] == "cr:FileObject"]
+    document["recordSet"] = [
+        {
+            "@type": "cr:RecordSet",
+            "@id": "rows",
+            "field": [
+                {
+                    "@type": "cr:Field",
+                    "@id": "rows/text",
+                    "dataType": "sc:Text",
+                    "source": {"fileObject": {"@id": objects[0]["@id"]}, "extract": {"column": "text"}},
+                }
+            ],
+        }
+    ]
+    org, user = catalog.provider()
+    report = importer.import_catalog(
+        uow, user, organisation=org.slug, data=json.dumps(document).encode(), fmt="croissant"
+    )
+    assert report.updated == [dataset.slug]
+    db_session.flush()
+    served = client.get(f"/datasets/{dataset.slug}/croissant.json").get_json(force=True)
+    api = exports.croissant_export(db_session, dataset, None, base_url="http://localhost")
+    assert served["recordSet"] == document["recordSet"] == api["recordSet"]
+    files = services.version_files(db_session, services.get_version(db_session, dataset, None))
+    served_objects = [d for d in served["distribution"] if d["@type"] == "cr:FileObject"]
+    assert [(o["contentUrl"], o["sha256"]) for o in served_objects] == [(f.path, f.sha256) for f in files]
+    assert all(o["contentSize"] == f"{f.size_bytes} B" for o, f in zip(served_objects, files, strict=True))
+    page = client.get(f"/datasets/{dataset.slug}").get_data(as_text=True)
+    assert 'data-testid="schema"' in page and "<code>text</code>" in page

@@ -6,6 +6,10 @@ problem, nothing is written. The second applies the rows in the request's transa
 provider's own ``external_id``: importing a row again updates that listing in place, and a row that matches
 what is stored changes nothing at all (no new event, no new ``updated_at``).
 
+A Croissant document (:mod:`marketplace.catalog.croissant`) brings more than a record: its declared files, record
+sets and own properties, kept beside the listing. It is keyed by its ``identifier`` (else ``@id``, else ``url``)
+and also found by its ``url``; into an existing listing it writes only the fields Croissant can say.
+
 CSV columns are the record's dotted field names (``ai_act.bias_examination``, ``sources.0.license``,
 ``modality_details.audio.hours``); list fields hold values separated by ``|``. JSON Lines objects are records.
 """

@@ -4,6 +4,7 @@ organisation only, declared files fulfilled by uploads, and the schema and decla
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from marketplace.catalog.models import Dataset, DatasetFile
 from marketplace.db import UnitOfWork
 from marketplace.errors import ValidationFailed
 from tests.factories import PASSWORD, OrganisationFactory, member
-from tests.helpers import log_in
+from tests.helpers import csrf_token, log_in
 
 CORPUS = Path(__file__).parents[2] / "data" / "croissant"
 
@@ -303,3 +304,24 @@ def test_a_published_listing_gains_record_sets_and_its_public_croissant_serves_t
     assert all(o["contentSize"] == f"{f.size_bytes} B" for o, f in zip(served_objects, files, strict=True))
     page = client.get(f"/datasets/{dataset.slug}").get_data(as_text=True)
     assert 'data-testid="schema"' in page and "<code>text</code>" in page
+
+
+def test_the_import_page_lists_croissant_problems_by_path(client, orgs, db_session: Session) -> None:
+    log_in(client, "first@example.org", PASSWORD)
+    document = corpus("openml-csv-enumerations")
+    document["distribution"][0]["contentSize"] = "big"
+    document["recordSet"][1]["field"][2]["references"] = {"field": {"@id": "species/nope"}}
+    token = csrf_token(client, "/datasets/import")
+    response = client.post(
+        "/datasets/import",
+        data={
+            "csrf_token": token,
+            "organisation": "first-data",
+            "file": (io.BytesIO(json.dumps(document).encode()), "metadata.json"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "distribution[0].contentSize" in body and "recordSet[1].field[2].references.field" in body
+    assert count(db_session) == 0

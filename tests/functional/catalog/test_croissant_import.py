@@ -304,6 +304,8 @@ def test_a_published_listing_gains_record_sets_and_its_public_croissant_serves_t
     assert all(o["contentSize"] == f"{f.size_bytes} B" for o, f in zip(served_objects, files, strict=True))
     page = client.get(f"/datasets/{dataset.slug}").get_data(as_text=True)
     assert 'data-testid="schema"' in page and "<code>text</code>" in page
+    # Visitors see the declared files, not the provider's upload status.
+    assert 'data-testid="declared-files"' in page and "to be uploaded" not in page and "<th>Status</th>" not in page
 
 
 def test_the_import_page_lists_croissant_problems_by_path(client, orgs, db_session: Session) -> None:

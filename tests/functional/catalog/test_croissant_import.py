@@ -327,3 +327,21 @@ def test_the_import_page_lists_croissant_problems_by_path(client, orgs, db_sessi
     body = response.get_data(as_text=True)
     assert "distribution[0].contentSize" in body and "recordSet[1].field[2].references.field" in body
     assert count(db_session) == 0
+
+
+def test_the_provider_downloads_the_drafts_croissant_and_no_one_else(client, uow, orgs, db_session: Session) -> None:
+    document = corpus("kaggle-zip-archive")
+    [slug] = run(uow, orgs[0], document).created
+    db_session.flush()
+    url = f"/datasets/{slug}/manage/croissant.json"
+    assert client.get(url).status_code in (302, 303)  # to the log-in page
+    log_in(client, "second@example.org", PASSWORD)
+    assert client.get(url).status_code == 404  # another organisation's listing
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/settings")})
+    log_in(client, "first@example.org", PASSWORD)
+    assert f'href="{url}"' in client.get(f"/datasets/{slug}/manage").get_data(as_text=True)
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/ld+json"
+    exported = response.get_json(force=True)
+    assert exported["recordSet"] == document["recordSet"] and exported["url"] == document["url"]
+    assert client.get(f"/datasets/{slug}/croissant.json").status_code == 404  # the public one: published only

@@ -49,8 +49,9 @@ def croissant_document(
         dataset, org, record, version, page_url=page_url, provider_url=provider_url, license_urls=license_urls
     )
     properties = own if profile is None else _faithful(own, profile, record, version, license_urls)
+    extra_context = properties.pop("@context", None)
     document: dict[str, Any] = {
-        "@context": CONTEXT_1_1,
+        "@context": {**extra_context, **CONTEXT_1_1} if isinstance(extra_context, dict) else CONTEXT_1_1,
         **properties,
         "conformsTo": [CROISSANT_1_1, RAI_1_0],
         "distribution": distribution(declared, files),

@@ -26,7 +26,7 @@ from marketplace.catalog.croissant.structure import (
     text,
     types_of,
 )
-from marketplace.catalog.croissant.vocabulary import STRUCTURAL
+from marketplace.catalog.croissant.vocabulary import CONTEXT_1_0, CONTEXT_1_1, STRUCTURAL
 from marketplace.catalog.schemas import TAG_MAX
 from marketplace.errors import FieldProblem
 
@@ -81,6 +81,12 @@ def read_document(document: Any) -> tuple[CroissantImport | None, list[Problem]]
     if problems:
         return None, problems
     properties = {key: value for key, value in document.items() if key not in STRUCTURAL}
+    context = document.get("@context")
+    if isinstance(context, dict):
+        # Terms of the document's own beyond Croissant's (a prefix its properties use), kept for the export.
+        extra = {k: v for k, v in context.items() if k not in CONTEXT_1_0 and k not in CONTEXT_1_1}
+        if extra:
+            properties["@context"] = extra
     url = text(document.get("url")) if isinstance(document.get("url"), str) else ""
     record = _listing_record(document, distribution)
     external_id = record["external_id"]

@@ -17,7 +17,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
-from marketplace.licenses import public, schemas, verification
+from marketplace.licenses import public, schemas, training_summary, verification
 from marketplace.licenses import services as svc
 from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.models import Offer
@@ -251,6 +251,7 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
         "actions": [a.value for a in licensing.usecheck.Action],
         "status_now": value.status_at(uow().now()).value,
         "downloads": grant_downloads(uow(), current_user(), grant),
+        "may_read_training_summary": can(session, current_user(), Action.GRANT_TRAINING_SUMMARY, grant),
     }
 
 
@@ -277,6 +278,24 @@ def odrl(grant_id: str) -> Response:
     grant = _visible_grant(grant_id)
     body = json.dumps(licensing.to_odrl(svc.grant_value(grant)), indent=2, sort_keys=True)
     return Response(body, mimetype="application/ld+json")
+
+
+@bp.get("/licenses/<grant_id>/training-summary")
+@login_required
+def training_summary_page(grant_id: str) -> ViewResult:
+    """The licensee's fragment of the AI Act Article 53(1)(d) training-content summary, for people to read."""
+    fragment = training_summary.fragment_for(uow().session, current_user(), grant_id, _base_url(), uow().now())
+    return render_template("licenses/training_summary.html", fragment=fragment, grant_id=grant_id)
+
+
+@bp.get("/licenses/<grant_id>/training-summary.json")
+@login_required
+def training_summary_json(grant_id: str) -> Response:
+    """The same fragment as JSON, to paste into the summary (or to keep with the model's documentation)."""
+    fragment = training_summary.fragment_for(uow().session, current_user(), grant_id, _base_url(), uow().now())
+    response = Response(json.dumps(fragment, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="training-summary-{grant_id}.json"'
+    return response
 
 
 # --- offers -------------------------------------------------------------------------------------------------------

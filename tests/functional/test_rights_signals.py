@@ -31,6 +31,7 @@ def test_an_open_cc_by_dataset_reserves_nothing_everywhere(client, market, db_se
     assert page.headers["tdm-reservation"] == "0" and "tdm-policy" not in page.headers
     html = page.get_data(as_text=True)
     assert _meta(html) == {"tdm-reservation": "0"}
+    assert "text and data mining not reserved" in html  # and in words, for people
     rsl_link = re.search(r'<link rel="license" type="application/rsl\+xml" href="([^"]+)">', html)
     assert rsl_link is not None and rsl_link.group(1).endswith(f"/datasets/{SLUG}/rsl.xml")
     assert 'rel="license"' in page.headers["Link"] and "rsl.xml" in page.headers["Link"]

@@ -132,10 +132,13 @@ def tdmrep_rules(rules: Iterable[tuple[str, TdmDeclaration]]) -> list[dict[str, 
 
 def _tdm_permission(offer: OfferedTerms, target: str) -> dict[str, Any]:
     permission: dict[str, Any] = {"target": target, "action": "tdm:mine"}
-    duties: list[dict[str, Any]] = [{"action": "obtainConsent"}]
+    duties: list[dict[str, Any]] = []
+    if not (offer.is_open and offer.price.is_zero):
+        duties.append({"action": "obtainConsent"})
     if not offer.price.is_zero:
         duties.append({"action": "compensate"})
-    permission["duty"] = duties
+    if duties:
+        permission["duty"] = duties
     purpose = None
     if offer.terms.non_commercial or not (offer.terms.permitted_uses - _RESEARCH_USES):
         purpose = "tdm:research"
@@ -148,8 +151,9 @@ def tdm_policy(
     offers: Sequence[OfferedTerms], *, uid: str, target: str, assigner_uid: str, assigner_name: str, licensing_url: str
 ) -> dict[str, Any]:
     """The TDM policy of a dataset: an ODRL 2.2 ``Offer`` in the TDMRep profile, one ``tdm:mine`` permission per
-    offer. Every permission has the duty ``obtainConsent`` (a license is acquired on the offer's page, even a
-    free one) and ``compensate`` when the offer has a price; offers that only allow research, evaluation and
+    offer. A permission has the duty ``obtainConsent`` unless the offer is a free open license (whose public text
+    already grants it; other licenses are acquired on the offer's page, even free ones) and ``compensate`` when the
+    offer has a price; offers that only allow research, evaluation and
     benchmarks, or are non-commercial, are constrained to the purpose ``tdm:research``. The assigner is the
     provider (``vcard:fn``), with ``vcard:hasURL`` pointing to where licenses are acquired."""
     return {

@@ -90,11 +90,15 @@ def page_signals(session: Session, dataset: Dataset, base_url: str) -> PageSigna
 
 
 def tdm_policy(session: Session, dataset: Dataset, base_url: str) -> dict[str, Any]:
-    """The dataset's TDM policy (ODRL ``Offer`` in the TDMRep profile), one permission per public offer."""
+    """The dataset's TDM policy (ODRL ``Offer`` in the TDMRep profile), one permission per public offer;
+    :class:`NotFound` when nothing is on offer (a policy needs a permission, and the page then names none)."""
+    offers = _offers(session, dataset, base_url)
+    if not offers:
+        raise NotFound(message=f"{dataset.title} has no license on offer, so no TDM policy.")
     provider = session.get(Organisation, dataset.organisation_id)
     page = base_url + dataset_path(dataset)
     return signals.tdm_policy(
-        _offers(session, dataset, base_url),
+        offers,
         uid=policy_url(dataset, base_url),
         target=page,
         assigner_uid=f"{base_url}/providers/{provider.slug}" if provider else base_url,

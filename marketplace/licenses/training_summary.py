@@ -157,7 +157,8 @@ def build_fragment(session: Session, grant: Grant, base_url: str, now: datetime)
             "title": dataset.title,
             "url": page,
             "provider": provider.name if provider else None,
-            "versions": "all published during the license" if grant.all_versions else list(grant.versions),
+            "versions": list(grant.versions),
+            "all_versions": grant.all_versions,
             "manifest_digest": grant.manifest_digest,
         },
         "general_information": {

@@ -79,6 +79,7 @@ def test_no_offer_reserves_the_rights_without_a_policy(client, market) -> None: 
     assert page.headers["tdm-reservation"] == "1" and "tdm-policy" not in page.headers
     root = check_rsl(client.get(f"/datasets/{SLUG}/rsl.xml").data)
     assert root.findtext(f"{NS}content/{NS}license/{NS}prohibits") == "ai-all"
+    assert client.get(f"/datasets/{SLUG}/tdm-policy.json").status_code == 404
 
 
 @pytest.mark.parametrize("status", [DatasetStatus.DRAFT, DatasetStatus.IN_REVIEW, DatasetStatus.WITHDRAWN])

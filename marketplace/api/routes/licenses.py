@@ -10,7 +10,7 @@ from marketplace.api import present, schemas
 from marketplace.api.core import Call, decode_cursor, operation, page
 from marketplace.api.errors import ApiErrorCode
 from marketplace.api.routes._common import page_limit
-from marketplace.api.schemas.training_summary import TrainingSummarySchema
+from marketplace.api.schemas.training_summary import LicenseTrainingSummarySchema
 from marketplace.apikeys.scopes import DOWNLOADS, LICENSES_READ
 from marketplace.delivery import services as delivery
 from marketplace.errors import NotFound
@@ -97,7 +97,7 @@ def certificate(call: Call, license_id: str) -> dict[str, Any]:
     tag=TAG,
     scope=LICENSES_READ,
     path_params={"license_id": "license"},
-    response=TrainingSummarySchema(),
+    response=LicenseTrainingSummarySchema(),
 )
 def get_training_summary(call: Call, license_id: str) -> dict[str, Any]:
     """The licensed dataset's part of the public summary of training content a general-purpose AI model's provider

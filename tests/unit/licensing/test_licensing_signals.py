@@ -282,9 +282,20 @@ def test_tdm_policy_has_the_profile_shape_and_says_how_to_license() -> None:
     paid, non_commercial = policy["permission"]
     assert paid["duty"] == [{"action": "obtainConsent"}, {"action": "compensate"}]
     assert "constraint" not in paid
-    assert non_commercial["duty"] == [{"action": "obtainConsent"}]
+    assert "duty" not in non_commercial  # the open license's public text grants it: no consent to obtain
     assert non_commercial["constraint"][0]["rightOperand"] == "tdm:research"
     assert policy["assigner"]["vcard:hasURL"].endswith("#licenses")
+
+
+def test_a_free_commercial_template_still_needs_consent() -> None:
+    policy = signals.tdm_policy(
+        [offered("LicenseRef-evaluation-only-1.0")], uid=POLICY, target=BASE, assigner_uid=BASE,
+        assigner_name="Acme", licensing_url=BASE,
+    )  # fmt: skip
+    check_tdm_policy(policy)
+    (permission,) = policy["permission"]
+    assert permission["duty"] == [{"action": "obtainConsent"}]
+    assert permission["constraint"][0]["rightOperand"] == "tdm:research"  # evaluation and benchmarks only
 
 
 def _only_license(document: bytes) -> ET.Element:

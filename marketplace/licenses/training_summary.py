@@ -115,7 +115,7 @@ def modalities(record: dict[str, Any]) -> list[dict[str, Any]]:
         counts = {k: v for k, v in (details.get(name) or {}).items() if isinstance(v, int | float) and v is not None}
         kind = _template_modality(name)
         measure = _MEASURE.get(kind)
-        if record.get("record_count") is not None:
+        if record.get("record_count") is not None and len(listed) == 1:  # records of several modalities are shared
             counts.setdefault("records", record["record_count"])
         entries.append(
             {

@@ -160,6 +160,8 @@ def test_the_api_serves_the_same_fragment_to_the_licensee(app, client, market, d
     grant = _acquire(client, db_session, offer)
     web = client.get(f"/licenses/{grant.id}/training-summary.json").get_json()
     key = _api_key(app, db_session, market["purchaser"])
+    listed = client.get(f"/api/v1/licenses/{grant.id}", headers=bearer(key)).get_json()
+    assert listed["links"]["training_summary"].endswith(f"/api/v1/licenses/{grant.id}/training-summary")
     api = client.get(f"/api/v1/licenses/{grant.id}/training-summary", headers=bearer(key))
     assert api.status_code == 200, api.get_json()
     body = api.get_json()

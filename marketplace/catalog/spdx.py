@@ -94,7 +94,7 @@ def _when(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(microsecond=0) if value else None
 
 
-def _dataset_types(dataset: Dataset) -> list[str]:
+def dataset_types(dataset: Dataset) -> list[str]:
     modalities = [dataset.modality.value] if dataset.modality else []
     if dataset.modality is vocab.Modality.MULTIMODAL:
         modalities = list(dataset.modality_details or {})
@@ -111,7 +111,7 @@ def _labels(vocabulary: type[vocab.Vocabulary], values: list[str]) -> list[str]:
 def _describe(package: Any, dataset: Dataset, record: dict[str, Any], licenses: list[OfferedLicense]) -> None:
     """The Dataset profile's properties, each only when the listing says it."""
     ai_act = record["ai_act"] or {}
-    package.dataset_datasetType = _dataset_types(dataset)
+    package.dataset_datasetType = dataset_types(dataset)
     collection = ai_act.get("collection_processes") or ", ".join(
         _labels(vocab.CollectionMethod, record["collection_methods"])
     )

@@ -95,6 +95,8 @@ def _when(value: datetime | None) -> datetime | None:
 
 
 def dataset_types(dataset: Dataset) -> list[str]:
+    """The SPDX dataset types of the modality (of each detailed modality for a multimodal listing); ``other`` for a
+    modality SPDX has no type for, ``noAssertion`` when the listing names none."""
     modalities = [dataset.modality.value] if dataset.modality else []
     if dataset.modality is vocab.Modality.MULTIMODAL:
         modalities = list(dataset.modality_details or {})

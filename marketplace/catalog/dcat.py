@@ -46,7 +46,6 @@ DCAT_AP_CONTEXT: dict[str, Any] = {
     "dcat:endDate": {"@type": "xsd:date"},
     "dcat:byteSize": {"@type": "xsd:nonNegativeInteger"},
     "spdx:checksumValue": {"@type": "xsd:hexBinary"},
-    "spdx:algorithm": {"@type": "@id"},
     "dcat:landingPage": {"@type": "@id"},
     "dcat:accessURL": {"@type": "@id"},
     "dcat:downloadURL": {"@type": "@id"},
@@ -62,9 +61,19 @@ EU_DATA_THEME = EU_AUTHORITY + "data-theme/"
 EU_ACCESS_RIGHT = EU_AUTHORITY + "access-right/"
 IANA_MEDIA_TYPES = "http://www.iana.org/assignments/media-types/"
 SPDX_LICENSES = "http://spdx.org/licenses/"
-SPDX_SHA256 = "spdx:checksumAlgorithm_sha256"
+SPDX_SHA256: dict[str, Any] = {"@id": "spdx:checksumAlgorithm_sha256", "@type": "spdx:ChecksumAlgorithm"}
 SPDX_SPEC = "https://spdx.org/rdf/3.0.1/terms/"
 JCS_SPEC = "https://www.rfc-editor.org/rfc/rfc8785"
+
+#: The EU data themes we use, with their English labels (the Publications Office's ``data-theme`` table).
+THEME_LABELS: dict[str, str] = {
+    "ECON": "Economy and finance",
+    "EDUC": "Education, culture and sport",
+    "GOVE": "Government and public sector",
+    "HEAL": "Health",
+    "TECH": "Science and technology",
+    "TRAN": "Transport",
+}
 
 #: Our industries as the EU data themes (``general`` has none).
 INDUSTRY_THEMES: dict[str, str] = {
@@ -231,7 +240,15 @@ def dcat_ap_dataset(
         "dct:description": record["summary"] or record["description"][:2000] or dataset.title,
         "dcat:landingPage": {"@id": page_url, "@type": "foaf:Document"},
         "dcat:keyword": record["tags"],
-        "dcat:theme": [{"@id": EU_DATA_THEME + theme, "@type": "skos:Concept"} for theme in themes],
+        "dcat:theme": [
+            {
+                "@id": EU_DATA_THEME + theme,
+                "@type": "skos:Concept",
+                "skos:prefLabel": {"@value": THEME_LABELS[theme], "@language": "en"},
+                "skos:inScheme": {"@id": EU_AUTHORITY + "data-theme"},
+            }
+            for theme in themes
+        ],
         "dct:publisher": {"@id": provider_url, "@type": "foaf:Agent", "foaf:name": org.name},
         "dcat:contactPoint": {
             "@type": ["vcard:Kind", "vcard:Organization"],
@@ -281,7 +298,11 @@ def dcat_ap_catalog(
         "dct:description": "Every published dataset of this marketplace.",
         "dct:publisher": {"@id": home_url, "@type": "foaf:Agent", "foaf:name": title},
         "foaf:homepage": {"@id": home_url, "@type": "foaf:Document"},
-        "dcat:themeTaxonomy": {"@id": EU_AUTHORITY + "data-theme", "@type": "skos:ConceptScheme"},
+        "dcat:themeTaxonomy": {
+            "@id": EU_AUTHORITY + "data-theme",
+            "@type": "skos:ConceptScheme",
+            "dct:title": {"@value": "Data theme", "@language": "en"},
+        },
         "dcat:dataset": entries,
     }
     if modified is not None:

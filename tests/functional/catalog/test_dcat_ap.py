@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyshacl import validate
 from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF
+from rdflib.namespace import DCTERMS, RDF, SKOS
 from sqlmodel import Session, col, select
 
 from marketplace.catalog import services
@@ -61,6 +61,9 @@ def test_the_seeded_catalog_conforms_to_dcat_ap_3(client, seeded: list[str], db_
     assert (speech, DCTERMS.spatial, URIRef("http://publications.europa.eu/resource/authority/country/USA")) in graph
     assert (speech, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/ENG")) in graph
     assert (speech, DCTERMS.language, URIRef("http://publications.europa.eu/resource/authority/language/SPA")) in graph
+    themes = set(graph.objects(None, DCAT.theme))
+    assert URIRef("http://publications.europa.eu/resource/authority/data-theme/HEAL") in themes
+    assert all(graph.value(theme, SKOS.prefLabel) for theme in themes)
     issued = graph.value(speech, DCTERMS.issued)
     assert isinstance(issued, Literal) and issued.datatype == XSD.dateTime
     # Every published version's manifest distribution carries the manifest digest, which is the SHA-256 of the

@@ -33,6 +33,7 @@ from typing import Any
 
 from spdx_python_model import v3_0_1 as model
 
+import licensing
 from marketplace.accounts.models import Organisation
 from marketplace.catalog import vocab
 from marketplace.catalog.linked_data import OfferedLicense
@@ -153,7 +154,6 @@ class _Builder:
         self.info = model.CreationInfo(specVersion="3.0.1", created=created, createdBy=[self.agent])
         self.agent.creationInfo = self.info
         self.elements: list[Any] = [self.agent]
-        self.custom_ids: dict[str, str] = {}
 
     def add(self, element: Any) -> Any:
         element.creationInfo = self.info
@@ -167,14 +167,18 @@ class _Builder:
         self.add(model.Relationship(_id=self.id(name), from_=source, relationshipType=kind, to=targets))
 
     def expression(self, name: str, expression: str | None) -> Any:
-        if expression is None:
+        """A license expression element; ``NoAssertionLicense`` when none is known. Our own ``LicenseRef-`` ids are
+        mapped to their template pages (a source's other ``LicenseRef-`` ids have no page here to point to)."""
+        if expression is None or expression.upper() == "NOASSERTION":
             return model.expandedlicensing_IndividualLicensingInfo.NoAssertionLicense
-        entries = []
-        for ref in sorted(
-            {part for part in expression.replace("(", " ").replace(")", " ").split() if part.startswith("LicenseRef-")}
-        ):
-            url = self.custom_ids.setdefault(ref, f"{self.links.base_url}/license-templates/{ref}")
-            entries.append(model.DictionaryEntry(key=ref, value=url))
+        refs = {
+            part for part in expression.replace("(", " ").replace(")", " ").split() if part.startswith("LicenseRef-")
+        }
+        entries = [
+            model.DictionaryEntry(key=ref, value=f"{self.links.base_url}/license-templates/{ref}")
+            for ref in sorted(refs)
+            if licensing.DEFAULT_REGISTRY.find(ref) is not None
+        ]
         return self.add(
             model.simplelicensing_LicenseExpression(
                 _id=self.id(name), simplelicensing_licenseExpression=expression, simplelicensing_customIdToUri=entries
@@ -293,7 +297,8 @@ def _provenance(build: _Builder, package: Any, record: dict[str, Any]) -> None:
 def validate_document(document: dict[str, Any]) -> None:
     """Read ``document`` back through the SPDX 3.0.1 model and write it again: every value's type, enumeration
     and pattern is checked as it is read, every reference must resolve inside the document (or be one of the
-    model's named individuals), and every cardinality is checked as it is written. Raises :class:`SpdxInvalid`."""
+    model's named individuals), every cardinality is checked as it is written, and every license expression must
+    parse against the SPDX license list (``LicenseRef-`` ids allowed). Raises :class:`SpdxInvalid`."""
     if document.get("@context") != SPDX_CONTEXT:
         raise SpdxInvalid([f"@context must be {SPDX_CONTEXT}"])
     objects = model.SHACLObjectSet()
@@ -307,3 +312,12 @@ def validate_document(document: dict[str, Any]) -> None:
         raise SpdxInvalid([f"{ref} is referred to but not in the document" for ref in sorted(missing)])
     if not list(objects.foreach_type(model.SpdxDocument)):
         raise SpdxInvalid(["no SpdxDocument element"])
+    # The model takes any string as a license expression; SPDX's expression grammar and license list do not.
+    problems = []
+    for element in objects.foreach_type(model.simplelicensing_LicenseExpression):
+        try:
+            vocab.spdx_expression(element.simplelicensing_licenseExpression)
+        except ValueError as exc:
+            problems.append(f"{element._id}: {exc}")
+    if problems:
+        raise SpdxInvalid(problems)

@@ -151,6 +151,7 @@ def test_the_dataset_page_links_each_published_version_to_its_spdx_document(clie
         "no creation info",
         "dangling reference",
         "wrong context",
+        "bad license expression",
     ],
 )
 def test_the_library_refuses_a_broken_document(client, catalog, breakage: str) -> None:
@@ -169,7 +170,20 @@ def test_the_library_refuses_a_broken_document(client, catalog, breakage: str) -
         del package["creationInfo"]
     elif breakage == "dangling reference":
         package["suppliedBy"] = "http://localhost/providers/nobody"
-    else:
+    elif breakage == "wrong context":
         broken["@context"] = "https://spdx.org/rdf/3.0.0/spdx-context.jsonld"
-    with pytest.raises(SpdxInvalid):
+    else:
+        broken["@graph"].append(
+            {
+                "type": "simplelicensing_LicenseExpression",
+                "spdxId": "http://localhost/bad-license",
+                "creationInfo": package["creationInfo"],
+                "simplelicensing_licenseExpression": "MIT AND Not-A-License-9",
+            }
+        )
+    with pytest.raises(SpdxInvalid) as caught:
         validate_document(broken)
+    if breakage == "bad license expression":
+        assert caught.value.problems == [
+            "http://localhost/bad-license: unknown SPDX license identifier(s): Not-A-License-9"
+        ]

@@ -316,8 +316,8 @@ def validate_document(document: dict[str, Any]) -> None:
     problems = []
     for element in objects.foreach_type(model.simplelicensing_LicenseExpression):
         try:
-            vocab.spdx_expression(element.simplelicensing_licenseExpression)
+            vocab.spdx_expression(element.simplelicensing_licenseExpression or "")
         except ValueError as exc:
-            problems.append(f"{element._id}: {exc}")
+            problems.append(f"{getattr(element, '_id', '')}: {exc}")
     if problems:
         raise SpdxInvalid(problems)

@@ -121,8 +121,12 @@ def _describe(package: Any, dataset: Dataset, record: dict[str, Any], licenses: 
     if collection:
         package.dataset_dataCollectionProcess = collection
     preparation = ai_act.get("preparation") or {}
-    package.dataset_dataPreprocessing = [f"{step}: {text}" for step, text in preparation.items() if text]
-    package.dataset_knownBias = [text for text in (ai_act.get("bias_examination"), ai_act.get("known_gaps")) if text]
+    package.dataset_dataPreprocessing = [f"{step.capitalize()}: {text}" for step, text in preparation.items() if text]
+    package.dataset_knownBias = [
+        f"{label}: {ai_act[key]}"
+        for key, label in (("bias_examination", "Bias examination"), ("known_gaps", "Known gaps"))
+        if ai_act.get(key)
+    ]
     package.dataset_hasSensitivePersonalInformation = PRESENCE[dataset.personal_data]
     if record["tasks"]:
         package.dataset_intendedUse = "Training and evaluating models for: " + ", ".join(

@@ -13,6 +13,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, SKOS
 from sqlmodel import Session, col, select
 
+from marketplace.access.states import AccessMode
 from marketplace.catalog import services
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import PUBLIC_STATUSES
@@ -22,6 +23,7 @@ from marketplace.seed import seed_demo
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+ADMS = Namespace("http://www.w3.org/ns/adms#")
 SHAPES = Graph().parse(Path(__file__).parents[2] / "data" / "shacl" / "dcat-ap-3.ttl", format="turtle")
 ACCESS = "http://publications.europa.eu/resource/authority/access-right/"
 IANA = "http://www.iana.org/assignments/media-types/"
@@ -177,3 +179,21 @@ def test_manifest_and_feed_leave_drafts_out(client, catalog) -> None:
     assert client.get(f"/datasets/{draft.slug}/versions/1.0.0/manifest.json").status_code == 404
     graph = _feed(client)
     assert (None, DCTERMS.identifier, Literal(draft.slug)) not in graph
+
+
+def test_a_governed_listing_is_non_public_and_a_deprecated_one_says_so(app, client, catalog, uow) -> None:
+    governed = catalog.published(title="Governed corpus")
+    _, user = catalog.provider()
+    with app.app_context():
+        licenses.create_offer(uow, user, governed, title="Open", license_id="CC-BY-4.0", price_amount=0,
+                              currency="EUR")  # fmt: skip
+        services.deprecate(uow, user, governed, reason="Superseded by the 2027 release.")
+    governed.access_mode = AccessMode.GATED_MANUAL
+    uow.session.flush()
+    graph = _feed(client)
+    assert _conforms(graph)[0]
+    node = URIRef(f"http://localhost/datasets/{governed.slug}")
+    assert graph.value(node, DCTERMS.accessRights) == URIRef(ACCESS + "NON_PUBLIC")
+    (offer,) = [d for d in graph.objects(node, DCAT.distribution) if graph.value(d, DCTERMS.license)]
+    assert graph.value(offer, DCTERMS.accessRights) == URIRef(ACCESS + "NON_PUBLIC")
+    assert graph.value(node, ADMS.status) == URIRef("http://purl.org/adms/status/Deprecated")

@@ -9,6 +9,7 @@ does not know them; :mod:`marketplace.licenses.public` does).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlmodel import Session, col, select
 
@@ -96,11 +97,12 @@ def schema_org_markup(
 
 def version_urls(base_url: str, dataset: Dataset, version: DatasetVersion) -> dict[str, str]:
     """The public addresses of a published version's metadata documents."""
-    base = f"{base_url}/datasets/{dataset.slug}/versions/{version.version}"
+    label = quote(version.version, safe="")  # a Semantic Versioning label may carry "+build" metadata
+    base = f"{base_url}/datasets/{dataset.slug}/versions/{label}"
     return {
         "manifest_url": f"{base}/manifest.json",
         "spdx_url": f"{base}/spdx.json",
-        "croissant_url": f"{base_url}/datasets/{dataset.slug}/croissant.json?version={version.version}",
+        "croissant_url": f"{base_url}/datasets/{dataset.slug}/croissant.json?version={label}",
     }
 
 

@@ -90,6 +90,9 @@ def test_the_seeded_catalog_conforms_to_dcat_ap_3(client, seeded: list[str], db_
         assert media == URIRef(IANA + "application/json")
         checked += 1
     assert checked >= 8
+    # Every document the feed offers for download is there.
+    for url in set(graph.objects(None, DCAT.downloadURL)):
+        assert client.get(str(url).removeprefix("http://localhost")).status_code == 200, url
 
 
 def test_offers_carry_license_rights_and_access_rights(app, client, catalog, uow) -> None:
@@ -197,3 +200,25 @@ def test_a_governed_listing_is_non_public_and_a_deprecated_one_says_so(app, clie
     (offer,) = [d for d in graph.objects(node, DCAT.distribution) if graph.value(d, DCTERMS.license)]
     assert graph.value(offer, DCTERMS.accessRights) == URIRef(ACCESS + "NON_PUBLIC")
     assert graph.value(node, ADMS.status) == URIRef("http://purl.org/adms/status/Deprecated")
+
+
+def test_a_version_label_with_build_metadata_is_addressed_exactly(app, client, catalog, uow) -> None:
+    dataset = catalog.published(title="Built corpus")
+    _, user = catalog.provider()
+    files = [{"path": "b.csv", "size_bytes": 3, "sha256": "ab" * 32, "media_type": "text/csv"}]
+    newer = services.add_version(uow, user, dataset, version="1.1.0+build.7", files=files)
+    with app.app_context():
+        services.publish_version(uow, user, dataset, newer)
+        uow.session.flush()
+    graph = _feed(client)
+    node = URIRef(f"http://localhost/datasets/{dataset.slug}")
+    assert str(graph.value(node, DCAT.version)) == "1.1.0+build.7"
+    urls = {str(url) for d in graph.objects(node, DCAT.distribution) for url in graph.objects(d, DCAT.downloadURL)}
+    assert len(urls) == 3
+    for url in urls:
+        assert "1.1.0%2Bbuild.7" in url
+        response = client.get(url.removeprefix("http://localhost"))
+        assert response.status_code == 200, url
+    spdx = client.get(f"/datasets/{dataset.slug}/versions/1.1.0%2Bbuild.7/spdx.json").get_json(force=True)
+    (package,) = [e for e in spdx["@graph"] if e["type"] == "dataset_DatasetPackage"]
+    assert package["software_packageVersion"] == "1.1.0+build.7"

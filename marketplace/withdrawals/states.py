@@ -47,7 +47,7 @@ class NoticeState(enum.StrEnum):
 
 
 class IllegalTransition(Conflict):
-    """A state change the machine does not allow (409 ``withdrawal_illegal_transition``)."""
+    """A state change the machine does not allow (409 ``illegal_transition``)."""
 
     def __init__(self, kind: str, current: enum.StrEnum, target: enum.StrEnum) -> None:
         super().__init__(

@@ -106,7 +106,7 @@ def licensees(call: Call, withdrawal_id: int) -> dict[str, Any]:
 def publish(call: Call, withdrawal_id: int) -> dict[str, Any]:
     """Publish the patched version (every file uploaded and verified, and not the withdrawn version's very files),
     then tell every licensee of the withdrawn version: mail, the ``dataset.withdrawal`` webhook, a notice on the
-    license page, with the deadline to delete. A second call is refused (409 ``withdrawal_illegal_transition``)."""
+    license page, with the deadline to delete. A second call is refused (409 ``illegal_transition``)."""
     row = services.get_withdrawal(call.uow, call.caller.user, withdrawal_id)
     services.publish_patched_version(call.uow, call.caller.user, row)
     return present.withdrawal(call.uow.session, row)

@@ -67,7 +67,7 @@ def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
                     "media_type": media_type,
                 }
                 for path, (content, media_type) in sorted(files.items())
-            ],  # fmt: skip
+            ],
         }
     ]
     return record

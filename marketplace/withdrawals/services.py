@@ -283,6 +283,14 @@ def file_withdrawal(uow: UnitOfWork, user: User | None, dataset: Dataset, filing
 # --- the patched version and the notices ---------------------------------------------------------------------------
 
 
+def _lock(uow: UnitOfWork, row: Withdrawal | WithdrawalNotice) -> None:
+    """Lock ``row`` until the transaction ends and reload it (PostgreSQL; SQLite has one writer anyway)."""
+    model = type(row)
+    uow.session.exec(
+        select(model).where(model.id == row.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
 def patched_version(session: Session, withdrawal: Withdrawal) -> DatasetVersion | None:
     return session.get(DatasetVersion, withdrawal.patched_version_id) if withdrawal.patched_version_id else None
 
@@ -297,6 +305,7 @@ def publish_patched_version(uow: UnitOfWork, user: User | None, withdrawal: With
     dataset = uow.session.get(Dataset, withdrawal.dataset_id)
     assert dataset is not None
     actor = require(uow.session, user, Action.WITHDRAWAL_FILE, dataset)
+    _lock(uow, withdrawal)  # two publishes at once: the second sees the first's state and is refused
     check_withdrawal_move(withdrawal.state, WithdrawalState.PATCHED_VERSION_PUBLISHED)
     draft = patched_version(uow.session, withdrawal)
     withdrawn = uow.session.get(DatasetVersion, withdrawal.version_id)
@@ -492,6 +501,7 @@ def confirm_deletion(
     """
     signer = require(uow.session, user, Action.WITHDRAWAL_CONFIRM, notice)
     _check_confirmation(uow, confirmation)
+    _lock(uow, notice)  # two signatures at once: the second sees the first and is refused
     check_notice_move(notice.state, NoticeState.CONFIRMED)
     withdrawal = uow.session.get(Withdrawal, notice.withdrawal_id)
     assert withdrawal is not None

@@ -114,3 +114,25 @@ def test_permission_matrix(world, who, what, expected) -> None:
     else:
         response = client.get("/datasets/speech/withdrawals/new")
     assert response.status_code == expected, response.get_data(as_text=True)[:300]
+
+
+def test_a_platform_admin_takes_data_down(world) -> None:
+    add_kept_file(world)
+    admin = _as(world.app, "admin@example.org")
+    form = "/datasets/speech/withdrawals/new"
+    filed = post_form(admin, form, {"version": "1.0.0", "reason": "legal_takedown", "files": ["data/train.csv"],
+                                    "details": "Court order 2026/114.", "deletion_days": "10"}, token_from=form)  # fmt: skip
+    assert filed.status_code == 302
+    withdrawal = world.session.exec(select(Withdrawal)).one()
+    assert withdrawal.deletion_days == 10 and withdrawal.organisation_id == world.orgs["prov"].id
+    page = f"/withdrawals/{withdrawal.id}"
+    assert post_form(admin, f"{page}/publish", {}, token_from=page).status_code == 302
+    notice = world.session.exec(
+        select(WithdrawalNotice).where(WithdrawalNotice.licensee_org_id == world.orgs["buy"].id)
+    ).one()
+    assert (notice.deadline_at - notice.notified_at).days == 10
+    # The offline certificate check reports the withdrawal too (its online part).
+    grant = world.objects["grants"]["buy"]
+    anyone = _as(world.app, None)
+    checked = post_form(anyone, "/verify", {"certificate": grant.certificate}, token_from="/verify")
+    assert "Version 1.0.0 was withdrawn" in checked.get_data(as_text=True)

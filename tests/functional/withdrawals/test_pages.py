@@ -120,8 +120,9 @@ def test_a_platform_admin_takes_data_down(world) -> None:
     add_kept_file(world)
     admin = _as(world.app, "admin@example.org")
     form = "/datasets/speech/withdrawals/new"
-    filed = post_form(admin, form, {"version": "1.0.0", "reason": "legal_takedown", "files": ["data/train.csv"],
-                                    "details": "Court order 2026/114.", "deletion_days": "10"}, token_from=form)  # fmt: skip
+    data = {"version": "1.0.0", "reason": "legal_takedown", "files": ["data/train.csv"],
+            "details": "Court order 2026/114.", "deletion_days": "10"}  # fmt: skip
+    filed = post_form(admin, form, data, token_from=form)
     assert filed.status_code == 302
     withdrawal = world.session.exec(select(Withdrawal)).one()
     assert withdrawal.deletion_days == 10 and withdrawal.organisation_id == world.orgs["prov"].id

@@ -261,15 +261,16 @@ def _check_limit(session: Session, grant: Grant, value: licensing.Grant, wanted:
 
 
 def _file_of_grant(
-    session: Session, grant: Grant, value: licensing.Grant, file_id: int
+    session: Session, grant: Grant, file_id: int, served: set[int | None], withdrawn: dict[int, int | None]
 ) -> tuple[DatasetVersion, DatasetFile]:
+    """The file ``file_id`` when the grant serves its version (``served``: ids of the versions it serves now)."""
     file = session.get(DatasetFile, file_id) if isinstance(file_id, int) and not isinstance(file_id, bool) else None
     version = session.get(DatasetVersion, file.version_id) if file is not None else None
     if file is None or version is None or version.dataset_id != grant.dataset_id:
         raise NotFound(message="No such file under this license.")
-    if version.status is VersionStatus.PUBLISHED and withdrawals.withdrawal_of_version(session, version.id) is not None:  # type: ignore[arg-type]
+    if version.status is VersionStatus.PUBLISHED and version.id in withdrawn:
         raise DownloadRefused.because(RefusalReason.VERSION_WITHDRAWN)
-    if version.status is not VersionStatus.PUBLISHED or version not in covered_versions(session, grant, value):
+    if version.status is not VersionStatus.PUBLISHED or version.id not in served:
         raise DownloadRefused.because(RefusalReason.VERSION_NOT_COVERED)
     if file.storage_key is None:
         raise Conflict(
@@ -284,7 +285,9 @@ def _chosen_files(
 ) -> list[tuple[DatasetVersion, DatasetFile]]:
     if file_ids is not None:
         # A file asked for twice gets one link (and counts once).
-        return [_file_of_grant(session, grant, value, file_id) for file_id in dict.fromkeys(file_ids)]
+        served = {v.id for v in covered_versions(session, grant, value)}
+        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+        return [_file_of_grant(session, grant, file_id, served, withdrawn) for file_id in dict.fromkeys(file_ids)]
     if version_label is not None:
         _refuse_withdrawn_label(session, grant, version_label)
     files = [(v, f) for v, f in deliverable_files(session, grant, value) if version_label in (None, v.version)]

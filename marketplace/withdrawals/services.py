@@ -192,7 +192,9 @@ def _create_patched_draft(
 ) -> DatasetVersion:
     """The withdrawn version's manifest minus the withdrawn files, as a new draft. Kept files that were uploaded
     keep their stored object and its verified upload, so the draft is publishable as soon as nothing else needs
-    replacing; a kept file uploaded again into the draft replaces it (the ordinary upload services)."""
+    replacing. A kept file uploaded again into the draft replaces it (the ordinary upload services), and the upload
+    service then deletes the replaced object: the provider's own copy of the withdrawn records goes too (only
+    withdrawn versions shared it)."""
     now = uow.now()
     draft = DatasetVersion(
         dataset_id=withdrawn.dataset_id,

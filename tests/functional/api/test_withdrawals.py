@@ -4,6 +4,7 @@ by the licensee's members only, reminders and overdue by the clock, and what ver
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
@@ -206,8 +207,32 @@ def test_records_only_needs_a_replaced_file_before_publishing(recall, client) ->
     filed = _file(client, keys["clerk"], files=[], record_ids=["spk17-0001"]).get_json()
     assert filed["patched_version"] == "1.0.1"
     # Same files as the withdrawn version: the patch is not ready.
-    refused = client.post(f"/api/v1/provider/withdrawals/{filed['id']}/publish", headers=keys["clerk"])
+    publish = f"/api/v1/provider/withdrawals/{filed['id']}/publish"
+    refused = client.post(publish, headers=keys["clerk"])
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "patched_version_not_ready"
+    # The file without the withdrawn record is uploaded into the patched draft (the ordinary upload API) ...
+    content = b"id,text\n1,hello (speaker 3)\n"
+    upload = client.post(
+        "/api/v1/provider/datasets/speech/versions/1.0.1/uploads",
+        json={"path": "data/train.csv", "size": len(content), "media_type": "text/csv",
+              "sha256": hashlib.sha256(content).hexdigest()},
+        headers=keys["clerk"],
+    )  # fmt: skip
+    assert upload.status_code == 201, upload.get_json()
+    upload_id = upload.get_json()["id"]
+    urls = client.post(f"/api/v1/provider/uploads/{upload_id}/links", json={}, headers=keys["clerk"]).get_json()
+    put = client.put(urls["urls"]["0"].removeprefix("http://localhost"), data=content,
+                     headers=upload.get_json()["headers"])  # fmt: skip
+    assert put.status_code in (200, 201, 204)
+    done = client.post(f"/api/v1/provider/uploads/{upload_id}/complete", headers=keys["clerk"])
+    assert done.get_json()["status"] == "verified", done.get_json()
+    # ... and then the patch publishes, and the licensee downloads the corrected file.
+    assert client.post(publish, headers=keys["clerk"]).status_code == 200
+    grant = recall.objects["grants"]["buy"]
+    links = client.post(f"/api/v1/licenses/{grant.id}/download-links", json={}, headers=keys["purchaser"]).get_json()
+    train = next(link for link in links["data"] if link["path"] == "data/train.csv")
+    assert train["version"] == "1.0.1"
+    assert client.get(train["url"].removeprefix("http://localhost")).data == content
 
 
 def test_a_file_only_withdrawal_of_every_file_waits_for_uploads(recall, client) -> None:

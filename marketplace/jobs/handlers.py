@@ -103,7 +103,7 @@ def _verify_upload_given_up(work: UnitOfWork, payload: dict[str, Any], reason: s
 
 
 def _withdrawal_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
-    from marketplace.withdrawals.services import sweep
+    from marketplace.withdrawals.notify import sweep
 
     sweep(work)
 

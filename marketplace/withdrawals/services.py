@@ -14,13 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 import licensing
-from marketplace import events
-from marketplace.accounts.models import Membership, Organisation, Role, User
+from marketplace.accounts.models import Membership, Organisation, User
 from marketplace.catalog import vocab
 from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
@@ -32,9 +30,8 @@ from marketplace.delivery.models import FileUpload, UploadStatus
 from marketplace.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
-from marketplace.mail import send_after_commit
 from marketplace.permissions import Action, can, require
-from marketplace.withdrawals import lookup
+from marketplace.withdrawals import lookup, notify
 from marketplace.withdrawals.errors import WithdrawalErrorCode
 from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from marketplace.withdrawals.states import (
@@ -367,20 +364,6 @@ def _covers(value: licensing.Grant, version: DatasetVersion) -> bool:
     return value.valid_until is None or version.published_at < value.valid_until
 
 
-def _recipients(session: Session, org_id: int, grants: list[Grant]) -> list[str]:
-    """The licensee's admins and owners, and whoever acquired its affected licenses."""
-    ids = set(
-        session.exec(
-            select(Membership.user_id).where(
-                Membership.organisation_id == org_id, col(Membership.role).in_([Role.ADMIN, Role.OWNER])
-            )
-        ).all()
-    )
-    ids |= {g.acquired_by_id for g in grants if g.acquired_by_id is not None}
-    users = session.exec(select(User).where(col(User.id).in_(ids)).order_by(col(User.id))).all() if ids else []
-    return [u.email for u in users]
-
-
 def _notify_licensees(
     uow: UnitOfWork, actor: User, dataset: Dataset, withdrawal: Withdrawal, patched: DatasetVersion
 ) -> list[WithdrawalNotice]:
@@ -403,7 +386,7 @@ def _notify_licensees(
         uow.session.add(notice)
         uow.session.flush()
         notices.append(notice)
-        _tell(uow, dataset, withdrawal, patched, notice, grants)
+        notify.tell_licensee(uow, dataset, withdrawal, patched, notice, grants)
     withdrawal.state = WithdrawalState.LICENSEES_NOTIFIED
     withdrawal.notified_at = now
     withdrawal.deadline_at = deadline
@@ -411,60 +394,6 @@ def _notify_licensees(
     uow.session.flush()
     record_event(uow, dataset, actor, "withdrawal_notified", f"{len(notices)} licensee(s)")
     return notices
-
-
-def _notice_url(uow: UnitOfWork, notice: WithdrawalNotice) -> str:
-    return f"{uow.settings['BASE_URL']}/withdrawal-notices/{notice.id}"
-
-
-def _tell(
-    uow: UnitOfWork,
-    dataset: Dataset,
-    withdrawal: Withdrawal,
-    patched: DatasetVersion,
-    notice: WithdrawalNotice,
-    grants: list[Grant],
-) -> None:
-    """Mail the licensee's people and emit ``dataset.withdrawal`` to the licensee organisation alone."""
-    what = []
-    if withdrawal.files:
-        what.append("files: " + ", ".join(withdrawal.files))
-    if withdrawal.record_ids:
-        what.append(f"{len(withdrawal.record_ids)} record(s) (ids listed on the notice page)")
-    body = (
-        f"{dataset.title}, version {withdrawal.version_label}, has been withdrawn by its provider "
-        f"({withdrawal.reason.label.lower()}).\n\nWithdrawn: {'; '.join(what)}.\n"
-        + (f"Details: {withdrawal.details}\n" if withdrawal.details else "")
-        + f"\nYour licenses {', '.join(g.id for g in grants)} now cover the patched version {patched.version} "
-        f"instead.\n\nDelete the withdrawn data you hold by {notice.deadline_at:%Y-%m-%d %H:%M} UTC and confirm "
-        f"the deletion, signed by a named person, at {_notice_url(uow, notice)}\n"
-    )
-    subject = (
-        f"Withdrawal: delete data from {dataset.title} {withdrawal.version_label} by {notice.deadline_at:%Y-%m-%d}"
-    )
-    for address in _recipients(uow.session, notice.licensee_org_id, grants):
-        send_after_commit(uow, address, subject, body)
-    events.emit(
-        uow, "dataset.withdrawal", _event_data(dataset, withdrawal, patched, notice), audience=[notice.licensee_org_id]
-    )
-
-
-def _event_data(
-    dataset: Dataset, withdrawal: Withdrawal, patched: DatasetVersion, notice: WithdrawalNotice
-) -> dict[str, Any]:
-    return {
-        "withdrawal_id": withdrawal.id,
-        "notice_id": notice.id,
-        "dataset": dataset.slug,
-        "withdrawn_version": withdrawal.version_label,
-        "patched_version": patched.version,
-        "patched_manifest_digest": patched.manifest_digest,
-        "reason": withdrawal.reason.value,
-        "files": list(withdrawal.files),
-        "record_count": len(withdrawal.record_ids),
-        "license_ids": list(notice.grant_ids),
-        "deadline": notice.deadline_at.isoformat(),
-    }
 
 
 # --- confirmation --------------------------------------------------------------------------------------------------
@@ -523,56 +452,6 @@ def confirm_deletion(
     licensee = uow.session.get(Organisation, notice.licensee_org_id)
     record_event(uow, dataset, signer, "withdrawal_deletion_confirmed", licensee.name if licensee else "")
     return notice
-
-
-# --- reminders and the deadline ------------------------------------------------------------------------------------
-
-
-def sweep(uow: UnitOfWork) -> dict[str, int]:
-    """Remind licensees whose deadline is near (once), and mark overdue those past it (once): safe to run at any
-    time and as often as wanted. Returns how many of each it did."""
-    now = uow.now()
-    window = timedelta(days=int(uow.settings["WITHDRAWAL_REMINDER_DAYS"]))
-    due = uow.session.exec(
-        select(WithdrawalNotice)
-        .where(WithdrawalNotice.state == NoticeState.NOTIFIED, col(WithdrawalNotice.deadline_at) <= now + window)
-        .order_by(col(WithdrawalNotice.id))
-        .with_for_update(skip_locked=True)
-    ).all()
-    done = {"reminded": 0, "overdue": 0}
-    for notice in due:
-        withdrawal = uow.session.get(Withdrawal, notice.withdrawal_id)
-        dataset = uow.session.get(Dataset, withdrawal.dataset_id) if withdrawal else None
-        if withdrawal is None or dataset is None:
-            continue
-        grants = [g for g in (uow.session.get(Grant, i) for i in notice.grant_ids) if g is not None]
-        if notice.deadline_at <= now:
-            check_notice_move(notice.state, NoticeState.OVERDUE)
-            notice.state = NoticeState.OVERDUE
-            notice.overdue_at = now
-            subject = f"Overdue: confirm the deletion of data from {dataset.title} {withdrawal.version_label}"
-            record_event(uow, dataset, None, "withdrawal_overdue", str(notice.licensee_org_id))
-            done["overdue"] += 1
-        elif notice.reminders_sent == 0:
-            subject = (
-                f"Reminder: delete data from {dataset.title} {withdrawal.version_label} "
-                f"by {notice.deadline_at:%Y-%m-%d}"
-            )
-            notice.reminders_sent += 1
-            notice.last_reminder_at = now
-            done["reminded"] += 1
-        else:
-            continue
-        body = (
-            f"Version {withdrawal.version_label} of {dataset.title} was withdrawn ({withdrawal.reason.label.lower()}). "
-            f"The deadline to delete it is {notice.deadline_at:%Y-%m-%d %H:%M} UTC. Confirm the deletion at "
-            f"{_notice_url(uow, notice)}\n"
-        )
-        for address in _recipients(uow.session, notice.licensee_org_id, grants):
-            send_after_commit(uow, address, subject, body)
-        uow.session.add(notice)
-    uow.session.flush()
-    return done
 
 
 def status_counts(notices: list[WithdrawalNotice]) -> dict[str, int]:

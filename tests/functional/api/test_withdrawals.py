@@ -175,6 +175,9 @@ def test_the_whole_flow(recall, client, outbox, clock) -> None:
     _sweep(world)
     _sweep(world)
     assert [m.subject.split(":")[0] for m in outbox.messages_to("outsider@example.org")] == ["Reminder", "Overdue"]
+    # The provider's admins hear of it once, naming the licensee.
+    told = [m.subject for m in outbox.messages_to("seller@example.org") if m.subject.startswith("Overdue")]
+    assert told == ["Overdue: Rival Co has not confirmed deleting Speech commands 1.0.0"]
     statuses = client.get(f"/api/v1/provider/withdrawals/{wid}/licensees", headers=keys["seller"]).get_json()
     assert {r["licensee"]["slug"]: r["status"] for r in statuses["data"]} == {"buy": "confirmed", "rival": "overdue"}
     # An overdue licensee may still confirm (late, and recorded as such).

@@ -332,7 +332,8 @@ def publish_patched_version(uow: UnitOfWork, user: User | None, withdrawal: With
 
 def affected_grants(session: Session, withdrawal: Withdrawal) -> list[Grant]:
     """The licenses whose holders may have the withdrawn version: those covering it, directly or through an
-    earlier withdrawal's patched version, that ever delivered (not awaiting payment or approval)."""
+    earlier withdrawal's patched version, issued before the withdrawal was filed and that ever delivered (not
+    awaiting payment or approval)."""
     versions = {
         v.id: v
         for v in session.exec(
@@ -344,7 +345,12 @@ def affected_grants(session: Session, withdrawal: Withdrawal) -> list[Grant]:
     withdrawn = lookup.withdrawn_versions(session, withdrawal.dataset_id)
     grants = session.exec(
         select(Grant)
-        .where(Grant.dataset_id == withdrawal.dataset_id, col(Grant.status).not_in(_NEVER_DELIVERED))
+        .where(
+            Grant.dataset_id == withdrawal.dataset_id,
+            col(Grant.status).not_in(_NEVER_DELIVERED),
+            # A license issued once the version had stopped serving never delivered it.
+            col(Grant.issued_at) <= withdrawal.filed_at,
+        )
         .order_by(col(Grant.issued_at), col(Grant.id))
     ).all()
     result = []

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from marketplace.accounts.models import OrgKind
 from marketplace.jobs.handlers import HANDLERS
 from marketplace.jobs.models import JobKind
+from marketplace.licenses import services as licenses
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from marketplace.withdrawals.models import WithdrawalNotice
+from tests.factories import OrganisationFactory
 from tests.functional.api.conftest import bearer, work
 from tests.support.clock import Clock
 from tests.support.withdrawals import add_kept_file
@@ -243,3 +246,14 @@ def test_a_file_only_withdrawal_of_every_file_waits_for_uploads(recall, client) 
     filed = _file(client, keys["clerk"], files=["data/train.csv", "data/extra.csv"], record_ids=[]).get_json()
     refused = client.post(f"/api/v1/provider/withdrawals/{filed['id']}/publish", headers=keys["clerk"])
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "patched_version_not_ready"
+
+
+def test_a_license_issued_after_the_filing_gets_no_notice(recall, client, clock) -> None:
+    keys = _keys(recall)
+    filed = _file(client, keys["clerk"]).get_json()
+    clock.advance(minutes=5)
+    late = OrganisationFactory(slug="late", name="Late Co", kind=OrgKind.BUYER)
+    licenses.issue_grant(work(recall.app, recall.session), recall.objects["free"], licensee=late, acquired_by=None)
+    recall.session.flush()
+    published = client.post(f"/api/v1/provider/withdrawals/{filed['id']}/publish", headers=keys["clerk"]).get_json()
+    assert {row["licensee"]["slug"] for row in published["licensees"]} == {"buy", "rival"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -105,6 +106,40 @@ def notices_of(session: Session, withdrawal: Withdrawal) -> list[WithdrawalNotic
             .order_by(col(WithdrawalNotice.id))
         ).all()
     )
+
+
+def overview(uow: UnitOfWork, user: User) -> dict[str, Any]:
+    """What the withdrawals page lists: those filed by ``user``'s providers with each one's licensee counts, the
+    notices its organisations received, and the datasets they name (by id)."""
+    filed = withdrawals_filed(uow, user)
+    received = notices_received(uow, user)
+    ids = {w.dataset_id for w in filed} | {w.dataset_id for _, w in received}
+    datasets = uow.session.exec(select(Dataset).where(col(Dataset.id).in_(ids))).all() if ids else []
+    return {
+        "filed": filed,
+        "received": received,
+        "datasets": {d.id: d for d in datasets},
+        "counts": {w.id: status_counts(notices_of(uow.session, w)) for w in filed},
+    }
+
+
+def filing_options(session: Session, dataset: Dataset) -> dict[str, list[str]]:
+    """The published versions of ``dataset`` not yet withdrawn (newest first), each with its manifest's paths."""
+    withdrawn = set(session.exec(select(Withdrawal.version_id).where(Withdrawal.dataset_id == dataset.id)).all())
+    versions = session.exec(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == VersionStatus.PUBLISHED)
+        .order_by(col(DatasetVersion.id).desc())
+    ).all()
+    return {
+        v.version: list(
+            session.exec(
+                select(DatasetFile.path).where(DatasetFile.version_id == v.id).order_by(col(DatasetFile.path))
+            ).all()
+        )
+        for v in versions
+        if v.id not in withdrawn
+    }
 
 
 # --- filing --------------------------------------------------------------------------------------------------------

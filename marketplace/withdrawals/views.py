@@ -11,14 +11,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.accounts.models import Organisation
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
-from marketplace.catalog.vocab import VersionStatus
+from marketplace.catalog.models import Dataset
 from marketplace.errors import PermissionDenied, ValidationFailed
 from marketplace.permissions import Action, can
 from marketplace.web import discard_changes, form_data, login_required, parse, redirect_to, require_user, uow
 from marketplace.withdrawals import services
 from marketplace.withdrawals.forms import ConfirmationFormSchema, FilingFormSchema
-from marketplace.withdrawals.models import Withdrawal
 from marketplace.withdrawals.states import NoticeState, WithdrawalReason, WithdrawalState
 
 bp = Blueprint("withdrawals", __name__)
@@ -36,32 +34,14 @@ def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
 @login_required
 def index() -> str:
     """Withdrawals filed by the user's providers, and notices received by the user's organisations."""
-    user = require_user()
-    session = uow().session
-    filed = services.withdrawals_filed(uow(), user)
-    received = services.notices_received(uow(), user)
-    datasets = {d.id: d for d in session.exec(select(Dataset).where(
-        col(Dataset.id).in_({w.dataset_id for w in filed} | {w.dataset_id for _, w in received}))).all()}  # fmt: skip
-    counts = {w.id: services.status_counts(services.notices_of(session, w)) for w in filed}
-    return render_template("withdrawals/index.html", filed=filed, received=received, datasets=datasets, counts=counts)
+    return render_template("withdrawals/index.html", **services.overview(uow(), require_user()))
 
 
-def _filing_context(session: Session, dataset: Dataset) -> dict[str, Any]:
-    versions = session.exec(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.status == VersionStatus.PUBLISHED)
-        .order_by(col(DatasetVersion.id).desc())
-    ).all()
-    withdrawn = {w.version_id for w in session.exec(select(Withdrawal).where(Withdrawal.dataset_id == dataset.id))}
-    open_versions = [v for v in versions if v.id not in withdrawn]
-    files = {
-        v.version: [f.path for f in session.exec(
-            select(DatasetFile).where(DatasetFile.version_id == v.id).order_by(col(DatasetFile.path)))]
-        for v in open_versions
-    }  # fmt: skip
+def _filing_context(dataset: Dataset) -> dict[str, Any]:
+    files = services.filing_options(uow().session, dataset)
     return {
         "dataset": dataset,
-        "versions": open_versions,
+        "versions": list(files),
         "files": files,
         "reasons": [(r.value, r.label) for r in WithdrawalReason],
         "form": {},
@@ -77,7 +57,7 @@ def new(slug: str) -> ViewResult:
     dataset = catalog.get_dataset(session, slug)
     if not can(session, user, Action.WITHDRAWAL_FILE, dataset):
         raise PermissionDenied(message="Only the provider's members (or a platform admin) can withdraw data.")
-    context = _filing_context(session, dataset)
+    context = _filing_context(dataset)
     if request.method == "GET":
         return render_template("withdrawals/new.html", **context)
     data = {**form_data(), "files": request.form.getlist("files")}

@@ -158,6 +158,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.pages import bp as pages_bp
     from marketplace.sso.app import init_app as init_sso
     from marketplace.webhooks.app import init_app as init_webhooks
+    from marketplace.withdrawals.views import bp as withdrawals_bp
 
     app.register_blueprint(pages_bp)
     init_health(app)  # /healthz (liveness), /readyz (database, Redis, storage)
@@ -178,6 +179,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
+    app.register_blueprint(withdrawals_bp)  # withdrawals: file, publish the patch, licensees confirm deletion
     _governed_access(app, context)
     _jobs(app, context)
 

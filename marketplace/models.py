@@ -13,6 +13,7 @@ from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
 from marketplace.sso import models as sso_models
 from marketplace.webhooks import models as webhooks_models
+from marketplace.withdrawals import models as withdrawals_models
 
 __all__ = [
     "access_models",
@@ -28,4 +29,5 @@ __all__ = [
     "orders_models",
     "sso_models",
     "webhooks_models",
+    "withdrawals_models",
 ]

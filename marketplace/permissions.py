@@ -66,6 +66,11 @@ class Action(enum.StrEnum):
     ACCESS_SEATS_MANAGE = "access:seats_manage"
     CREDENTIAL_VIEW = "credential:view"
     CREDENTIAL_VERIFY = "credential:verify"
+    # Withdrawals (marketplace.withdrawals): files or records taken out of a published version.
+    WITHDRAWAL_FILE = "withdrawal:file"
+    WITHDRAWAL_VIEW = "withdrawal:view"
+    WITHDRAWAL_NOTICE_VIEW = "withdrawal:notice_view"
+    WITHDRAWAL_CONFIRM = "withdrawal:confirm"
 
 
 @dataclass(frozen=True)
@@ -375,6 +380,15 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # provider the person asked for access) only.
     Action.CREDENTIAL_VIEW: _either(_credential_owner, _platform_admin, _credential_verifier),
     Action.CREDENTIAL_VERIFY: _either(_platform_admin, _credential_verifier),
+    # Withdrawals: the provider's members (target: the dataset, or the withdrawal by its ``organisation_id``) and
+    # platform admins (takedowns) file them, publish the patched version and follow every licensee; a licensee's
+    # notice is read by its members and the provider's, and only the licensee's members confirm the deletion.
+    Action.WITHDRAWAL_FILE: _either(_member_of_owner, _platform_admin),
+    Action.WITHDRAWAL_VIEW: _either(_member_of_owner, _platform_admin),
+    Action.WITHDRAWAL_NOTICE_VIEW: _either(
+        _member_of_org_id("licensee_org_id"), _member_of_org_id("provider_org_id"), _platform_admin
+    ),
+    Action.WITHDRAWAL_CONFIRM: _member_of_org_id("licensee_org_id"),
 }
 
 

@@ -23,10 +23,23 @@ from marketplace.api.routes import (
     orders,
     provider,
     webhooks,
+    withdrawals,
 )
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom, contracts)
+_ROUTE_MODULES = (
+    meta,
+    catalog,
+    orders,
+    licenses,
+    provider,
+    webhooks,
+    access,
+    access_review,
+    custom,
+    contracts,
+    withdrawals,
+)
 
 
 @bp.get("/v1/status")

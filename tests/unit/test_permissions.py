@@ -21,6 +21,7 @@ from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant, Offer
 from marketplace.orders.models import Order, OrderLine
 from marketplace.permissions import Action, ProviderOnRequest, can, delegated, require
+from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from tests.factories import DatasetFactory, OrganisationFactory, UserFactory, member
 
 ROLES = ("anonymous", "outsider", "member", "admin", "owner", "platform")
@@ -155,6 +156,18 @@ offer:view              other_org   -         -        -      -     -     -
 offer:manage            none        -         -        -      y     y     -
 offer:manage            same_org    -         -        -      y     y     -
 offer:manage            other_org   -         -        -      -     -     -
+withdrawal:file         none        -         -        y      y     y     y
+withdrawal:file         same_org    -         -        y      y     y     -
+withdrawal:file         other_org   -         -        -      -     -     -
+withdrawal:view         none        -         -        y      y     y     y
+withdrawal:view         same_org    -         -        y      y     y     -
+withdrawal:view         other_org   -         -        -      -     -     -
+withdrawal:notice_view  none        -         -        y      y     y     y
+withdrawal:notice_view  same_org    -         -        y      y     y     -
+withdrawal:notice_view  other_org   -         -        -      -     -     -
+withdrawal:confirm      none        -         -        y      y     y     -
+withdrawal:confirm      same_org    -         -        y      y     y     -
+withdrawal:confirm      other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -202,6 +215,12 @@ TARGETS: dict[Action, str] = {
     Action.CREDENTIAL_VERIFY: "credential",
     Action.OFFER_VIEW: "private_offer",
     Action.OFFER_MANAGE: "offer",
+    # Withdrawals: acme's listing and its withdrawal (as provider); a notice acme received (as licensee) from a
+    # third provider.
+    Action.WITHDRAWAL_FILE: "dataset",
+    Action.WITHDRAWAL_VIEW: "withdrawal",
+    Action.WITHDRAWAL_NOTICE_VIEW: "withdrawal_notice",
+    Action.WITHDRAWAL_CONFIRM: "withdrawal_notice",
 }
 
 
@@ -262,6 +281,8 @@ def cast(db_session: Session) -> dict[str, Any]:
         "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
         "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),
         "credential": Credential(user_id=stranger.id),
+        "withdrawal": Withdrawal(organisation_id=acme.id, dataset_id=dataset.id),
+        "withdrawal_notice": WithdrawalNotice(licensee_org_id=acme.id, provider_org_id=third.id),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 

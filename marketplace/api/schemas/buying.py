@@ -17,6 +17,7 @@ from marketplace.api.schemas.common import (
     nullable_dt,
     nullable_str,
 )
+from marketplace.api.schemas.withdrawals import WithdrawalSummarySchema
 from marketplace.apikeys.scopes import SCOPES
 from marketplace.catalog import search as catalog_search
 from marketplace.catalog import vocab
@@ -462,6 +463,11 @@ class VerificationSchema(Out):
         values=fields.String(),
         allow_none=True,
         metadata={"description": "The data-use agreement that bound the licensee: id, version and SHA-256."},
+    )
+    withdrawals = fields.List(
+        fields.Nested(WithdrawalSummarySchema),
+        required=True,
+        metadata={"description": "Withdrawals of versions this license covers: version, reason, deadline, patch."},
     )
 
 

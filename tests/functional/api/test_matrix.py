@@ -28,6 +28,7 @@ from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.support.contracts import contracts_for_matrix
+from tests.support.withdrawals import withdrawals_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
 #: fails here: a scope, ``public`` (no credential needed) or ``any`` (any valid credential).
@@ -122,6 +123,14 @@ REQUIRED: dict[str, str] = {
     "POST /v1/provider/agreements": "provider:write",
     "GET /v1/provider/agreements/{agreement_id}": "provider:write",
     "POST /v1/provider/agreements/{agreement_id}/versions": "provider:write",
+    "POST /v1/provider/withdrawals": "withdrawals:write",
+    "GET /v1/provider/withdrawals": "withdrawals:read",
+    "GET /v1/provider/withdrawals/{withdrawal_id}": "withdrawals:read",
+    "GET /v1/provider/withdrawals/{withdrawal_id}/licensees": "withdrawals:read",
+    "POST /v1/provider/withdrawals/{withdrawal_id}/publish": "withdrawals:write",
+    "GET /v1/withdrawal-notices": "withdrawals:read",
+    "GET /v1/withdrawal-notices/{notice_id}": "withdrawals:read",
+    "POST /v1/withdrawal-notices/{notice_id}/confirmation": "withdrawals:write",
 }
 
 
@@ -238,11 +247,13 @@ def request_for(world, client, credentials) -> Request:
     )
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
+    withdrawn = withdrawals_for_matrix(world)
     return Request(
         values={
             **contracts["values"],
             **custom["values"],
             **access.values,
+            **withdrawn,
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -285,6 +296,18 @@ def request_for(world, client, credentials) -> Request:
                 "events": ["order.paid"],
             },
             "PUT /v1/provider/datasets/{slug}/sections/{section}": {"record": {"title": "Speech commands"}},
+            "POST /v1/provider/withdrawals": {
+                "dataset": "speech",
+                "version": "1.0.0",
+                "reason": "legal_takedown",
+                "record_ids": ["r1"],
+            },
+            "POST /v1/withdrawal-notices/{notice_id}/confirmation": {
+                "signer_name": "Ada Owner",
+                "signer_role": "Owner",
+                "statement": "Deleted a.csv everywhere.",
+                "deleted_on": utcnow().date().isoformat(),
+            },
         },
         queries={
             **access.queries,

@@ -244,3 +244,40 @@ def test_non_latin_text_prints_in_the_pdf(world, client, uow) -> None:
     text = " ".join(_pdf_text(client.get("/datasets/multi/versions/1.0.0/ai-act.pdf")).split())
     assert "Ελληνικά και русский текст, сбалансированный по темам." in text
     assert "Многоязычный корпус" in text
+
+
+def test_the_listing_form_edits_the_distribution_and_new_fields_in_plain_words(world, client, uow) -> None:
+    log_in(client, "ana@acme.example", PASSWORD)
+    page = client.get("/datasets/sparse/edit/ai_act").get_data(as_text=True)
+    assert "How the data is spread across groups" in page
+    assert 'name="ai_act.group_distribution.0.dimension"' in page and 'name="ai_act.gaps_remedy"' in page
+    rows = {
+        "ai_act.original_purpose": "Customer support quality review.",
+        "ai_act.gaps_remedy": "Collect more Saxon speakers.",
+        "ai_act.group_distribution.0.dimension": "region",
+        "ai_act.group_distribution.0.group": "Bavaria",
+        "ai_act.group_distribution.0.share_pct": "70",
+        "ai_act.group_distribution.1.dimension": "region",
+        "ai_act.group_distribution.1.group": "Saxony",
+        "ai_act.group_distribution.1.share_pct": "40",
+        "ai_act.group_distribution.2.dimension": "",
+        "ai_act.group_distribution.2.group": "",
+    }
+    bad = post_form(client, "/datasets/sparse/edit/ai_act", rows, token_from="/datasets/mine")
+    assert bad.status_code == 422
+    assert "the shares of &#39;region&#39; add up to 110 %, over 100 %" in bad.get_data(as_text=True)
+    good = post_form(
+        client,
+        "/datasets/sparse/edit/ai_act",
+        {**rows, "ai_act.group_distribution.1.share_pct": "30"},
+        token_from="/datasets/mine",
+    )
+    assert good.status_code == 302, good.get_data(as_text=True)
+    uow.session.expire_all()
+    saved = services.get_dataset(uow.session, "sparse").ai_act
+    assert [(g["group"], g["share_pct"]) for g in saved["group_distribution"]] == [("Bavaria", 70.0), ("Saxony", 30.0)]
+    assert saved["gaps_remedy"] == "Collect more Saxon speakers."
+    shown = client.get("/datasets/sparse/edit/ai_act").get_data(as_text=True)
+    assert 'value="Saxony"' in shown
+    page = client.get("/datasets/sparse").get_data(as_text=True)
+    assert 'data-testid="group-distribution"' in page and "Collect more Saxon speakers." in page

@@ -281,3 +281,24 @@ def test_the_listing_form_edits_the_distribution_and_new_fields_in_plain_words(w
     assert 'value="Saxony"' in shown
     page = client.get("/datasets/sparse").get_data(as_text=True)
     assert 'data-testid="group-distribution"' in page and "Collect more Saxon speakers." in page
+
+
+def test_the_demo_seed_shows_a_complete_pack_and_incomplete_ones(app, uow, client) -> None:
+    from marketplace.seed import seed_demo
+
+    with app.app_context():
+        report = seed_demo(uow)
+        uow.session.flush()
+        again = seed_demo(uow)  # idempotent: signed once
+        uow.session.flush()
+    assert not any("AI Act" in line for line in again)
+    assert any("AI Act documentation of call-centre-speech-en-es-us 1.0.0 signed off" in line for line in report)
+    assert len(uow.session.exec(select(AiActSignOff)).all()) == 1
+    complete = client.get("/datasets/call-centre-speech-en-es-us/versions/1.0.0/ai-act.json").get_json()
+    assert complete["complete"] is True and complete["sign_off"]["name"] == "Priya Provider"
+    incomplete = client.get("/datasets/clinical-notes-deidentified-en/versions/1.0.0/ai-act.json").get_json()
+    assert incomplete["complete"] is False and len(incomplete["missing"]) > 1
+    found = client.get("/datasets?ai_act=complete").get_data(as_text=True)
+    assert found.count('data-testid="result"') == 1 and "call-centre-speech-en-es-us" in found
+    text = " ".join(_pdf_text(client.get("/datasets/call-centre-speech-en-es-us/versions/1.0.0/ai-act.pdf")).split())
+    assert "Signed off by Priya Provider (Head of data governance)" in text and "US Northeast" in text

@@ -17,9 +17,10 @@ class AiActSignOff(SQLModel, table=True):
     """A provider member's sign-off of one published version's Article 10 documentation.
 
     ``content`` is the pack's documented parts as they stood when signed (the listing's record may change later;
-    the version's documentation does not), ``content_digest`` the SHA-256 of its canonical JSON, so anyone holding
-    a pack can tell it is the one signed. ``signer_name`` is the name the signer typed (a person, not an account
-    name); ``signed_by_id`` the account that signed.
+    the version's documentation does not), ``content_digest`` the SHA-256 of its canonical JSON (sorted keys, no
+    spaces, UTF-8): the pack's JSON without its ``state``, ``complete``, ``missing`` and ``sign_off`` members, so
+    anyone holding a pack can tell it is the one signed. ``signer_name`` is the name the signer typed (a person,
+    not an account name); ``signed_by_id`` the account that signed.
     """
 
     __tablename__ = "ai_act_sign_off"

@@ -42,9 +42,10 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _p(text: Any, style: str = "body") -> Paragraph:
-    """A paragraph of untrusted text: escaped (ReportLab reads a little markup), line breaks kept."""
-    shown = NOT_GIVEN if text in (None, "", []) else str(text)
+def _p(text: Any, style: str = "body", *, blank: str = NOT_GIVEN) -> Paragraph:
+    """A paragraph of untrusted text: escaped (ReportLab reads a little markup), line breaks kept; ``blank`` when
+    there is no text."""
+    shown = blank if text in (None, "", []) else str(text)
     return Paragraph(escape(shown).replace("\n", "<br/>"), _styles()[style])
 
 
@@ -55,7 +56,7 @@ def _field(label: str, value: Any) -> list[Paragraph]:
 def _table(header: list[str], rows: list[list[Any]]) -> Table | Paragraph:
     if not rows:
         return _p(NOT_GIVEN)
-    data = [[_p(h, "label") for h in header]] + [[_p(cell) for cell in row] for row in rows]
+    data = [[_p(h, "label") for h in header]] + [[_p(cell, blank="") for cell in row] for row in rows]
     table = Table(data, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(

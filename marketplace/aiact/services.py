@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from marketplace.accounts.models import User
 from marketplace.aiact.errors import AiActErrorCode
 from marketplace.aiact.models import AiActSignOff
 from marketplace.aiact.pack import MissingPart, build_content, content_digest, missing_parts
-from marketplace.aiact.states import DocumentationState, Transition, move
+from marketplace.aiact.states import DocumentationState, IllegalTransition, Transition, move
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.db import UnitOfWork
@@ -134,7 +135,10 @@ def sign_off(
         content=content,
         content_digest=content_digest(content),
     )
-    uow.session.add(row)
-    uow.session.flush()
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+    except IntegrityError as error:  # signed off at the same moment by someone else: the version is unique
+        raise IllegalTransition(DocumentationState.SIGNED_OFF, Transition.SIGN_OFF) from error
     catalog.record_event(uow, dataset, signer, "ai_act_signed_off", f"Version {version.version}, signed by {name}")
     return row

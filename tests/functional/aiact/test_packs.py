@@ -4,7 +4,9 @@ only, provider members only), and the catalog facet and badges that find complet
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from typing import Any
 
 import pytest
@@ -302,3 +304,32 @@ def test_the_demo_seed_shows_a_complete_pack_and_incomplete_ones(app, uow, clien
     assert found.count('data-testid="result"') == 1 and "call-centre-speech-en-es-us" in found
     text = " ".join(_pdf_text(client.get("/datasets/call-centre-speech-en-es-us/versions/1.0.0/ai-act.pdf")).split())
     assert "Signed off by Priya Provider (Head of data governance)" in text and "US Northeast" in text
+
+
+def test_anyone_can_check_the_signed_content_against_its_digest(world, client) -> None:
+    log_in(client, "ana@acme.example", PASSWORD)
+    assert _sign(client, world).status_code == 302
+    pack = client.get("/datasets/intents/versions/1.0.0/ai-act.json").get_json()
+    signed = {k: v for k, v in pack.items() if k not in ("state", "complete", "missing", "sign_off")}
+    canonical = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert hashlib.sha256(canonical).hexdigest() == pack["sign_off"]["content_digest"]
+
+
+def test_two_sign_offs_at_once_leave_one(world, uow, monkeypatch) -> None:
+    from marketplace.aiact import services as aiact
+    from marketplace.aiact.states import IllegalTransition
+
+    first = AiActSignOff(
+        version_id=world.version.id,
+        dataset_id=world.documented.id,
+        signer_name="Someone First",
+        content={},
+        content_digest="0" * 64,
+    )
+    uow.session.add(first)
+    uow.session.flush()
+    # The second signer read the version as not yet signed off (a concurrent request): the unique version wins.
+    monkeypatch.setattr(aiact, "sign_off_of", lambda session, version: None)
+    with pytest.raises(IllegalTransition):
+        aiact.sign_off(uow, world.provider, world.documented, world.version, name="Ana Provider", role="")
+    assert [r.signer_name for r in uow.session.exec(select(AiActSignOff)).all()] == ["Someone First"]

@@ -190,6 +190,11 @@ def test_a_draft_versions_pack_is_the_providers_only_and_cannot_be_signed(world,
     uow.session.flush()
     assert client.get("/datasets/intents/versions/2.0.0/ai-act.json").status_code == 404
     assert client.get("/datasets/intents/versions/9.9.9/ai-act.pdf").status_code == 404
+    log_in(client, "rita@rival.example", PASSWORD)  # another provider: as if the draft did not exist
+    assert client.get("/datasets/intents/versions/2.0.0/ai-act.json").status_code == 404
+    assert client.get("/datasets/intents/versions/2.0.0/ai-act.pdf").status_code == 404
+    assert client.get("/datasets/intents/versions/1.0.0/ai-act.json").status_code == 200  # published: anyone's
+    post_form(client, "/logout", {}, token_from="/datasets/mine")
     log_in(client, "ana@acme.example", PASSWORD)
     assert client.get("/datasets/intents/versions/2.0.0/ai-act.json").status_code == 200
     refused = post_form(
@@ -227,7 +232,7 @@ def test_the_facet_and_badges_find_complete_documentation(world, client) -> None
     assert b'data-testid="ai-act-badge"' not in client.get("/datasets?ai_act=complete").data
     log_in(client, "ana@acme.example", PASSWORD)
     assert _sign(client, world).status_code == 302
-    client.post("/logout")
+    post_form(client, "/logout", {}, token_from="/datasets/mine")
     results = client.get("/datasets?ai_act=complete").get_data(as_text=True)
     assert "/datasets/intents" in results and "/datasets/sparse" not in results
     assert "AI Act documentation complete" in results

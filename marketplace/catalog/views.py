@@ -1,5 +1,5 @@
 """Catalog pages: search, dataset pages, provider profiles, the provider's listing workflow, review, import,
-and the metadata exports (Croissant, DCAT). Each view parses its input, calls one service and renders.
+and the metadata exports (Croissant, SPDX, DCAT-AP). Each view parses its input, calls one service and renders.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from marketplace.catalog.schemas import (
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
 from marketplace.forms import field_problems
+from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.views import dataset_offers
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
@@ -159,7 +160,9 @@ def dataset_page(slug: str) -> ViewResult:
         raise NotFound(message=f"No dataset called {slug!r}.")
     page = services.dataset_page(session, dataset)
     markup = exports.schema_org_markup(session, dataset, page["org"], page["record"], base_url=_base_url())
-    return render_template(
+    # Rights signals (TDMRep, RSL) only on what the public may see: never on a draft its provider previews.
+    signals = rights_signals.page_signals(session, dataset, _base_url())
+    html = render_template(
         "catalog/dataset.html",
         **page,
         json_ld=markup,
@@ -169,7 +172,9 @@ def dataset_page(slug: str) -> ViewResult:
         offers=dataset_offers(session, user, dataset) if dataset.is_public else None,
         delivery=dataset_delivery(session, user, dataset),
         access=dataset_access(session, user, dataset, uow().now()),
+        signals=signals,
     )
+    return Response(html, mimetype="text/html", headers=signals.headers if signals else None)
 
 
 @bp.get("/datasets/<slug>/croissant.json")
@@ -181,6 +186,28 @@ def croissant_json(slug: str) -> Response:
     response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json")
     response.headers["Content-Disposition"] = f'inline; filename="{dataset.slug}-croissant.json"'
     response.headers["Access-Control-Allow-Origin"] = "*"  # public metadata, meant for tools
+    return response
+
+
+@bp.get("/datasets/<slug>/versions/<label>/spdx.json")
+def spdx_json(slug: str, label: str) -> Response:
+    """The SPDX 3.0.1 document of a published version: public, like the Croissant export; 404 for a draft."""
+    session = uow().session
+    dataset = services.get_published_dataset(session, slug)
+    document = exports.spdx_export(session, dataset, label, base_url=_base_url())
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/spdx+json")
+    response.headers["Content-Disposition"] = f'inline; filename="{dataset.slug}-{label}.spdx.json"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/datasets/<slug>/versions/<label>/manifest.json")
+def manifest_json(slug: str, label: str) -> Response:
+    """The canonical file manifest of a published version: the exact bytes its manifest digest is the SHA-256 of."""
+    session = uow().session
+    dataset = services.get_published_dataset(session, slug)
+    response = Response(exports.manifest_export(session, dataset, label), mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -132,15 +132,19 @@ def _mount_local_storage(app: Flask, database: Database, context: ServiceContext
 
 
 def _catalog_facets() -> None:
-    """The catalog's facets that come from offers (license family, AI training), registered after its own."""
+    """The catalog's facets that come from offers (license family, AI training) and from the AI Act documentation
+    packs, registered after its own."""
+    from marketplace.aiact.status import register_ai_act_facet
     from marketplace.licenses.facets import register_offer_facets
 
     register_offer_facets()
+    register_ai_act_facet()
 
 
 def _blueprints(app: Flask, context: ServiceContext) -> None:
     """Every area of the site and the API, with its template helpers and CSRF exemptions."""
     from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.aiact.views import bp as aiact_bp
     from marketplace.api import bp as api_bp
     from marketplace.api import init_app as init_api
     from marketplace.apikeys.views import bp as apikeys_bp
@@ -165,6 +169,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(aiact_bp)  # AI Act documentation packs: JSON, PDF, the provider's sign-off
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(custom_bp)  # requests for data, quotes, conversations

@@ -2,6 +2,7 @@
 
 from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
+from marketplace.aiact import models as aiact_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.catalog import models as catalog_models
 from marketplace.custom import funding_models as custom_funding_models
@@ -18,6 +19,7 @@ from marketplace.withdrawals import models as withdrawals_models
 __all__ = [
     "access_models",
     "accounts_models",
+    "aiact_models",
     "apikeys_models",
     "catalog_models",
     "custom_funding_models",

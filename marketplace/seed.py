@@ -103,6 +103,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.licenses.seed import seed_offers
 
     report.extend(seed_offers(uow))
+    from marketplace.aiact.seed import seed_ai_act
+
+    report.extend(seed_ai_act(uow))
     from marketplace.access.seed import seed_access
 
     report.extend(seed_access(uow, DEMO_PASSWORD))

@@ -15,6 +15,7 @@ from marketplace.api.core import bp
 from marketplace.api.routes import (
     access,
     access_review,
+    aiact,
     catalog,
     contracts,
     custom,
@@ -30,6 +31,7 @@ __all__ = ["bp", "init_app"]
 _ROUTE_MODULES = (
     meta,
     catalog,
+    aiact,
     orders,
     licenses,
     provider,

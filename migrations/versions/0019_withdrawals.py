@@ -1,7 +1,7 @@
 """withdrawals: files or records withdrawn from a published version, and each licensee's notice
 
 Revision ID: 0019_withdrawals
-Revises: 0022_training_summary
+Revises: 0018_ai_act
 Create Date: 2026-11-30
 
 New tables ``withdrawal`` and ``withdrawal_notice``; the job kind ``withdrawal_sweep`` joins the CHECK constraints
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0019_withdrawals"
-down_revision: str | None = "0022_training_summary"
+down_revision: str | None = "0018_ai_act"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

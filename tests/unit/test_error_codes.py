@@ -30,6 +30,7 @@ CODE_FIRST = frozenset({"error_body"})
 ENUMS = {
     "marketplace.errors": {"ErrorCode"},
     "marketplace.access.errors": {"AccessErrorCode"},
+    "marketplace.aiact.errors": {"AiActErrorCode"},
     "marketplace.accounts.errors": {"AccountErrorCode"},
     "marketplace.api.errors": {"ApiErrorCode"},
     "marketplace.apikeys.errors": {"ApiKeyErrorCode"},

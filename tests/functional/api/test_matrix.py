@@ -23,6 +23,7 @@ from marketplace.events import emit
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
+from tests.functional.aiact.support import documented_record, publish_listing
 from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
@@ -40,6 +41,8 @@ REQUIRED: dict[str, str] = {
     "GET /v1/datasets/{slug}/croissant": "catalog:read",
     "GET /v1/datasets/{slug}/versions/{version}/spdx": "catalog:read",
     "GET /v1/datasets/{slug}/offers": "catalog:read",
+    "GET /v1/datasets/{slug}/versions/{version}/ai-act": "catalog:read",
+    "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": "provider:write",
     "GET /v1/licenses": "licenses:read",
     "GET /v1/licenses/{license_id}": "licenses:read",
     "GET /v1/licenses/{license_id}/certificate": "licenses:read",
@@ -248,6 +251,10 @@ def request_for(world, client, credentials) -> Request:
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
+    # A published listing whose AI Act documentation is complete but not yet signed off.
+    publish_listing(
+        world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
+    )
     return Request(
         values={
             **contracts["values"],
@@ -268,6 +275,7 @@ def request_for(world, client, credentials) -> Request:
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
+            "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": {"slug": "documented"},
         },
         bodies={
             **contracts["bodies"],
@@ -307,6 +315,11 @@ def request_for(world, client, credentials) -> Request:
                 "signer_role": "Owner",
                 "statement": "Deleted a.csv everywhere.",
                 "deleted_on": utcnow().date().isoformat(),
+            },
+            "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": {
+                "name": "Sam Seller",
+                "role": "Data governance",
+                "confirm": True,
             },
         },
         queries={

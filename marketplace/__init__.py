@@ -132,15 +132,19 @@ def _mount_local_storage(app: Flask, database: Database, context: ServiceContext
 
 
 def _catalog_facets() -> None:
-    """The catalog's facets that come from offers (license family, AI training), registered after its own."""
+    """The catalog's facets that come from offers (license family, AI training) and from the AI Act documentation
+    packs, registered after its own."""
+    from marketplace.aiact.status import register_ai_act_facet
     from marketplace.licenses.facets import register_offer_facets
 
     register_offer_facets()
+    register_ai_act_facet()
 
 
 def _blueprints(app: Flask, context: ServiceContext) -> None:
     """Every area of the site and the API, with its template helpers and CSRF exemptions."""
     from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.aiact.views import bp as aiact_bp
     from marketplace.api import bp as api_bp
     from marketplace.api import init_app as init_api
     from marketplace.apikeys.views import bp as apikeys_bp
@@ -158,12 +162,14 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.pages import bp as pages_bp
     from marketplace.sso.app import init_app as init_sso
     from marketplace.webhooks.app import init_app as init_webhooks
+    from marketplace.withdrawals.views import bp as withdrawals_bp
 
     app.register_blueprint(pages_bp)
     init_health(app)  # /healthz (liveness), /readyz (database, Redis, storage)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(aiact_bp)  # AI Act documentation packs: JSON, PDF, the provider's sign-off
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(custom_bp)  # requests for data, quotes, conversations
@@ -178,6 +184,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
+    app.register_blueprint(withdrawals_bp)  # withdrawals: file, publish the patch, licensees confirm deletion
     _governed_access(app, context)
     _jobs(app, context)
 

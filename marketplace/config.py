@@ -488,6 +488,19 @@ SETTINGS += (
         "depth), e.g. `0.0.0.0:9100` behind a network policy; empty serves none (the web's `/metrics` still has the "
         "queue depth).",
     ),
+    Setting(
+        "WITHDRAWAL_DELETION_DAYS",
+        30,
+        "Days a licensee is given, from the notice, to delete data withdrawn from a version (a withdrawal may set "
+        "its own, 1 to 365).",
+        parse=_parse_int,
+    ),
+    Setting(
+        "WITHDRAWAL_REMINDER_DAYS",
+        7,
+        "Days before a withdrawal's deletion deadline when licensees who have not confirmed are reminded (once).",
+        parse=_parse_int,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

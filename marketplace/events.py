@@ -40,6 +40,8 @@ EVENT_TYPES: dict[str, str] = {
     "access.revoked": "dataset slug, approval id, state (revoked, or reset: the person must ask again), reason",
     "access.expiring": "dataset slug, approval id, user id, expiry (sent once, 14 days before)",
     "access.credential_expiring": "credential id, user id, expiry date (sent once, 14 days before)",
+    "dataset.withdrawal": "withdrawal and notice ids, dataset slug, withdrawn and patched versions, reason, files, "
+    "record count, the licensee's license ids, deletion deadline (to each licensee organisation alone)",
 }
 
 

@@ -2,6 +2,7 @@
 
 from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
+from marketplace.aiact import models as aiact_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.catalog import models as catalog_models
 from marketplace.catalog.croissant import model as croissant_models
@@ -14,10 +15,12 @@ from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
 from marketplace.sso import models as sso_models
 from marketplace.webhooks import models as webhooks_models
+from marketplace.withdrawals import models as withdrawals_models
 
 __all__ = [
     "access_models",
     "accounts_models",
+    "aiact_models",
     "apikeys_models",
     "catalog_models",
     "croissant_models",
@@ -30,4 +33,5 @@ __all__ = [
     "orders_models",
     "sso_models",
     "webhooks_models",
+    "withdrawals_models",
 ]

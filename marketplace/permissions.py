@@ -66,6 +66,14 @@ class Action(enum.StrEnum):
     ACCESS_SEATS_MANAGE = "access:seats_manage"
     CREDENTIAL_VIEW = "credential:view"
     CREDENTIAL_VERIFY = "credential:verify"
+    # Withdrawals (marketplace.withdrawals): files or records taken out of a published version.
+    WITHDRAWAL_FILE = "withdrawal:file"
+    WITHDRAWAL_VIEW = "withdrawal:view"
+    WITHDRAWAL_NOTICE_VIEW = "withdrawal:notice_view"
+    WITHDRAWAL_CONFIRM = "withdrawal:confirm"
+    # EU AI Act Article 10 documentation packs (marketplace.aiact), per version of a dataset.
+    AI_ACT_PACK_READ = "ai_act_pack:read"
+    AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
 
 
 @dataclass(frozen=True)
@@ -306,6 +314,21 @@ def _credential_owner(_session: Session, user: User, target: Any) -> bool:
     return getattr(target, "user_id", None) == user.id and (delegation is None or delegation.organisation_id is None)
 
 
+@dataclass(frozen=True)
+class DatasetVersionTarget:
+    """The target of "may this user read the AI Act documentation of ``version`` of ``dataset``?"."""
+
+    dataset: Any
+    version: Any
+
+
+def _published_pack(_session: Session, _user: User | None, target: Any) -> bool:
+    """A published version of a public listing: its documentation is the buyers' and auditors' to read."""
+    if not isinstance(target, DatasetVersionTarget):
+        return False
+    return bool(target.dataset.is_public and target.version.is_published)
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -375,11 +398,40 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # provider the person asked for access) only.
     Action.CREDENTIAL_VIEW: _either(_credential_owner, _platform_admin, _credential_verifier),
     Action.CREDENTIAL_VERIFY: _either(_platform_admin, _credential_verifier),
+    # Withdrawals: the provider's members (target: the dataset, or the withdrawal by its ``organisation_id``) and
+    # platform admins (takedowns) file them, publish the patched version and follow every licensee; a licensee's
+    # notice is read by its members and the provider's, and only the licensee's members confirm the deletion.
+    Action.WITHDRAWAL_FILE: _either(_member_of_owner, _platform_admin),
+    Action.WITHDRAWAL_VIEW: _either(_member_of_owner, _platform_admin),
+    Action.WITHDRAWAL_NOTICE_VIEW: _either(
+        _member_of_org_id("licensee_org_id"), _member_of_org_id("provider_org_id"), _platform_admin
+    ),
+    Action.WITHDRAWAL_CONFIRM: _member_of_org_id("licensee_org_id"),
+    # AI Act documentation: the pack of a published version is public (see _OPEN_RULES); a draft version's pack
+    # is the provider's (and the reviewing admins') only. Only a member of the provider signs a pack off: the
+    # signature vouches for the provider's own documentation, which no platform admin can do for it.
+    Action.AI_ACT_PACK_READ: _either(
+        _published_pack,
+        lambda session, user, target: _member_of_owner(session, user, getattr(target, "dataset", None)),
+        _platform_admin,
+    ),
+    Action.AI_ACT_SIGN_OFF: _member_of_owner,
+}
+
+#: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is
+#: read before buying (by buyers comparing datasets, and by their auditors, who hold no account here): it carries
+#: documentation, never the data, so it is as public as the listing itself.
+_OPEN_RULES: dict[Action, Callable[[Session, User | None, Any], bool]] = {
+    Action.AI_ACT_PACK_READ: _published_pack,
 }
 
 
 def can(session: Session, user: User | None, action: Action, target: Any = None) -> bool:
-    """True when ``user`` may perform ``action`` on ``target``; anonymous users may do none of these."""
+    """True when ``user`` may perform ``action`` on ``target``; anonymous users only what :data:`_OPEN_RULES`
+    allows them."""
+    open_rule = _OPEN_RULES.get(action)
+    if open_rule is not None and open_rule(session, user, target):
+        return True
     if user is None:
         return False
     rule = _RULES.get(action)

@@ -20,6 +20,7 @@ DEMO_USERS = (
     ("provider@example.com", "Priya Provider", False),
     ("buyer@example.com", "Bruno Buyer", False),
     ("annotator@example.com", "Lena Annotator", False),
+    ("licensee@example.com", "Lou Licensee", False),
 )
 DEMO_ORGS = (
     (
@@ -42,6 +43,13 @@ DEMO_ORGS = (
         OrgKind.BUYER,
         "buyer@example.com",
         "Applied ML team licensing training data.",
+    ),
+    (
+        "initech-research",
+        "Initech Research",
+        OrgKind.BUYER,
+        "licensee@example.com",
+        "Speech research lab; a second licensee in the demo (it has confirmed a withdrawal's deletion).",
     ),
 )
 
@@ -95,12 +103,18 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.licenses.seed import seed_offers
 
     report.extend(seed_offers(uow))
+    from marketplace.aiact.seed import seed_ai_act
+
+    report.extend(seed_ai_act(uow))
     from marketplace.access.seed import seed_access
 
     report.extend(seed_access(uow, DEMO_PASSWORD))
     from marketplace.custom.seed import seed_custom
 
     report.extend(seed_custom(uow))
+    from marketplace.withdrawals.seed import seed_withdrawal
+
+    report.extend(seed_withdrawal(uow))
     if not report:
         report.append("demo data already present; nothing to do")
     return report

@@ -15,6 +15,7 @@ from marketplace.api.core import bp
 from marketplace.api.routes import (
     access,
     access_review,
+    aiact,
     catalog,
     contracts,
     custom,
@@ -23,10 +24,24 @@ from marketplace.api.routes import (
     orders,
     provider,
     webhooks,
+    withdrawals,
 )
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom, contracts)
+_ROUTE_MODULES = (
+    meta,
+    catalog,
+    aiact,
+    orders,
+    licenses,
+    provider,
+    webhooks,
+    access,
+    access_review,
+    custom,
+    contracts,
+    withdrawals,
+)
 
 
 @bp.get("/v1/status")

@@ -66,6 +66,7 @@ def search_hit(hit: dict[str, Any]) -> dict[str, Any]:
         "tasks": terms.get("tasks", []),
         "languages": terms.get("languages", []),
         "latest_version": hit["latest_version"],
+        "ai_act_documentation_complete": hit.get("ai_act_complete", []),
         "published_at": dataset.published_at,
         "links": dataset_links(dataset),
     }

@@ -13,6 +13,8 @@ CUSTOM_READ = "custom:read"
 CUSTOM_WRITE = "custom:write"
 ACCESS_REQUEST = "access:request"
 ACCESS_REVIEW = "access:review"
+WITHDRAWALS_READ = "withdrawals:read"
+WITHDRAWALS_WRITE = "withdrawals:write"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -31,6 +33,10 @@ SCOPES: dict[str, str] = {
     "requests; upload training credentials; manage the named seats of an organisation's access.",
     ACCESS_REVIEW: "Providers' reviewers: the access request queue, approve or reject in batches, reset, revoke "
     "and grant access, export the access report; verify or refuse training credentials.",
+    WITHDRAWALS_READ: "Withdrawals: providers read the withdrawals they filed and each licensee's status; licensees "
+    "read the withdrawal notices sent to them.",
+    WITHDRAWALS_WRITE: "Withdrawals: providers file withdrawals and publish patched versions; licensees confirm "
+    "deletion.",
 }
 
 

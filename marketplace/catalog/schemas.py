@@ -180,21 +180,97 @@ class PreparationSchema(_Group):
     aggregation = _text(4000)
 
 
+GROUP_ROWS_MAX = 100
+#: The share of one dimension may add up to a little over 100 % (rounded shares), not more.
+GROUP_SHARE_TOLERANCE = 0.5
+
+
+class GroupShareSchema(_Group):
+    """One row of the data's distribution across groups (Article 10(2)(e) statistics, 10(3) and (4)): a dimension
+    in the provider's words ("language", "region", "speaker age"), one group of it, and its share or count."""
+
+    dimension = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    group = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    share_pct = fields.Float(
+        allow_none=True,
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=100, error="give the share as a percentage, from 0 to 100"),
+    )
+    count = _count()
+
+    @validates_schema
+    def _measured(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("share_pct") is None and data.get("count") is None:
+            raise ValidationError("give the group's share (%) or its count", "share_pct")
+        if data.get("dimension", "").strip().lower() == "language":
+            try:
+                vocab.language_tag(data.get("group", ""))
+            except ValueError as exc:
+                raise ValidationError(f"a language group is a BCP 47 tag: {exc}", "group") from exc
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["dimension"] = data["dimension"].strip()
+        data["group"] = data["group"].strip()
+        if data["dimension"].lower() == "language":
+            data["group"] = vocab.language_tag(data["group"])
+        return data
+
+
+def group_share_problems(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Rows naming the same group of a dimension twice, and dimensions whose shares add up to over 100 %."""
+    problems: dict[str, list[str]] = {}
+    seen: set[tuple[str, str]] = set()
+    totals: dict[str, float] = {}
+    for index, row in enumerate(rows):
+        key = (row["dimension"].lower(), row["group"].lower())
+        if key in seen:
+            problems[f"{index}.group"] = [f"{row['group']!r} of {row['dimension']!r} is already in an earlier row"]
+        seen.add(key)
+        if row.get("share_pct") is not None:
+            totals[row["dimension"]] = totals.get(row["dimension"], 0.0) + row["share_pct"]
+    for index, row in enumerate(rows):
+        total = totals.get(row["dimension"], 0.0)
+        if total > 100 + GROUP_SHARE_TOLERANCE and f"{index}.share_pct" not in problems:
+            problems[f"{index}.share_pct"] = [f"the shares of {row['dimension']!r} add up to {total:g} %, over 100 %"]
+            totals[row["dimension"]] = 0.0  # said once per dimension
+    return problems
+
+
 class AiActRecordSchema(_Group):
-    """The data governance record EU AI Act Article 10(2) asks of training data (items (a) to (h))."""
+    """The data governance record EU AI Act Article 10(2) asks of training data (items (a) to (h)), with what
+    Article 10(3) and (4) add: the data's distribution across the groups it is meant to represent."""
 
     design_choices = _text(8000)
     collection_processes = _text(8000)
     data_origin = _text(8000)
+    # For personal data: the purpose for which it was originally collected (Article 10(2)(b)).
+    original_purpose = _text(4000)
     preparation = fields.Nested(PreparationSchema, load_default=dict)
     assumptions = _text(8000)
     suitability = _text(8000)
+    group_distribution = fields.List(
+        fields.Nested(GroupShareSchema), load_default=list, validate=validate.Length(max=GROUP_ROWS_MAX)
+    )
     bias_examination = _text(8000)
     bias_mitigation = _text(8000)
     known_gaps = _text(8000)
+    # How the gaps and shortcomings above are addressed (Article 10(2)(h)).
+    gaps_remedy = _text(8000)
     bias_reviewer = _text(200)
     # Loaded as a date and stored in its own DATE column (Dataset.bias_reviewed_on), not in the JSON document.
     bias_reviewed_on = fields.Date(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _groups(self, data: dict[str, Any], **_: Any) -> None:
+        problems = group_share_problems(data.get("group_distribution") or [])
+        if problems:
+            nested: dict[str, Any] = {}
+            for path, messages in problems.items():
+                index, name = path.split(".")
+                nested.setdefault(index, {})[name] = messages
+            raise ValidationError({"group_distribution": nested})
 
 
 class TrainingSummarySchema(_Group):

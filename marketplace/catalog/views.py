@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.access.pages import dataset_access, provider_median_hours
 from marketplace.accounts.services import get_organisation
+from marketplace.aiact.services import packs_of
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
 from marketplace.catalog.manifest import parse_manifest_text
@@ -393,6 +394,7 @@ def _manage_context(dataset: Dataset, **extra: Any) -> dict[str, Any]:
         may_edit=can(session, user, Action.DATASET_EDIT, dataset),
         may_review=can(session, user, Action.DATASET_REVIEW, dataset),
         may_manage_access=can(session, user, Action.ACCESS_MANAGE, context["org"]),
+        ai_act_packs={pack.version.id: pack for pack in packs_of(session, dataset)},
         sections=SECTIONS,
         vocab=vocab,
         form={},

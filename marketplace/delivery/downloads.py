@@ -41,6 +41,7 @@ from marketplace.errors import Conflict, NotAuthenticated, NotFound, PermissionD
 from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
 from marketplace.permissions import Action, delegated, require
+from marketplace.withdrawals import lookup as withdrawals
 
 if TYPE_CHECKING:
     from marketplace.apikeys.services import Principal
@@ -115,14 +116,20 @@ class DownloadLink:
 
 
 def covered_versions(session: Session, grant: Grant, value: licensing.Grant | None = None) -> list[DatasetVersion]:
-    """The published versions of the grant's dataset that the grant covers, oldest first."""
+    """The published versions of the grant's dataset that the grant serves, oldest first.
+
+    A withdrawn version is never served; a license that covered it serves the withdrawal's patched version
+    instead, once that is published (see :mod:`marketplace.withdrawals.lookup`).
+    """
     value = value or grant_value(grant)
     published = session.exec(
         select(DatasetVersion)
         .where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.status == VersionStatus.PUBLISHED)
         .order_by(col(DatasetVersion.published_at), col(DatasetVersion.id))
     ).all()
-    return [v for v in published if _covers(value, v)]
+    withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+    served = withdrawals.with_substitutes(withdrawn, {v.id for v in published if _covers(value, v)})  # type: ignore[misc]
+    return [v for v in published if v.id in served]
 
 
 def _covers(value: licensing.Grant, version: DatasetVersion) -> bool:
@@ -254,13 +261,16 @@ def _check_limit(session: Session, grant: Grant, value: licensing.Grant, wanted:
 
 
 def _file_of_grant(
-    session: Session, grant: Grant, value: licensing.Grant, file_id: int
+    session: Session, grant: Grant, file_id: int, served: set[int | None], withdrawn: dict[int, int | None]
 ) -> tuple[DatasetVersion, DatasetFile]:
+    """The file ``file_id`` when the grant serves its version (``served``: ids of the versions it serves now)."""
     file = session.get(DatasetFile, file_id) if isinstance(file_id, int) and not isinstance(file_id, bool) else None
     version = session.get(DatasetVersion, file.version_id) if file is not None else None
     if file is None or version is None or version.dataset_id != grant.dataset_id:
         raise NotFound(message="No such file under this license.")
-    if version.status is not VersionStatus.PUBLISHED or not _covers(value, version):
+    if version.status is VersionStatus.PUBLISHED and version.id in withdrawn:
+        raise DownloadRefused.because(RefusalReason.VERSION_WITHDRAWN)
+    if version.status is not VersionStatus.PUBLISHED or version.id not in served:
         raise DownloadRefused.because(RefusalReason.VERSION_NOT_COVERED)
     if file.storage_key is None:
         raise Conflict(
@@ -275,11 +285,23 @@ def _chosen_files(
 ) -> list[tuple[DatasetVersion, DatasetFile]]:
     if file_ids is not None:
         # A file asked for twice gets one link (and counts once).
-        return [_file_of_grant(session, grant, value, file_id) for file_id in dict.fromkeys(file_ids)]
+        served = {v.id for v in covered_versions(session, grant, value)}
+        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+        return [_file_of_grant(session, grant, file_id, served, withdrawn) for file_id in dict.fromkeys(file_ids)]
+    if version_label is not None:
+        _refuse_withdrawn_label(session, grant, version_label)
     files = [(v, f) for v, f in deliverable_files(session, grant, value) if version_label in (None, v.version)]
     if version_label is not None and not files:
         raise NotFound(message=f"No downloadable file in version {version_label} under this license.")
     return files
+
+
+def _refuse_withdrawn_label(session: Session, grant: Grant, label: str) -> None:
+    version = session.exec(
+        select(DatasetVersion).where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.version == label)
+    ).first()
+    if version is not None and withdrawals.withdrawal_of_version(session, version.id) is not None:  # type: ignore[arg-type]
+        raise DownloadRefused.because(RefusalReason.VERSION_WITHDRAWN)
 
 
 # --- issuing links -------------------------------------------------------------------------------------------------
@@ -374,6 +396,10 @@ def link_refusal(uow: UnitOfWork, reference: str) -> str | None:
     reason = _refusal_for(grant_value(grant), uow.now())
     if reason is not None:
         return reason.message
+    # A link to a file of a version withdrawn since it was issued stops at once too.
+    file = uow.session.get(DatasetFile, event.file_id) if event is not None else None
+    if file is not None and withdrawals.withdrawal_of_version(uow.session, file.version_id) is not None:
+        return RefusalReason.VERSION_WITHDRAWN.message
     # A link issued before access ended (expired, reset, revoked, suspended) stops at once too.
     user = uow.session.get(User, event.user_id) if event is not None and event.user_id is not None else None
     return access_gate.download_refusal(uow.session, user, grant.dataset_id, grant.licensee_org_id, uow.now())

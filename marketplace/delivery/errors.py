@@ -46,6 +46,7 @@ class RefusalReason(enum.StrEnum):
     NOT_YET_VALID = "grant_not_yet_valid"
     NOT_ACTIVE = "grant_not_active"
     VERSION_NOT_COVERED = "version_not_covered"
+    VERSION_WITHDRAWN = "version_withdrawn"
     LIMIT_REACHED = "download_limit_reached"
     ACCESS_ENDED = "access_refused"
 
@@ -62,6 +63,8 @@ _MESSAGES = {
     RefusalReason.NOT_YET_VALID: "This license is not valid yet; downloads open when its term starts.",
     RefusalReason.NOT_ACTIVE: "This license is not active yet (awaiting payment or approval).",
     RefusalReason.VERSION_NOT_COVERED: "This license does not cover the version this file belongs to.",
+    RefusalReason.VERSION_WITHDRAWN: "This version was withdrawn by its provider and is no longer served; "
+    "download its patched version instead, and delete what you hold of it (see the withdrawal notice).",
     RefusalReason.LIMIT_REACHED: "The license's download limit has been reached.",
     RefusalReason.ACCESS_ENDED: "access expired",
 }

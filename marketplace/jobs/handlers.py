@@ -102,6 +102,12 @@ def _verify_upload_given_up(work: UnitOfWork, payload: dict[str, Any], reason: s
     verification_given_up(work, int(payload["upload_id"]), str(payload["completed_at"]), reason)
 
 
+def _withdrawal_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.withdrawals.notify import sweep
+
+    sweep(work)
+
+
 HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.SEND_MAIL: JobSpec(_send_mail),
     JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
@@ -113,4 +119,5 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.PAYMENTS_RECONCILE: JobSpec(_payments_reconcile),
     JobKind.PURGE_EXPIRED: JobSpec(_purge_expired),
     JobKind.VERIFY_UPLOAD: JobSpec(_verify_upload, on_give_up=_verify_upload_given_up),
+    JobKind.WITHDRAWAL_SWEEP: JobSpec(_withdrawal_sweep),
 }

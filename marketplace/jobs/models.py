@@ -31,6 +31,7 @@ class JobKind(enum.StrEnum):
     PAYMENTS_RECONCILE = "payments_reconcile"
     PURGE_EXPIRED = "purge_expired"
     VERIFY_UPLOAD = "verify_upload"
+    WITHDRAWAL_SWEEP = "withdrawal_sweep"
 
 
 class JobState(enum.StrEnum):

@@ -33,6 +33,7 @@ PERIODIC: dict[JobKind, timedelta] = {
     JobKind.CUSTOM_SWEEP: timedelta(minutes=10),  # quotes and requests that expired; milestones accepted by silence
     JobKind.PAYMENTS_RECONCILE: timedelta(minutes=10),  # payments whose webhook never came; failed transfers
     JobKind.PURGE_EXPIRED: timedelta(hours=1),  # idempotency records and OAuth tokens past their time
+    JobKind.WITHDRAWAL_SWEEP: timedelta(hours=1),  # withdrawal reminders before the deadline, overdue after it
 }
 
 

@@ -3,7 +3,7 @@ engine's use check on a stored grant."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from marketplace.accounts.models import Organisation
 from marketplace.catalog.models import Dataset
 from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
+from marketplace.withdrawals import lookup as withdrawals
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class PublicVerification:
     valid_until: datetime | None
     certificate_kid: str | None
     agreement: dict[str, str] | None = None
+    # Withdrawal notices about the versions this license covers (which version, why, the deadline, the patch).
+    withdrawals: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,7 @@ class PublicVerification:
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "certificate_kid": self.certificate_kid,
             "agreement": self.agreement,
+            "withdrawals": self.withdrawals,
         }
 
 
@@ -101,6 +105,10 @@ def verify_grant(session: Session, ring: KeyRing, grant_id: str, now: datetime) 
         valid_until=grant.valid_until,
         certificate_kid=grant.certificate_kid,
         agreement=value.agreement.to_dict() if value.agreement else None,
+        withdrawals=[
+            withdrawals.notice_summary(session, notice, withdrawal)
+            for notice, withdrawal in withdrawals.notices_for_grant(session, grant.id, grant.licensee_org_id)
+        ],
     )
 
 

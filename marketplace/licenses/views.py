@@ -33,6 +33,7 @@ from marketplace.web import (
     require_user,
     uow,
 )
+from marketplace.withdrawals import lookup as withdrawal_lookup
 
 bp = Blueprint("licenses", __name__)
 
@@ -253,6 +254,10 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
         "actions": [a.value for a in licensing.usecheck.Action],
         "status_now": value.status_at(uow().now()).value,
         "downloads": grant_downloads(uow(), current_user(), grant),
+        "withdrawal_notices": [
+            withdrawal_lookup.notice_summary(session, notice, withdrawal)
+            for notice, withdrawal in withdrawal_lookup.notices_for_grant(session, grant.id, grant.licensee_org_id)
+        ],
         "may_read_training_summary": can(session, current_user(), Action.GRANT_TRAINING_SUMMARY, grant),
     }
 

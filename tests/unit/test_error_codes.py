@@ -30,6 +30,7 @@ CODE_FIRST = frozenset({"error_body"})
 ENUMS = {
     "marketplace.errors": {"ErrorCode"},
     "marketplace.access.errors": {"AccessErrorCode"},
+    "marketplace.aiact.errors": {"AiActErrorCode"},
     "marketplace.accounts.errors": {"AccountErrorCode"},
     "marketplace.api.errors": {"ApiErrorCode"},
     "marketplace.apikeys.errors": {"ApiKeyErrorCode"},
@@ -42,6 +43,7 @@ ENUMS = {
     "marketplace.orders.errors": {"OrderErrorCode"},
     "marketplace.sso.errors": {"SsoErrorCode"},
     "marketplace.webhooks.errors": {"WebhookErrorCode"},
+    "marketplace.withdrawals.errors": {"WithdrawalErrorCode"},
 }
 
 # Values that appear in more than one enum, with the enums and the one thing they mean in all of them.
@@ -51,7 +53,7 @@ SHARED = {
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
     "illegal_transition": (
-        {"AccessErrorCode", "CustomErrorCode", "JobsErrorCode", "LicenseErrorCode"},
+        {"AccessErrorCode", "CustomErrorCode", "JobsErrorCode", "LicenseErrorCode", "WithdrawalErrorCode"},
         "a state change its state machine does not allow",
     ),
     "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),

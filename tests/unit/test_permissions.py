@@ -14,13 +14,15 @@ from sqlmodel import Session
 
 from marketplace.access.models import AccessRequest, Approval, Credential
 from marketplace.accounts.models import Organisation, OrgKind, Role, User
-from marketplace.catalog.vocab import Modality
+from marketplace.catalog.models import DatasetVersion
+from marketplace.catalog.vocab import DatasetStatus, Modality, VersionStatus
 from marketplace.custom.models import Contract, DataRequest, Quote, RequestInvitation, Thread, Visibility, VolumeUnit
 from marketplace.custom.states import RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant, Offer
 from marketplace.orders.models import Order, OrderLine
-from marketplace.permissions import Action, ProviderOnRequest, can, delegated, require
+from marketplace.permissions import Action, DatasetVersionTarget, ProviderOnRequest, can, delegated, require
+from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from tests.factories import DatasetFactory, OrganisationFactory, UserFactory, member
 
 ROLES = ("anonymous", "outsider", "member", "admin", "owner", "platform")
@@ -155,6 +157,24 @@ offer:view              other_org   -         -        -      -     -     -
 offer:manage            none        -         -        -      y     y     -
 offer:manage            same_org    -         -        -      y     y     -
 offer:manage            other_org   -         -        -      -     -     -
+withdrawal:file         none        -         -        y      y     y     y
+withdrawal:file         same_org    -         -        y      y     y     -
+withdrawal:file         other_org   -         -        -      -     -     -
+withdrawal:view         none        -         -        y      y     y     y
+withdrawal:view         same_org    -         -        y      y     y     -
+withdrawal:view         other_org   -         -        -      -     -     -
+withdrawal:notice_view  none        -         -        y      y     y     y
+withdrawal:notice_view  same_org    -         -        y      y     y     -
+withdrawal:notice_view  other_org   -         -        -      -     -     -
+withdrawal:confirm      none        -         -        y      y     y     -
+withdrawal:confirm      same_org    -         -        y      y     y     -
+withdrawal:confirm      other_org   -         -        -      -     -     -
+ai_act_pack:read        none        -         -        y      y     y     y
+ai_act_pack:read        same_org    -         -        y      y     y     -
+ai_act_pack:read        other_org   -         -        -      -     -     -
+ai_act_pack:sign_off    none        -         -        y      y     y     -
+ai_act_pack:sign_off    same_org    -         -        y      y     y     -
+ai_act_pack:sign_off    other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -202,6 +222,15 @@ TARGETS: dict[Action, str] = {
     Action.CREDENTIAL_VERIFY: "credential",
     Action.OFFER_VIEW: "private_offer",
     Action.OFFER_MANAGE: "offer",
+    # Withdrawals: acme's listing and its withdrawal (as provider); a notice acme received (as licensee) from a
+    # third provider.
+    Action.WITHDRAWAL_FILE: "dataset",
+    Action.WITHDRAWAL_VIEW: "withdrawal",
+    Action.WITHDRAWAL_NOTICE_VIEW: "withdrawal_notice",
+    Action.WITHDRAWAL_CONFIRM: "withdrawal_notice",
+    # A draft version's pack (a published one is anyone's: test_a_published_versions_pack_is_anyones below).
+    Action.AI_ACT_PACK_READ: "draft_pack",
+    Action.AI_ACT_SIGN_OFF: "dataset",
 }
 
 
@@ -262,6 +291,9 @@ def cast(db_session: Session) -> dict[str, Any]:
         "access_request": AccessRequest(provider_org_id=acme.id, requester_id=stranger.id, organisation_id=other.id),
         "approval": Approval(organisation_id=acme.id, provider_org_id=other.id),
         "credential": Credential(user_id=stranger.id),
+        "withdrawal": Withdrawal(organisation_id=acme.id, dataset_id=dataset.id),
+        "withdrawal_notice": WithdrawalNotice(licensee_org_id=acme.id, provider_org_id=third.id),
+        "draft_pack": DatasetVersionTarget(dataset, DatasetVersion(dataset_id=dataset.id, version="1.0.0")),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 
@@ -362,3 +394,18 @@ def test_require_agrees_with_can_and_tells_anonymous_from_refused(db_session: Se
     with pytest.raises(PermissionDenied):
         require(db_session, cast["people"]["member"], Action.WEBHOOKS_MANAGE, org)
     assert require(db_session, cast["people"]["admin"], Action.WEBHOOKS_MANAGE, org) is cast["people"]["admin"]
+
+
+def test_a_published_versions_pack_is_anyones(db_session: Session, cast) -> None:
+    """Buyers and their auditors read a published version's AI Act documentation before buying, signed in or not,
+    through any credential; a withdrawn listing's packs are no longer anyone's."""
+    dataset = cast["targets"]["dataset"]
+    dataset.status = DatasetStatus.PUBLISHED
+    published = DatasetVersionTarget(dataset, DatasetVersion(dataset_id=dataset.id, status=VersionStatus.PUBLISHED))
+    for user in cast["people"].values():
+        assert can(db_session, user, Action.AI_ACT_PACK_READ, published)
+        with delegated(cast["other"].id):
+            assert can(db_session, user, Action.AI_ACT_PACK_READ, published)
+    dataset.status = DatasetStatus.WITHDRAWN
+    assert not can(db_session, None, Action.AI_ACT_PACK_READ, published)
+    assert not can(db_session, cast["people"]["outsider"], Action.AI_ACT_PACK_READ, published)

@@ -8,3 +8,4 @@ from marketplace.api.schemas.access import *  # noqa: F403
 from marketplace.api.schemas.buying import *  # noqa: F403
 from marketplace.api.schemas.common import *  # noqa: F403
 from marketplace.api.schemas.providing import *  # noqa: F403
+from marketplace.api.schemas.withdrawals import *  # noqa: F403

@@ -17,11 +17,13 @@ from marketplace.api.schemas.common import (
     nullable_dt,
     nullable_str,
 )
+from marketplace.api.schemas.withdrawals import WithdrawalSummarySchema
 from marketplace.apikeys.scopes import SCOPES
 from marketplace.catalog import search as catalog_search
 from marketplace.catalog import vocab
 
 __all__ = [
+    "AI_ACT_PACK_DOCUMENT",
     "CROISSANT_DOCUMENT",
     "AcquireSchema",
     "CertificateSchema",
@@ -190,6 +192,13 @@ class DatasetSummarySchema(Out):
     tasks = fields.List(fields.String(), required=True)
     languages = fields.List(fields.String(), required=True)
     latest_version = nullable_str()
+    ai_act_documentation_complete = fields.List(
+        fields.String(),
+        metadata={
+            "description": "In search results: the published versions whose EU AI Act Article 10 documentation is "
+            "complete (signed off by the provider), newest first; empty when none is."
+        },
+    )
     published_at = nullable_dt()
     links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
@@ -266,6 +275,32 @@ CROISSANT_DOCUMENT: dict[str, Any] = {
     "type": "object",
     "description": "MLCommons Croissant 1.1 JSON-LD with the RAI vocabulary.",
     "required": ["@context", "@type", "name"],
+    "additionalProperties": True,
+}
+
+
+#: A version's EU AI Act Article 10 documentation pack (see marketplace.aiact), sent as it is.
+AI_ACT_PACK_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "The EU AI Act Article 10 documentation of one version: its state (draft or signed_off), "
+    "whether it is complete, the parts still missing, the sign-off, and each documented part.",
+    "required": ["format", "state", "complete", "missing", "sign_off", "dataset", "version"],
+    "properties": {
+        "format": {"type": "string"},
+        "state": {"type": "string", "enum": ["draft", "signed_off"]},
+        "complete": {"type": "boolean"},
+        "missing": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["part", "title", "message"],
+                "properties": {"part": {"type": "string"}, "title": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "sign_off": {"type": ["object", "null"]},
+        "dataset": {"type": "object"},
+        "version": {"type": "object"},
+    },
     "additionalProperties": True,
 }
 
@@ -462,6 +497,11 @@ class VerificationSchema(Out):
         values=fields.String(),
         allow_none=True,
         metadata={"description": "The data-use agreement that bound the licensee: id, version and SHA-256."},
+    )
+    withdrawals = fields.List(
+        fields.Nested(WithdrawalSummarySchema),
+        required=True,
+        metadata={"description": "Withdrawals of versions this license covers: version, reason, deadline, patch."},
     )
 
 

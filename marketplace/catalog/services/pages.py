@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation
+from marketplace.aiact.status import complete_versions
 from marketplace.catalog import search, vocab
 from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.models import (
@@ -36,7 +37,8 @@ SAMPLE_TEXT_PREVIEW_BYTES = 4096
 
 
 def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """What a result card shows for each id, in the given order: dataset, provider, list fields, latest version."""
+    """What a result card shows for each id, in the given order: dataset, provider, list fields, latest version,
+    and the versions whose AI Act documentation is complete."""
     if not dataset_ids:
         return []
     ids = list(dataset_ids)
@@ -56,8 +58,16 @@ def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, 
         known = latest.get(version.dataset_id)
         if known is None or vocab.semver_key(version.version) > vocab.semver_key(known):
             latest[version.dataset_id] = version.version
+    documented = complete_versions(session, ids)
     return [
-        {"dataset": by_id[i][0], "org": by_id[i][1], "terms": terms[i], "latest_version": latest.get(i)}
+        {
+            "dataset": by_id[i][0],
+            "org": by_id[i][1],
+            "terms": terms[i],
+            "latest_version": latest.get(i),
+            # The published versions whose AI Act documentation is complete (signed off), newest first.
+            "ai_act_complete": documented.get(i, []),
+        }
         for i in ids
         if i in by_id
     ]
@@ -94,6 +104,7 @@ def dataset_page(session: Session, dataset: Dataset) -> dict[str, Any]:
         "sample_kinds": kinds,
         "sample_texts": texts,
         "preview_limit": MANIFEST_PREVIEW_FILES,
+        "ai_act_complete": complete_versions(session, [dataset.id]).get(dataset.id, []) if dataset.id else [],
         **croissant_parts(session, dataset),
     }
 

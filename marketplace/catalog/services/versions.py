@@ -179,3 +179,14 @@ def delete_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version
     _require_draft(version)
     uow.session.delete(version)
     record_event(uow, dataset, user, "version_deleted", version.version)
+
+
+def publish_for_withdrawal(uow: UnitOfWork, actor: User, dataset: Dataset, version: DatasetVersion) -> DatasetVersion:
+    """Publish a withdrawal's patched draft (:mod:`marketplace.withdrawals`), which has already checked that
+    ``actor`` may withdraw from ``dataset`` (its provider's members, or a platform admin). The publishing rules are
+    the same as for any version: uploaded and verified files, a label newer than every published one."""
+    _require_draft(version)
+    if version.file_count == 0:
+        raise ValidationFailed.for_field("manifest", "a version needs at least one file before it is published")
+    _publish(uow, actor, dataset, version)
+    return version

@@ -44,6 +44,8 @@ ALL_SCOPES = [
     "custom:write",
     "access:request",
     "access:review",
+    "withdrawals:read",
+    "withdrawals:write",
 ]
 
 

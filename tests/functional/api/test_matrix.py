@@ -23,11 +23,13 @@ from marketplace.events import emit
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
+from tests.functional.aiact.support import documented_record, publish_listing
 from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.support.contracts import contracts_for_matrix
+from tests.support.withdrawals import withdrawals_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
 #: fails here: a scope, ``public`` (no credential needed) or ``any`` (any valid credential).
@@ -39,6 +41,8 @@ REQUIRED: dict[str, str] = {
     "GET /v1/datasets/{slug}/croissant": "catalog:read",
     "GET /v1/datasets/{slug}/versions/{version}/spdx": "catalog:read",
     "GET /v1/datasets/{slug}/offers": "catalog:read",
+    "GET /v1/datasets/{slug}/versions/{version}/ai-act": "catalog:read",
+    "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": "provider:write",
     "GET /v1/licenses": "licenses:read",
     "GET /v1/licenses/{license_id}": "licenses:read",
     "GET /v1/licenses/{license_id}/certificate": "licenses:read",
@@ -122,6 +126,14 @@ REQUIRED: dict[str, str] = {
     "POST /v1/provider/agreements": "provider:write",
     "GET /v1/provider/agreements/{agreement_id}": "provider:write",
     "POST /v1/provider/agreements/{agreement_id}/versions": "provider:write",
+    "POST /v1/provider/withdrawals": "withdrawals:write",
+    "GET /v1/provider/withdrawals": "withdrawals:read",
+    "GET /v1/provider/withdrawals/{withdrawal_id}": "withdrawals:read",
+    "GET /v1/provider/withdrawals/{withdrawal_id}/licensees": "withdrawals:read",
+    "POST /v1/provider/withdrawals/{withdrawal_id}/publish": "withdrawals:write",
+    "GET /v1/withdrawal-notices": "withdrawals:read",
+    "GET /v1/withdrawal-notices/{notice_id}": "withdrawals:read",
+    "POST /v1/withdrawal-notices/{notice_id}/confirmation": "withdrawals:write",
 }
 
 
@@ -238,11 +250,17 @@ def request_for(world, client, credentials) -> Request:
     )
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
+    withdrawn = withdrawals_for_matrix(world)
+    # A published listing whose AI Act documentation is complete but not yet signed off.
+    publish_listing(
+        world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
+    )
     return Request(
         values={
             **contracts["values"],
             **custom["values"],
             **access.values,
+            **withdrawn,
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -257,6 +275,7 @@ def request_for(world, client, credentials) -> Request:
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
+            "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": {"slug": "documented"},
         },
         bodies={
             **contracts["bodies"],
@@ -285,6 +304,23 @@ def request_for(world, client, credentials) -> Request:
                 "events": ["order.paid"],
             },
             "PUT /v1/provider/datasets/{slug}/sections/{section}": {"record": {"title": "Speech commands"}},
+            "POST /v1/provider/withdrawals": {
+                "dataset": "speech",
+                "version": "1.0.0",
+                "reason": "legal_takedown",
+                "record_ids": ["r1"],
+            },
+            "POST /v1/withdrawal-notices/{notice_id}/confirmation": {
+                "signer_name": "Ada Owner",
+                "signer_role": "Owner",
+                "statement": "Deleted a.csv everywhere.",
+                "deleted_on": utcnow().date().isoformat(),
+            },
+            "POST /v1/provider/datasets/{slug}/versions/{version}/ai-act/sign-off": {
+                "name": "Sam Seller",
+                "role": "Data governance",
+                "confirm": True,
+            },
         },
         queries={
             **access.queries,

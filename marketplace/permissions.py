@@ -65,6 +65,7 @@ class Action(enum.StrEnum):
     ACCESS_SEATS_MANAGE = "access:seats_manage"
     CREDENTIAL_VIEW = "credential:view"
     CREDENTIAL_VERIFY = "credential:verify"
+    AUDIT_READ = "audit:read"
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # provider the person asked for access) only.
     Action.CREDENTIAL_VIEW: _either(_credential_owner, _platform_admin, _credential_verifier),
     Action.CREDENTIAL_VERIFY: _either(_platform_admin, _credential_verifier),
+    # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
+    # operators use the command line).
+    Action.AUDIT_READ: _at_least(Role.ADMIN),
 }
 
 

@@ -152,6 +152,9 @@ offer:view              other_org   -         -        -      -     -     -
 offer:manage            none        -         -        -      y     y     -
 offer:manage            same_org    -         -        -      y     y     -
 offer:manage            other_org   -         -        -      -     -     -
+audit:read              none        -         -        -      y     y     -
+audit:read              same_org    -         -        -      y     y     -
+audit:read              other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -198,6 +201,7 @@ TARGETS: dict[Action, str] = {
     Action.CREDENTIAL_VERIFY: "credential",
     Action.OFFER_VIEW: "private_offer",
     Action.OFFER_MANAGE: "offer",
+    Action.AUDIT_READ: "org",
 }
 
 

@@ -178,6 +178,9 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     init_api(app)  # rate limits, OAuth token endpoint, `marketplace api` commands
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
+    from marketplace.audit.views import bp as audit_bp
+
+    app.register_blueprint(audit_bp)  # the organisation's tamper-evident audit log
     _governed_access(app, context)
     _jobs(app, context)
 

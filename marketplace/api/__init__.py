@@ -15,6 +15,7 @@ from marketplace.api.core import bp
 from marketplace.api.routes import (
     access,
     access_review,
+    audit,
     catalog,
     contracts,
     custom,
@@ -26,7 +27,7 @@ from marketplace.api.routes import (
 )
 
 __all__ = ["bp", "init_app"]
-_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom, contracts)
+_ROUTE_MODULES = (meta, catalog, orders, licenses, provider, webhooks, access, access_review, custom, contracts, audit)
 
 
 @bp.get("/v1/status")

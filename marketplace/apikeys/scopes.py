@@ -13,6 +13,7 @@ CUSTOM_READ = "custom:read"
 CUSTOM_WRITE = "custom:write"
 ACCESS_REQUEST = "access:request"
 ACCESS_REVIEW = "access:review"
+AUDIT_READ = "audit:read"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -31,6 +32,7 @@ SCOPES: dict[str, str] = {
     "requests; upload training credentials; manage the named seats of an organisation's access.",
     ACCESS_REVIEW: "Providers' reviewers: the access request queue, approve or reject in batches, reset, revoke "
     "and grant access, export the access report; verify or refuse training credentials.",
+    AUDIT_READ: "Organisation admins: read and export the organisation's tamper-evident audit log (JSON Lines).",
 }
 
 

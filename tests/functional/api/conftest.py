@@ -44,6 +44,7 @@ ALL_SCOPES = [
     "custom:write",
     "access:request",
     "access:review",
+    "audit:read",
 ]
 
 

@@ -62,11 +62,15 @@ class Verdict:
     head: str
     line: int | None = None
     problem: str = ""
+    #: The chain's organisation (None for an empty chain).
+    organisation: int | None = None
+    #: What else was checked (e.g. the signed head), for a person.
+    note: str = ""
 
     def describe(self) -> str:
         """One line for a person: ``OK: 12 entries, head <hash>`` or ``line 7: hash mismatch (…)``."""
         if self.ok:
-            return f"OK: {self.count} entries, head {self.head}"
+            return f"OK: {self.count} entries, head {self.head}" + (f"; {self.note}" if self.note else "")
         return f"line {self.line}: {self.problem}"
 
 
@@ -138,7 +142,9 @@ def verify_entries(entries: Iterable[Mapping[str, Any]]) -> Verdict:
             return Verdict(False, count, previous["hash"] if previous else GENESIS, number, bad.problem)
         previous = dict(entry)
         count += 1
-    return Verdict(True, count, previous["hash"] if previous else GENESIS)
+    if previous is None:
+        return Verdict(True, 0, GENESIS)
+    return Verdict(True, count, previous["hash"], organisation=previous["organisation"])
 
 
 def verify_lines(lines: Iterable[str | bytes]) -> Verdict:
@@ -172,4 +178,6 @@ def verify_lines(lines: Iterable[str | bytes]) -> Verdict:
             return Verdict(False, count, previous["hash"] if previous else GENESIS, bad_line, bad.problem)
         previous = entry
         count += 1
-    return Verdict(True, count, previous["hash"] if previous else GENESIS)
+    if previous is None:
+        return Verdict(True, 0, GENESIS)
+    return Verdict(True, count, previous["hash"], organisation=previous["organisation"])

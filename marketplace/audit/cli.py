@@ -1,12 +1,15 @@
 """``marketplace audit``: export an organisation's chain, verify an export offline, check the stored chains.
 
 ``verify`` needs neither the application nor the database: it is registered on the top-level command, so the
-application is not even created, and it runs :func:`marketplace.audit.chain.verify_lines` on the file.
+application is not even created, and it runs :func:`marketplace.audit.signing.verify_export` on the file (with
+``--jwks``, the signed head's signature is checked against the marketplace's public keys).
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import IO
 
 import click
@@ -14,7 +17,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlmodel import col, select
 
-from marketplace.audit.chain import verify_lines
+from marketplace.audit.chain import GENESIS
+from marketplace.audit.signing import verify_export
+from marketplace.db import unit_of_work
 
 
 @click.group("audit")
@@ -24,13 +29,23 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.argument("file", type=click.File("rb"))
-def verify_command(file: IO[bytes]) -> None:
-    """Verify an exported chain (JSON Lines) offline: every hash, link and sequence number.
+@click.option("--jwks", "jwks_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The marketplace's public keys (save /.well-known/jwks.json): also check the signed head's "
+              "signature, and fail if the export has none.")  # fmt: skip
+def verify_command(file: IO[bytes], jwks_path: str | None) -> None:
+    """Verify an exported chain (JSON Lines) offline: every hash, link and sequence number, and the signed head.
 
     Prints "OK" with the number of entries and the head hash (exit status 0), or the first bad line and why
     (exit status 1). FILE may be "-" for standard input.
     """
-    verdict = verify_lines(file)
+    jwks = None
+    if jwks_path is not None:
+        try:
+            jwks = json.loads(Path(jwks_path).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            click.echo(f"FAILED: the JWKS file cannot be read ({error})", err=True)
+            sys.exit(2)
+    verdict = verify_export(file, jwks)
     if verdict.ok:
         click.echo(verdict.describe())
         return
@@ -49,17 +64,22 @@ def export_command(slug: str, out: IO[str]) -> None:
     from marketplace.audit import service
 
     database = current_app.extensions["marketplace.db"]
-    with database.session() as session:
-        org = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+    context = current_app.extensions["marketplace.context"]
+    with unit_of_work(database, context) as uow:
+        org = uow.session.exec(select(Organisation).where(Organisation.slug == slug)).first()
         if org is None:
             raise click.BadParameter(f"no organisation called {slug!r}", param_hint="--org")
-        count = 0
-        for line in service.export_chain(session, org):
+        count, signed = 0, False
+        for line in service.export_chain(uow, org):
             out.write(line)
-            count += 1
-        head = service.chain_head(session, org)
+            if line.startswith('{"signed_head"'):
+                signed = True
+            else:
+                count += 1
+        head = service.chain_head(uow.session, org)
     out.flush()
-    click.echo(f"exported {count} entries of {slug}, head {head.hash if head else 'none'}", err=True)
+    note = ", signed" if signed else ", not signed (no signing key)"
+    click.echo(f"exported {count} entries of {slug}, head {head.hash if head else GENESIS}{note}", err=True)
 
 
 @audit_group.command("check")

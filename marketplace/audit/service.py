@@ -30,6 +30,7 @@ from licensing.errors import CanonicalJSONError
 from marketplace.accounts.models import Organisation, User
 from marketplace.audit.chain import GENESIS, KIND_PATTERN, Verdict, entry_hash, export_line, format_time, verify_entries
 from marketplace.audit.models import AuditChainHead, AuditEntry
+from marketplace.audit.signing import head_line, sign_head
 from marketplace.db import UnitOfWork
 from marketplace.permissions import Action, require
 
@@ -150,33 +151,56 @@ def recent_entries(
     return list(session.exec(statement.order_by(col(AuditEntry.seq).desc()).limit(limit)).all())
 
 
-def _chain(session: Session, organisation_id: int) -> Iterator[AuditEntry]:
-    """Every entry of one chain, oldest first, read in batches of :data:`BATCH`."""
+def _chain(session: Session, organisation_id: int, *, upto: int | None = None) -> Iterator[AuditEntry]:
+    """Every entry of one chain (up to seq ``upto`` when given), oldest first, read in batches of :data:`BATCH`."""
     after = 0
     while True:
-        rows = session.exec(
-            select(AuditEntry)
-            .where(AuditEntry.organisation_id == organisation_id, col(AuditEntry.seq) > after)
-            .order_by(col(AuditEntry.seq))
-            .limit(BATCH)
-        ).all()
+        statement = select(AuditEntry).where(AuditEntry.organisation_id == organisation_id, col(AuditEntry.seq) > after)
+        if upto is not None:
+            statement = statement.where(col(AuditEntry.seq) <= upto)
+        rows = session.exec(statement.order_by(col(AuditEntry.seq)).limit(BATCH)).all()
         yield from rows
         if len(rows) < BATCH:
             return
         after = rows[-1].seq
 
 
-def export_lines(session: Session, user: User | None, organisation: Organisation) -> Iterator[str]:
-    """The organisation's whole chain as JSON Lines (one entry per line, oldest first, each ending in a newline);
-    its admins only. The permission is checked before the first line is produced."""
-    require(session, user, Action.AUDIT_READ, organisation)
-    return export_chain(session, organisation)
+def export_lines(uow: UnitOfWork, user: User | None, organisation: Organisation) -> Iterator[str]:
+    """The organisation's whole chain as JSON Lines (one entry per line, oldest first, each ending in a newline),
+    then its signed head (:mod:`marketplace.audit.signing`) when the application has a signing key; its admins
+    only. The permission is checked before the first line is produced."""
+    require(uow.session, user, Action.AUDIT_READ, organisation)
+    return export_chain(uow, organisation)
 
 
-def export_chain(session: Session, organisation: Organisation) -> Iterator[str]:
-    """The chain as JSON Lines without a permission check: for the operator's CLI only."""
+def export_chain(uow: UnitOfWork, organisation: Organisation) -> Iterator[str]:
+    """The chain as :func:`export_lines` writes it, without a permission check: for the operator's CLI only.
+
+    The head is read first and the export stops there, so entries appended meanwhile do not make the signed head
+    disagree with the lines above it.
+    """
+    from marketplace.licenses.services import issuer  # the certificates' issuer; licenses imports this module
+
     assert organisation.id is not None
-    return (export_line(row.as_chain_entry()) + "\n" for row in _chain(session, organisation.id))
+    session = uow.session
+    head = session.exec(
+        select(AuditChainHead)
+        .where(AuditChainHead.organisation_id == organisation.id)
+        .execution_options(populate_existing=True)
+    ).first()
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    keyring = uow.context.keyring
+    organisation_id = organisation.id
+
+    def lines() -> Iterator[str]:
+        for row in _chain(session, organisation_id, upto=seq):
+            yield export_line(row.as_chain_entry()) + "\n"
+        if keyring is not None:
+            token = sign_head(keyring, issuer=issuer(uow.settings), organisation_id=organisation_id, seq=seq,
+                              head=digest, at=uow.now())  # fmt: skip
+            yield head_line(token) + "\n"
+
+    return lines()
 
 
 def check_chain(session: Session, organisation: Organisation) -> Verdict:

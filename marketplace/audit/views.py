@@ -40,9 +40,8 @@ def index(slug: str) -> str:
 @login_required
 def download(slug: str) -> Response:
     """The whole chain as a JSON Lines attachment."""
-    session = uow().session
-    org = get_organisation(session, slug)
-    text = "".join(service.export_lines(session, require_user(), org))
+    org = get_organisation(uow().session, slug)
+    text = "".join(service.export_lines(uow(), require_user(), org))
     return Response(
         text,
         mimetype="application/jsonl",

@@ -54,5 +54,5 @@ def export(call: Call) -> Result:
     """The organisation's whole chain, one canonical JSON entry per line; ``marketplace audit verify FILE`` checks
     it offline."""
     org = organisation(call, call.query.get("organisation"))
-    text = "".join(service.export_lines(call.uow.session, call.caller.user, org))
+    text = "".join(service.export_lines(call.uow, call.caller.user, org))
     return Result(text, headers={"Content-Disposition": f'attachment; filename="audit-{org.slug}.jsonl"'})

@@ -12,8 +12,9 @@ import licensing
 from marketplace import audit
 from marketplace.access import audit as access_audit
 from marketplace.audit import service
-from marketplace.audit.chain import GENESIS, verify_lines
+from marketplace.audit.chain import GENESIS
 from marketplace.audit.models import AuditChainHead, AuditEntry
+from marketplace.audit.signing import verify_export
 from marketplace.delivery.downloads import Requester, issue_download_links
 from marketplace.errors import PermissionDenied
 from marketplace.licenses import services as licenses
@@ -131,7 +132,9 @@ def test_only_the_organisations_admins_read_its_chain(app, db_session, licensed)
         with pytest.raises(PermissionDenied):
             service.recent_entries(db_session, user, provider)
         with pytest.raises(PermissionDenied):
-            service.export_lines(db_session, user, provider)
-    lines = list(service.export_lines(db_session, licensed["seller"], provider))
-    verdict = verify_lines(lines)
+            service.export_lines(uow_for(app, db_session), user, provider)
+    lines = list(service.export_lines(uow_for(app, db_session), licensed["seller"], provider))
+    jwks = app.extensions["marketplace.context"].keyring.public_jwks()
+    verdict = verify_export(lines, jwks)
     assert verdict.ok and verdict.count == 1 and verdict.head == chain(db_session, provider)[-1].hash
+    assert "signature valid" in verdict.note and lines[-1].startswith('{"signed_head":')

@@ -23,13 +23,20 @@ def exported(app, db_session, licensed, tmp_path) -> Path:  # type: ignore[no-un
     out = tmp_path / "buy.jsonl"
     result = app.test_cli_runner().invoke(args=["audit", "export", "--org", "buy", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "exported 5 entries of buy, head " in result.output
+    assert "exported 5 entries of buy, head " in result.output and result.output.rstrip().endswith(", signed")
     return out
 
 
-def _verify(path: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["audit", "verify", str(path)])
+def _verify(path: Path, *options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["audit", "verify", str(path), *options])
     return result.exit_code, result.output
+
+
+@pytest.fixture()
+def jwks(app, tmp_path) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(app.extensions["marketplace.context"].keyring.public_jwks()))
+    return path
 
 
 def test_verify_needs_no_application(exported: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +46,34 @@ def test_verify_needs_no_application(exported: Path, monkeypatch) -> None:  # ty
     monkeypatch.setattr(main, "create_app", no_app)
     code, output = _verify(exported)
     lines = exported.read_text().splitlines()
-    assert code == 0 and output.strip() == f"OK: 5 entries, head {json.loads(lines[-1])['hash']}"
+    assert code == 0 and output.startswith(f"OK: 5 entries, head {json.loads(lines[-2])['hash']}; head signed by ")
+    assert "(signature not checked: no JWKS)" in output
+
+
+def test_verify_with_the_jwks_checks_the_signed_head(exported: Path, jwks: Path) -> None:
+    code, output = _verify(exported, "--jwks", str(jwks))
+    assert code == 0 and "signature valid" in output
+
+
+def test_a_dropped_newest_entry_fails_against_the_signed_head(exported: Path, jwks: Path) -> None:
+    lines = exported.read_text().splitlines(keepends=True)
+    exported.write_text("".join(lines[:-2] + lines[-1:]))
+    code, output = _verify(exported, "--jwks", str(jwks))
+    assert code == 1 and output.startswith("FAILED: line 5: signed head does not match the chain")
+
+
+def test_an_export_without_its_signed_head_fails_when_a_jwks_is_given(exported: Path, jwks: Path) -> None:
+    lines = exported.read_text().splitlines(keepends=True)
+    exported.write_text("".join(lines[:-1]))
+    assert _verify(exported)[0] == 0
+    assert _verify(exported, "--jwks", str(jwks)) == (1, "FAILED: line 6: no signed head (the export has none)\n")
+
+
+def test_an_unreadable_jwks_file_is_refused(exported: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    code, output = _verify(exported, "--jwks", str(bad))
+    assert code == 2 and "the JWKS file cannot be read" in output
 
 
 def test_a_changed_line_fails_naming_it(exported: Path) -> None:

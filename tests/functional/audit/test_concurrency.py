@@ -10,6 +10,7 @@ import pytest
 from marketplace import audit, create_app, migrate
 from marketplace.accounts.models import Organisation, OrgKind
 from marketplace.audit import service
+from marketplace.audit.signing import verify_export
 from marketplace.db import unit_of_work
 from tests.conftest import base_settings, drop_scratch_database, scratch_database_url
 
@@ -60,12 +61,12 @@ def test_concurrent_appends_keep_every_chain_whole(live_app) -> None:  # type: i
     assert not errors, errors
     both = THREADS * len(range(0, APPENDS, 3))
     single = THREADS * APPENDS - both
-    with database.session() as session:
+    with unit_of_work(database, context) as uow:
         for org_id in ids:
-            org = session.get(Organisation, org_id)
+            org = uow.session.get(Organisation, org_id)
             assert org is not None
-            verdict = service.check_chain(session, org)
+            verdict = service.check_chain(uow.session, org)
             assert verdict.ok, verdict.describe()
             assert verdict.count == both + single // 2
-            exported = list(service.export_chain(session, org))
-            assert len(exported) == verdict.count
+            exported = verify_export(service.export_chain(uow, org), context.keyring.public_jwks())
+            assert exported.ok and (exported.count, exported.head) == (verdict.count, verdict.head)

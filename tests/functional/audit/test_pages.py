@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from marketplace.audit.chain import verify_lines
 from marketplace.audit.models import AuditChainHead
+from marketplace.audit.signing import verify_export
 from tests.factories import PASSWORD
 from tests.helpers import log_in
 
@@ -21,7 +21,8 @@ def test_an_admin_sees_recent_entries_and_downloads_a_chain_that_verifies(client
     download = client.get("/orgs/buy/audit.jsonl")
     assert download.status_code == 200 and download.mimetype == "application/jsonl"
     assert 'filename="audit-buy.jsonl"' in download.headers["Content-Disposition"]
-    verdict = verify_lines(download.get_data(as_text=True).splitlines())
+    jwks = client.get("/.well-known/jwks.json").get_json()
+    verdict = verify_export(download.get_data(as_text=True).splitlines(), jwks)
     assert verdict.ok and (verdict.count, verdict.head) == (head.seq, head.hash)
 
 

@@ -70,7 +70,8 @@ class Verdict:
     def describe(self) -> str:
         """One line for a person: ``OK: 12 entries, head <hash>`` or ``line 7: hash mismatch (…)``."""
         if self.ok:
-            return f"OK: {self.count} entries, head {self.head}" + (f"; {self.note}" if self.note else "")
+            entries = "1 entry" if self.count == 1 else f"{self.count} entries"
+            return f"OK: {entries}, head {self.head}" + (f"; {self.note}" if self.note else "")
         return f"line {self.line}: {self.problem}"
 
 

@@ -79,7 +79,8 @@ def export_command(slug: str, out: IO[str]) -> None:
         head = service.chain_head(uow.session, org)
     out.flush()
     note = ", signed" if signed else ", not signed (no signing key)"
-    click.echo(f"exported {count} entries of {slug}, head {head.hash if head else GENESIS}{note}", err=True)
+    entries = "1 entry" if count == 1 else f"{count} entries"
+    click.echo(f"exported {entries} of {slug}, head {head.hash if head else GENESIS}{note}", err=True)
 
 
 @audit_group.command("check")

@@ -8,8 +8,11 @@ than insert-and-retry on the ``(organisation_id, seq)`` unique constraint becaus
 middle of a larger unit of work: a retry would need a savepoint around every append and could still fail the whole
 request after several attempts, whereas the lock makes the second writer wait for the first to commit and then
 read its new head (PostgreSQL re-reads a locked row once it is released, even under READ COMMITTED). The unique
-constraint stays as a safety net. Several chains are locked in ascending organisation order, so two appends that
-concern the same two organisations never wait for each other in a cycle.
+constraint stays as a safety net. The chains one call appends to are locked in ascending organisation order, so
+two appends that concern the same organisations never wait for each other in a cycle. Locks are held until the
+unit of work ends: a unit of work that appends to several unrelated pairs of chains (one order paying several
+providers) may still meet another doing the same in the opposite order; PostgreSQL then detects the deadlock and
+fails one of them, which is rolled back whole (nothing half-written) and may be retried.
 
 **Reading.** Organisation admins read and export their own chain (:data:`~marketplace.permissions.Action.AUDIT_READ`);
 the export is JSON Lines that :func:`marketplace.audit.chain.verify_lines` verifies offline.

@@ -112,4 +112,4 @@ def test_export_of_an_unknown_organisation_is_refused(app, db_session) -> None: 
 def test_check_verifies_the_stored_chains(app, db_session, licensed) -> None:  # type: ignore[no-untyped-def]
     result = app.test_cli_runner().invoke(args=["audit", "check"])
     assert result.exit_code == 0, result.output
-    assert "buy: OK: 1 entries" in result.output and "prov: OK: 1 entries" in result.output
+    assert "buy: OK: 1 entry, head" in result.output and "prov: OK: 1 entry, head" in result.output

@@ -36,3 +36,19 @@ def test_a_member_sees_no_link_and_is_refused(client, licensed) -> None:
 def test_an_unknown_organisation_is_not_found(client, licensed) -> None:
     log_in(client, "purchaser@example.org", PASSWORD)
     assert client.get("/orgs/nobody/audit").status_code == 404
+
+
+def test_older_entries_are_one_link_away(app, client, db_session, licensed) -> None:
+    from marketplace import audit
+    from tests.functional.audit.conftest import uow_for
+
+    uow = uow_for(app, db_session)
+    for n in range(60):
+        audit.append(uow, organisation_ids=[licensed["buyer"].id], kind="test.page", subject_type="thing",
+                     subject_id=n, actor="system")  # fmt: skip
+    log_in(client, "purchaser@example.org", PASSWORD)
+    html = client.get("/orgs/buy/audit").get_data(as_text=True)
+    assert "<td>61</td>" in html and "<td>12</td>" in html and "<td>11</td>" not in html
+    assert "/orgs/buy/audit?before=12" in html
+    older = client.get("/orgs/buy/audit?before=12").get_data(as_text=True)
+    assert "<td>11</td>" in older and "<td>1</td>" in older and "?before=" not in older

@@ -3,6 +3,7 @@ report (so a failure shows what gunicorn, the job worker and the S3 server said)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +25,10 @@ STACK_ENV = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not os.environ.get("TEST_DATABASE_URL"):
+        # The stack always runs on PostgreSQL, whatever the suite's database: it runs in the PostgreSQL pass only,
+        # so a run of both passes starts it once.
+        pytest.skip("the multi-process stack runs in the PostgreSQL pass (TEST_DATABASE_URL is not set)")
     try:
         require_services()
     except StackUnavailable as missing:

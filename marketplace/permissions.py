@@ -44,6 +44,7 @@ class Action(enum.StrEnum):
     ORDER_VIEW = "order:view"
     ORDER_REFUND = "order:refund"
     GRANT_VIEW = "grant:view"
+    GRANT_TRAINING_SUMMARY = "grant:training_summary"
     # Custom datasets (marketplace.custom): requests for data, quotes, their threads and contracts.
     CUSTOM_REQUEST_CREATE = "custom_request:create"
     CUSTOM_REQUEST_VIEW = "custom_request:view"
@@ -343,6 +344,8 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.GRANT_VIEW: _either(
         _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin
     ),
+    # A license's training-content summary fragment is the licensee's compliance record: not the licensor's.
+    Action.GRANT_TRAINING_SUMMARY: _either(_member_of_org_id("licensee_org_id"), _platform_admin),
     # Custom datasets: buyer members post and manage their requests and decide on quotes; provider members quote
     # on requests they may see (open ones, or when invited). Quotes and threads are seen by the two sides only,
     # never by other providers; a contract by its two parties only.

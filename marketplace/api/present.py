@@ -202,6 +202,7 @@ def grant(session: Session, value: Grant) -> dict[str, Any]:
             "certificate": api_url(f"/licenses/{value.id}/certificate"),
             "verify": api_url(f"/licenses/{value.id}/verify"),
             "manifest": api_url(f"/licenses/{value.id}/manifest"),
+            "training_summary": api_url(f"/licenses/{value.id}/training-summary"),
             "page": f"{base_url()}/licenses/{value.id}",
         },
     }

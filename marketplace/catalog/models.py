@@ -123,6 +123,12 @@ class Dataset(SQLModel, table=True):
     # so the bias-review date lives in its own column and ai_act_record() puts it back in the record.
     ai_act: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column(dict))
     bias_reviewed_on: date | None = Field(default=None)
+    # What the training-content summary of EU AI Act Article 53(1)(d) needs from the provider (see
+    # schemas.TrainingSummarySchema); its own group, apart from the Article 10 record.
+    training_summary: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=sa.Column(sa.JSON(), nullable=False, default=dict, server_default=sa.text("'{}'")),
+    )
 
     storage_region: StorageRegion | None = Field(
         default=None, sa_column=_enum_column(StorageRegion, nullable=True, index=True)

@@ -197,6 +197,28 @@ class AiActRecordSchema(_Group):
     bias_reviewed_on = fields.Date(allow_none=True, load_default=None)
 
 
+class TrainingSummarySchema(_Group):
+    """What a model developer's public summary of training content (EU AI Act Article 53(1)(d), the Commission's
+    template of July 2025) needs from the provider and the listing does not say elsewhere: the footing the data is
+    offered on, the kinds of content, whether any was crawled from the web and how text-and-data-mining opt-outs
+    were respected, and the measures taken against illegal content. Kept apart from the Article 10 record."""
+
+    rights_basis = _choice(vocab.RightsBasis, allow_none=True, load_default=None)
+    content_types = UniqueList(fields.String(validate=validate.Length(min=1, max=100)), max_items=30)
+    crawled = fields.Boolean(allow_none=True, load_default=None)
+    crawl_details = _text(4000)
+    tdm_opt_out_handling = _text(4000)
+    illegal_content_measures = _text(4000)
+
+    @validates_schema
+    def _crawl_explained(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("crawled") and not (data.get("tdm_opt_out_handling") or "").strip():
+            raise ValidationError(
+                "say how text-and-data-mining opt-outs (robots.txt, TDMRep…) were respected when crawling",
+                "tdm_opt_out_handling",
+            )
+
+
 class ManifestEntrySchema(_Group):
     path = Coded(vocab.manifest_path, required=True)
     size_bytes = fields.Integer(required=True, strict=False, validate=validate.Range(min=0, max=2**63 - 1))
@@ -267,6 +289,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("provenance", "Provenance", ("sources", "parent_datasets")),
     ("ai_act", "AI Act Article 10 record", ("ai_act",)),
+    ("training_summary", "Training-content summary (AI Act Article 53)", ("training_summary",)),
     ("delivery", "Delivery and data residency", ("storage_region", "update_frequency")),
     # Shown only for offering type custom (see :func:`sections_for`); it repeats the task, industry, language and
     # annotator fields so a provider describes the whole service on one page.
@@ -374,6 +397,7 @@ class DatasetRecordSchema(Schema):
     )
 
     ai_act = fields.Nested(AiActRecordSchema, load_default=dict)
+    training_summary = fields.Nested(TrainingSummarySchema, load_default=dict)
 
     storage_region = _choice(vocab.StorageRegion, allow_none=True, load_default=None)
     update_frequency = _choice(vocab.UpdateFrequency, allow_none=True, load_default=None)

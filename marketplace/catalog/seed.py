@@ -118,6 +118,13 @@ DEMO_DATASETS: list[tuple[str, int, dict[str, Any], list[tuple[str, str, str]]]]
                 }
             ],
             storage_region="us",
+            training_summary={
+                "rights_basis": "rights_holder",
+                "content_types": ["customer-support phone calls", "verbatim transcripts"],
+                "crawled": False,
+                "illegal_content_measures": "Every call was screened by reviewers; calls with threats, fraud "
+                "attempts or payment-card data in clear were removed.",
+            },
             update_frequency="quarterly",
             ai={
                 "design_choices": "Two-channel audio keeps speaker turns; 8 kHz matches production telephony.",
@@ -250,6 +257,17 @@ DEMO_DATASETS: list[tuple[str, int, dict[str, Any], list[tuple[str, str, str]]]]
                 },
             ],
             storage_region="eu",
+            training_summary={
+                "rights_basis": "rights_holder",
+                "content_types": ["instruction and answer pairs", "translations"],
+                "crawled": True,
+                "crawl_details": "Seed prompts drawn in 2023 from public-domain and CC-licensed web pages by our "
+                "own crawler (about 2,000 sites, mainly encyclopaedias and government portals).",
+                "tdm_opt_out_handling": "The crawler obeyed robots.txt, W3C TDMRep (tdm-reservation) and "
+                "ai.txt; pages of sites reserving text and data mining were never fetched.",
+                "illegal_content_measures": "Hash-list and classifier filtering for CSAM and terrorist content, "
+                "then manual review of every flagged pair.",
+            },
             update_frequency="monthly",
             ai={
                 "design_choices": "Each prompt has one gold response and two ranked alternatives.",

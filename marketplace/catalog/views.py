@@ -37,6 +37,7 @@ from marketplace.catalog.schemas import (
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
 from marketplace.forms import field_problems
+from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.views import dataset_offers
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
@@ -158,7 +159,9 @@ def dataset_page(slug: str) -> ViewResult:
         raise NotFound(message=f"No dataset called {slug!r}.")
     page = services.dataset_page(session, dataset)
     markup = exports.schema_org_markup(session, dataset, page["org"], page["record"], base_url=_base_url())
-    return render_template(
+    # Rights signals (TDMRep, RSL) only on what the public may see: never on a draft its provider previews.
+    signals = rights_signals.page_signals(session, dataset, _base_url())
+    html = render_template(
         "catalog/dataset.html",
         **page,
         json_ld=markup,
@@ -168,7 +171,9 @@ def dataset_page(slug: str) -> ViewResult:
         offers=dataset_offers(session, user, dataset) if dataset.is_public else None,
         delivery=dataset_delivery(session, user, dataset),
         access=dataset_access(session, user, dataset, uow().now()),
+        signals=signals,
     )
+    return Response(html, mimetype="text/html", headers=signals.headers if signals else None)
 
 
 @bp.get("/datasets/<slug>/croissant.json")

@@ -298,6 +298,22 @@ class UpdateFrequency(Vocabulary):
 _LABELS["UpdateFrequency"] = {"one_off": "One-off (not updated)"}
 
 
+class RightsBasis(Vocabulary):
+    """On what footing the provider offers the data: the training-content summary's data-source section follows it
+    (EU AI Act Article 53(1)(d), the Commission's template of July 2025)."""
+
+    RIGHTS_HOLDER = "rights_holder"
+    PUBLICLY_AVAILABLE = "publicly_available"
+    THIRD_PARTY = "third_party"
+
+
+_LABELS["RightsBasis"] = {
+    "rights_holder": "We hold the rights, or license them for the rights holders",
+    "publicly_available": "The data is a publicly available dataset we redistribute",
+    "third_party": "We obtained the data from third parties on other terms",
+}
+
+
 #: The preparation operations AI Act Article 10(2)(c) names, each recorded separately.
 PREPARATION_OPERATIONS = ("annotation", "labelling", "cleaning", "updating", "enrichment", "aggregation")
 

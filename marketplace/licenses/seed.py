@@ -14,7 +14,7 @@ from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus, OfferingType
 from marketplace.db import UnitOfWork
 from marketplace.licenses import services
-from marketplace.licenses.models import Offer
+from marketplace.licenses.models import Grant, Offer
 
 # (open license or None, commercial price in EUR cents, commercial template) by position in the catalog.
 PLANS = (
@@ -66,7 +66,39 @@ def seed_offers(uow: UnitOfWork) -> list[str]:
                               currency="EUR")  # fmt: skip
         report.append(f"offers for {dataset.slug}: {open_license or 'no open license'} + {commercial}")
     report.extend(_seed_private_offer(uow))
+    report.extend(_seed_demo_license(uow))
     return report
+
+
+#: The demo buyer's organisation holds the starter pack's open license, so its license page shows the AI Act
+#: training-content summary fragment (the pack's provider described its crawling and opt-out handling).
+DEMO_LICENSE = ("buyer@example.com", "globex-ai", "instruction-pairs-starter")
+
+
+def _seed_demo_license(uow: UnitOfWork) -> list[str]:
+    session = uow.session
+    email, licensee, slug = DEMO_LICENSE
+    buyer = session.exec(select(User).where(User.email == email)).first()
+    dataset = session.exec(select(Dataset).where(Dataset.slug == slug)).first()
+    org = session.exec(select(Organisation).where(Organisation.slug == licensee)).first()
+    if buyer is None or dataset is None or org is None:
+        return []
+    if session.exec(select(Grant.id).where(Grant.dataset_id == dataset.id, Grant.licensee_org_id == org.id)).first():
+        return []
+    offer = session.exec(
+        select(Offer).where(
+            Offer.dataset_id == dataset.id,
+            col(Offer.is_active).is_(True),
+            col(Offer.audience_org_id).is_(None),
+            Offer.price_amount == 0,
+        )
+    ).first()
+    if offer is None:
+        return []
+    grant = services.acquire_free(
+        uow, buyer, offer, licensee_slug=licensee, accepted_terms_hash=offer.terms_hash, ip_address="127.0.0.1"
+    )
+    return [f"{licensee} holds license {grant.id} for {slug} ({offer.license_id})"]
 
 
 #: A private offer Northwind Data Labs makes to Globex AI (the demo buyer) on its first published listing.

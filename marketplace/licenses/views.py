@@ -11,13 +11,15 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 import licensing
 from licensing import LicensingError
+from licensing.signals import RSL_MEDIA_TYPE
 from marketplace.accounts.models import Organisation, User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
-from marketplace.licenses import public, schemas, verification
+from marketplace.licenses import public, schemas, training_summary, verification
 from marketplace.licenses import services as svc
+from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.models import Offer
 from marketplace.permissions import Action, can
 from marketplace.web import (
@@ -116,6 +118,51 @@ def offer_odrl(offer_id: int) -> Response:
     return _public_json(public.offer_odrl(uow().session, offer_id, _base_url()))
 
 
+# --- rights signals for crawlers and AI tools (TDMRep, RSL): public, about public listings only -------------------
+
+
+def _public_text(body: str | bytes, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/robots.txt")
+def robots_txt() -> Response:
+    return _public_text(rights_signals.robots_txt(_base_url()), "text/plain")
+
+
+@bp.get("/.well-known/tdmrep.json")
+def tdmrep_json() -> Response:
+    """W3C TDMRep's site-wide file: the text and data mining reservation of every public listing."""
+    return _public_text(
+        json.dumps(rights_signals.tdmrep_json(uow().session, _base_url()), indent=2), "application/json"
+    )
+
+
+@bp.get("/rsl.xml")
+def site_rsl() -> Response:
+    """The site's RSL 1.0 document (named by robots.txt): every public listing's licenses."""
+    return _public_text(rights_signals.site_rsl_document(uow().session, _base_url()), RSL_MEDIA_TYPE)
+
+
+@bp.get("/datasets/<slug>/rsl.xml")
+def dataset_rsl(slug: str) -> Response:
+    """A public listing's RSL 1.0 document: one license per offer anyone may take. 404 when not public."""
+    session = uow().session
+    dataset = rights_signals.public_dataset(session, slug)
+    return _public_text(rights_signals.rsl_document(session, dataset, _base_url()), RSL_MEDIA_TYPE)
+
+
+@bp.get("/datasets/<slug>/tdm-policy.json")
+def dataset_tdm_policy(slug: str) -> Response:
+    """A public listing's TDM policy (ODRL in the TDMRep profile), named by its ``tdm-policy``. 404 when not public."""
+    session = uow().session
+    dataset = rights_signals.public_dataset(session, slug)
+    return _public_json(rights_signals.tdm_policy(session, dataset, _base_url()))
+
+
 # --- a license's own pages (licensee, licensor, platform admins) -----------------------------------------------------
 
 
@@ -204,6 +251,7 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
         "actions": [a.value for a in licensing.usecheck.Action],
         "status_now": value.status_at(uow().now()).value,
         "downloads": grant_downloads(uow(), current_user(), grant),
+        "may_read_training_summary": can(session, current_user(), Action.GRANT_TRAINING_SUMMARY, grant),
     }
 
 
@@ -230,6 +278,24 @@ def odrl(grant_id: str) -> Response:
     grant = _visible_grant(grant_id)
     body = json.dumps(licensing.to_odrl(svc.grant_value(grant)), indent=2, sort_keys=True)
     return Response(body, mimetype="application/ld+json")
+
+
+@bp.get("/licenses/<grant_id>/training-summary")
+@login_required
+def training_summary_page(grant_id: str) -> ViewResult:
+    """The licensee's fragment of the AI Act Article 53(1)(d) training-content summary, for people to read."""
+    fragment = training_summary.fragment_for(uow().session, current_user(), grant_id, _base_url(), uow().now())
+    return render_template("licenses/training_summary.html", fragment=fragment, grant_id=grant_id)
+
+
+@bp.get("/licenses/<grant_id>/training-summary.json")
+@login_required
+def training_summary_json(grant_id: str) -> Response:
+    """The same fragment as JSON, to paste into the summary (or to keep with the model's documentation)."""
+    fragment = training_summary.fragment_for(uow().session, current_user(), grant_id, _base_url(), uow().now())
+    response = Response(json.dumps(fragment, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="training-summary-{grant_id}.json"'
+    return response
 
 
 # --- offers -------------------------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ order:refund            other_org   -         -        -      -     -     -
 grant:view              none        -         -        y      y     y     y
 grant:view              same_org    -         -        y      y     y     -
 grant:view              other_org   -         -        -      -     -     -
+grant:training_summary  none        -         -        y      y     y     y
+grant:training_summary  same_org    -         -        y      y     y     -
+grant:training_summary  other_org   -         -        -      -     -     -
 custom_request:create   none        -         -        y      y     y     -
 custom_request:create   same_org    -         -        y      y     y     -
 custom_request:create   other_org   -         -        -      -     -     -
@@ -193,6 +196,7 @@ TARGETS: dict[Action, str] = {
     Action.CUSTOM_MILESTONE_ESCALATE: "contract_of_acme",
     Action.CUSTOM_ESCALATION_DECIDE: "contract_bought_by_acme",
     Action.GRANT_VIEW: "grant",
+    Action.GRANT_TRAINING_SUMMARY: "grant",
     Action.ACCESS_MANAGE: "org",
     Action.ACCESS_REVIEW: "org",
     Action.ACCESS_REQUEST_VIEW: "access_request",

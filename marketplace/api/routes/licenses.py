@@ -10,11 +10,12 @@ from marketplace.api import present, schemas
 from marketplace.api.core import Call, decode_cursor, operation, page
 from marketplace.api.errors import ApiErrorCode
 from marketplace.api.routes._common import page_limit
+from marketplace.api.schemas.training_summary import LicenseTrainingSummarySchema
 from marketplace.apikeys.scopes import DOWNLOADS, LICENSES_READ
 from marketplace.delivery import services as delivery
 from marketplace.errors import NotFound
 from marketplace.licenses import services as licenses
-from marketplace.licenses import verification
+from marketplace.licenses import training_summary, verification
 from marketplace.licenses.models import Grant
 from marketplace.web import client_ip
 
@@ -87,6 +88,27 @@ def certificate(call: Call, license_id: str) -> dict[str, Any]:
         "kid": grant.certificate_kid,
         "jwks_url": present.base_url() + "/.well-known/jwks.json",
     }
+
+
+@operation(
+    "/v1/licenses/{license_id}/training-summary",
+    "GET",
+    summary="Get a license's training-content summary fragment",
+    tag=TAG,
+    scope=LICENSES_READ,
+    path_params={"license_id": "license"},
+    response=LicenseTrainingSummarySchema(),
+)
+def get_training_summary(call: Call, license_id: str) -> dict[str, Any]:
+    """The licensed dataset's part of the public summary of training content a general-purpose AI model's provider
+    publishes (EU AI Act Article 53(1)(d), the Commission's template of July 2025): the template section it belongs
+    to, modalities with the template's size ranges and exact counts, content types, latest collection date,
+    languages, synthetic share, crawling and text-and-data-mining opt-out handling, illegal-content measures, and
+    the license and its certificate as evidence. Only the licensee's organisation may read it (the licensor gets
+    403)."""
+    return training_summary.fragment_for(
+        call.uow.session, call.caller.user, license_id, present.base_url(), call.uow.now()
+    )
 
 
 @operation(

@@ -41,6 +41,7 @@ REQUIRED: dict[str, str] = {
     "GET /v1/licenses": "licenses:read",
     "GET /v1/licenses/{license_id}": "licenses:read",
     "GET /v1/licenses/{license_id}/certificate": "licenses:read",
+    "GET /v1/licenses/{license_id}/training-summary": "licenses:read",
     "GET /v1/licenses/{license_id}/verify": "public",
     "GET /v1/licenses/{license_id}/manifest": "downloads",
     "POST /v1/licenses/{license_id}/download-links": "downloads",
@@ -367,6 +368,7 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
         for path in (
             f"/api/v1/licenses/{own.id}",
             f"/api/v1/licenses/{own.id}/certificate",
+            f"/api/v1/licenses/{own.id}/training-summary",
             f"/api/v1/licenses/{own.id}/manifest",
             f"/api/v1/orders/{own_order.id}",
             f"/api/v1/orders/{own_order.id}/checkout",
@@ -382,6 +384,9 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
         assert own.id in _ids(client.get("/api/v1/licenses?role=licensor", headers=headers))
         refused = client.post(f"/api/v1/licenses/{own.id}/download-links", json={}, headers=headers)
         assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "not_licensee"
+        # Nor the licensee's training-content summary: that is the licensee's compliance record.
+        summary = client.get(f"/api/v1/licenses/{own.id}/training-summary", headers=headers)
+        assert summary.status_code == 403, summary.get_json()
 
 
 def test_a_user_key_acts_through_every_membership_and_an_org_key_for_one(world, client) -> None:

@@ -1,7 +1,7 @@
 """audit: a tamper-evident audit log, chained by hash per organisation
 
 Revision ID: 0020_audit_chain
-Revises: 0016_key_material
+Revises: 0022_training_summary
 Create Date: 2026-11-30
 
 Two new tables: ``audit_entry`` (append-only, unique per organisation and sequence number) and
@@ -17,7 +17,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0020_audit_chain"
-down_revision: str | None = "0016_key_material"
+down_revision: str | None = "0022_training_summary"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,5 @@
-"""The catalog's metadata in the field's standards: Croissant per version, DCAT for the catalog, schema.org per page.
+"""The catalog's metadata in the field's standards: Croissant and SPDX 3.0 per version, DCAT-AP 3 for the catalog,
+schema.org per page.
 
 Addresses are absolute, built from the ``BASE_URL`` setting, so the documents say the same whichever host name
 a request came in on. Each document names the license of every public offer of the listing (the catalog alone
@@ -8,14 +9,16 @@ does not know them; :mod:`marketplace.licenses.public` does).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlmodel import Session, col, select
 
 import licensing
 from marketplace.accounts.models import Organisation
-from marketplace.catalog import croissant, linked_data, services, vocab
+from marketplace.catalog import croissant, dcat, linked_data, services, spdx, vocab
 from marketplace.catalog.linked_data import OfferedLicense
-from marketplace.catalog.models import Dataset, DatasetVersion
+from marketplace.catalog.manifest import canonical_manifest
+from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.licenses import public
 from marketplace.licenses.models import Offer
@@ -47,6 +50,9 @@ def _offered(offer: Offer, base_url: str) -> OfferedLicense:
         license_url=public.license_url(offer.license_id, base_url),
         policy_url=public.offer_odrl_url(offer, base_url),
         price=price,
+        license_id=template.id,
+        open_license=template.is_open,
+        free=offer.is_free,
     )
 
 
@@ -89,17 +95,44 @@ def schema_org_markup(
     )
 
 
-def dcat_feed(session: Session, *, base_url: str, title: str = "Dataset Marketplace") -> dict[str, Any]:
-    """The DCAT 3 catalog of every public listing (published or deprecated), newest first."""
-    rows = session.exec(
-        select(Dataset, Organisation)
-        .join(Organisation, col(Organisation.id) == Dataset.organisation_id)
-        .where(col(Dataset.status).in_(vocab.PUBLIC_STATUSES))
-        .order_by(col(Dataset.published_at).desc(), col(Dataset.id).desc())
-    ).all()
-    ids = [dataset.id for dataset, _ in rows if dataset.id is not None]
-    terms = services.terms_of(session, ids)
-    offered = offered_licenses(session, ids, base_url=base_url)
+def version_urls(base_url: str, dataset: Dataset, version: DatasetVersion) -> dict[str, str]:
+    """The public addresses of a published version's metadata documents."""
+    label = quote(version.version, safe="")  # a Semantic Versioning label may carry "+build" metadata
+    base = f"{base_url}/datasets/{dataset.slug}/versions/{label}"
+    return {
+        "manifest_url": f"{base}/manifest.json",
+        "spdx_url": f"{base}/spdx.json",
+        "croissant_url": f"{base_url}/datasets/{dataset.slug}/croissant.json?version={label}",
+    }
+
+
+def manifest_export(session: Session, dataset: Dataset, version_label: str) -> bytes:
+    """The canonical manifest of a published version: the bytes whose SHA-256 is its manifest digest."""
+    return canonical_manifest(services.version_files(session, services.get_version(session, dataset, version_label)))
+
+
+def spdx_export(session: Session, dataset: Dataset, version_label: str, *, base_url: str) -> dict[str, Any]:
+    """The SPDX 3.0.1 document of a published version (:class:`NotFound` for a draft or an unknown label)."""
+    version = services.get_version(session, dataset, version_label)
+    org = services.organisation_of(session, dataset)
+    links = urls(base_url, dataset, org)
+    return spdx.build_document(
+        dataset,
+        org,
+        services.dataset_record(session, dataset),
+        version,
+        services.version_files(session, version),
+        _licenses_of(session, dataset, base_url),
+        spdx.SpdxLinks(
+            document_url=version_urls(base_url, dataset, version)["spdx_url"],
+            page_url=links["page_url"],
+            provider_url=links["provider_url"],
+            base_url=base_url,
+        ),
+    )
+
+
+def _latest_versions(session: Session, ids: list[int]) -> dict[int, DatasetVersion]:
     latest: dict[int, DatasetVersion] = {}
     for start in range(0, len(ids), 500):
         for version in session.exec(
@@ -111,20 +144,52 @@ def dcat_feed(session: Session, *, base_url: str, title: str = "Dataset Marketpl
             best = latest.get(version.dataset_id)
             if best is None or vocab.semver_key(version.version) > vocab.semver_key(best.version):
                 latest[version.dataset_id] = version
+    return latest
+
+
+def _version_exports(session: Session, base_url: str, dataset: Dataset, version: DatasetVersion) -> dcat.VersionExports:
+    files = list(session.exec(select(DatasetFile).where(DatasetFile.version_id == version.id)))
+    return dcat.VersionExports(
+        version=version,
+        manifest_bytes=len(canonical_manifest(files)),
+        media_types=tuple(sorted({f.media_type for f in files})),
+        **version_urls(base_url, dataset, version),
+    )
+
+
+def dcat_feed(session: Session, *, base_url: str, title: str = "Dataset Marketplace") -> dict[str, Any]:
+    """The DCAT-AP 3 catalog of every public listing (published or deprecated), newest first."""
+    rows = session.exec(
+        select(Dataset, Organisation)
+        .join(Organisation, col(Organisation.id) == Dataset.organisation_id)
+        .where(col(Dataset.status).in_(vocab.PUBLIC_STATUSES))
+        .order_by(col(Dataset.published_at).desc(), col(Dataset.id).desc())
+    ).all()
+    ids = [dataset.id for dataset, _ in rows if dataset.id is not None]
+    terms = services.terms_of(session, ids)
+    offered = offered_licenses(session, ids, base_url=base_url)
+    latest = _latest_versions(session, ids)
     entries = []
     for dataset, org in rows:
         assert dataset.id is not None
         record = services.dataset_record(session, dataset, terms[dataset.id])
+        version = latest.get(dataset.id)
+        links = urls(base_url, dataset, org)
         entries.append(
-            linked_data.dcat_dataset(
+            dcat.dcat_ap_dataset(
                 dataset,
                 org,
                 record,
-                latest.get(dataset.id),
-                **urls(base_url, dataset, org),
+                _version_exports(session, base_url, dataset, version) if version is not None else None,
+                page_url=links["page_url"],
+                provider_url=links["provider_url"],
                 licenses=offered.get(dataset.id, []),
             )
         )
-    return linked_data.dcat_catalog(
-        entries, catalog_url=f"{base_url}/catalog.jsonld", home_url=f"{base_url}/datasets", title=title
+    return dcat.dcat_ap_catalog(
+        entries,
+        catalog_url=f"{base_url}/catalog.jsonld",
+        home_url=f"{base_url}/datasets",
+        title=title,
+        modified=max((dataset.updated_at for dataset, _ in rows), default=None),
     )

@@ -1,5 +1,5 @@
 """Catalog pages: search, dataset pages, provider profiles, the provider's listing workflow, review, import,
-and the metadata exports (Croissant, DCAT). Each view parses its input, calls one service and renders.
+and the metadata exports (Croissant, SPDX, DCAT-AP). Each view parses its input, calls one service and renders.
 """
 
 from __future__ import annotations
@@ -185,6 +185,28 @@ def croissant_json(slug: str) -> Response:
     response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json")
     response.headers["Content-Disposition"] = f'inline; filename="{dataset.slug}-croissant.json"'
     response.headers["Access-Control-Allow-Origin"] = "*"  # public metadata, meant for tools
+    return response
+
+
+@bp.get("/datasets/<slug>/versions/<label>/spdx.json")
+def spdx_json(slug: str, label: str) -> Response:
+    """The SPDX 3.0.1 document of a published version: public, like the Croissant export; 404 for a draft."""
+    session = uow().session
+    dataset = services.get_published_dataset(session, slug)
+    document = exports.spdx_export(session, dataset, label, base_url=_base_url())
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/spdx+json")
+    response.headers["Content-Disposition"] = f'inline; filename="{dataset.slug}-{label}.spdx.json"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/datasets/<slug>/versions/<label>/manifest.json")
+def manifest_json(slug: str, label: str) -> Response:
+    """The canonical file manifest of a published version: the exact bytes its manifest digest is the SHA-256 of."""
+    session = uow().session
+    dataset = services.get_published_dataset(session, slug)
+    response = Response(exports.manifest_export(session, dataset, label), mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -238,6 +238,8 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
             title=dataset.title,
             creator=licensor.name if licensor else "the provider",
             source_url=f"{uow().settings['BASE_URL']}/datasets/{dataset.slug}",
+            # The marketplace's own licenses (LicenseRef-…) are documents on this site: their URL is relative.
+            base_url=uow().settings["BASE_URL"],
         )
     return {
         "grant": grant,

@@ -279,3 +279,22 @@ def test_paste_a_certificate_to_verify_it(client, market, db_session) -> None:
     tampered = grant.certificate[:-3] + ("AAA" if not grant.certificate.endswith("AAA") else "BBB")
     bad = post_form(client, "/verify", {"certificate": tampered}, token_from="/verify")
     assert "not valid" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("license_id", ["LicenseRef-research-only-1.0", "CC-BY-4.0"])
+def test_the_license_page_shows_the_attribution_of_a_site_license_and_of_an_open_one(
+    client, market, db_session, license_id
+) -> None:
+    """The marketplace's own licenses have addresses on this site; their attribution names the full address."""
+    offer = _offer(db_session, market, title="Attributed", license_id=license_id)
+    log_in(client, "purchaser@example.org", PASSWORD)
+    response = post_form(
+        client, f"/offers/{offer.id}/acquire", {"licensee": "buy", "accept_terms": offer.terms_hash},
+        token_from="/settings",
+    )  # fmt: skip
+    assert response.status_code == 302
+    grant = db_session.exec(select(Grant).where(Grant.offer_id == offer.id)).one()
+    page = client.get(f"/licenses/{grant.id}")
+    assert page.status_code == 200
+    if license_id.startswith("LicenseRef-"):
+        assert f"http://localhost/license-templates/{license_id}" in page.get_data(as_text=True)

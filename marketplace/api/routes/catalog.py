@@ -1,4 +1,4 @@
-"""Catalog: search with facets, listings, versions, Croissant metadata and offers (scope ``catalog:read``)."""
+"""Catalog: search with facets, listings, versions, Croissant and SPDX metadata and offers (scope ``catalog:read``)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,15 @@ from marketplace.errors import BadRequest, FieldProblem
 from marketplace.licenses import services as licenses
 
 TAG = "Catalog"
+
+#: An SPDX 3.0.1 JSON-LD document (Dataset profile), sent as it is.
+SPDX_DOCUMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "SPDX 3.0.1 JSON-LD (context https://spdx.org/rdf/3.0.1/spdx-context.jsonld) with a "
+    "dataset_DatasetPackage, its license expression and its files with SHA-256 hashes.",
+    "required": ["@context", "@graph"],
+    "additionalProperties": True,
+}
 
 
 def _fingerprint(query: dict[str, Any]) -> str:
@@ -126,6 +135,25 @@ def croissant(call: Call, slug: str) -> dict[str, Any]:
     session = call.uow.session
     dataset = catalog.get_published_dataset(session, slug)
     return exports.croissant_export(session, dataset, call.query.get("version"), base_url=present.base_url())
+
+
+@operation(
+    "/v1/datasets/{slug}/versions/{version}/spdx",
+    "GET",
+    summary="Export a published version as an SPDX 3.0 document",
+    tag=TAG,
+    scope=CATALOG_READ,
+    path_params={"slug": "slug", "version": "version"},
+    response=SPDX_DOCUMENT,
+    media_type="application/spdx+json",
+)
+def spdx(call: Call, slug: str, version: str) -> dict[str, Any]:
+    """SPDX 3.0.1 JSON-LD of a published version with the Dataset profile: dataset type, collection, preprocessing,
+    known bias, sensitive personal information, intended use, the license expression of the public offers, and
+    every file with its SHA-256. A draft version is 404."""
+    session = call.uow.session
+    dataset = catalog.get_published_dataset(session, slug)
+    return exports.spdx_export(session, dataset, version, base_url=present.base_url())
 
 
 @operation(

@@ -37,6 +37,7 @@ REQUIRED: dict[str, str] = {
     "GET /v1/datasets/{slug}/versions": "catalog:read",
     "GET /v1/datasets/{slug}/versions/{version}": "catalog:read",
     "GET /v1/datasets/{slug}/croissant": "catalog:read",
+    "GET /v1/datasets/{slug}/versions/{version}/spdx": "catalog:read",
     "GET /v1/datasets/{slug}/offers": "catalog:read",
     "GET /v1/licenses": "licenses:read",
     "GET /v1/licenses/{license_id}": "licenses:read",

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF
+from rdflib import Namespace
 from sqlmodel import Session, col, select
 
 from marketplace.catalog import services
@@ -106,31 +105,6 @@ def test_croissant_of_an_older_version(app, client, catalog, uow) -> None:
     assert client.get(f"/datasets/{dataset.slug}/croissant.json?version=9.9.9").status_code == 404
     draft = catalog.draft(title="Unpublished")
     assert client.get(f"/datasets/{draft.slug}/croissant.json").status_code == 404
-
-
-@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
-def test_dcat_feed_lists_every_published_dataset(client, seeded: list[str], catalog, uow) -> None:
-    hidden = catalog.draft(title="Hidden draft")
-    uow.session.flush()
-    response = client.get("/catalog.jsonld")
-    assert response.status_code == 200 and response.mimetype == "application/ld+json"
-    graph = Graph().parse(data=response.get_data(as_text=True), format="json-ld")
-    catalog_node = URIRef("http://localhost/catalog.jsonld")
-    assert (catalog_node, RDF.type, DCAT.Catalog) in graph
-    listed = {str(graph.value(node, DCTERMS.identifier)): node for node in graph.objects(catalog_node, DCAT.dataset)}
-    # Every published listing, custom-collection services included (the seed lists one).
-    assert set(listed) == set(seeded) | {"custom-clinical-speech-collection"} and hidden.slug not in listed
-    for slug, node in listed.items():
-        page = URIRef(f"http://localhost/datasets/{slug}")
-        assert node == page
-        assert (node, RDF.type, DCAT.Dataset) in graph
-        assert (node, DCAT.landingPage, page) in graph
-        assert graph.value(node, DCTERMS.title) is not None
-        distribution = graph.value(node, DCAT.distribution)
-        assert graph.value(distribution, DCAT.mediaType) == Literal("application/ld+json")
-    speech = listed["call-centre-speech-en-es-us"]
-    assert (speech, DCTERMS.spatial, URIRef("http://publications.europa.eu/resource/authority/country/USA")) in graph
-    assert (speech, DCTERMS.language, URIRef("http://lexvo.org/id/iso639-3/eng")) in graph
 
 
 def test_schema_org_markup_is_a_safe_data_block(client, catalog) -> None:

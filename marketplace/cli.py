@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask.cli import run_command as flask_run_command
 
+from marketplace.audit.cli import audit_group
 from marketplace.db import Database, ServiceContext, UnitOfWork, unit_of_work
 from marketplace.errors import DomainError
 
@@ -73,6 +74,8 @@ def run_command(ctx: click.Context, /, **options: Any) -> None:
 
 
 main.add_command(run_command)
+# On the top-level command (not the application's): ``audit verify`` checks a file offline, without creating the app.
+main.add_command(audit_group)
 
 
 def register_commands(app: Flask) -> None:
@@ -103,6 +106,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.access.cli import access_group
 
     app.cli.add_command(access_group)
+    app.cli.add_command(audit_group)
 
 
 @click.group("db", cls=AppGroup)

@@ -4,6 +4,7 @@ from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
 from marketplace.aiact import models as aiact_models
 from marketplace.apikeys import models as apikeys_models
+from marketplace.audit import models as audit_models
 from marketplace.catalog import models as catalog_models
 from marketplace.catalog.croissant import model as croissant_models
 from marketplace.custom import funding_models as custom_funding_models
@@ -22,6 +23,7 @@ __all__ = [
     "accounts_models",
     "aiact_models",
     "apikeys_models",
+    "audit_models",
     "catalog_models",
     "croissant_models",
     "custom_funding_models",

@@ -74,6 +74,7 @@ class Action(enum.StrEnum):
     # EU AI Act Article 10 documentation packs (marketplace.aiact), per version of a dataset.
     AI_ACT_PACK_READ = "ai_act_pack:read"
     AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
+    AUDIT_READ = "audit:read"
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
         _platform_admin,
     ),
     Action.AI_ACT_SIGN_OFF: _member_of_owner,
+    # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
+    # operators use the command line).
+    Action.AUDIT_READ: _at_least(Role.ADMIN),
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

@@ -109,6 +109,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.access.seed import seed_access
 
     report.extend(seed_access(uow, DEMO_PASSWORD))
+    from marketplace.audit.seed import seed_audit
+
+    report.extend(seed_audit(uow))
     from marketplace.custom.seed import seed_custom
 
     report.extend(seed_custom(uow))

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import re
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from marketplace import audit as audit_log
 from marketplace.access.models import AccessEvent
 from marketplace.accounts.models import Organisation, User
 from marketplace.catalog.models import Dataset
@@ -30,8 +32,13 @@ def record(
     dataset_id: int | None = None,
     provider_org_id: int | None = None,
     person_id: int | None = None,
+    requester_org_id: int | None = None,
 ) -> AccessEvent:
-    """Append one entry to the audit log, at the unit of work's clock time (rows are never changed)."""
+    """Append one entry to the audit log, at the unit of work's clock time (rows are never changed).
+
+    The decision is also appended to the tamper-evident audit chains (:func:`marketplace.audit.append`) of the
+    provider and of the organisation that asked (``requester_org_id``), in the same unit of work.
+    """
     row = AccessEvent(
         at=uow.now(),
         actor_id=actor.id if actor is not None else None,
@@ -46,7 +53,25 @@ def record(
         person_id=person_id,
     )
     uow.session.add(row)
+    audit_log.append(
+        uow,
+        organisation_ids=[provider_org_id, requester_org_id],
+        kind="access." + _KIND_WORD.sub("_", f"{subject}_{action}".lower()).strip("_"),
+        subject_type=f"access_{subject}",
+        subject_id=subject_id,
+        actor=audit_log.actor_of(actor),
+        data={
+            "from_state": row.from_state,
+            "to_state": row.to_state,
+            "reason": row.reason,
+            "dataset": dataset_id,
+            "person": person_id,
+        },
+    )
     return row
+
+
+_KIND_WORD = re.compile(r"[^a-z0-9_]+")
 
 
 def history_of(session: Session, person: User) -> list[AccessEvent]:

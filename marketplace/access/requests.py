@@ -112,7 +112,7 @@ def _log(
     audit.record(
         uow, actor=actor, subject="request", subject_id=request.id or 0, action=action, from_state=before,
         to_state=after, reason=reason, dataset_id=request.dataset_id, provider_org_id=request.provider_org_id,
-        person_id=request.requester_id,
+        person_id=request.requester_id, requester_org_id=request.organisation_id,
     )  # fmt: skip
 
 
@@ -379,7 +379,7 @@ def end_approval(
     audit.record(
         uow, actor=actor, subject="approval", subject_id=approval.id or 0, action=to.value, from_state=before,
         to_state=to, reason=reason, dataset_id=approval.dataset_id, provider_org_id=approval.provider_org_id,
-        person_id=approval.user_id,
+        person_id=approval.user_id, requester_org_id=approval.organisation_id,
     )  # fmt: skip
     event = {ApprovalState.EXPIRED: "access.expired", ApprovalState.REVOKED: "access.revoked"}.get(to)
     if to is ApprovalState.RESET:
@@ -445,7 +445,7 @@ def grant_access(
     audit.record(
         uow, actor=actor, subject="approval", subject_id=approval.id or 0, action="granted",
         to_state=ApprovalState.ACTIVE, reason=reason, dataset_id=dataset.id, provider_org_id=dataset.organisation_id,
-        person_id=person.id,
+        person_id=person.id, requester_org_id=org.id,
     )  # fmt: skip
     data = {"approval_id": approval.id, "user_id": person.id, "expires_at": _iso(expires_at), "reason": reason}
     _event(uow, "access.approved", dataset, data, [dataset.organisation_id, org.id or 0])

@@ -232,6 +232,7 @@ def _org_page_context(slug: str) -> dict[str, Any]:
         "may_invite": can(session, user, Action.ORG_INVITE, org),
         "may_manage": can(session, user, Action.ORG_MANAGE_MEMBERS, org),
         "may_manage_owners": can(session, user, Action.ORG_MANAGE_OWNERS, org),
+        "may_read_audit": can(session, user, Action.AUDIT_READ, org),
         "roles": list(Role),
         "form": {},
     }

@@ -16,6 +16,7 @@ from marketplace.api.routes import (
     access,
     access_review,
     aiact,
+    audit,
     catalog,
     contracts,
     custom,
@@ -41,6 +42,7 @@ _ROUTE_MODULES = (
     custom,
     contracts,
     withdrawals,
+    audit,
 )
 
 

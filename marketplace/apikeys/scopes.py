@@ -15,6 +15,7 @@ ACCESS_REQUEST = "access:request"
 ACCESS_REVIEW = "access:review"
 WITHDRAWALS_READ = "withdrawals:read"
 WITHDRAWALS_WRITE = "withdrawals:write"
+AUDIT_READ = "audit:read"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -37,6 +38,7 @@ SCOPES: dict[str, str] = {
     "read the withdrawal notices sent to them.",
     WITHDRAWALS_WRITE: "Withdrawals: providers file withdrawals and publish patched versions; licensees confirm "
     "deletion.",
+    AUDIT_READ: "Organisation admins: read and export the organisation's tamper-evident audit log (JSON Lines).",
 }
 
 

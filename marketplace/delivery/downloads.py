@@ -28,9 +28,10 @@ from sqlmodel import Session, col, func, select
 
 import licensing
 import storage
-from marketplace import metrics
+from marketplace import audit, metrics
 from marketplace.access import gate as access_gate
 from marketplace.accounts.models import User
+from marketplace.audit.chain import format_time
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import UnitOfWork
@@ -336,6 +337,23 @@ def _issue(
     )
     uow.session.add(event)
     uow.session.flush()  # the row's id is the link's reference
+    audit.append(
+        uow,
+        organisation_ids=[grant.licensee_org_id, grant.licensor_org_id],
+        kind="download.link_issued",
+        subject_type="license",
+        subject_id=grant.id,
+        actor=audit.actor_of(who.user, api_key_id=who.api_key_id, oauth_client_id=who.oauth_client_id),
+        data={
+            "link": link_reference(event),
+            "dataset": dataset.slug,
+            "version": version.version,
+            "path": file.path,
+            "sha256": file.sha256,
+            "expires_at": format_time(expires_at),
+            "ip_address": event.ip_address,
+        },
+    )
     assert file.storage_key is not None
     with storage_errors("path"):
         url = dataset_storage(uow, dataset).presign_download(

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 import licensing
 from licensing import KeyRing, LicensingError
+from marketplace import audit
 from marketplace.access import gate as access_gate
 from marketplace.accounts.models import Organisation, OrgKind, User
 from marketplace.catalog.models import Dataset, DatasetVersion
@@ -331,6 +332,7 @@ def issue_grant(
     session.flush()
     for event in grant_value.events:
         session.add(_event_row(grant.id, event))
+        _audit_event(uow, grant, event, kind="license.issued", dataset=dataset.slug)
     session.flush()
     emit(
         uow,
@@ -408,9 +410,43 @@ def _event_row(grant_id: str, event: licensing.GrantEvent) -> GrantEvent:
     )
 
 
+def _audit_event(uow: UnitOfWork, grant: Grant, event: licensing.GrantEvent, *, kind: str, dataset: str | None) -> None:
+    """Append one event of ``grant``'s log to the audit chains of both parties (licensor and licensee)."""
+    audit.append(
+        uow,
+        organisation_ids=[grant.licensor_org_id, grant.licensee_org_id],
+        kind=kind,
+        subject_type="license",
+        subject_id=grant.id,
+        actor=event.actor or "system",
+        data={
+            "dataset": dataset,
+            "license": grant.license_id,
+            "versions": list(grant.versions),
+            "terms_hash": grant.terms_hash,
+            "licensor_organisation": grant.licensor_org_id,
+            "licensee_organisation": grant.licensee_org_id,
+            "from_status": event.from_status.value if event.from_status is not None else None,
+            "to_status": event.to_status.value,
+            "reason": event.reason,
+        },
+    )
+
+
 def grant_value(grant: Grant) -> licensing.Grant:
     """The engine's grant, rebuilt from the stored record (its terms hash is re-checked)."""
     return licensing.Grant.from_dict(grant.record)
+
+
+#: The audit log's name for each status change of a license (what happened, in the past tense).
+_AUDIT_KINDS = {
+    licensing.GrantAction.ACTIVATE: "activated",
+    licensing.GrantAction.AWAIT_APPROVAL: "awaiting_approval",
+    licensing.GrantAction.SUSPEND: "suspended",
+    licensing.GrantAction.REINSTATE: "reinstated",
+    licensing.GrantAction.EXPIRE: "expired",
+    licensing.GrantAction.REVOKE: "revoked",
+}
 
 
 def transition_grant(
@@ -430,8 +466,10 @@ def transition_grant(
     grant.updated_at = uow.now()
     uow.session.add(grant)
     uow.session.add(_event_row(grant.id, changed.events[-1]))
+    dataset = uow.session.get(Dataset, grant.dataset_id)
+    slug = dataset.slug if dataset else None
+    _audit_event(uow, grant, changed.events[-1], kind=f"license.{_AUDIT_KINDS[action]}", dataset=slug)
     if changed.status is licensing.GrantStatus.REVOKED:
-        dataset = uow.session.get(Dataset, grant.dataset_id)
         licensee = uow.session.get(Organisation, grant.licensee_org_id)
         emit(
             uow,

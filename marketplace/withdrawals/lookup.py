@@ -24,6 +24,12 @@ def withdrawn_versions(session: Session, dataset_id: int) -> dict[int, int | Non
     return {version_id: (patched if published is not None else None) for version_id, patched, published in rows}
 
 
+def withdrawals_by_version(session: Session, dataset_id: int) -> dict[int, Withdrawal]:
+    """The dataset's withdrawals by the id of the version each withdrew (for the public page's version list)."""
+    rows = session.exec(select(Withdrawal).where(Withdrawal.dataset_id == dataset_id)).all()
+    return {row.version_id: row for row in rows}
+
+
 def withdrawal_of_version(session: Session, version_id: int) -> Withdrawal | None:
     return session.exec(select(Withdrawal).where(Withdrawal.version_id == version_id)).first()
 

@@ -19,6 +19,7 @@ from marketplace.catalog.services.records import record_event
 from marketplace.db import UnitOfWork
 from marketplace.licenses.models import Grant
 from marketplace.mail import send_after_commit
+from marketplace.withdrawals import trail
 from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from marketplace.withdrawals.states import NoticeState, check_notice_move
 
@@ -118,6 +119,7 @@ def sweep(uow: UnitOfWork) -> dict[str, int]:
             notice.overdue_at = now
             subject = f"Overdue: confirm the deletion of data from {dataset.title} {withdrawal.version_label}"
             record_event(uow, dataset, None, "withdrawal_overdue", str(notice.licensee_org_id))
+            trail.overdue(uow, dataset, withdrawal, notice)
             _tell_provider_overdue(uow, dataset, withdrawal, notice)
             done["overdue"] += 1
         elif notice.reminders_sent == 0:

@@ -32,7 +32,7 @@ from marketplace.errors import Conflict, FieldProblem, NotFound, ValidationFaile
 from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
 from marketplace.permissions import Action, can, require
-from marketplace.withdrawals import lookup, notify
+from marketplace.withdrawals import lookup, notify, trail
 from marketplace.withdrawals.errors import WithdrawalErrorCode
 from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from marketplace.withdrawals.states import (
@@ -311,6 +311,7 @@ def file_withdrawal(uow: UnitOfWork, user: User | None, dataset: Dataset, filing
     session.add(withdrawal)
     session.flush()
     record_event(uow, dataset, actor, "withdrawal_filed", f"{version.version}: {reason.label}")
+    trail.filed(uow, actor, dataset, withdrawal)
     return withdrawal
 
 
@@ -362,6 +363,7 @@ def publish_patched_version(uow: UnitOfWork, user: User | None, withdrawal: With
     uow.session.add(withdrawal)
     uow.session.flush()
     record_event(uow, dataset, actor, "withdrawal_patch_published", draft.version)
+    trail.patch_published(uow, actor, dataset, withdrawal, draft)
     return _notify_licensees(uow, actor, dataset, withdrawal, draft)
 
 
@@ -428,6 +430,7 @@ def _notify_licensees(
         uow.session.flush()
         notices.append(notice)
         notify.tell_licensee(uow, dataset, withdrawal, patched, notice, grants)
+        trail.licensee_notified(uow, dataset, withdrawal, notice)
     withdrawal.state = WithdrawalState.LICENSEES_NOTIFIED
     withdrawal.notified_at = now
     withdrawal.deadline_at = deadline
@@ -492,6 +495,7 @@ def confirm_deletion(
     assert dataset is not None
     licensee = uow.session.get(Organisation, notice.licensee_org_id)
     record_event(uow, dataset, signer, "withdrawal_deletion_confirmed", licensee.name if licensee else "")
+    trail.deletion_confirmed(uow, signer, dataset, withdrawal, notice)
     return notice
 
 

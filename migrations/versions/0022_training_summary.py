@@ -1,7 +1,7 @@
 """training summary: a listing's own group of provider-entered facts for the AI Act training-content summary
 
 Revision ID: 0022_training_summary
-Revises: 0019_withdrawals
+Revises: 0020_audit_chain
 Create Date: 2026-12-03
 
 EU AI Act Article 53(1)(d) asks model developers for a public summary of their training content on the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022_training_summary"
-down_revision: str | None = "0019_withdrawals"
+down_revision: str | None = "0020_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

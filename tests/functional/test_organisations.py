@@ -134,6 +134,18 @@ MATRIX = [
     ("member", "remove", 403),
     ("admin", "remove", 302),
     ("outsider", "remove", 403),
+    # The audit log page and its download: the organisation's admins and owners only.
+    (None, "audit", 302),
+    ("outsider", "audit", 403),
+    ("member", "audit", 403),
+    ("admin", "audit", 200),
+    ("owner", "audit", 200),
+    ("platform_admin", "audit", 403),
+    (None, "audit_download", 302),
+    ("outsider", "audit_download", 403),
+    ("member", "audit_download", 403),
+    ("admin", "audit_download", 200),
+    ("platform_admin", "audit_download", 403),
 ]
 
 
@@ -161,6 +173,8 @@ def test_permission_matrix(app, db_session: Session, actor, action, expected) ->
     token_page = "/settings" if actor else "/login"
     if action == "view":
         response = client.get(page)
+    elif action in ("audit", "audit_download"):
+        response = client.get(f"{page}/audit" if action == "audit" else f"{page}/audit.jsonl")
     elif action == "invite":
         response = post_form(
             client, f"{page}/invitations", {"email": "z@example.org", "role": "member"}, token_from=token_page

@@ -175,6 +175,9 @@ ai_act_pack:read        other_org   -         -        -      -     -     -
 ai_act_pack:sign_off    none        -         -        y      y     y     -
 ai_act_pack:sign_off    same_org    -         -        y      y     y     -
 ai_act_pack:sign_off    other_org   -         -        -      -     -     -
+audit:read              none        -         -        -      y     y     -
+audit:read              same_org    -         -        -      y     y     -
+audit:read              other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -231,6 +234,7 @@ TARGETS: dict[Action, str] = {
     # A draft version's pack (a published one is anyone's: test_a_published_versions_pack_is_anyones below).
     Action.AI_ACT_PACK_READ: "draft_pack",
     Action.AI_ACT_SIGN_OFF: "dataset",
+    Action.AUDIT_READ: "org",
 }
 
 

@@ -105,8 +105,23 @@ def dataset_page(session: Session, dataset: Dataset) -> dict[str, Any]:
         "sample_texts": texts,
         "preview_limit": MANIFEST_PREVIEW_FILES,
         "ai_act_complete": complete_versions(session, [dataset.id]).get(dataset.id, []) if dataset.id else [],
+        # Versions withdrawn from (files or records taken out): still listed, marked, with their patched version.
+        "withdrawals": _withdrawals_shown(session, dataset, versions),
         **croissant_parts(session, dataset),
     }
+
+
+def _withdrawals_shown(session: Session, dataset: Dataset, versions: list[DatasetVersion]) -> dict[int, dict[str, Any]]:
+    from marketplace.withdrawals.lookup import withdrawals_by_version  # withdrawals builds on the catalog
+
+    if dataset.id is None:
+        return {}
+    labels = {v.id: v.version for v in versions}
+    shown = {}
+    for version_id, withdrawal in withdrawals_by_version(session, dataset.id).items():
+        patched = labels.get(withdrawal.patched_version_id) if withdrawal.patch_published_at else None
+        shown[version_id] = {"reason": withdrawal.reason.label, "on": withdrawal.filed_at, "patched": patched}
+    return shown
 
 
 def manage_page(session: Session, dataset: Dataset) -> dict[str, Any]:

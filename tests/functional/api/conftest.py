@@ -46,6 +46,7 @@ ALL_SCOPES = [
     "access:review",
     "withdrawals:read",
     "withdrawals:write",
+    "audit:read",
 ]
 
 

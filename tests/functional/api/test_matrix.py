@@ -115,6 +115,8 @@ REQUIRED: dict[str, str] = {
     "POST /v1/provider/access-approvals/{approval_id}/revoke": "access:review",
     "POST /v1/provider/datasets/{slug}/access-grants": "access:review",
     "GET /v1/provider/access-report": "access:review",
+    "GET /v1/audit/entries": "audit:read",
+    "GET /v1/audit/export": "audit:read",
     "GET /v1/provider/credentials": "access:review",
     "GET /v1/provider/credentials/{credential_id}": "access:review",
     "GET /v1/provider/credentials/{credential_id}/file": "access:review",
@@ -326,6 +328,8 @@ def request_for(world, client, credentials) -> Request:
             **access.queries,
             "GET /v1/provider/datasets": "organisation=prov",
             "GET /v1/webhooks/endpoints": "organisation=prov",
+            "GET /v1/audit/entries": "organisation=buy",
+            "GET /v1/audit/export": "organisation=buy",
         },
     )
 

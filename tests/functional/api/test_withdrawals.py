@@ -13,6 +13,8 @@ import pytest
 from sqlmodel import select
 
 from marketplace.accounts.models import OrgKind
+from marketplace.audit import service as audit_service
+from marketplace.audit.models import AuditEntry
 from marketplace.jobs.handlers import HANDLERS
 from marketplace.jobs.models import JobKind
 from marketplace.licenses import services as licenses
@@ -190,6 +192,31 @@ def test_the_whole_flow(recall, client, outbox, clock) -> None:
     late = client.post(f"/api/v1/withdrawal-notices/{rival_notice.id}/confirmation",
                        json={**signed, "deleted_on": clock().date().isoformat()}, headers=keys["outsider"])  # fmt: skip
     assert late.status_code == 201 and late.get_json()["status"] == "confirmed"
+
+    # Every step is in the audit log: filing and the patch in the provider's chain; each notice, confirmation and
+    # lapse in both parties' chains; every chain still verifies.
+    kinds = {slug: _withdrawal_kinds(world, slug) for slug in ("prov", "buy", "rival")}
+    assert kinds["prov"] == [
+        "withdrawal.filed", "withdrawal.patch_published", "withdrawal.licensee_notified",
+        "withdrawal.licensee_notified", "withdrawal.deletion_confirmed", "withdrawal.overdue",
+        "withdrawal.deletion_confirmed",
+    ]  # fmt: skip
+    assert kinds["buy"] == ["withdrawal.licensee_notified", "withdrawal.deletion_confirmed"]
+    assert kinds["rival"] == ["withdrawal.licensee_notified", "withdrawal.overdue", "withdrawal.deletion_confirmed"]
+    [signature] = [e for e in _chain(world, "buy") if e.kind == "withdrawal.deletion_confirmed"]
+    assert signature.data["signer_name"] == "Ada Buyer" and signature.data["licenses"] == [grant.id]
+
+
+def _chain(world, slug: str) -> list[Any]:
+    organisation = world.orgs[slug]
+    assert audit_service.check_chain(world.session, organisation).ok
+    return list(world.session.exec(
+        select(AuditEntry).where(AuditEntry.organisation_id == organisation.id).order_by(AuditEntry.seq)
+    ).all())  # fmt: skip
+
+
+def _withdrawal_kinds(world, slug: str) -> list[str]:
+    return [entry.kind for entry in _chain(world, slug) if entry.kind.startswith("withdrawal.")]
 
 
 def test_bad_filings_name_their_fields(recall, client) -> None:

@@ -137,3 +137,13 @@ def test_a_platform_admin_takes_data_down(world) -> None:
     anyone = _as(world.app, None)
     checked = post_form(anyone, "/verify", {"certificate": grant.certificate}, token_from="/verify")
     assert "Version 1.0.0 was withdrawn" in checked.get_data(as_text=True)
+
+
+def test_the_public_page_marks_the_withdrawn_version_and_names_its_patch(world) -> None:
+    visitor = _as(world.app, None)
+    assert 'data-testid="withdrawn-1.0.0"' not in visitor.get("/datasets/speech").get_data(as_text=True)
+    _file_and_publish(world)
+    page = visitor.get("/datasets/speech").get_data(as_text=True)
+    assert 'data-testid="withdrawn-1.0.0"' in page and 'data-testid="withdrawn-1.0.1"' not in page
+    assert "(legal takedown): this version is no longer" in page
+    assert "licensees receive version 1.0.1 instead" in page

@@ -6,6 +6,7 @@ from marketplace.aiact import models as aiact_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.audit import models as audit_models
 from marketplace.catalog import models as catalog_models
+from marketplace.catalog.croissant import model as croissant_models
 from marketplace.custom import funding_models as custom_funding_models
 from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
@@ -24,6 +25,7 @@ __all__ = [
     "apikeys_models",
     "audit_models",
     "catalog_models",
+    "croissant_models",
     "custom_funding_models",
     "custom_models",
     "delivery_models",

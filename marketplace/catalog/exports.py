@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 import licensing
 from marketplace.accounts.models import Organisation
 from marketplace.catalog import croissant, dcat, linked_data, services, spdx, vocab
+from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.linked_data import OfferedLicense
 from marketplace.catalog.manifest import canonical_manifest
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
@@ -61,10 +62,21 @@ def _licenses_of(session: Session, dataset: Dataset, base_url: str) -> list[Offe
     return offered_licenses(session, [dataset.id], base_url=base_url).get(dataset.id, [])
 
 
-def croissant_export(session: Session, dataset: Dataset, version_label: str | None, *, base_url: str) -> dict[str, Any]:
-    """The Croissant document of a published version (the latest when ``version_label`` is None), its ``license``
-    naming the license of every public offer."""
-    version = services.get_version(session, dataset, version_label)
+def croissant_export(
+    session: Session, dataset: Dataset, version_label: str | None, *, base_url: str, draft: bool = False
+) -> dict[str, Any]:
+    """The Croissant 1.1 document of a published version (the latest when ``version_label`` is None), its
+    ``license`` naming the license of every public offer. With ``draft``, of the listing as it stands (its latest
+    version of any status, only uploaded files), for its provider; an imported listing is described as its
+    document was, but for what the provider changed since."""
+    version: DatasetVersion | None
+    if draft:
+        drafts = services.versions_of(session, dataset, include_drafts=True)
+        version = drafts[0] if drafts else None
+        files = [f for f in services.version_files(session, version) if f.storage_key] if version else []
+    else:
+        version = services.get_version(session, dataset, version_label)
+        files = services.version_files(session, version)
     org = services.organisation_of(session, dataset)
     record = services.dataset_record(session, dataset)
     links = urls(base_url, dataset, org)
@@ -73,10 +85,12 @@ def croissant_export(session: Session, dataset: Dataset, version_label: str | No
         org,
         record,
         version,
-        services.version_files(session, version),
+        files,
         page_url=links["page_url"],
         provider_url=links["provider_url"],
         license_urls=linked_data.license_urls(_licenses_of(session, dataset, base_url)),
+        profile=croissant_store.profile_of(session, dataset),
+        declared=croissant_store.declared_of(session, dataset),
     )
 
 

@@ -6,6 +6,10 @@ problem, nothing is written. The second applies the rows in the request's transa
 provider's own ``external_id``: importing a row again updates that listing in place, and a row that matches
 what is stored changes nothing at all (no new event, no new ``updated_at``).
 
+A Croissant document (:mod:`marketplace.catalog.croissant`) brings more than a record: its declared files, record
+sets and own properties, kept beside the listing. It is keyed by its ``identifier`` (else ``@id``, else ``url``)
+and also found by its ``url``; into an existing listing it writes only the fields Croissant can say.
+
 CSV columns are the record's dotted field names (``ai_act.bias_examination``, ``sources.0.license``,
 ``modality_details.audio.hours``); list fields hold values separated by ``|``. JSON Lines objects are records.
 """
@@ -25,7 +29,11 @@ from sqlmodel import col, select
 
 from marketplace import boundedjson
 from marketplace.accounts.models import User
-from marketplace.catalog import croissant, services, vocab
+from marketplace.catalog import services, vocab
+from marketplace.catalog.croissant import CroissantImport, listing_properties, read_document
+from marketplace.catalog.croissant import store as croissant_store
+from marketplace.catalog.croissant.document import keep_what_still_holds
+from marketplace.catalog.croissant.reading import READ_FIELDS, croissant_problems
 from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields, unflatten
 from marketplace.db import UnitOfWork
@@ -35,6 +43,9 @@ from marketplace.forms import field_problems
 FORMATS = ("csv", "jsonl", "croissant")
 LIST_SEPARATOR = "|"
 ALL_FIELDS = tuple(name for names in SECTION_FIELDS.values() for name in names)
+#: The listing fields a Croissant document can say: importing one into an existing listing leaves the others (tasks,
+#: industries, storage region…, which the provider completes on the website) as they are.
+CROISSANT_FIELDS = READ_FIELDS
 
 #: Called as ``progress(done, total)``; an import does two passes over its rows, so ``total`` is twice the rows.
 Progress = Callable[[int, int], None]
@@ -44,6 +55,8 @@ Progress = Callable[[int, int], None]
 class ImportRow:
     location: str  # "row 12", "line 3", "dataset"
     record: dict[str, Any]
+    # What a Croissant document brings beyond the listing record: declared files, record sets, its properties.
+    croissant: CroissantImport | None = None
 
 
 @dataclass
@@ -164,7 +177,7 @@ def _jsonl_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
 
 
 def _croissant_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem]]:
-    """The one record of a Croissant document."""
+    """The one dataset of a Croissant document, or every problem of it named by its JSON path."""
     try:
         document = boundedjson.loads(text)
     except boundedjson.JsonTooComplex as error:
@@ -176,10 +189,10 @@ def _croissant_rows(text: str) -> tuple[list[tuple[str, Any]], list[FieldProblem
             message="The Croissant file is not valid JSON.",
             details=[FieldProblem("file", f"{exc.msg} (line {exc.lineno})", f"line {exc.lineno}")],
         ) from exc
-    try:
-        return [("dataset", croissant.record_from_croissant(document))], []
-    except ValidationError as error:
-        return [], _problems_of(error, "dataset")
+    parts, problems = read_document(document)
+    if parts is None:
+        return [], [FieldProblem(p.path, p.message, "dataset") for p in problems]
+    return [("dataset", parts)], []
 
 
 _READERS: dict[str, Callable[[str], tuple[list[tuple[str, Any]], list[FieldProblem]]]] = {
@@ -206,24 +219,27 @@ def read_rows(
     for done, (location, item) in enumerate(raw, start=1):
         if progress:
             progress(done, 2 * len(raw))
+        parts = item if isinstance(item, CroissantImport) else None
         try:
-            record = load_record(item)
+            record = load_record(parts.record if parts else item)
         except ValidationError as error:
-            problems.extend(_problems_of(error, location))
+            found = _problems_of(error, location)
+            problems.extend(croissant_problems(found) if parts else found)
             continue
         if not record.get("external_id"):
             problems.append(
                 FieldProblem("external_id", "is required to import (your own id for the dataset)", location)
             )
             continue
-        rows.append(ImportRow(location, record))
+        rows.append(ImportRow(location, record, parts))
     if not raw and not problems:
         problems.append(FieldProblem("file", "the file holds no listing", "file"))
     return rows, problems
 
 
 def _existing_datasets(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> dict[str, Dataset]:
-    """The organisation's listings the rows name by ``external_id``."""
+    """The organisation's listings the rows name by ``external_id`` (a Croissant document also by its ``url``:
+    one of our own pages, or the ``url`` an earlier import kept)."""
     ids = [row.record["external_id"] for row in rows]
     existing: dict[str, Dataset] = {}
     for start in range(0, len(ids), 500):
@@ -233,7 +249,16 @@ def _existing_datasets(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> d
         ):
             assert dataset.external_id is not None
             existing[dataset.external_id] = dataset
+    for row in rows:
+        if row.croissant is not None and row.record["external_id"] not in existing:
+            found = croissant_store.find_listing(uow.session, org_id, row.croissant.url, _page_prefix(uow))
+            if found is not None:
+                existing[row.record["external_id"]] = found
     return existing
+
+
+def _page_prefix(uow: UnitOfWork) -> str:
+    return str(uow.settings.get("BASE_URL") or "").rstrip("/") + "/datasets/"
 
 
 def _public_parents(uow: UnitOfWork, rows: list[ImportRow]) -> set[str]:
@@ -374,10 +399,20 @@ def import_catalog(
         else:
             assert dataset.id is not None
             current = services.dataset_record(uow.session, dataset, current_records.get(dataset.id))
-            changed = services.apply_record(uow, dataset, record, ALL_FIELDS, current=current)
+            if row.croissant is not None:
+                record = _settled(uow, dataset, row.croissant, record, current)
+            names = CROISSANT_FIELDS if row.croissant is not None else ALL_FIELDS
+            changed = services.apply_record(uow, dataset, record, names, current=current)
             created = False
         for version in record["versions"]:
             changed |= _import_version(uow, user, dataset, version)
+        if row.croissant is not None:
+            uow.session.flush()
+            page_url = _page_prefix(uow) + dataset.slug
+            label = record["versions"][0]["version"] if record["versions"] else ""
+            changed |= croissant_store.save_import(
+                uow.session, dataset, row.croissant, version_label=label, page_url=page_url
+            )
         if created:
             services.record_event(uow, dataset, user, "imported", row.location)
             report.created.append(dataset.slug)
@@ -390,6 +425,24 @@ def import_catalog(
             progress(len(rows) + done, 2 * len(rows))
     uow.session.flush()
     return report
+
+
+def _settled(
+    uow: UnitOfWork, dataset: Dataset, parts: CroissantImport, record: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any]:
+    """A Croissant record for an existing listing, keeping the listing's values wherever the document says what
+    the listing's own export says (so importing our export of it changes nothing)."""
+    org = services.organisation_of(uow.session, dataset)
+    base = _page_prefix(uow).removesuffix("/datasets/")
+    own = listing_properties(
+        dataset,
+        org,
+        current,
+        None,
+        page_url=_page_prefix(uow) + dataset.slug,
+        provider_url=f"{base}/providers/{org.slug}",
+    )
+    return keep_what_still_holds(record, parts.properties, own, current)
 
 
 def _import_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: dict[str, Any]) -> bool:

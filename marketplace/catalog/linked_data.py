@@ -12,7 +12,7 @@ from marketplace.accounts.models import Organisation
 from marketplace.catalog import vocab
 from marketplace.catalog.models import Dataset, DatasetVersion
 
-CROISSANT_SPEC = "http://mlcommons.org/croissant/1.0"
+CROISSANT_SPEC = "http://mlcommons.org/croissant/1.1"
 
 
 @dataclass(frozen=True)

@@ -792,5 +792,19 @@ def seed_catalog(uow: UnitOfWork) -> list[str]:
             dataset.published_at = uow.now() - timedelta(days=days_ago)
             uow.session.add(dataset)
             report.append(f"published {dataset.slug}")
+    report.extend(_croissant_draft(uow, provider))
     uow.session.flush()
     return report
+
+
+#: A Croissant document as a dataset host publishes it (a zip archive, files inside it, two joined record sets):
+#: imported as a draft of the first provider, whose page shows its schema and the files still to upload.
+CROISSANT_DEMO = SAMPLES / "croissant-used-cars.json"
+
+
+def _croissant_draft(uow: UnitOfWork, provider: User) -> list[str]:
+    org_slug = DEMO_DATASETS[0][0]
+    result = importer.import_catalog(
+        uow, provider, organisation=org_slug, data=CROISSANT_DEMO.read_bytes(), fmt="croissant"
+    )
+    return [f"{org_slug} (Croissant): {result.summary()}"] if result.created or result.updated else []

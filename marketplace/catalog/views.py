@@ -189,6 +189,17 @@ def croissant_json(slug: str) -> Response:
     return response
 
 
+@bp.get("/datasets/<slug>/manage/croissant.json")
+@login_required
+def draft_croissant_json(slug: str) -> Response:
+    """The listing's Croissant as it stands (drafts too), for its provider: what an import made of a document."""
+    dataset = _editable_dataset(slug)
+    document = exports.croissant_export(uow().session, dataset, None, base_url=_base_url(), draft=True)
+    response = Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{dataset.slug}-draft-croissant.json"'
+    return response
+
+
 @bp.get("/datasets/<slug>/versions/<label>/spdx.json")
 def spdx_json(slug: str, label: str) -> Response:
     """The SPDX 3.0.1 document of a published version: public, like the Croissant export; 404 for a draft."""

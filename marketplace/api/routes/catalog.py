@@ -130,7 +130,7 @@ def get_version(call: Call, slug: str, version: str) -> dict[str, Any]:
     media_type="application/ld+json",
 )
 def croissant(call: Call, slug: str) -> dict[str, Any]:
-    """MLCommons Croissant 1.0 JSON-LD (with the RAI vocabulary) of the latest published version, or of
+    """MLCommons Croissant 1.1 JSON-LD (with the RAI vocabulary) of the latest published version, or of
     ``version``."""
     session = call.uow.session
     dataset = catalog.get_published_dataset(session, slug)

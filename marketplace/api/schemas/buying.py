@@ -270,10 +270,10 @@ class CroissantQuerySchema(In):
     version = fields.String(load_default=None, validate=validate.Length(max=64))
 
 
-#: A Croissant 1.0 JSON-LD document (with the RAI vocabulary), sent as it is.
+#: A Croissant 1.1 JSON-LD document (with the RAI vocabulary), sent as it is.
 CROISSANT_DOCUMENT: dict[str, Any] = {
     "type": "object",
-    "description": "MLCommons Croissant 1.0 JSON-LD with the RAI vocabulary.",
+    "description": "MLCommons Croissant 1.1 JSON-LD with the RAI vocabulary.",
     "required": ["@context", "@type", "name"],
     "additionalProperties": True,
 }

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from marketplace.accounts.models import Organisation
 from marketplace.aiact.status import complete_versions
 from marketplace.catalog import search, vocab
+from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.models import (
     Dataset,
     DatasetFile,
@@ -106,6 +107,7 @@ def dataset_page(session: Session, dataset: Dataset) -> dict[str, Any]:
         "ai_act_complete": complete_versions(session, [dataset.id]).get(dataset.id, []) if dataset.id else [],
         # Versions withdrawn from (files or records taken out): still listed, marked, with their patched version.
         "withdrawals": _withdrawals_shown(session, dataset, versions),
+        **croissant_parts(session, dataset),
     }
 
 
@@ -131,6 +133,17 @@ def manage_page(session: Session, dataset: Dataset) -> dict[str, Any]:
         "samples": samples_of(session, dataset),
         "events": events_of(session, dataset),
         "missing": completeness(session, dataset) if dataset.status is DatasetStatus.DRAFT else [],
+        **croissant_parts(session, dataset),
+    }
+
+
+def croissant_parts(session: Session, dataset: Dataset) -> dict[str, Any]:
+    """What a listing keeps of its Croissant description, for its pages: the record sets as readable tables
+    (``schema``) and the declared files with what uploads fulfil them (``declared``)."""
+    profile = croissant_store.profile_of(session, dataset)
+    return {
+        "schema": croissant_store.schema_tables(profile.record_sets) if profile else [],
+        "declared": croissant_store.declared_files(session, dataset),
     }
 
 

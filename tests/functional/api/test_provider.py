@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -168,3 +169,28 @@ def test_webhook_endpoints_through_the_api(world, client) -> None:
     assert client.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=rival).status_code == 404
     assert client.delete(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=key).status_code == 204
     assert client.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=key).status_code == 404
+
+
+def test_a_croissant_import_through_the_api(world, client) -> None:
+    key = bearer(world.key("clerk", ["provider:write"]))
+    document = json.loads(
+        (Path(__file__).parents[2] / "data" / "croissant" / "hf-parquet-splits.json").read_text(encoding="utf-8")
+    )
+    content = json.dumps(document)
+    started = client.post(
+        "/api/v1/provider/imports",
+        json={"organisation": "prov", "format": "croissant", "content": content},
+        headers=key,
+    )
+    job = client.get(started.headers["Location"].removeprefix("http://localhost"), headers=key).get_json()
+    assert job["status"] == "succeeded" and len(job["result"]["created"]) == 1, job
+    document["distribution"][1].pop("includes")
+    document["recordSet"][1]["field"][1].pop("dataType")
+    failing = client.post(
+        "/api/v1/provider/imports",
+        json={"organisation": "prov", "format": "croissant", "content": json.dumps(document)},
+        headers=key,
+    )
+    job = client.get(failing.headers["Location"].removeprefix("http://localhost"), headers=key).get_json()
+    assert job["status"] == "failed" and job["error"].startswith("Nothing was imported")
+    assert sorted(p["field"] for p in job["problems"]) == ["distribution[1].includes", "recordSet[1].field[1].dataType"]

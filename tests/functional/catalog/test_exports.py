@@ -60,7 +60,10 @@ def test_every_seeded_dataset_passes_mlcroissant_validate(
         files = services.version_files(db_session, services.get_version(db_session, dataset, None))
         objects = [d for d in document["distribution"] if d["@type"] == "cr:FileObject"]
         assert [(o["name"], o["sha256"]) for o in objects] == [(f.path, f.sha256) for f in files]
-        assert document["conformsTo"] == "http://mlcommons.org/croissant/1.0"
+        assert document["conformsTo"] == [
+            "http://mlcommons.org/croissant/1.1",
+            "http://mlcommons.org/croissant/RAI/1.0",
+        ]
         for key in (
             "rai:dataCollection",
             "rai:dataCollectionType",

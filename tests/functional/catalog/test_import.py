@@ -188,18 +188,19 @@ def test_croissant_round_trip(uow, catalog, provider, db_session: Session) -> No
     assert imported.manifest_digest == original.manifest_digest
 
 
-def test_croissant_without_checksums_is_refused() -> None:
+def test_croissant_without_checksums_is_read_as_declared_files() -> None:
     document = {
         "@type": "sc:Dataset",
-        "name": "X",
+        "name": "X files",
         "distribution": [
-            {"@type": "cr:FileObject", "name": "a.csv", "contentUrl": "a.csv", "encodingFormat": "text/csv"}
+            {"@type": "cr:FileObject", "@id": "a", "contentUrl": "a.csv", "encodingFormat": "text/csv", "md5": "ab"}
         ],
     }
     rows, problems = importer.read_rows(json.dumps(document).encode(), "croissant", max_rows=10)
-    assert rows == []
-    assert [(p.location, p.field) for p in problems] == [("dataset", "distribution.0")]
-    assert "sha256" in problems[0].message and "size_bytes" in problems[0].message
+    assert problems == []
+    [row] = rows
+    assert row.croissant is not None and row.croissant.distribution[0].path == "a.csv"
+    assert row.record["versions"] == []  # declared, to be uploaded: no manifest entry without a SHA-256 and size
 
 
 def test_import_page_shows_every_problem(client, provider) -> None:

@@ -1,7 +1,7 @@
 """croissant: a listing keeps its Croissant description: declared files and file sets, record sets, properties
 
 Revision ID: 0017_croissant
-Revises: 0022_training_summary
+Revises: 0016_key_material
 Create Date: 2026-11-30
 
 Two new tables; nothing existing changes. Downgrading drops them: imported listings keep their listing fields
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0017_croissant"
-down_revision: str | None = "0022_training_summary"
+down_revision: str | None = "0016_key_material"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

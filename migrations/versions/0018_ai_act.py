@@ -1,7 +1,7 @@
 """ai act: the sign-off of a published version's EU AI Act Article 10 documentation, with its frozen content
 
 Revision ID: 0018_ai_act
-Revises: 0016_key_material
+Revises: 0017_croissant
 Create Date: 2026-11-30
 
 One row per signed-off version (unique ``version_id``): who signed (account and typed name), when, and the pack
@@ -18,7 +18,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0018_ai_act"
-down_revision: str | None = "0016_key_material"
+down_revision: str | None = "0017_croissant"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -123,6 +123,10 @@ def test_create_submit_approve_find_by_facet(browser, page, live_server) -> None
     fill("ai_act.preparation.cleaning", "Engine noise filtered.")
     fill("ai_act.bias_reviewer", "Ola Nordmann")
     _save_and_continue(page, "AI Act Article 10 record")
+    # Training-content summary (AI Act Article 53): the footing and the measures, in plain words
+    page.locator('[name="training_summary.rights_basis"]').select_option("rights_holder")
+    fill("training_summary.illegal_content_measures", "Recorded on board; nothing taken from the web.")
+    _save_and_continue(page, "Training-content summary (AI Act Article 53)")
     # Delivery
     page.locator('[name="storage_region"]').select_option("eu")
     page.locator('[name="update_frequency"]').select_option("yearly")

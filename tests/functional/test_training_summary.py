@@ -178,3 +178,16 @@ def _api_key(app, db_session, user) -> str:
     _row, secret = keys.create_key(work(app, db_session), user, name="ci", scopes=["licenses:read"])
     db_session.flush()
     return secret
+
+
+def test_a_listing_without_answers_shows_none_on_its_page(client, market, db_session) -> None:  # noqa: F811
+    """No answer is shown as "no" or as an empty row before the provider has given one."""
+    market["dataset"].training_summary = {}
+    db_session.add(market["dataset"])
+    db_session.flush()
+    page = client.get(f"/datasets/{SLUG}").get_data(as_text=True)
+    section = page[page.index('id="training-summary"') :].split("</section>", 1)[0]
+    assert "Collected by crawling websites" not in section and "How it was crawled" not in section
+    _describe(db_session, market["dataset"], crawled=False)
+    section = client.get(f"/datasets/{SLUG}").get_data(as_text=True).split('id="training-summary"', 1)[1]
+    assert "<dt>Collected by crawling websites</dt><dd>no</dd>" in section.split("</section>", 1)[0]

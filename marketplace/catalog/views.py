@@ -18,6 +18,7 @@ from marketplace.accounts.services import get_organisation
 from marketplace.aiact.services import packs_of
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
+from marketplace.catalog.flat_records import flatten, unflatten
 from marketplace.catalog.manifest import parse_manifest_text
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.schemas import (
@@ -29,11 +30,9 @@ from marketplace.catalog.schemas import (
     ReasonSchema,
     SampleFormSchema,
     VersionFormSchema,
-    flatten,
     load_record,
     record_fields,
     sections_for,
-    unflatten,
 )
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed

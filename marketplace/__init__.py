@@ -10,11 +10,12 @@ from flask import Flask, g
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.config import ConfigError, load_settings
 from marketplace.crypto import key_material_problems
 from marketplace.db import Database, ServiceContext
 from marketplace.logs import configure_logging, install_redaction
 from marketplace.mail import mailer_from_settings
+from marketplace.production_settings import unsafe_for_production
 
 __all__ = ["ConfigError", "create_app"]
 

@@ -1,7 +1,7 @@
 """Demo AI Act documentation: one listing whose version 1.0.0 is fully documented (its record is in
-:data:`marketplace.catalog.seed.AI_ACT_COMPLETION`) and signed off by its provider, so the badge, the facet and
-the PDF have something to show; the other listings stay incomplete (their packs name what is missing). Called by
-:func:`marketplace.seed.seed_demo` after the catalog and its offers exist; idempotent.
+:data:`marketplace.catalog.seed_northwind.AI_ACT_COMPLETION`) and signed off by its provider, so the badge, the
+facet and the PDF have something to show; the other listings stay incomplete (their packs name what is missing).
+Called by :func:`marketplace.seed.seed_demo` after the catalog and its offers exist; idempotent.
 """
 
 from __future__ import annotations

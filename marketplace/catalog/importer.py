@@ -34,8 +34,9 @@ from marketplace.catalog.croissant import CroissantImport, listing_properties, r
 from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.croissant.document import keep_what_still_holds
 from marketplace.catalog.croissant.reading import READ_FIELDS, croissant_problems
+from marketplace.catalog.flat_records import unflatten
 from marketplace.catalog.models import Dataset, DatasetVersion
-from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields, unflatten
+from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields
 from marketplace.db import UnitOfWork
 from marketplace.errors import FieldProblem, ValidationFailed
 from marketplace.forms import field_problems

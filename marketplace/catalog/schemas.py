@@ -2,8 +2,9 @@
 
 A *record* is the nested dictionary :class:`DatasetRecordSchema` loads. The website's form sections, CSV
 columns and JSON Lines objects all arrive in this shape (CSV and form fields use dotted names such as
-``ai_act.bias_examination`` or ``sources.0.license``; :func:`unflatten` turns them into the nested record), so
-every channel gets exactly the same validation, and a problem is always named by the same dotted field path.
+``ai_act.bias_examination`` or ``sources.0.license``; :func:`marketplace.catalog.flat_records.unflatten` turns
+them into the nested record), so every channel gets exactly the same validation, and a problem is always named by
+the same dotted field path.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from licensing.money import is_currency
 from marketplace.catalog import vocab
-from marketplace.forms import FormSchema, field_at
+from marketplace.forms import FormSchema
 
 TAG_MAX = 30
 LIST_MAX = 300
@@ -550,75 +551,6 @@ def record_fields(names: tuple[str, ...] | None = None) -> DatasetRecordSchema:
 def load_record(data: Mapping[str, Any], names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Validate ``data`` as a record (or the ``names`` part of one); ValidationError lists dotted fields."""
     return dict(record_fields(names).load(dict(data)))
-
-
-# --- flat (CSV / form) ↔ nested -----------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1024)
-def is_list_field(name: str) -> bool:
-    """True when the dotted ``name`` is a list of plain values (tags, tasks, languages…)."""
-    field = field_at(record_fields(), name.split("."))
-    return isinstance(field, fields.List) and not isinstance(field.inner, fields.Nested)
-
-
-def unflatten(flat: Mapping[str, Any], *, split: Callable[[str], list[str]]) -> dict[str, Any]:
-    """Turn ``{"ai_act.design_choices": "...", "sources.0.name": "..."}`` into the nested record.
-
-    Empty values are left out (so optional fields load as empty); list-valued fields given as one string are cut
-    with ``split``; rows of a list of objects whose values are all empty (blank form rows) are dropped.
-    """
-    nested: dict[str, Any] = {}
-    for key, raw in flat.items():
-        name = str(key).strip()
-        if not name:
-            continue
-        if isinstance(raw, str):
-            value: Any = raw.strip()
-            if value == "":
-                continue
-            if is_list_field(name):
-                value = [part for part in (p.strip() for p in split(value)) if part]
-        elif isinstance(raw, list):
-            value = [item.strip() if isinstance(item, str) else item for item in raw]
-            value = [item for item in value if item != ""]
-            if not value:
-                continue
-        else:
-            value = raw
-        parts = name.split(".")
-        target: dict[str, Any] = nested
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise ValidationError({name: ["conflicts with another column of the same name"]})
-        target[parts[-1]] = value
-    result: dict[str, Any] = _indexed_to_lists(nested)
-    return result
-
-
-def _indexed_to_lists(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    converted = {key: _indexed_to_lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
-        return [converted[key] for key in sorted(converted, key=int)]
-    return converted
-
-
-def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """The inverse of :func:`unflatten` for filling forms and writing CSV: dotted names, lists kept as lists."""
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, name))
-        elif isinstance(value, list) and value and isinstance(value[0], Mapping):
-            for index, item in enumerate(value):
-                flat.update(flatten(item, f"{name}.{index}"))
-        else:
-            flat[name] = value
-    return flat
 
 
 class CreateDatasetSchema(FormSchema):

@@ -18,7 +18,7 @@ from marketplace.accounts.services import get_organisation
 from marketplace.aiact.services import packs_of
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
-from marketplace.catalog.manifest import parse_manifest_text
+from marketplace.catalog.flat_records import flatten, unflatten
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.schemas import (
     SECTION_FIELDS,
@@ -27,13 +27,9 @@ from marketplace.catalog.schemas import (
     CreateDatasetSchema,
     ImportFormSchema,
     ReasonSchema,
-    SampleFormSchema,
-    VersionFormSchema,
-    flatten,
     load_record,
     record_fields,
     sections_for,
-    unflatten,
 )
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
@@ -405,19 +401,21 @@ def _manage_context(dataset: Dataset, **extra: Any) -> dict[str, Any]:
     return context
 
 
-def _manage_error(slug: str, error: DomainError, **extra: Any) -> tuple[str, int]:
+def manage_error(slug: str, error: DomainError, **extra: Any) -> tuple[str, int]:
+    """The dataset's manage page again, with ``error`` shown (422 for bad input, 409 for a refused move)."""
     discard_changes()
     dataset = services.get_dataset(uow().session, slug)
     context = _manage_context(dataset, **_error_context(error), **extra)
     return render_template("catalog/manage.html", **context), 422 if isinstance(error, ValidationFailed) else 409
 
 
-def _action(slug: str, run: Any, message: str) -> ViewResult:
+def manage_action(slug: str, run: Any, message: str) -> ViewResult:
+    """Run ``run(dataset)``; back to the manage page with ``message`` flashed, or with the error if it was refused."""
     dataset = services.get_dataset(uow().session, slug)
     try:
         run(dataset)
     except (ValidationFailed, Conflict) as error:
-        return _manage_error(slug, error)
+        return manage_error(slug, error)
     flash(message, "success")
     return redirect(url_for("catalog.manage", slug=slug))
 
@@ -425,7 +423,7 @@ def _action(slug: str, run: Any, message: str) -> ViewResult:
 @bp.post("/datasets/<slug>/submit")
 @login_required
 def submit(slug: str) -> ViewResult:
-    return _action(
+    return manage_action(
         slug,
         lambda d: services.submit_for_review(uow(), require_user(), d),
         "Submitted for review. A platform admin will approve it or tell you what to change.",
@@ -435,20 +433,20 @@ def submit(slug: str) -> ViewResult:
 @bp.post("/datasets/<slug>/retract")
 @login_required
 def retract(slug: str) -> ViewResult:
-    return _action(slug, lambda d: services.retract_submission(uow(), require_user(), d), "Submission retracted.")
+    return manage_action(slug, lambda d: services.retract_submission(uow(), require_user(), d), "Submission retracted.")
 
 
 @bp.post("/datasets/<slug>/approve")
 @login_required
 def approve(slug: str) -> ViewResult:
-    return _action(slug, lambda d: services.approve(uow(), require_user(), d), "Approved and published.")
+    return manage_action(slug, lambda d: services.approve(uow(), require_user(), d), "Approved and published.")
 
 
 @bp.post("/datasets/<slug>/reject")
 @login_required
 def reject(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
-    return _action(
+    return manage_action(
         slug, lambda d: services.reject(uow(), require_user(), d, fields["reason"]), "Rejected; the provider sees why."
     )
 
@@ -457,7 +455,7 @@ def reject(slug: str) -> ViewResult:
 @login_required
 def deprecate(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
-    return _action(
+    return manage_action(
         slug, lambda d: services.deprecate(uow(), require_user(), d, fields["reason"]), "Marked as deprecated."
     )
 
@@ -466,120 +464,7 @@ def deprecate(slug: str) -> ViewResult:
 @login_required
 def withdraw(slug: str) -> ViewResult:
     fields = parse(ReasonSchema(), form_data())
-    return _action(slug, lambda d: services.withdraw(uow(), require_user(), d, fields["reason"]), "Withdrawn.")
-
-
-def _manifest_from_request(text: str) -> list[dict[str, Any]] | None:
-    upload = request.files.get("manifest_file")
-    if upload is not None and upload.filename:
-        raw = upload.read()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValidationFailed.for_field("manifest", "the manifest file is not UTF-8 text") from exc
-    return parse_manifest_text(text) if text.strip() else None
-
-
-@bp.post("/datasets/<slug>/versions")
-@login_required
-def add_version(slug: str) -> ViewResult:
-    dataset = services.get_dataset(uow().session, slug)
-    data = form_data()
-    try:
-        fields = parse(VersionFormSchema(), data)
-        files = _manifest_from_request(fields["manifest"])
-        version = services.add_version(
-            uow(), require_user(), dataset, version=fields["version"], changelog=fields["changelog"], files=files
-        )
-    except (ValidationFailed, Conflict) as error:
-        return _manage_error(slug, error, version_form=data)
-    flash(f"Version {version.version} added ({version.file_count} files).", "success")
-    return redirect(url_for("catalog.manage", slug=slug))
-
-
-@bp.post("/datasets/<slug>/versions/<label>/manifest")
-@login_required
-def replace_manifest(slug: str, label: str) -> ViewResult:
-    dataset = services.get_dataset(uow().session, slug)
-    data = form_data()
-    try:
-        version = services.get_any_version(uow().session, dataset, label)
-        files = _manifest_from_request(str(data.get("manifest", "")))
-        if files is None:
-            raise ValidationFailed.for_field("manifest", "paste or upload the manifest")
-        services.update_version(uow(), require_user(), dataset, version, files=files, changelog=data.get("changelog"))
-    except (ValidationFailed, Conflict) as error:
-        return _manage_error(slug, error)
-    flash(f"Manifest of version {label} replaced.", "success")
-    return redirect(url_for("catalog.manage", slug=slug))
-
-
-@bp.post("/datasets/<slug>/versions/<label>/publish")
-@login_required
-def publish_version(slug: str, label: str) -> ViewResult:
-    def run(dataset: Dataset) -> None:
-        services.publish_version(
-            uow(), require_user(), dataset, services.get_any_version(uow().session, dataset, label)
-        )
-
-    return _action(slug, run, f"Version {label} published. It can no longer change.")
-
-
-@bp.post("/datasets/<slug>/versions/<label>/delete")
-@login_required
-def delete_version(slug: str, label: str) -> ViewResult:
-    def run(dataset: Dataset) -> None:
-        services.delete_version(uow(), require_user(), dataset, services.get_any_version(uow().session, dataset, label))
-
-    return _action(slug, run, f"Draft version {label} deleted.")
-
-
-@bp.get("/datasets/<slug>/versions/<label>")
-def version_page(slug: str, label: str) -> ViewResult:
-    session = uow().session
-    dataset = services.get_dataset(session, slug)
-    user = current_user()
-    private = not (
-        can(session, user, Action.DATASET_EDIT, dataset) or can(session, user, Action.DATASET_REVIEW, dataset)
-    )
-    if private and not dataset.is_public:
-        raise NotFound(message=f"No dataset called {slug!r}.")
-    version = (
-        services.get_version(session, dataset, label) if private else services.get_any_version(session, dataset, label)
-    )
-    return render_template(
-        "catalog/version.html", dataset=dataset, version=version, files=services.version_files(session, version)
-    )
-
-
-@bp.post("/datasets/<slug>/samples")
-@login_required
-def add_sample(slug: str) -> ViewResult:
-    dataset = services.get_dataset(uow().session, slug)
-    upload = request.files.get("file")
-    try:
-        fields = parse(SampleFormSchema(), form_data())
-        if upload is None or not upload.filename:
-            raise ValidationFailed.for_field("file", "choose a file")
-        sample = services.add_sample(
-            uow(),
-            require_user(),
-            dataset,
-            filename=upload.filename,
-            content=upload.read(),
-            media_type=upload.mimetype or "application/octet-stream",
-            description=fields["description"],
-        )
-    except (ValidationFailed, Conflict) as error:
-        return _manage_error(slug, error)
-    flash(f"Sample {sample.filename} added.", "success")
-    return redirect(url_for("catalog.manage", slug=slug))
-
-
-@bp.post("/datasets/<slug>/samples/<int:sample_id>/delete")
-@login_required
-def delete_sample(slug: str, sample_id: int) -> ViewResult:
-    return _action(slug, lambda d: services.delete_sample(uow(), require_user(), d, sample_id), "Sample deleted.")
+    return manage_action(slug, lambda d: services.withdraw(uow(), require_user(), d, fields["reason"]), "Withdrawn.")
 
 
 # --- review and import ---------------------------------------------------------------------------------------------
@@ -626,3 +511,7 @@ def import_catalog() -> ViewResult:
             report=None,
         ), 422
     return render_template("catalog/import.html", providers=providers, form=data, problems=[], report=report)
+
+
+# A listing's versions and samples are routes of this blueprint too, kept in their own module.
+from marketplace.catalog import version_views  # noqa: E402, F401

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from marketplace import create_app, metrics
-from marketplace.config import SETTINGS_BY_NAME, ConfigError, unsafe_for_production
+from marketplace.config import SETTINGS_BY_NAME, ConfigError
 from marketplace.db import UnitOfWork
 from marketplace.delivery import services as delivery
 from marketplace.delivery.downloads import Requester
+from marketplace.production_settings import unsafe_for_production
 from tests.functional.test_delivery import issue, market  # noqa: F401 - the fixture
 
 TOKEN = "m" * 8 + "T0k3n-for-the-metrics-scraper-0123456789"

@@ -28,7 +28,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from marketplace.config import SETTINGS_BY_NAME, load_settings, unsafe_for_production
+from marketplace.config import SETTINGS_BY_NAME, load_settings
+from marketplace.production_settings import unsafe_for_production
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"

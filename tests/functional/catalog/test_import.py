@@ -12,8 +12,8 @@ from sqlmodel import Session, col, func, select
 
 from marketplace.accounts.models import Role
 from marketplace.catalog import importer, services
+from marketplace.catalog.flat_records import flatten
 from marketplace.catalog.models import Dataset, DatasetEvent, DatasetVersion
-from marketplace.catalog.schemas import flatten
 from marketplace.errors import ValidationFailed
 from tests.factories import PASSWORD, OrganisationFactory, member
 from tests.functional.catalog.conftest import BASE_RECORD, manifest

@@ -9,7 +9,7 @@ import pytest
 
 import storage
 from marketplace import create_app
-from marketplace.config import ConfigError, load_settings, unsafe_for_production
+from marketplace.config import ConfigError, load_settings
 from marketplace.delivery import downloads
 from marketplace.delivery import services as svc
 from marketplace.delivery.app import storage_mount_path
@@ -17,6 +17,7 @@ from marketplace.delivery.charts import bar_chart
 from marketplace.delivery.errors import DownloadRefused, RefusalReason, domain_error, storage_errors
 from marketplace.delivery.views import link_list
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed, status_for
+from marketplace.production_settings import unsafe_for_production
 
 DATASET = SimpleNamespace(id=7)
 VERSION = SimpleNamespace(id=3)

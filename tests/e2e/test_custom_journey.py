@@ -18,6 +18,7 @@ import pytest
 from marketplace.accounts.models import Membership, Organisation, OrgKind, Role, User
 from marketplace.accounts.passwords import hasher_for
 from marketplace.db import unit_of_work, utcnow
+from tests.support.browser import open_login_signed_out, sign_out
 
 pytestmark = pytest.mark.e2e
 
@@ -48,8 +49,7 @@ def _shot(page, name: str) -> None:
 
 
 def _log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(base + "/login")
+    open_login_signed_out(page, base)
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -143,7 +143,7 @@ def test_request_quotes_comparison_and_acceptance(page, live_server, tmp_path) -
     _shot(page, "02-request-posted")
 
     # The board shows it without the buyer's name.
-    page.context.clear_cookies()
+    sign_out(page)
     page.goto(base + "/requests")
     card = page.get_by_test_id("request-card").first
     assert "Swiss German clinical dictation" in card.inner_text() and "Globex" not in card.inner_text()

@@ -25,6 +25,7 @@ from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import DatasetStatus, VersionStatus
 from marketplace.db import unit_of_work, utcnow
 from marketplace.licenses import services as licenses
+from tests.support.browser import open_login_signed_out
 
 pytestmark = pytest.mark.e2e
 
@@ -90,8 +91,7 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto(base + "/login")
+    open_login_signed_out(page, base)
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()

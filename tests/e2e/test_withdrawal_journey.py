@@ -20,6 +20,7 @@ from marketplace.licenses import services as licenses
 from tests import factories
 from tests.factories import PASSWORD, DatasetFactory, DatasetFileFactory, DatasetVersionFactory, OrganisationFactory
 from tests.factories import member as new_member
+from tests.support.browser import open_login_signed_out
 
 pytestmark = pytest.mark.e2e
 
@@ -60,8 +61,7 @@ def _arrange(live_server) -> str:  # type: ignore[no-untyped-def]
 
 
 def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.context.clear_cookies()
-    page.goto(base + "/login")
+    open_login_signed_out(page, base)
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()

@@ -481,11 +481,10 @@ def reviews() -> ViewResult:
 def import_catalog() -> ViewResult:
     session = uow().session
     providers = services.provider_organisations(session, require_user())
-    choices = [(org.slug, org.name) for org in providers]
+    # Every rendering offers the providers again: the form stays on the page after a report or a problem.
+    page = {"providers": providers, "provider_choices": [(org.slug, org.name) for org in providers]}
     if request.method == "GET":
-        return render_template(
-            "catalog/import.html", providers=providers, provider_choices=choices, form={}, problems=[], report=None
-        )
+        return render_template("catalog/import.html", **page, form={}, problems=[], report=None)
     data = form_data()
     upload = request.files.get("file")
     try:
@@ -503,14 +502,9 @@ def import_catalog() -> ViewResult:
     except ValidationFailed as error:
         discard_changes()
         return render_template(
-            "catalog/import.html",
-            providers=providers,
-            form=data,
-            problems=error.details,
-            error=error.message,
-            report=None,
+            "catalog/import.html", **page, form=data, problems=error.details, error=error.message, report=None
         ), 422
-    return render_template("catalog/import.html", providers=providers, form=data, problems=[], report=report)
+    return render_template("catalog/import.html", **page, form=data, problems=[], report=report)
 
 
 # A listing's versions and samples are routes of this blueprint too, kept in their own module.

@@ -308,6 +308,17 @@ def test_a_published_listing_gains_record_sets_and_its_public_croissant_serves_t
     assert 'data-testid="declared-files"' in page and "to be uploaded" not in page and "<th>Status</th>" not in page
 
 
+def test_the_schema_indents_sub_fields_without_inline_styles(client, uow, orgs, db_session: Session) -> None:
+    """The page's Content-Security-Policy refuses inline styles: the nesting is a class the stylesheet indents."""
+    [slug] = run(uow, orgs[0], corpus("nested-subfields-jsonl")).created
+    db_session.flush()
+    log_in(client, "first@example.org", PASSWORD)
+    page = client.get(f"/datasets/{slug}").get_data(as_text=True)
+    assert 'data-testid="schema"' in page and " style=" not in page
+    assert '<td class="field-depth-1"><code>grams</code></td>' in page
+    assert '<td class="field-depth-0"><code>nutrition</code></td>' in page
+
+
 def test_the_import_page_lists_croissant_problems_by_path(client, orgs, db_session: Session) -> None:
     log_in(client, "first@example.org", PASSWORD)
     document = corpus("openml-csv-enumerations")

@@ -216,13 +216,16 @@ def test_import_page_shows_every_problem(client, provider) -> None:
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "row 3" in body and "countries" in body and "Nothing was imported" in body
+    assert '<option value="bulk-data" selected>' in body  # the form, still there, keeps its provider to choose
     rows[1]["countries"] = ["NL"]
     response = client.post(
         "/datasets/import",
         data={"csrf_token": token, "organisation": "bulk-data", "file": (io.BytesIO(to_csv(rows)), "catalog.csv")},
         content_type="multipart/form-data",
     )
-    assert response.status_code == 200 and "2 created, 0 updated, 0 unchanged" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "2 created, 0 updated, 0 unchanged" in body
+    assert '<option value="bulk-data" selected>' in body
 
 
 def test_cli_import_with_progress(app, provider, db_session: Session, tmp_path) -> None:

@@ -90,7 +90,8 @@ def test_withdraw_a_file_notify_the_licensee_and_record_its_confirmation(page, l
     withdrawal_url = page.url
     page.get_by_test_id("publish-patched").click()
     page.get_by_text("Patched version published; 1 licensee(s) notified.").wait_for()
-    assert page.get_by_test_id("withdrawal-counts").inner_text() == "1 told, 0 confirmed, 0 overdue"
+    counts = page.get_by_test_id("withdrawal-counts").inner_text()
+    assert counts == "1 told: 0 confirmed deletion, 1 still to confirm, 0 overdue"
     assert "Bea Labs" in page.get_by_test_id("licensee-statuses").inner_text()
 
     # The buyer is mailed, with the notice's address.
@@ -118,7 +119,8 @@ def test_withdraw_a_file_notify_the_licensee_and_record_its_confirmation(page, l
     # The provider sees the licensee confirmed, with who signed.
     _log_in(page, base, "priya@fjord.example")
     page.goto(withdrawal_url)
-    assert page.get_by_test_id("withdrawal-counts").inner_text() == "0 told, 1 confirmed, 0 overdue"  # by status
+    counts = page.get_by_test_id("withdrawal-counts").inner_text()
+    assert counts == "1 told: 1 confirmed deletion, 0 still to confirm, 0 overdue"
     status = page.get_by_test_id("licensee-statuses").inner_text()
     assert "confirmed" in status and "Bea Buyer (Data protection officer)" in status
 

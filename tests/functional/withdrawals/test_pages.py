@@ -38,7 +38,11 @@ def _file_and_publish(world: Any) -> tuple[Withdrawal, WithdrawalNotice]:
     published = post_form(seller, f"{page}/publish", {}, token_from=page)
     assert published.status_code == 302
     shown = seller.get(page).get_data(as_text=True)
-    assert "2 told, 0 confirmed, 0 overdue" in shown and "Buyer Co" in shown and "Rival Co" in shown
+    assert (
+        "2 told: 0 confirmed deletion, 2 still to confirm, 0 overdue" in shown
+        and "Buyer Co" in shown
+        and "Rival Co" in shown
+    )
     notice = world.session.exec(
         select(WithdrawalNotice).where(WithdrawalNotice.licensee_org_id == world.orgs["buy"].id)
     ).one()
@@ -67,7 +71,9 @@ def test_file_publish_notify_confirm(world) -> None:
     assert notice.state is NoticeState.CONFIRMED and notice.signer_name == "Pat Purchaser"
     seller = _as(world.app, "seller@example.org")
     shown = seller.get(f"/withdrawals/{withdrawal.id}").get_data(as_text=True)
-    assert "1 told, 1 confirmed, 0 overdue" in shown and "Pat Purchaser (Data lead)" in shown
+    assert (
+        "2 told: 1 confirmed deletion, 1 still to confirm, 0 overdue" in shown and "Pat Purchaser (Data lead)" in shown
+    )
     listed = buyer.get("/withdrawals").get_data(as_text=True)
     assert "Speech commands" in listed and f"/withdrawal-notices/{notice.id}" in listed and "confirmed" in listed
 

@@ -25,4 +25,4 @@ def test_the_demo_withdrawal(app, client, db_session) -> None:  # type: ignore[n
     assert states == sorted([NoticeState.CONFIRMED, NoticeState.NOTIFIED])
     log_in(client, "provider@example.com", DEMO_PASSWORD)
     page = client.get(f"/withdrawals/{withdrawal.id}").get_data(as_text=True)
-    assert "1 told, 1 confirmed, 0 overdue" in page
+    assert "2 told: 1 confirmed deletion, 1 still to confirm, 0 overdue" in page

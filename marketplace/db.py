@@ -205,6 +205,10 @@ class UnitOfWork:
         self.context = context
         self._after_commit: list[Callable[[], None]] = []
         self.committed = False
+        #: The API credential this unit of work acts through (``api-key:12``, ``oauth-client:3``), set by the API
+        #: once the caller is authenticated; ``None`` on the website, the CLI and in jobs. The audit log names it as
+        #: the actor of what its user does.
+        self.acting_credential: str | None = None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after a successful commit; never when the transaction rolls back."""

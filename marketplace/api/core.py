@@ -153,6 +153,8 @@ def _resolve_credential() -> tuple[Principal | None, CredentialRefused | None]:
                 error = refused
     if principal is not None:
         identify(user_id=principal.user.id, organisation_id=principal.organisation_id)
+        kind = "api-key" if principal.kind == "api_key" else "oauth-client"
+        uow().acting_credential = f"{kind}:{principal.credential_id}"
     if principal is not None and principal.use_to_record:
         uow().after_commit(functools.partial(_record_use, principal, client_ip()))
     g.api_credential = (principal, error)

@@ -105,7 +105,8 @@ def append(
       repeats are skipped. An event concerning two organisations is one entry in each chain.
     - ``kind``: dotted lowercase words, area first (``license.issued``, ``download.link_issued``).
     - ``subject_type`` / ``subject_id``: what the event is about (``license`` and the license id).
-    - ``actor``: who caused it, as :func:`actor_of` writes it (``user:12``, ``api-key:3``, ``system``) or a
+    - ``actor``: who caused it, as :func:`actor_of` writes it (``user:12``, ``api-key:3``, ``system``; a ``user:``
+      actor becomes the unit of work's API credential when it acts through one) or a
       short label of the process (``order:41``).
     - ``data``: JSON details: strings, integers (no floats), booleans, null, lists and objects.
 
@@ -113,6 +114,10 @@ def append(
     breaks these rules. Returns the new entries, in organisation order.
     """
     details = dict(data or {})
+    if uow.acting_credential is not None and actor.startswith("user:"):
+        # Through the API a person acts by a credential: the entry names the key or client (its user is known
+        # from it), as a download link issued through the API does.
+        actor = uow.acting_credential
     _checked(kind, subject_type, subject_id, actor, details)
     session = uow.session
     at = uow.now()

@@ -205,6 +205,8 @@ def test_the_whole_flow(recall, client, outbox, clock) -> None:
     assert kinds["rival"] == ["withdrawal.licensee_notified", "withdrawal.overdue", "withdrawal.deletion_confirmed"]
     [signature] = [e for e in _chain(world, "buy") if e.kind == "withdrawal.deletion_confirmed"]
     assert signature.data["signer_name"] == "Ada Buyer" and signature.data["licenses"] == [grant.id]
+    # Through the API, the actor is the credential (the key the purchaser signed with), not the bare user.
+    assert signature.actor.startswith("api-key:")
 
 
 def _chain(world, slug: str) -> list[Any]:

@@ -73,22 +73,26 @@ def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
     words = sum(len(content.split()) for content, _ in files.values())
     details["text"] = {**details.get("text", {}), "documents": 6000, "tokens": words}
     template["modality_details"] = details
-    template["versions"] = [
-        {
-            "version": "1.0.0",
-            "changelog": "First release of the starter pack.",
-            "files": [
-                {
-                    "path": path,
-                    "size_bytes": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(),
-                    "media_type": media_type,
-                }
-                for path, (content, media_type) in sorted(files.items())
-            ],
-        }
-    ]
+    template["versions"] = [first_version(files, "First release of the starter pack.")]
     return template
+
+
+def first_version(files: dict[str, tuple[bytes, str]], changelog: str) -> dict[str, Any]:
+    """A demo listing's version 1.0.0 as the catalog importer reads it: the manifest of ``files`` (path → content and
+    media type), by path, each with its size and SHA-256."""
+    return {
+        "version": "1.0.0",
+        "changelog": changelog,
+        "files": [
+            {
+                "path": path,
+                "size_bytes": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "media_type": media_type,
+            }
+            for path, (content, media_type) in sorted(files.items())
+        ],
+    }
 
 
 def seed_downloadable(uow: UnitOfWork) -> list[str]:

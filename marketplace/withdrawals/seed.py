@@ -5,7 +5,6 @@ not (its license page shows the notice). Idempotent."""
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import json
 from typing import Any
@@ -18,6 +17,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.seed import ADMIN_EMAIL, DEMO_DATASETS, PROVIDER_EMAIL
 from marketplace.db import UnitOfWork
+from marketplace.delivery import seed as delivery_seed
 from marketplace.delivery import services as delivery
 from marketplace.licenses import services as licenses
 from marketplace.withdrawals import services
@@ -55,21 +55,7 @@ def _record(files: dict[str, tuple[bytes, str]]) -> dict[str, Any]:
         file_count=len(files),
         total_bytes=sum(len(content) for content, _ in files.values()),
     )
-    record["versions"] = [
-        {
-            "version": "1.0.0",
-            "changelog": "First release.",
-            "files": [
-                {
-                    "path": path,
-                    "size_bytes": len(content),
-                    "sha256": hashlib.sha256(content).hexdigest(),
-                    "media_type": media_type,
-                }
-                for path, (content, media_type) in sorted(files.items())
-            ],
-        }
-    ]
+    record["versions"] = [delivery_seed.first_version(files, "First release.")]
     return record
 
 

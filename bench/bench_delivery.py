@@ -5,8 +5,10 @@ as a request would. The HTTP figures run the application under gunicorn (gthread
 and POST the licensee's download form, counting a 303 to the presigned link as success; first one client, then
 several in parallel. Loops are bounded; everything lives in a temporary folder and is removed afterwards.
 
-Run with ``python bench/bench_delivery.py [service_iterations] [http_iterations]``; set ``BENCH_DATABASE_URL`` to an
-empty PostgreSQL database to measure on PostgreSQL instead of SQLite. Not part of the tests.
+Run with ``python bench/bench_delivery.py [service_iterations] [http_iterations] [--postgres URL] [--clients 8]
+[--quick] [--json] [--profile N]``; ``--postgres`` (or ``BENCH_DATABASE_URL``) names an empty PostgreSQL database to
+measure on instead of SQLite (its public schema is dropped first). ``--profile N`` also runs N requests in process
+and prints the SQL statements one request makes (count and time each) and a cProfile summary. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -36,13 +38,33 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
-def _report(name: str, latencies_ms: list[float], elapsed: float) -> None:
+RESULTS: list[dict[str, Any]] = []
+QUIET = False
+
+
+def _report(name: str, latencies_ms: list[float], elapsed: float, **extra: Any) -> None:
     latencies_ms.sort()
-    print(
-        f"{name:<34} {len(latencies_ms) / elapsed:>8,.0f} links/s   p50 {_percentile(latencies_ms, 0.5):6.2f} ms   "
-        f"p95 {_percentile(latencies_ms, 0.95):6.2f} ms   p99 {_percentile(latencies_ms, 0.99):6.2f} ms   "
-        f"mean {statistics.fmean(latencies_ms):6.2f} ms   (n={len(latencies_ms)})"
+    figures = {
+        "name": name,
+        "n": len(latencies_ms),
+        "per_second": round(len(latencies_ms) / elapsed, 1),
+        "p50_ms": round(_percentile(latencies_ms, 0.5), 2),
+        "p95_ms": round(_percentile(latencies_ms, 0.95), 2),
+        "p99_ms": round(_percentile(latencies_ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(latencies_ms), 2),
+        **extra,
+    }
+    RESULTS.append(figures)
+    _say(
+        f"{name:<34} {figures['per_second']:>8,.0f} links/s   p50 {figures['p50_ms']:6.2f} ms   "
+        f"p95 {figures['p95_ms']:6.2f} ms   p99 {figures['p99_ms']:6.2f} ms   "
+        f"mean {figures['mean_ms']:6.2f} ms   (n={len(latencies_ms)})"
     )
+
+
+def _say(text: str) -> None:
+    if not QUIET:
+        print(text, flush=True)
 
 
 def _settings(folder: Path, database_url: str) -> dict[str, str]:
@@ -153,6 +175,69 @@ def bench_service(app: Any, grant_id: str, file_ids: list[int], iterations: int)
         _report("service (1 thread, commit each)", latencies, time.perf_counter() - start)
 
 
+def bench_service_parallel(app: Any, grant_id: str, file_ids: list[int], iterations: int, clients: int) -> None:
+    """The service in ``clients`` threads (own unit of work each), and how long the audit chains' locking read
+    took: the time concurrent downloads of one licensee spend waiting for each other's chain heads."""
+    from sqlalchemy import event
+    from sqlmodel import select
+
+    from marketplace.accounts.models import User
+    from marketplace.db import unit_of_work
+    from marketplace.delivery import services as delivery
+    from marketplace.licenses.models import Grant
+
+    database = app.extensions["marketplace.db"]
+    context = app.extensions["marketplace.context"]
+    lock_waits: list[float] = []
+    started: dict[int, float] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FOR UPDATE" in statement:
+            started[id(cursor)] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if id(cursor) in started:
+            lock_waits.append((time.perf_counter() - started.pop(id(cursor))) * 1000)
+
+    def issue(i: int) -> None:
+        with unit_of_work(database, context) as uow:
+            grant = uow.session.get(Grant, grant_id)
+            assert grant is not None
+            user = uow.session.exec(select(User).where(User.email == "buyer@bench.example")).one()
+            who = delivery.Requester(user=user, ip="127.0.0.1", user_agent="bench")
+            delivery.issue_download_link(uow, grant=grant, file_id=file_ids[i % len(file_ids)], requester=who)
+
+    latencies: list[float] = []
+
+    def loop(offset: int) -> None:
+        with app.app_context():
+            for i in range(offset, iterations, clients):
+                t0 = time.perf_counter()
+                issue(i)
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+    event.listen(database.engine, "before_cursor_execute", before)
+    event.listen(database.engine, "after_cursor_execute", after)
+    try:
+        threads = [threading.Thread(target=loop, args=(k,)) for k in range(clients)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+        event.remove(database.engine, "after_cursor_execute", after)
+    lock_waits.sort()
+    _report(f"service ({clients} threads)", latencies, elapsed, clients=clients,
+            chain_lock_p50_ms=round(_percentile(lock_waits, 0.5), 2) if lock_waits else None,
+            chain_lock_p95_ms=round(_percentile(lock_waits, 0.95), 2) if lock_waits else None)  # fmt: skip
+    if lock_waits:
+        _say(f"  audit chain heads' locking read: p50 {_percentile(lock_waits, 0.5):.2f} ms, "
+             f"p95 {_percentile(lock_waits, 0.95):.2f} ms, mean {statistics.fmean(lock_waits):.2f} ms")  # fmt: skip
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -200,7 +285,9 @@ def _timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def bench_http(folder: Path, settings: dict[str, str], grant_id: str, file_ids: list[int], iterations: int) -> None:
+def bench_http(
+    folder: Path, settings: dict[str, str], grant_id: str, file_ids: list[int], iterations: int, clients: int
+) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings, "BASE_URL": base}
@@ -221,19 +308,18 @@ def bench_http(folder: Path, settings: dict[str, str], grant_id: str, file_ids: 
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("gunicorn did not start")
             time.sleep(0.2)
-        print(f"gunicorn on {base}: {workers} gthread workers x {threads} threads")
+        _say(f"gunicorn on {base}: {workers} gthread workers x {threads} threads")
         first = _logged_in(base)
         warm: list[float] = []
         _http_loop(first, base, grant_id, file_ids, 30, warm)
 
         one: list[float] = []
         elapsed = _timed(lambda: _http_loop(first, base, grant_id, file_ids, iterations, one))
-        _report("HTTP POST → 303 (1 client)", one, elapsed)
+        _report("HTTP POST → 303 (1 client)", one, elapsed, clients=1)
 
         if settings["DATABASE_URL"].startswith("sqlite"):
-            print("(parallel clients: run with BENCH_DATABASE_URL=postgresql://...; SQLite serialises writers)")
+            _say("(parallel clients: run with --postgres URL or BENCH_DATABASE_URL; SQLite serialises writers)")
             return
-        clients = 8
         sessions = [_logged_in(base) for _ in range(clients)]
         many: list[float] = []
         per_client = max(1, iterations // clients)
@@ -249,7 +335,7 @@ def bench_http(folder: Path, settings: dict[str, str], grant_id: str, file_ids: 
                 thread.join()
 
         elapsed = _timed(parallel)
-        _report(f"HTTP POST → 303 ({clients} clients)", many, elapsed)
+        _report(f"HTTP POST → 303 ({clients} clients)", many, elapsed, clients=clients)
     finally:
         server.terminate()
         try:
@@ -269,26 +355,123 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-def main(service_iterations: int = 2000, http_iterations: int = 1000) -> None:
+def profile_requests(app: Any, grant_id: str, file_ids: list[int], requests_: int) -> None:
+    """Where one download request's time goes: SQL statements (count and time, by statement) through the whole
+    Flask request (session and user loading, CSRF, rate limiting, the service, the audit chain, commit)."""
+    import cProfile
+    import pstats
+    from collections import defaultdict
+
+    from sqlalchemy import event
+
+    database = app.extensions["marketplace.db"]
+    engine = database.engine if hasattr(database, "engine") else database
+    statements: dict[str, list[float]] = defaultdict(list)
+    started: dict[int, float] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements[" ".join(statement.split())[:150]].append(time.perf_counter() - started.pop(id(cursor), 0.0))
+
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    client.post("/login", data={"email": "buyer@bench.example", "password": PASSWORD, "csrf_token": token.group(1)})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/settings").get_data(as_text=True))
+    assert token
+    csrf = token.group(1)
+
+    def post(i: int) -> None:
+        answer = client.post(
+            f"/licenses/{grant_id}/files/{file_ids[i % len(file_ids)]}/download", data={"csrf_token": csrf}
+        )
+        assert answer.status_code == 303, answer.status_code
+
+    for i in range(20):
+        post(i)
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    latencies: list[float] = []
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    for i in range(requests_):
+        t0 = time.perf_counter()
+        profiler.enable()
+        post(i)
+        profiler.disable()
+        latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - start
+    event.remove(engine, "before_cursor_execute", before)
+    event.remove(engine, "after_cursor_execute", after)
+    count = sum(len(v) for v in statements.values())
+    sql_ms = sum(sum(v) for v in statements.values()) * 1000
+    _report("in-process request (profiled)", latencies, elapsed, statements_per_request=round(count / requests_, 2),
+            sql_ms_per_request=round(sql_ms / requests_, 3))  # fmt: skip
+    _say(f"SQL per request: {count / requests_:.1f} statements, {sql_ms / requests_:.2f} ms")
+    for text, times in sorted(statements.items(), key=lambda item: -sum(item[1]))[:25]:
+        _say(f"  {len(times) / requests_:5.2f} x {sum(times) / len(times) * 1000:6.3f} ms  {text}")
+    if not QUIET:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+
     from marketplace import create_app, migrate
     from marketplace.config import normalise_database_url
 
+    parser = argparse.ArgumentParser(description="Download-link issuance: service and HTTP latency.")
+    parser.add_argument("service_iterations", nargs="?", type=int, default=None)
+    parser.add_argument("http_iterations", nargs="?", type=int, default=None)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="an empty PostgreSQL database to use (its public schema is dropped); default SQLite",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="parallel HTTP clients (default 8)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: finishes in well under a minute")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with every figure")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="also profile N in-process requests: SQL and Python time"
+    )
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP figures")
+    args = parser.parse_args(argv)
+    global QUIET
+    QUIET = args.json
+    service_iterations = args.service_iterations or (200 if args.quick else 2000)
+    http_iterations = args.http_iterations or (200 if args.quick else 1000)
+
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
-        database_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder / 'b.db'}")
-        if os.environ.get("BENCH_DATABASE_URL"):
+        database_url = normalise_database_url(args.postgres or f"sqlite:///{folder / 'b.db'}")
+        if args.postgres:
             _empty_postgres(database_url)
         migrate.upgrade(database_url)
         settings = _settings(folder, database_url)
         app = create_app(dict(settings))
         grant_id, file_ids = _arrange(app, files=200)
         backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-        print(f"download-link issuance on {backend}, local storage, {len(file_ids)} files, one grant")
+        _say(f"download-link issuance on {backend}, local storage, {len(file_ids)} files, one grant")
         bench_service(app, grant_id, file_ids, service_iterations)
+        if backend == "PostgreSQL":
+            bench_service_parallel(app, grant_id, file_ids, service_iterations, args.clients)
+        if args.profile:
+            profile_requests(app, grant_id, file_ids, args.profile)
         app.extensions["marketplace.db"].dispose()
-        bench_http(folder, settings, grant_id, file_ids, http_iterations)
+        if not args.no_http:
+            bench_http(folder, settings, grant_id, file_ids, http_iterations, args.clients)
+        if args.json:
+            load = [round(x, 2) for x in os.getloadavg()]
+            print(json.dumps({"benchmark": "delivery", "backend": backend, "load_average": load, "results": RESULTS}))
+        else:
+            _say(f"load average: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    main(*args)
+    main()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
@@ -62,6 +63,13 @@ def public_jwk(key: OKPKey) -> dict[str, Any]:
     """Return the public JWK of ``key`` with ``kid`` (its thumbprint), ``alg`` and ``use``: never ``d``."""
     data: dict[str, Any] = {str(k): v for k, v in key.as_dict(private=False).items() if k != "d"}
     data.update({"kid": key.thumbprint(), "alg": ALGORITHM, "use": "sig"})
+    return data
+
+
+def _public_entry(entry: ManagedKey) -> dict[str, Any]:
+    """:func:`public_jwk` of a key-ring entry, with the kid the entry already knows."""
+    data: dict[str, Any] = {str(k): v for k, v in entry.key.as_dict(private=False).items() if k != "d"}
+    data.update({"kid": entry.kid, "alg": ALGORITHM, "use": "sig"})
     return data
 
 
@@ -141,6 +149,20 @@ class KeyRing:
         if signer_kid not in self._keys:
             raise KeyRingError(f"signer {signer_kid!r} is not in the key ring")
         self._signer = signer_kid
+        #: Expiries recorded by record_signature and not yet folded into the (immutable) entries: kid -> latest.
+        self._pending: dict[str, datetime] = {}
+        self._signing: tuple[str, Ed25519PrivateKey] | None = None
+        self._verifying: tuple[tuple[str, ...], dict[str, Ed25519PublicKey]] | None = None
+
+    def _settle(self) -> dict[str, ManagedKey]:
+        """The entries, with the expiries recorded since the last call folded in."""
+        if self._pending:
+            pending, self._pending = self._pending, {}
+            for kid, expires in pending.items():
+                entry = self._keys.get(kid)
+                if entry is not None and (entry.latest_expiry is None or expires > entry.latest_expiry):
+                    self._keys[kid] = replace(entry, latest_expiry=expires)
+        return self._keys
 
     # ----------------------------------------------------------------- creation and loading
 
@@ -196,7 +218,7 @@ class KeyRing:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole key ring *including private keys*; keep it secret."""
-        return {"format": _FORMAT, "signer": self._signer, "keys": [k.to_dict() for k in self._keys.values()]}
+        return {"format": _FORMAT, "signer": self._signer, "keys": [k.to_dict() for k in self._settle().values()]}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the key ring (private keys included) to ``path`` with owner-only permissions (0600)."""
@@ -219,12 +241,12 @@ class KeyRing:
     def get(self, kid: str) -> ManagedKey:
         """Return the key with id ``kid``; raise :class:`KeyRingError` if absent."""
         try:
-            return self._keys[kid]
+            return self._settle()[kid]
         except KeyError:
             raise KeyRingError(f"no key {kid!r} in the key ring") from None
 
     def __iter__(self) -> Iterator[ManagedKey]:
-        return iter(self._keys.values())
+        return iter(self._settle().values())
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -232,22 +254,50 @@ class KeyRing:
     @property
     def signer(self) -> ManagedKey:
         """The key that signs new certificates."""
-        return self._keys[self._signer]
+        return self._settle()[self._signer]
 
     @property
     def signer_kid(self) -> str:
         """The kid of the signing key."""
         return self._signer
 
+    def signing_key(self) -> tuple[str, Ed25519PrivateKey]:
+        """The signer's kid and its private key as a ``cryptography`` object (kept until the signer changes)."""
+        signing = self._signing
+        if signing is None or signing[0] != self._signer:
+            private = self._keys[self._signer].key.private_key
+            if not isinstance(private, Ed25519PrivateKey):  # pragma: no cover - import_private_key checks the curve
+                raise KeyRingError("the signer is not an Ed25519 private key")
+            signing = self._signing = (self._signer, private)
+        return signing
+
+    def verification_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every key's public half by kid, retired or not (kept until keys are added or removed; do not modify)."""
+        kids = tuple(self._keys)
+        verifying = self._verifying
+        if verifying is None or verifying[0] != kids:
+            public: dict[str, Ed25519PublicKey] = {}
+            for kid, entry in self._keys.items():
+                key = entry.key.public_key
+                if isinstance(key, Ed25519PublicKey):
+                    public[kid] = key
+            verifying = self._verifying = (kids, public)
+        return verifying[1]
+
     def record_signature(self, kid: str, expires: datetime | None) -> None:
         """Note that key ``kid`` signed a certificate expiring at ``expires`` (None: never)."""
-        entry = self.get(kid)
+        entry = self._keys.get(kid)
+        if entry is None:
+            raise KeyRingError(f"no key {kid!r} in the key ring")
         if expires is None:
-            self._keys[kid] = replace(entry, unbounded=True)
-        else:
+            if not entry.unbounded:
+                self._keys[kid] = replace(entry, unbounded=True)
+            return
+        if expires.__class__ is not datetime or expires.tzinfo is not UTC:
             expires = require_utc(expires, "expires")
-            if entry.latest_expiry is None or expires > entry.latest_expiry:
-                self._keys[kid] = replace(entry, latest_expiry=expires)
+        latest = self._pending.get(kid) or entry.latest_expiry
+        if latest is None or expires > latest:
+            self._pending[kid] = expires
 
     def rotate(self, now: datetime | None = None, *, retire_after: datetime | None = None) -> str:
         """Generate a new key, make it the signer, and return its kid.
@@ -258,7 +308,7 @@ class KeyRing:
         automatically.
         """
         when = _now(now)
-        old = self.signer
+        old = self.signer  # settles the recorded expiries
         if retire_after is not None:
             retire = require_utc(retire_after, "retire_after")
         elif old.unbounded:
@@ -274,7 +324,7 @@ class KeyRing:
     def prune(self, now: datetime | None = None) -> list[str]:
         """Remove keys (never the signer) whose ``retire_after`` has passed; return their kids."""
         when = _now(now)
-        gone = [kid for kid, k in self._keys.items() if kid != self._signer and k.retired_at(when)]
+        gone = [kid for kid, k in self._settle().items() if kid != self._signer and k.retired_at(when)]
         for kid in gone:
             del self._keys[kid]
         return gone
@@ -286,5 +336,6 @@ class KeyRing:
         the private ``d``. The signer comes first.
         """
         when = _now(now)
-        keys = [self.signer] + [k for kid, k in self._keys.items() if kid != self._signer]
-        return {"keys": [public_jwk(k.key) for k in keys if k is self.signer or not k.retired_at(when)]}
+        signer = self.signer
+        keys = [signer] + [k for kid, k in self._keys.items() if kid != self._signer]
+        return {"keys": [_public_entry(k) for k in keys if k is signer or not k.retired_at(when)]}

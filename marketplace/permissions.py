@@ -107,13 +107,18 @@ def current_delegation() -> Delegation | None:
 
 def role_in(session: Session, user: User | None, organisation: Organisation) -> Role | None:
     """The user's role in ``organisation``, or None when not a member (or not logged in)."""
-    if user is None or user.id is None or organisation.id is None:
+    return _role_in_organisation(session, user, organisation.id)
+
+
+def _role_in_organisation(session: Session, user: User | None, organisation_id: int | None) -> Role | None:
+    """:func:`role_in` by the organisation's id (a membership names an existing organisation: no need to load it)."""
+    if user is None or user.id is None or organisation_id is None:
         return None
     delegation = _delegation.get()
-    if delegation is not None and delegation.organisation_id not in (None, organisation.id):
+    if delegation is not None and delegation.organisation_id not in (None, organisation_id):
         return None
     membership = session.exec(
-        select(Membership).where(Membership.organisation_id == organisation.id, Membership.user_id == user.id)
+        select(Membership).where(Membership.organisation_id == organisation_id, Membership.user_id == user.id)
     ).first()
     return membership.role if membership else None
 
@@ -139,8 +144,7 @@ def _member_of_owner(session: Session, user: User, target: Any) -> bool:
 def _member_of_licensee(session: Session, user: User, target: Any) -> bool:
     """A member of the organisation holding ``target`` (a license grant, by its ``licensee_org_id``)."""
     org_id = getattr(target, "licensee_org_id", None)
-    org = session.get(Organisation, org_id) if org_id is not None else None
-    return org is not None and role_in(session, user, org) is not None
+    return org_id is not None and _role_in_organisation(session, user, org_id) is not None
 
 
 def _offer_audience(session: Session, user: User, target: Any) -> bool:

@@ -71,22 +71,32 @@ def _checked(kind: str, subject_type: str, subject_id: str | int, actor: str, da
         raise ValueError(f"audit data is not canonical JSON: {error}") from error
 
 
-def _locked_head(session: Session, organisation_id: int) -> AuditChainHead:
-    """The chain's head row, created if missing, locked until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(AuditChainHead)
-        .values(organisation_id=organisation_id, seq=0, hash=GENESIS)
-        .on_conflict_do_nothing(index_elements=["organisation_id"])
-    )
+def _locked_heads(session: Session, organisation_ids: list[int]) -> dict[int, AuditChainHead]:
+    """The chains' head rows (``organisation_ids`` ascending), created if missing, locked until the transaction ends.
+
+    One ``SELECT … ORDER BY organisation_id FOR UPDATE`` locks every head in ascending order (PostgreSQL locks the
+    rows as the sorted scan returns them); only a chain's first entry needs the ``INSERT … ON CONFLICT DO NOTHING``
+    that creates its head, followed by the same locking read.
+    """
     statement = (
         select(AuditChainHead)
-        .where(AuditChainHead.organisation_id == organisation_id)
+        .where(col(AuditChainHead.organisation_id).in_(organisation_ids))
+        .order_by(col(AuditChainHead.organisation_id))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return session.exec(statement).one()
+    heads = {head.organisation_id: head for head in session.exec(statement).all()}
+    missing = [o for o in organisation_ids if o not in heads]
+    if missing:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(
+            insert(AuditChainHead)
+            .values([{"organisation_id": o, "seq": 0, "hash": GENESIS} for o in missing])
+            .on_conflict_do_nothing(index_elements=["organisation_id"])
+        )
+        heads = {head.organisation_id: head for head in session.exec(statement).all()}
+    return heads
 
 
 def append(
@@ -122,8 +132,10 @@ def append(
     session = uow.session
     at = uow.now()
     rows: list[AuditEntry] = []
-    for organisation_id in sorted({o for o in organisation_ids if o is not None}):
-        head = _locked_head(session, organisation_id)
+    chains = sorted({o for o in organisation_ids if o is not None})
+    heads = _locked_heads(session, chains) if chains else {}
+    for organisation_id in chains:
+        head = heads[organisation_id]
         entry: dict[str, Any] = {
             "organisation": organisation_id,
             "seq": head.seq + 1,
@@ -140,10 +152,9 @@ def append(
             subject_id=str(subject_id), actor=actor, data=details, prev_hash=head.hash, hash=digest,
         )  # fmt: skip
         head.seq, head.hash = row.seq, digest
-        session.add(row)
-        session.add(head)
         rows.append(row)
-    session.flush()
+    session.add_all(rows)
+    session.flush()  # one round trip for the entries, one for the heads: no flush between the chains
     return rows
 
 

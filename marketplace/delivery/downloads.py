@@ -116,11 +116,18 @@ class DownloadLink:
 # --- what a grant covers -------------------------------------------------------------------------------------------
 
 
-def covered_versions(session: Session, grant: Grant, value: licensing.Grant | None = None) -> list[DatasetVersion]:
+def covered_versions(
+    session: Session,
+    grant: Grant,
+    value: licensing.Grant | None = None,
+    *,
+    withdrawn: dict[int, int | None] | None = None,
+) -> list[DatasetVersion]:
     """The published versions of the grant's dataset that the grant serves, oldest first.
 
     A withdrawn version is never served; a license that covered it serves the withdrawal's patched version
-    instead, once that is published (see :mod:`marketplace.withdrawals.lookup`).
+    instead, once that is published (see :mod:`marketplace.withdrawals.lookup`). ``withdrawn``: the dataset's
+    withdrawn versions when the caller has already read them.
     """
     value = value or grant_value(grant)
     published = session.exec(
@@ -128,7 +135,8 @@ def covered_versions(session: Session, grant: Grant, value: licensing.Grant | No
         .where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.status == VersionStatus.PUBLISHED)
         .order_by(col(DatasetVersion.published_at), col(DatasetVersion.id))
     ).all()
-    withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+    if withdrawn is None:
+        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
     served = withdrawals.with_substitutes(withdrawn, {v.id for v in published if _covers(value, v)})  # type: ignore[misc]
     return [v for v in published if v.id in served]
 
@@ -262,11 +270,17 @@ def _check_limit(session: Session, grant: Grant, value: licensing.Grant, wanted:
 
 
 def _file_of_grant(
-    session: Session, grant: Grant, file_id: int, served: set[int | None], withdrawn: dict[int, int | None]
+    session: Session,
+    grant: Grant,
+    file_id: int,
+    served: dict[int | None, DatasetVersion],
+    withdrawn: dict[int, int | None],
 ) -> tuple[DatasetVersion, DatasetFile]:
-    """The file ``file_id`` when the grant serves its version (``served``: ids of the versions it serves now)."""
+    """The file ``file_id`` when the grant serves its version (``served``: the versions it serves now, by id)."""
     file = session.get(DatasetFile, file_id) if isinstance(file_id, int) and not isinstance(file_id, bool) else None
-    version = session.get(DatasetVersion, file.version_id) if file is not None else None
+    version = None
+    if file is not None:
+        version = served.get(file.version_id) or session.get(DatasetVersion, file.version_id)
     if file is None or version is None or version.dataset_id != grant.dataset_id:
         raise NotFound(message="No such file under this license.")
     if version.status is VersionStatus.PUBLISHED and version.id in withdrawn:
@@ -286,8 +300,8 @@ def _chosen_files(
 ) -> list[tuple[DatasetVersion, DatasetFile]]:
     if file_ids is not None:
         # A file asked for twice gets one link (and counts once).
-        served = {v.id for v in covered_versions(session, grant, value)}
         withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+        served = {v.id: v for v in covered_versions(session, grant, value, withdrawn=withdrawn)}
         return [_file_of_grant(session, grant, file_id, served, withdrawn) for file_id in dict.fromkeys(file_ids)]
     if version_label is not None:
         _refuse_withdrawn_label(session, grant, version_label)
@@ -337,6 +351,17 @@ def _issue(
     )
     uow.session.add(event)
     uow.session.flush()  # the row's id is the link's reference
+    assert file.storage_key is not None
+    with storage_errors("path"):
+        url = dataset_storage(uow, dataset).presign_download(
+            file.storage_key,
+            expires_in=lifetime,
+            filename=posixpath.basename(file.path),
+            content_type=file.media_type or None,
+            reference=link_reference(event),
+        )
+    # Last, so the audit chains' heads are locked (concurrent downloads of one licensee wait for them) only from
+    # here to the commit.
     audit.append(
         uow,
         organisation_ids=[grant.licensee_org_id, grant.licensor_org_id],
@@ -354,15 +379,6 @@ def _issue(
             "ip_address": event.ip_address,
         },
     )
-    assert file.storage_key is not None
-    with storage_errors("path"):
-        url = dataset_storage(uow, dataset).presign_download(
-            file.storage_key,
-            expires_in=lifetime,
-            filename=posixpath.basename(file.path),
-            content_type=file.media_type or None,
-            reference=link_reference(event),
-        )
     return DownloadLink(url=url, file=file, version=version, expires_at=expires_at, event=event)
 
 
@@ -380,10 +396,11 @@ def issue_download_links(
     Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
     covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
     """
+    # Held from here on, so the access check's look-up of the dataset is answered from the session, not the database.
+    dataset = uow.session.get(Dataset, grant.dataset_id)
     value = check_download_allowed(uow, grant, requester)
     chosen = _chosen_files(uow.session, grant, value, file_ids, version_label)
     _check_limit(uow.session, grant, value, len(chosen))
-    dataset = uow.session.get(Dataset, grant.dataset_id)
     assert dataset is not None
     links = [_issue(uow, grant, dataset, version, file, requester) for version, file in chosen]
     uow.session.flush()

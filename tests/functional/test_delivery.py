@@ -367,3 +367,46 @@ def test_provider_sees_downloads_per_day_and_licensee(app, client, market, db_se
     assert "<script" not in body.split("</main>")[0].split("<main")[1]
     count = db_session.exec(select(func.count()).select_from(DownloadEvent)).one()
     assert count == 2
+
+
+def test_a_link_reads_each_row_once_and_writes_its_audit_entries_in_one_flush(app, market, db_session) -> None:
+    """Issuing a link costs a fixed, small number of statements: each row it checks is read once, the two audit
+    chains' heads are locked by one read and the entries and heads written by one flush (each statement is a round
+    trip, and the heads stay locked from that read to the commit)."""
+    from sqlalchemy import event
+
+    from marketplace.accounts.models import User
+    from marketplace.audit.models import AuditEntry
+    from marketplace.licenses.models import Grant
+
+    grant = issue(app, db_session, market)
+    uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
+    first = Requester(market["purchaser"], "1.2.3.4", "t")
+    delivery.issue_download_link(uow, grant=grant, file_id=market["files"][0].id, requester=first)
+    grant_id, user_id, file_id = grant.id, market["purchaser"].id, market["files"][1].id
+    db_session.flush()
+    db_session.expunge_all()  # as in a new request: nothing loaded yet
+    grant = db_session.get(Grant, grant_id)
+    who = Requester(db_session.get(User, user_id), "1.2.3.4", "t")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()[:4]))
+
+    connection = db_session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        delivery.issue_download_link(uow, grant=grant, file_id=file_id, requester=who)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    listing = "\n".join(statements)
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) <= 6 and len(set(reads)) == len(reads), listing  # dataset, membership, withdrawals,
+    # versions, file, the chains' heads: each once
+    assert sum("audit_chain_head" in s for s in statements) == 2, listing  # lock both heads at once, write both
+    # PostgreSQL writes both entries with one INSERT; SQLite's driver sends one per entry.
+    assert len(statements) <= (9 if db_session.get_bind().dialect.name == "postgresql" else 10), listing
+    assert [e.kind for e in db_session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()][-2:] == [
+        "download.link_issued",
+        "download.link_issued",
+    ]

@@ -323,10 +323,12 @@ PREPARATION_OPERATIONS = ("annotation", "labelling", "cleaning", "updating", "en
 _BCP47_SHAPE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 
 
+@functools.lru_cache(maxsize=4096)
 def language_tag(value: str) -> str:
     """The canonical form of a BCP 47 language tag (``en-gb`` → ``en-GB``); ValueError when not valid.
 
-    Well-formedness is checked first (hyphens only), then every subtag against the IANA registry.
+    Well-formedness is checked first (hyphens only), then every subtag against the IANA registry. Cached: a
+    catalog import checks the same few tags thousands of times (a refused tag is not cached, and raises again).
     """
     text = value.strip()
     if not _BCP47_SHAPE.match(text) or len(text) > 35:
@@ -370,8 +372,10 @@ def _spdx():  # type: ignore[no-untyped-def]
     return get_spdx_licensing()
 
 
+@functools.lru_cache(maxsize=4096)
 def spdx_expression(value: str) -> str:
-    """A normalised SPDX license expression (``mit or apache-2.0`` → ``MIT OR Apache-2.0``).
+    """A normalised SPDX license expression (``mit or apache-2.0`` → ``MIT OR Apache-2.0``); cached, as
+    :func:`language_tag` is.
 
     ``LicenseRef-…`` identifiers are accepted as SPDX allows them for licenses not on its list;
     ``NOASSERTION`` says the license is not known. ValueError names what is wrong otherwise.

@@ -41,7 +41,7 @@ TERM_FIELDS: dict[str, TermScheme] = {
     "service_modalities": TermScheme.SERVICE_MODALITY,
     "deidentification_offered": TermScheme.DEIDENTIFICATION_OFFERED,
 }
-_SCHEME_FIELD = {scheme: name for name, scheme in TERM_FIELDS.items()}
+_SCHEME_FIELD: dict[str, str] = {scheme.value: name for name, scheme in TERM_FIELDS.items()}
 
 #: Record fields kept as columns of :class:`Dataset` (JSON documents included).
 COLUMN_FIELDS: tuple[str, ...] = tuple(
@@ -69,12 +69,12 @@ def terms_of(session: Session, dataset_ids: Sequence[int]) -> dict[int, dict[str
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = session.exec(
-            select(DatasetTerm)
+            select(DatasetTerm.dataset_id, DatasetTerm.scheme, DatasetTerm.value)
             .where(col(DatasetTerm.dataset_id).in_(chunk))
             .order_by(col(DatasetTerm.dataset_id), col(DatasetTerm.scheme), col(DatasetTerm.position))
         ).all()
-        for term in rows:
-            out[term.dataset_id][_SCHEME_FIELD[term.scheme]].append(term.value)
+        for dataset_id, scheme, value in rows:
+            out[dataset_id][_SCHEME_FIELD[scheme]].append(value)
     return out
 
 
@@ -95,11 +95,17 @@ def dataset_record(session: Session, dataset: Dataset, terms: dict[str, list[str
 # --- helpers for the commands -----------------------------------------------------------------------------
 
 
-def record_event(uow: UnitOfWork, dataset: Dataset, actor: User | None, action: str, note: str = "") -> None:
+def event_row(uow: UnitOfWork, dataset: Dataset, actor: User | None, action: str, note: str = "") -> dict[str, Any]:
+    """The row of the listing's event log :func:`record_event` writes (for callers writing many at once)."""
     assert dataset.id is not None
+    actor_id = actor.id if actor else None
+    return {"dataset_id": dataset.id, "at": uow.now(), "actor_id": actor_id, "action": action, "note": note}
+
+
+def record_event(uow: UnitOfWork, dataset: Dataset, actor: User | None, action: str, note: str = "") -> None:
     # A plain INSERT: the log is append-only and nothing reads its rows back in the same unit of work.
-    row = {"dataset_id": dataset.id, "at": uow.now(), "actor_id": actor.id if actor else None, "action": action}
-    uow.session.connection().execute(sa.insert(DatasetEvent.__table__), {**row, "note": note})  # type: ignore[attr-defined]
+    row = event_row(uow, dataset, actor, action, note)
+    uow.session.connection().execute(sa.insert(DatasetEvent.__table__), row)  # type: ignore[attr-defined]
 
 
 def _require_edit(uow: UnitOfWork, user: User | None, dataset: Dataset) -> User:
@@ -194,16 +200,20 @@ def apply_record(
     names: Iterable[str],
     *,
     current: dict[str, Any] | None = None,
+    references_checked: bool = False,
 ) -> bool:
     """Store the ``names`` fields of a validated ``record`` on ``dataset``; return whether anything changed.
 
     Only fields that differ are written, and ``updated_at`` moves only when something did: importing the same
     file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
+    ``references_checked`` says the caller has already checked, for many records at once, what this would check
+    for one: parent datasets published and not the listing itself, the external id not another listing's.
     """
     session = uow.session
     # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
     names = [n for n in dict.fromkeys(names) if n not in ("slug", "versions")]
-    _check_references(uow, dataset, record)
+    if not references_checked:
+        _check_references(uow, dataset, record)
     if current is None:
         current = dataset_record(session, dataset) if dataset.id is not None else {}
     changed = False

@@ -1,0 +1,238 @@
+"""Bulk catalog import: new listings written together store exactly what the services store one by one; a failure
+anywhere writes nothing; the database checks are made for the whole file at once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlmodel import Session, col, func, select
+
+from marketplace.accounts.models import Organisation, Role, User
+from marketplace.catalog import importer, services
+from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion
+from marketplace.catalog.services import bulk
+from marketplace.db import UnitOfWork
+from marketplace.errors import ValidationFailed
+from tests.factories import OrganisationFactory, member
+from tests.functional.catalog.conftest import BASE_RECORD, Catalog, manifest
+from tests.functional.catalog.test_import import to_csv
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+LANGUAGES = ["en", "de-CH", "fr", "ja", "pt-BR", "sr-Latn-RS", "nl"]
+
+
+@pytest.fixture()
+def provider(db_session: Session) -> tuple[Organisation, User]:
+    org = OrganisationFactory(slug="bulk-data", name="Bulk Data")
+    return org, member(org, Role.ADMIN, email="bulk@example.org")
+
+
+@pytest.fixture()
+def fixed_uow(app: Flask, db_session: Session) -> UnitOfWork:
+    """A unit of work whose clock stands still, so two ways of writing can be compared value for value."""
+    return UnitOfWork(db_session, app.extensions["marketplace.context"].at(lambda: NOW))
+
+
+def varied_rows(n: int, parent_slug: str) -> list[dict[str, Any]]:
+    """``n`` records using every kind of field: given and derived slugs (some titles repeated), terms in several
+    languages, versions with and without files, sources, parents, the AI Act record and the training summary."""
+    rows = []
+    for i in range(n):
+        row = json.loads(json.dumps(BASE_RECORD))
+        row.update(
+            external_id=f"MIX-{i:04d}",
+            title=f"  Mixed corpus {i % 150}  " if i % 3 else f"Mixed corpus number {i}",
+            tags=["bulk", f"batch-{i % 7}"] if i % 5 else [],
+            languages=LANGUAGES[i % 4 : i % 4 + 1 + i % 3],
+            countries=["DE", "FR"] if i % 2 else [],
+            tasks=["classification", "translation"][: 1 + i % 2],
+            sources=[{"name": "Writers", "license": "CC-BY-4.0", "url": None if i % 2 else "https://example.org/s"}],
+            parent_datasets=[{"title": "Parent", "slug": parent_slug}] if i % 11 == 0 else [],
+            training_summary={"rights_basis": "rights_holder", "crawled": False} if i % 4 == 0 else {},
+            versions=[{"version": "1.0.0", "changelog": " First. ", "files": manifest(f"m{i}")}]
+            + ([{"version": "1.1.0", "files": []}] if i % 6 == 0 else []),
+        )
+        row["ai_act"]["bias_reviewed_on"] = "2025-01-02" if i % 2 else None
+        if i % 9 == 0:
+            row["modality"] = None
+            row["modality_details"] = {}
+            row["annotator_qualifications"] = ""
+        if i % 4 == 1:
+            row["slug"] = f"mixed-given-{i}"
+        rows.append(row)
+    return rows
+
+
+def one_by_one(uow: UnitOfWork, user: User, org: Organisation, text: bytes) -> list[str]:
+    """What the importer wrote before it wrote in bulk: each row through the services, one after the other."""
+    rows, problems = importer.read_rows(text, "jsonl", max_rows=10_000)
+    assert problems == []
+    slugs = []
+    for row in rows:
+        record = row.record
+        dataset = services.new_dataset(uow, user, org, title=record["title"], slug=record.get("slug") or None)
+        services.apply_record(uow, dataset, record, importer.ALL_FIELDS, current={})
+        for version in record["versions"]:
+            services.add_version(
+                uow, user, dataset, version=version["version"], changelog=version["changelog"], files=version["files"]
+            )
+        services.record_event(uow, dataset, user, "imported", row.location)
+        slugs.append(dataset.slug)
+    uow.session.flush()
+    return slugs
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def snapshot(session: Session, org: Organisation) -> dict[str, Any]:
+    """Every row the import wrote for ``org``'s listings, keyed by external id instead of database ids."""
+    connection = session.connection()
+    datasets = connection.execute(sa.select(Dataset.__table__).where(Dataset.__table__.c.organisation_id == org.id))  # type: ignore[attr-defined]
+    by_id: dict[int, str] = {}
+    listing: dict[str, dict[str, Any]] = {}
+    for row in datasets.mappings():
+        by_id[row["id"]] = row["external_id"]
+        listing[row["external_id"]] = {k: _plain(v) for k, v in row.items() if k not in ("id", "search_vector")}
+    ids = list(by_id)
+    terms = session.exec(select(DatasetTerm).where(col(DatasetTerm.dataset_id).in_(ids))).all()
+    versions = session.exec(select(DatasetVersion).where(col(DatasetVersion.dataset_id).in_(ids))).all()
+    version_of = {v.id: (by_id[v.dataset_id], v.version) for v in versions}
+    files = session.exec(select(DatasetFile).where(col(DatasetFile.version_id).in_(list(version_of)))).all()
+    events = session.exec(
+        select(DatasetEvent).where(col(DatasetEvent.dataset_id).in_(ids)).order_by(col(DatasetEvent.id))
+    ).all()
+    return {
+        "datasets": listing,
+        "terms": sorted((by_id[t.dataset_id], t.scheme.value, t.value, t.position) for t in terms),
+        "versions": sorted(
+            (by_id[v.dataset_id], json.dumps(v.model_dump(exclude={"id", "dataset_id"}), default=str, sort_keys=True))
+            for v in versions
+        ),
+        "files": sorted(
+            (*version_of[f.version_id], f.path, f.size_bytes, f.sha256, f.media_type, f.storage_key) for f in files
+        ),
+        "events": [
+            (by_id[e.dataset_id], e.action, e.note, e.at.isoformat(), e.actor_id)
+            for e in sorted(events, key=lambda e: (by_id[e.dataset_id], e.id or 0))
+        ],
+    }
+
+
+def test_bulk_import_writes_what_the_services_write_one_by_one(
+    fixed_uow: UnitOfWork, provider, catalog: Catalog, db_session: Session
+) -> None:
+    org, user = provider
+    parent = catalog.published(title="Parent corpus", slug="parent-corpus")
+    db_session.add(Dataset(slug="mixed-corpus-7", organisation_id=parent.organisation_id, title="Taken"))
+    db_session.flush()
+    text = "".join(json.dumps(row) + "\n" for row in varied_rows(200, parent.slug)).encode()
+
+    savepoint = db_session.begin_nested()
+    expected_slugs = one_by_one(fixed_uow, user, org, text)
+    expected = snapshot(db_session, org)
+    savepoint.rollback()
+    assert (
+        db_session.exec(select(func.count()).select_from(Dataset).where(Dataset.organisation_id == org.id)).one() == 0
+    )
+
+    report = importer.import_catalog(fixed_uow, user, organisation=org.slug, data=text, fmt="jsonl")
+    assert report.created == expected_slugs
+    assert "mixed-corpus-7-2" in report.created and "mixed-corpus-2-2" in report.created  # taken, repeated titles
+    got = snapshot(db_session, org)
+    assert len(got["datasets"]) == 200 and len(got["terms"]) > 1000 and len(got["files"]) == 400
+    for key in ("terms", "versions", "files", "events"):
+        assert got[key] == expected[key], key
+    for external_id, row in expected["datasets"].items():
+        assert got["datasets"][external_id] == row, external_id
+
+
+def test_a_slug_given_later_in_the_file_is_kept_and_a_derived_one_steps_aside(uow, provider) -> None:
+    org, user = provider
+    rows = [
+        {**BASE_RECORD, "external_id": "A", "title": "Speech corpus"},
+        {**BASE_RECORD, "external_id": "B", "title": "Something else", "slug": "speech-corpus"},
+        {**BASE_RECORD, "external_id": "C", "title": "Speech corpus"},
+    ]
+    report = importer.import_catalog(uow, user, organisation=org.slug, data=to_csv(rows), filename="c.csv")
+    assert report.created == ["speech-corpus-2", "speech-corpus", "speech-corpus-3"]
+
+
+def test_a_slug_twice_in_the_file_is_reported_on_the_second_row(uow, provider, db_session: Session) -> None:
+    org, user = provider
+    rows = [
+        {**BASE_RECORD, "external_id": "A", "slug": "same-slug"},
+        {**BASE_RECORD, "external_id": "B"},
+        {**BASE_RECORD, "external_id": "C", "slug": "same-slug"},
+    ]
+    with pytest.raises(ValidationFailed) as caught:
+        importer.import_catalog(uow, user, organisation=org.slug, data=to_csv(rows), filename="c.csv")
+    assert [(p.location, p.field, p.message) for p in caught.value.details] == [
+        ("row 4", "slug", "'same-slug' is also used by row 2")
+    ]
+    assert db_session.exec(select(func.count()).select_from(Dataset)).one() == 0
+
+
+def test_a_listing_named_as_its_own_parent_is_reported_with_its_row(uow, provider, catalog: Catalog) -> None:
+    org, user = provider
+    line = {**BASE_RECORD, "external_id": "P", "versions": [{"version": "1.0.0", "files": manifest("p")}]}
+    importer.import_catalog(uow, user, organisation=org.slug, data=json.dumps(line).encode(), fmt="jsonl")
+    dataset = uow.session.exec(select(Dataset).where(Dataset.external_id == "P")).one()
+    services.submit_for_review(uow, user, dataset)
+    with catalog.app.app_context():
+        services.approve(uow, catalog.admin, dataset)
+    again = {**line, "parent_datasets": [{"title": "Me", "slug": dataset.slug}]}
+    with pytest.raises(ValidationFailed) as caught:
+        importer.import_catalog(uow, user, organisation=org.slug, data=json.dumps(again).encode(), fmt="jsonl")
+    assert [(p.location, p.field, p.message) for p in caught.value.details] == [
+        ("line 1", "parent_datasets.0.slug", "a dataset cannot be its own parent")
+    ]
+
+
+def _numbered(n: int) -> list[dict[str, Any]]:
+    return [{**BASE_RECORD, "external_id": f"N-{i:05d}", "title": f"Numbered corpus {i}"} for i in range(n)]
+
+
+def test_a_bad_row_at_the_end_of_ten_thousand_writes_nothing(uow, provider, db_session: Session) -> None:
+    org, user = provider
+    rows = _numbered(10_000)
+    rows[9_998]["languages"] = ["en", "xx-zz"]
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(ValidationFailed) as caught:
+        importer.import_catalog(
+            uow, user, organisation=org.slug, data=to_csv(rows), filename="c.csv", progress=lambda *p: seen.append(p)
+        )
+    assert [(p.location, p.field) for p in caught.value.details] == [("row 10000", "languages")]
+    assert db_session.exec(select(func.count()).select_from(Dataset)).one() == 0
+    assert db_session.exec(select(func.count()).select_from(DatasetEvent)).one() == 0
+    # Progress is reported about every 1 %, not per row, and up to the last row read.
+    assert len(seen) <= 101 and seen[-1] == (10_000, 20_000)
+
+
+def test_a_write_failing_in_the_last_batch_leaves_nothing_behind(
+    uow, provider, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing holds even if the database refuses a row after earlier batches were written (a listing
+    created meanwhile under the same slug): the error reaches the caller, whose transaction is rolled back."""
+    org, user = provider
+    monkeypatch.setattr(bulk, "CHUNK", 100)
+    monkeypatch.setattr(importer, "_taken_slugs", lambda _uow, _rows: set())
+    other = OrganisationFactory()
+    db_session.add(Dataset(slug="numbered-corpus-998", organisation_id=other.id, title="Meanwhile"))
+    db_session.flush()
+    rows = _numbered(1_000)
+    rows[998]["slug"] = "numbered-corpus-998"
+    savepoint = db_session.begin_nested()
+    with pytest.raises(sa.exc.IntegrityError):
+        importer.import_catalog(uow, user, organisation=org.slug, data=to_csv(rows), filename="c.csv")
+    savepoint.rollback()
+    assert (
+        db_session.exec(select(func.count()).select_from(Dataset).where(Dataset.organisation_id == org.id)).one() == 0
+    )
+    assert db_session.exec(select(func.count()).select_from(DatasetTerm)).one() == 0

@@ -118,11 +118,8 @@ def populate(url: str, n: int, rng: random.Random) -> tuple[list[str], float]:
             )
             conn.exec_driver_sql("ALTER TABLE dataset ENABLE TRIGGER dataset_title_word")
         index_seconds = time.perf_counter() - started
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE title_word")  # the only table the lookups read
     engine.dispose()
     return words, index_seconds
 

@@ -36,6 +36,8 @@ INDEX_SIMILARITY = 0.3
 CANDIDATES = 20
 #: Words shorter than this are never corrected (too few trigrams to tell a typo from another word).
 MIN_WORD_CHARS = 3
+#: At most this many unknown words of one search are looked up (the others stay as typed): the cost is bounded.
+MAX_LOOKUPS = 4
 
 
 def trigrams(word: str) -> frozenset[str]:
@@ -117,18 +119,18 @@ def closest_title_word(session: Session, word: str) -> str | None:
 
 
 def correct(session: Session, query: SearchQuery) -> Correction | None:
-    """``query`` with each word that is no published title word replaced by the closest one, or ``None`` when no
-    word could be corrected. The caller runs the corrected search (and shows it only if it finds something)."""
+    """``query`` with each word that is no published title word replaced by the closest one (the first
+    :data:`MAX_LOOKUPS` such words), or ``None`` when no word could be corrected. The caller runs the corrected
+    search (and shows it only if it finds something)."""
     typed = [term for term in query.terms if _correctable(term)]
     if not typed:
         return None
     known = _known(session, typed)
     replaced: dict[str, str] = {}
-    for term in typed:
-        if term not in known:
-            closest = closest_title_word(session, term)
-            if closest is not None:
-                replaced[term] = closest
+    for term in [term for term in typed if term not in known][:MAX_LOOKUPS]:
+        closest = closest_title_word(session, term)
+        if closest is not None:
+            replaced[term] = closest
     if not replaced:
         return None
     terms = list(dict.fromkeys(replaced.get(term, term) for term in query.terms))

@@ -100,7 +100,6 @@ def upgrade() -> None:
     if dialect == "postgresql":
         op.execute("CREATE TABLE title_word (word VARCHAR(64) NOT NULL PRIMARY KEY, listings INTEGER NOT NULL)")
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_title_word_trgm ON title_word USING gin (word gin_trgm_ops)")
         op.execute(_PG_FUNCTION)
         op.execute(
             "CREATE TRIGGER dataset_title_word AFTER INSERT OR DELETE OR UPDATE OF title, status ON dataset "
@@ -112,6 +111,11 @@ def upgrade() -> None:
             "LATERAL regexp_split_to_table(lower(title), '[^[:alnum:]]+') AS w "
             "WHERE status = 'published' AND length(w) BETWEEN 3 AND 64 AND w !~ '^[0-9]+$' "
             "GROUP BY w"
+        )
+        # Without the pending list (fastupdate): new title words are rare, and a lookup would otherwise scan every
+        # word added since the last vacuum (40 ms instead of 1 at 20,000 words).
+        op.execute(
+            "CREATE INDEX ix_title_word_trgm ON title_word USING gin (word gin_trgm_ops) WITH (fastupdate = off)"
         )
     elif dialect == "sqlite":
         op.execute(

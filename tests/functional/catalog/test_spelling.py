@@ -148,6 +148,16 @@ def test_no_correction_from_drafts_phrases_or_far_words(catalog, uow: UnitOfWork
     assert _search(uow, "sp").correction is None  # too short to tell
 
 
+def test_at_most_a_few_words_are_looked_up(catalog, uow: UnitOfWork) -> None:
+    catalog.published(title="Alpha bravo charlie delta echo foxtrot", slug="nato")
+    correction = spelling.correct(uow.session, search.build_query(text="alphq bravp charlix deltq echp foxtrop"))
+    assert correction is not None and spelling.MAX_LOOKUPS == 4
+    assert [typed for typed, _ in correction.words] == ["alphq", "bravp", "charlix", "deltq"]
+    assert correction.corrected.terms == ("alpha", "bravo", "charlie", "delta", "echp", "foxtrop")
+    # The corrected search still finds nothing, so the page shows the words as typed, with no notice.
+    assert _search(uow, "alphq bravp charlix deltq echp foxtrop").correction is None
+
+
 def test_the_closest_word_wins_then_the_one_more_listings_have(catalog, uow: UnitOfWork) -> None:
     catalog.published(title="Dogo breeders", slug="dogo")
     catalog.published(title="Dogs in parks", slug="dogs-1")

@@ -93,7 +93,7 @@ def populate(url: str, n: int, rng: random.Random) -> tuple[list[str], float]:
             {"at": now},
         )
         if postgres:  # bulk load without the per-row trigger; the backfill below is what the migration runs
-            conn.exec_driver_sql("ALTER TABLE dataset DISABLE TRIGGER dataset_title_word")
+            conn.exec_driver_sql("ALTER TABLE dataset DISABLE TRIGGER dataset_title_word_insert")
     table = Dataset.__table__  # type: ignore[attr-defined]
     index_seconds = 0.0
     batch: list[dict[str, Any]] = []
@@ -116,7 +116,7 @@ def populate(url: str, n: int, rng: random.Random) -> tuple[list[str], float]:
                 "LATERAL regexp_split_to_table(lower(title), '[^[:alnum:]]+') AS w "
                 "WHERE status = 'published' AND length(w) BETWEEN 3 AND 64 AND w !~ '^[0-9]+$' GROUP BY w"
             )
-            conn.exec_driver_sql("ALTER TABLE dataset ENABLE TRIGGER dataset_title_word")
+            conn.exec_driver_sql("ALTER TABLE dataset ENABLE TRIGGER dataset_title_word_insert")
         index_seconds = time.perf_counter() - started
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE title_word")  # the only table the lookups read
@@ -197,7 +197,7 @@ def measure(url: str, words: list[str], queries: int, rng: random.Random) -> dic
 
 
 TITLE_WORD_TRIGGERS = {
-    "postgresql": ["DROP TRIGGER dataset_title_word ON dataset"],
+    "postgresql": [f"DROP TRIGGER dataset_title_word_{name} ON dataset" for name in ("insert", "delete", "update")],
     "sqlite": [f"DROP TRIGGER dataset_title_word_{name}" for name in ("insert", "delete", "unpublish", "publish")],
 }
 

@@ -30,12 +30,11 @@ from marketplace.catalog.search import SearchQuery
 #: How close a title word must be to replace a typed word (pg_trgm's own default threshold is 0.3; "speach" and
 #: "speech" are 0.4 apart, "radiolgy" and "radiology" 0.58).
 MIN_SIMILARITY = 0.35
-#: The similarity the index lookup starts from (pg_trgm's default ``similarity_threshold``, used by ``%``).
-INDEX_SIMILARITY = 0.3
 #: Candidates read from the index per word, closest first, before the exact similarity picks the best.
 CANDIDATES = 20
-#: Words shorter than this are never corrected (too few trigrams to tell a typo from another word).
-MIN_WORD_CHARS = 3
+#: Words shorter than this are never corrected: too few trigrams to tell a typo from another word (and a three-letter
+#: word is mostly an acronym), and the more title words share their few trigrams, the longer a lookup takes.
+MIN_WORD_CHARS = 4
 #: At most this many unknown words of one search are looked up (the others stay as typed): the cost is bounded.
 MAX_LOOKUPS = 4
 
@@ -81,9 +80,12 @@ def _known(session: Session, words: list[str]) -> set[str]:
 
 
 def _candidates(session: Session, word: str) -> list[tuple[str, int]]:
-    """Title words at least :data:`INDEX_SIMILARITY` close to ``word``, closest first, with their listing counts."""
+    """Title words at least :data:`MIN_SIMILARITY` close to ``word``, closest first, with their listing counts."""
     if session.get_bind().dialect.name == "postgresql":
-        # ``%`` is true at pg_trgm.similarity_threshold (0.3 unless changed), through the trigram GIN index.
+        # ``%`` is true from pg_trgm.similarity_threshold on, through the trigram GIN index: at our threshold (for
+        # this transaction), the index drops the far words itself; its default (0.3) lets many more through.
+        threshold = sa.text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)")
+        session.execute(threshold, {"t": str(MIN_SIMILARITY)})
         statement = sa.text(
             "SELECT word, listings FROM title_word WHERE word % :word "
             "ORDER BY similarity(word, :word) DESC, listings DESC, word LIMIT :n"
@@ -92,7 +94,7 @@ def _candidates(session: Session, word: str) -> list[tuple[str, int]]:
         return [(str(found), int(listings)) for found, listings in rows]
     grams = sorted(trigrams(word))
     # A word at least t similar shares at least t × (the typed word's trigrams) of them: count only those.
-    needed = max(1, math.ceil(INDEX_SIMILARITY * len(grams)))
+    needed = max(1, math.ceil(MIN_SIMILARITY * len(grams)))
     statement = sa.text(
         "SELECT title_word.word, title_word.listings, shared.n * 1.0 / (:total + title_word.grams - shared.n) AS score "
         "FROM (SELECT word_id, count(*) AS n FROM title_word_gram "
@@ -101,7 +103,7 @@ def _candidates(session: Session, word: str) -> list[tuple[str, int]]:
         "WHERE shared.n * 1.0 / (:total + title_word.grams - shared.n) >= :threshold "
         "ORDER BY score DESC, title_word.listings DESC, title_word.word LIMIT :n"
     ).bindparams(sa.bindparam("grams", expanding=True))
-    params = {"grams": grams, "total": len(grams), "needed": needed, "threshold": INDEX_SIMILARITY, "n": CANDIDATES}
+    params = {"grams": grams, "total": len(grams), "needed": needed, "threshold": MIN_SIMILARITY, "n": CANDIDATES}
     return [(str(found), int(listings)) for found, listings, _ in session.execute(statement, params)]
 
 
@@ -126,6 +128,11 @@ def correct(session: Session, query: SearchQuery) -> Correction | None:
     if not typed:
         return None
     known = _known(session, typed)
+    if session.get_bind().dialect.name == "postgresql":
+        # The index then drops the words below the threshold itself (its default, 0.3, lets far more through).
+        session.execute(
+            sa.text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(MIN_SIMILARITY)}
+        )
     replaced: dict[str, str] = {}
     for term in [term for term in typed if term not in known][:MAX_LOOKUPS]:
         closest = closest_title_word(session, term)

@@ -36,10 +36,55 @@ class TermGroup:
         return self.alternatives[0]
 
 
-# Each set lists terms that mean the same thing; a term is its words separated by spaces.
+# Each set lists terms that mean the same thing; a term is its words separated by spaces. A term belongs to one set
+# only. Every modality and task of :mod:`marketplace.catalog.vocab` is covered (the test checks it), under its
+# label's words or the jargon buyers type for it; acronyms are listed with their plural where buyers write one.
 SYNONYMS: tuple[frozenset[str], ...] = (
-    frozenset({"asr", "speech recognition", "speech text"}),
-    frozenset({"tts", "text speech", "speech synthesis"}),
+    # --- tasks ---------------------------------------------------------------------------------------------------
+    frozenset({"asr", "stt", "speech recognition", "automatic speech recognition", "speech text"}),
+    frozenset({"tts", "text speech", "speech synthesis", "voice synthesis"}),
+    frozenset({"ner", "named entity recognition", "entity recognition", "entity extraction"}),
+    frozenset({"classification", "categorisation", "categorization"}),
+    frozenset({"image classification", "image categorisation", "image categorization", "image recognition"}),
+    frozenset({"text classification", "text categorisation", "text categorization", "document classification"}),
+    frozenset({"sentiment analysis", "sentiment classification", "opinion mining"}),
+    frozenset({"object detection", "bounding boxes", "bounding box", "2d boxes", "object localisation"}),
+    frozenset({"segmentation", "segmentation masks", "pixel masks", "pixel labels"}),
+    frozenset({"instruction tuning", "instruction following", "sft", "supervised fine tuning"}),
+    frozenset({"preference", "preference pairs", "rlhf", "reinforcement learning human feedback", "human feedback"}),
+    frozenset({"dpo", "direct preference optimisation", "direct preference optimization"}),
+    frozenset({"evaluation benchmark", "benchmark", "benchmarks", "eval set", "evaluation set", "test set"}),
+    frozenset({"retrieval", "information retrieval", "semantic search", "dense retrieval"}),
+    frozenset({"rag", "retrieval augmented generation"}),
+    frozenset({"translation", "machine translation", "mt", "parallel corpus", "parallel corpora", "bitext"}),
+    frozenset({"summarisation", "summarization", "summarising", "summarizing"}),
+    frozenset({"question answering", "qa", "questions answers"}),
+    frozenset({"vqa", "visual question answering"}),
+    frozenset({"forecasting", "time series prediction", "demand forecasting"}),
+    frozenset({"anomaly detection", "outlier detection", "novelty detection", "fault detection"}),
+    frozenset({"tracking", "object tracking", "multi object tracking", "mot"}),
+    frozenset({"captioning", "image captioning", "caption generation"}),
+    frozenset({"speaker identification", "speaker recognition", "speaker verification", "speaker id"}),
+    # --- modalities ----------------------------------------------------------------------------------------------
+    frozenset({"text", "textual"}),
+    frozenset({"image", "images", "photo", "photos", "photograph", "photographs", "picture", "pictures"}),
+    frozenset({"video", "videos", "footage"}),
+    frozenset({"audio", "sound recordings", "audio recordings"}),
+    frozenset({"multimodal", "multi modal", "vision language", "image text pairs"}),
+    frozenset({"tabular", "structured data", "tables"}),
+    frozenset({"time series", "timeseries", "temporal sequences"}),
+    frozenset({"sensor", "sensors", "iot", "telemetry"}),
+    frozenset({"point cloud", "point clouds", "lidar", "3d scans", "laser scans"}),
+    # --- common jargon -------------------------------------------------------------------------------------------
+    frozenset({"llm", "llms", "large language model", "large language models"}),
+    frozenset({"nlp", "natural language processing"}),
+    frozenset({"cv", "computer vision"}),
+    frozenset({"ocr", "optical character recognition", "text recognition"}),
+    frozenset({"pii", "personal data", "personally identifiable information"}),
+    frozenset({"ehr", "emr", "electronic health records", "electronic health record", "medical records"}),
+    frozenset({"autonomous driving", "self driving", "driverless"}),
+    frozenset({"e commerce", "ecommerce", "online retail"}),
+    frozenset({"chatbot", "chatbots", "conversational ai", "dialogue systems"}),
 )
 
 _BY_TERM: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {

@@ -132,8 +132,17 @@ def catalog() -> ViewResult:
         query = search.parse_search(request.args.to_dict(flat=False))
     except BadRequest as error:
         return render_template("catalog/search.html", query=None, results=None, hits=[], error=error), 400
-    results, hits = services.search_catalog(uow(), query)
-    return render_template("catalog/search.html", query=query, results=results, hits=hits, error=None)
+    # ``exact=1`` (the notice's link) searches the words as typed, without correcting them.
+    found = services.search_catalog(uow(), query, correct_spelling=request.args.get("exact") != "1")
+    correction = found.correction
+    return render_template(
+        "catalog/search.html",
+        query=correction.corrected if correction else query,
+        results=found.results,
+        hits=found.hits,
+        correction=correction,
+        error=None,
+    )
 
 
 @bp.get("/datasets/<slug>")

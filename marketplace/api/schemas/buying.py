@@ -124,6 +124,10 @@ class SearchQuerySchema(In):
         load_default=True, metadata={"description": "Include facet counts (false is faster when they are not shown)."}
     )
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    exact = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Search the words as typed: no spelling correction when nothing matches."},
+    )
 
     _known_facets: tuple[str, ...] | None = None  # None while marshmallow sets the schema up
 
@@ -203,11 +207,31 @@ class DatasetSummarySchema(Out):
     links = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
 
 
+class CorrectedWordSchema(Out):
+    typed = fields.String(required=True)
+    corrected = fields.String(required=True, metadata={"description": "The closest word of a published title."})
+
+
+class SpellingSchema(Out):
+    text = fields.String(required=True, metadata={"description": "The search text that was run."})
+    original_text = fields.String(required=True, metadata={"description": "The search text as given."})
+    words = fields.List(fields.Nested(CorrectedWordSchema), required=True)
+
+
 class SearchResultSchema(Out):
     data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
     total = fields.Integer(required=True)
     facets = fields.List(fields.Nested(FacetSchema), required=True)
     next_cursor = nullable_str(required=True)
+    spelling = fields.Nested(
+        SpellingSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "When the words as typed matched nothing and corrected words did: what was searched for "
+            "instead (the results are the corrected search's). Null otherwise."
+        },
+    )
 
 
 class FileSchema(Out):

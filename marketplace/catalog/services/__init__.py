@@ -32,6 +32,7 @@ from marketplace.catalog.services.listings import (
 from marketplace.catalog.services.pages import (
     MANIFEST_PREVIEW_FILES,
     SAMPLE_TEXT_PREVIEW_BYTES,
+    CatalogSearch,
     dataset_page,
     manage_page,
     search_catalog,
@@ -96,6 +97,7 @@ __all__ = [
     "SAMPLE_TEXT_PREVIEW_BYTES",
     "SLUG_RE",
     "TERM_FIELDS",
+    "CatalogSearch",
     "Dataset",
     "DatasetFile",
     "DatasetVersion",

@@ -4,13 +4,13 @@ the provider's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation
 from marketplace.aiact.status import complete_versions
-from marketplace.catalog import search, vocab
+from marketplace.catalog import search, spelling, vocab
 from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.models import (
     Dataset,
@@ -147,15 +147,38 @@ def croissant_parts(session: Session, dataset: Dataset) -> dict[str, Any]:
     }
 
 
+class CatalogSearch(NamedTuple):
+    """A search's results, each hit's card data in order, and the spelling correction it was run with, if any."""
+
+    results: SearchResults
+    hits: list[dict[str, Any]]
+    correction: spelling.Correction | None = None
+
+
 def search_catalog(
-    uow: UnitOfWork, query: SearchQuery, *, with_facets: bool = True
-) -> tuple[SearchResults, list[dict[str, Any]]]:
+    uow: UnitOfWork, query: SearchQuery, *, with_facets: bool = True, correct_spelling: bool = False
+) -> CatalogSearch:
     """The one way the catalog is searched, by the page and by the API: run ``query`` (facet counts reused per
-    the ``CATALOG_FACET_CACHE_SECONDS`` setting) and return the results with each hit's card data in order."""
-    results = search.search(
+    the ``CATALOG_FACET_CACHE_SECONDS`` setting) and return the results with each hit's card data in order.
+
+    With ``correct_spelling``, a text search that finds nothing is run again with its words corrected to the
+    closest title words (:func:`marketplace.catalog.spelling.correct`); when that finds listings, they are the
+    results, and ``correction`` says what was searched for instead. Otherwise the empty results stand.
+    """
+    results = _run(uow, query, with_facets)
+    if correct_spelling and results.total == 0 and query.terms:
+        correction = spelling.correct(uow.session, query)
+        if correction is not None:
+            corrected = _run(uow, correction.corrected, with_facets)
+            if corrected.total > 0:
+                return CatalogSearch(corrected, search_hits(uow.session, corrected.dataset_ids), correction)
+    return CatalogSearch(results, search_hits(uow.session, results.dataset_ids))
+
+
+def _run(uow: UnitOfWork, query: SearchQuery, with_facets: bool) -> SearchResults:
+    return search.search(
         uow.session,
         query,
         with_facets=with_facets,
         facet_cache_seconds=float(uow.settings.get("CATALOG_FACET_CACHE_SECONDS") or 0),
     )
-    return results, search_hits(uow.session, results.dataset_ids)

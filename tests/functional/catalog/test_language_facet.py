@@ -37,7 +37,7 @@ def languages(catalog: Catalog) -> dict[str, Any]:
 def _run(uow: UnitOfWork, **filters: list[str]) -> tuple[set[str], dict[str, Any]]:
     from marketplace.catalog import services
 
-    results, hits = services.search_catalog(uow, search.build_query(filters=filters))
+    results, hits, _ = services.search_catalog(uow, search.build_query(filters=filters))
     language = next(f for f in results.facets if f.name == "language")
     return {hit["dataset"].slug for hit in hits}, {v.value: v for v in language.values}
 

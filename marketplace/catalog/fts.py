@@ -2,7 +2,9 @@
 
 Migration ``0002_catalog`` creates a generated ``search_vector`` column with a GIN index on PostgreSQL and an
 FTS5 table ``dataset_fts`` (with its shadow tables ``dataset_fts_data``, ``_idx``, ``_docsize``, ``_config``)
-on SQLite. They are not in the models, so autogenerate would otherwise propose to drop them.
+on SQLite. They are not in the models, so autogenerate would otherwise propose to drop them. The same goes for
+the search index of migration ``0023_search_index`` (its columns differ by database: see
+:mod:`marketplace.catalog.search_index`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Any
 FTS_TABLE_PREFIX = "dataset_fts"
 FTS_COLUMNS = frozenset({("dataset", "search_vector")})
 FTS_INDEXES = frozenset({"ix_dataset_search_vector"})
+SEARCH_INDEX_TABLES = frozenset({"search_document", "search_facet", "search_facet_value"})
 
 
 def is_full_text_table(name: str | None) -> bool:
-    return bool(name) and (name == FTS_TABLE_PREFIX or str(name).startswith(FTS_TABLE_PREFIX + "_"))
+    return bool(name) and (
+        name == FTS_TABLE_PREFIX or str(name).startswith(FTS_TABLE_PREFIX + "_") or name in SEARCH_INDEX_TABLES
+    )
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -45,7 +45,8 @@ def _fingerprint(query: dict[str, Any]) -> str:
 )
 def search_datasets(call: Call) -> dict[str, Any]:
     """Full-text search over published listings with facet filters (each facet repeatable; values within a facet
-    are alternatives), facet counts, and a stable order (relevance or newest, then id). Pages of 20; follow
+    are alternatives), facet counts (exact up to a bound, then estimates, flagged), and a stable order (relevance,
+    newest or lowest price, then id). Pages of 20; follow
     ``next_cursor``."""
     fingerprint = _fingerprint(call.query)
     position = decode_cursor("search", call.query.get("cursor")) or {"p": 1, "f": fingerprint}
@@ -67,6 +68,7 @@ def search_datasets(call: Call) -> dict[str, Any]:
     return {
         "data": [present.search_hit(hit) for hit in hits],
         "total": results.total,
+        "total_is_estimate": results.total_is_estimate,
         "facets": results.facets,
         "next_cursor": encode_cursor("search", {"p": page + 1, "f": fingerprint}) if more else None,
     }

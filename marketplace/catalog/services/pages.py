@@ -150,12 +150,8 @@ def croissant_parts(session: Session, dataset: Dataset) -> dict[str, Any]:
 def search_catalog(
     uow: UnitOfWork, query: SearchQuery, *, with_facets: bool = True
 ) -> tuple[SearchResults, list[dict[str, Any]]]:
-    """The one way the catalog is searched, by the page and by the API: run ``query`` (facet counts reused per
-    the ``CATALOG_FACET_CACHE_SECONDS`` setting) and return the results with each hit's card data in order."""
-    results = search.search(
-        uow.session,
-        query,
-        with_facets=with_facets,
-        facet_cache_seconds=float(uow.settings.get("CATALOG_FACET_CACHE_SECONDS") or 0),
-    )
+    """The one way the catalog is searched, by the page and by the API: run ``query`` (counts exact up to the
+    ``SEARCH_EXACT_COUNT_LIMIT`` setting) and return the results with each hit's card data in order."""
+    limit = int(uow.settings.get("SEARCH_EXACT_COUNT_LIMIT") or search.DEFAULT_EXACT_COUNT_LIMIT)
+    results = search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit)
     return results, search_hits(uow.session, results.dataset_ids)

@@ -1,0 +1,318 @@
+"""The search engine over the search index (:mod:`marketplace.catalog.search_index`): one interface, the SQL for
+SQLite (FTS5, a child table of facet value ids) and PostgreSQL (``tsvector`` and ``int[]`` with GIN indexes).
+
+Every query's cost is bounded, whatever it matches:
+
+- **Counts** are exact up to ``limit`` matches (``SEARCH_EXACT_COUNT_LIMIT``): counting stops at ``limit + 1``.
+  Past it, the total and the facet counts are estimated from the fixed sample (the ``limit`` listings with the
+  lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and flagged as estimates.
+  With no text and no filter, counts are the dictionary's, maintained on write: exact and read in one statement.
+- **Relevance** ranks the first :data:`CANDIDATES` matches in newest order (every reachable page:
+  ``MAX_PAGE × PAGE_SIZE``), so a page costs at most that many scores; when fewer match, all are ranked.
+- **Pages** in newest or price order walk an index in that order.
+
+Relevance is field-weighted and the same on both databases: each query group (a typed word, with its synonyms;
+or a quoted phrase) adds 2 × the weight of every field group it occurs in exactly (title 8, summary and tags 3,
+description 1), or 1 × the weight where it occurs only as a prefix of a longer word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session
+
+from marketplace.catalog.facets import FACETS
+from marketplace.catalog.synonyms import Alternative, TermGroup
+
+PREFIX_MIN_CHARS = 3  # typed words this long also match as prefixes ("synth" finds "synthetic")
+RANKED_GROUPS = 6  # further groups still filter, but no longer add to the score
+# (FTS5 columns, tsvector weight label, weight)
+FIELD_GROUPS = ((("title",), "A", 8), (("summary", "tags_text"), "B", 3), (("description",), "C", 1))
+
+DOC = sa.table(
+    "search_document",
+    sa.column("dataset_id", sa.Integer()),
+    sa.column("published_at"),
+    sa.column("price_key", sa.BigInteger()),
+    sa.column("sample_key", sa.BigInteger()),
+    sa.column("facet_ids"),
+    sa.column("text_vector"),
+)
+FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
+_TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the engine runs: the query groups, the selected values by facet, the order, and the page window."""
+
+    groups: tuple[TermGroup, ...]
+    filters: Mapping[str, tuple[str, ...]]
+    sort: str  # relevance, newest or price
+    offset: int
+    page_size: int
+    candidates: int
+    limit: int  # exact counts up to this many matches
+
+
+@dataclass
+class Counts:
+    total: int
+    total_estimated: bool
+    facets: dict[str, dict[str, int]]
+    estimated: set[str]
+
+
+# --- dictionary -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dictionary:
+    names: dict[int, tuple[str, str]]
+    listings: dict[int, int]
+    everything: int
+
+    def ids_for(self, facet: str, values: Sequence[str]) -> list[int]:
+        """The value ids a selection matches: each value, and for a hierarchical facet every value below it."""
+        hierarchical = FACETS[facet].hierarchical if facet in FACETS else False
+        return sorted(
+            i
+            for i, (f, v) in self.names.items()
+            if f == facet and (v in values or (hierarchical and any(v.startswith(s + "-") for s in values)))
+        )
+
+    def by_name(self, counts: Mapping[int, int]) -> dict[str, dict[str, int]]:
+        named: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for value_id, n in counts.items():
+            facet, value = self.names.get(value_id, ("", ""))
+            if facet in named and n > 0:
+                named[facet][value] = n
+        return named
+
+
+def read_dictionary(session: Session) -> Dictionary:
+    names: dict[int, tuple[str, str]] = {}
+    listings: dict[int, int] = {}
+    everything = 0
+    for value_id, facet, value, n in session.execute(
+        sa.text("SELECT id, facet, value, listings FROM search_facet_value")
+    ):
+        if facet == "":
+            everything = int(n)
+            continue
+        names[int(value_id)] = (str(facet), str(value))
+        listings[int(value_id)] = int(n)
+    return Dictionary(names, listings, everything)
+
+
+# --- text ---------------------------------------------------------------------------------------------------------
+
+
+def _words(alternative: Alternative, *, prefix: bool) -> list[tuple[str, bool]]:
+    typed = not alternative.phrase
+    return [(w, prefix and typed and len(w) >= PREFIX_MIN_CHARS) for w in alternative.words]
+
+
+def fts5_expression(groups: Sequence[TermGroup], *, prefix: bool = True, columns: Sequence[str] = ()) -> str:
+    """An FTS5 query for ``groups``: each group one of its alternatives (typed words all present, prefixes of the
+    long ones; synonyms as phrases), every group present. Words are ``[^\\W_]+`` (the tokeniser's), so quoting
+    makes each a plain string, never an operator."""
+    parts = []
+    for group in groups:
+        alternatives = []
+        for alternative in group.alternatives:
+            if alternative.phrase:
+                alternatives.append('"' + " ".join(alternative.words) + '"')
+            else:
+                alternatives.append(
+                    " ".join(f'"{w}"' + ("*" if p else "") for w, p in _words(alternative, prefix=prefix))
+                )
+        parts.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
+    expression = " AND ".join(parts)
+    return "{" + " ".join(columns) + "} : (" + expression + ")" if columns else expression
+
+
+def ts_query_text(groups: Sequence[TermGroup], *, prefix: bool = True, label: str = "") -> str:
+    """The same as :func:`fts5_expression` for PostgreSQL's ``to_tsquery``, optionally limited to one weight."""
+    parts = []
+    for group in groups:
+        alternatives = []
+        for alternative in group.alternatives:
+            joiner = " <-> " if alternative.phrase else " & "
+            words = [
+                w + (":" + ("*" if p else "") + label if p or label else "")
+                for w, p in _words(alternative, prefix=prefix)
+            ]
+            alternatives.append("(" + joiner.join(words) + ")")
+        parts.append("(" + " | ".join(alternatives) + ")")
+    return " & ".join(parts)
+
+
+def _ts_query(text: str) -> Any:
+    return sa.func.to_tsquery(_TS_CONFIG, text, type_=postgresql.TSQUERY)
+
+
+def _fts_ids(expression: str) -> Any:
+    return (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("dataset_fts"))
+        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(expression)))
+    )
+
+
+def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC) -> Any:
+    if dialect == "postgresql":
+        return source.c.text_vector.op("@@")(_ts_query(ts_query_text(groups)))
+    return source.c.dataset_id.in_(_fts_ids(fts5_expression(groups)))
+
+
+def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
+    """The relevance score of a matching row of ``source`` (see the module documentation)."""
+    total: Any = sa.literal(0)
+    for group in groups[:RANKED_GROUPS]:
+        has_prefix = any(p for a in group.alternatives for _, p in _words(a, prefix=True))
+        for columns, label, weight in FIELD_GROUPS:
+            if dialect == "postgresql":
+                exact = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=False, label=label)))
+                loose = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], label=label)))
+            else:
+                exact = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=False, columns=columns)))
+                loose = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], columns=columns)))
+            cases = [(exact, 2 * weight)] + ([(loose, weight)] if has_prefix else [])
+            total = total + sa.case(*cases, else_=0)
+    return total
+
+
+# --- conditions -----------------------------------------------------------------------------------------------------
+
+
+def facet_condition(dialect: str, value_ids: Sequence[int], source: Any = DOC) -> Any:
+    if not value_ids:
+        return sa.false()
+    if dialect == "postgresql":
+        array = sa.cast(sa.literal(list(value_ids), postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
+        return source.c.facet_ids.op("&&")(array)
+    return source.c.dataset_id.in_(sa.select(FACET_ROW.c.dataset_id).where(FACET_ROW.c.value_id.in_(list(value_ids))))
+
+
+def conditions(
+    dialect: str, request: Request, words: Dictionary, *, skip: str | None = None, source: Any = DOC
+) -> list[Any]:
+    found: list[Any] = []
+    if request.groups:
+        found.append(text_condition(dialect, request.groups, source))
+    for name, values in request.filters.items():
+        if name != skip:
+            found.append(facet_condition(dialect, words.ids_for(name, values), source))
+    return found
+
+
+# --- pages ----------------------------------------------------------------------------------------------------------
+
+
+def _newest(source: Any) -> list[Any]:
+    return [source.c.published_at.desc(), source.c.dataset_id.desc()]
+
+
+def page_ids(session: Session, dialect: str, request: Request, words: Dictionary) -> list[int]:
+    where = conditions(dialect, request, words)
+    if request.sort == "relevance" and request.groups:
+        columns = [DOC.c.dataset_id, DOC.c.published_at] + ([DOC.c.text_vector] if dialect == "postgresql" else [])
+        candidates = (
+            sa.select(*columns).where(*where).order_by(*_newest(DOC)).limit(request.candidates).subquery("candidate")
+        )
+        statement = sa.select(candidates.c.dataset_id).order_by(
+            score(dialect, request.groups, candidates).desc(), *_newest(candidates)
+        )
+    else:
+        order = _newest(DOC)
+        if request.sort == "price":
+            order.insert(0, DOC.c.price_key)
+        statement = sa.select(DOC.c.dataset_id).where(*where).order_by(*order)
+    statement = statement.limit(request.page_size).offset(request.offset)
+    return [int(row[0]) for row in session.execute(statement)]
+
+
+# --- counts ---------------------------------------------------------------------------------------------------------
+
+
+def _value_counts(session: Session, dialect: str, source: Any, where: list[Any]) -> dict[int, int]:
+    if dialect == "postgresql":
+        value = sa.func.unnest(source.c.facet_ids).table_valued("v").render_derived()
+        statement: Any = sa.select(value.c.v, sa.func.count()).select_from(source).join(value, sa.true())
+        statement = statement.where(*where).group_by(value.c.v)
+    else:
+        facet = FACET_ROW
+        matching = sa.select(source.c.dataset_id).where(*where)
+        statement = (
+            sa.select(facet.c.value_id, sa.func.count())
+            .where(facet.c.dataset_id.in_(matching))
+            .group_by(facet.c.value_id)
+        )
+    return {int(v): int(n) for v, n in session.execute(statement)}
+
+
+def _bounded_count(session: Session, where: list[Any], limit: int) -> int:
+    inner = sa.select(sa.literal(1).label("one")).select_from(DOC).where(*where).limit(limit + 1).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+
+
+def _sample(dialect: str, limit: int) -> Any:
+    """The fixed sample: the ``limit`` listings with the lowest sample keys (an index range)."""
+    columns = [DOC.c.dataset_id, DOC.c.published_at]
+    if dialect == "postgresql":
+        columns += [DOC.c.facet_ids, DOC.c.text_vector]
+    return sa.select(*columns).order_by(DOC.c.sample_key).limit(limit).subquery("sample")
+
+
+def _round(estimate: float) -> int:
+    """Two significant digits: what an estimate is worth (48,317 → 48,000)."""
+    if estimate < 100:
+        return round(estimate)
+    digits = len(str(int(estimate))) - 2
+    return int(round(estimate, -digits))
+
+
+def _scope_counts(
+    session: Session, dialect: str, request: Request, words: Dictionary, skip: str | None
+) -> tuple[int, bool, dict[int, int]]:
+    """(matches, estimated, counts by value id) of the matches with every filter but ``skip``'s."""
+    where = conditions(dialect, request, words, skip=skip)
+    if not where:
+        return words.everything, False, dict(words.listings)
+    matches = _bounded_count(session, where, request.limit)
+    if matches <= request.limit:
+        return matches, False, _value_counts(session, dialect, DOC, where)
+    sample = _sample(dialect, request.limit)
+    sampled = min(request.limit, words.everything) or 1
+    scale = words.everything / sampled
+    in_sample_where = conditions(dialect, request, words, skip=skip, source=sample)
+    in_sample = int(
+        session.execute(sa.select(sa.func.count()).select_from(sample).where(*in_sample_where)).scalar_one()
+    )
+    counts = _value_counts(session, dialect, sample, in_sample_where)
+    total = max(request.limit + 1, _round(in_sample * scale))
+    return total, True, {v: max(1, _round(n * scale)) for v, n in counts.items()}
+
+
+def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:
+    """The total and (``with_facets``) every facet's counts, disjunctive: a facet with a selection is counted over
+    the matches of every other selection (and the text) but not its own."""
+    total, estimated, shared = _scope_counts(session, dialect, request, words, None)
+    if not with_facets:
+        return Counts(total, estimated, {}, set())
+    facets = words.by_name(shared)
+    estimated_facets = {name for name in FACETS if estimated and name not in request.filters}
+    for name in request.filters:
+        if name not in FACETS:
+            continue
+        _, own_estimated, own = _scope_counts(session, dialect, request, words, name)
+        facets[name] = words.by_name(own)[name]
+        if own_estimated:
+            estimated_facets.add(name)
+    return Counts(total, estimated, facets, estimated_facets)

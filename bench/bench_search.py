@@ -301,7 +301,8 @@ def measure(url: str, repeat: int) -> list[dict[str, Any]]:
             request = search._request(query, search.DEFAULT_EXACT_COUNT_LIMIT)
             whole = _samples(lambda q=query: search.search(session, q), repeat)
             words = search_engine.read_dictionary(session)
-            page = _samples(lambda r=request, w=words: search_engine.page_ids(session, dialect, r, w), repeat)
+            n = search.search(session, query, with_facets=False).total
+            page = _samples(lambda r=request, w=words, n=n: search_engine.page_ids(session, dialect, r, w, n), repeat)
             count = _samples(
                 lambda r=request, w=words: search_engine.count(session, dialect, r, w, with_facets=False), repeat
             )
@@ -339,16 +340,30 @@ def _postgres_url(base: str, n: int, *, fresh: bool) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def _has_rows(url: str, n: int) -> bool:
-    """Whether ``url`` already holds this benchmark's ``n`` listings, indexed (for ``--reuse``)."""
+def _has_rows(url: str, n: int) -> str:
+    """What ``url`` already holds of this benchmark's ``n`` listings (for ``--reuse``): ``indexed``, ``loaded``
+    (the listings, not the index: an interrupted rebuild) or nothing."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one() == n
+            if conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one() == n:
+                return "indexed"
+            return "loaded" if conn.execute(sa.text("SELECT count(*) FROM dataset")).scalar_one() == n else ""
     except sa.exc.DBAPIError:
-        return False
+        return ""
     finally:
         engine.dispose()
+
+
+def reindex(url: str) -> float:
+    """Rebuild the search index of an already loaded database; return the seconds it took."""
+    started = time.perf_counter()
+    engine = make_engine(url)
+    register_catalog_facets()
+    with engine.begin() as conn:
+        search_index.rebuild(conn)
+    engine.dispose()
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -376,8 +391,11 @@ def main() -> None:
                 url = _postgres_url(args.postgres, n, fresh=not args.reuse)
             else:
                 url = f"sqlite:///{folder / f'bench_{n}.db'}"
-            if args.reuse and _has_rows(url, n):
+            held = _has_rows(url, n) if args.reuse else ""
+            if held == "indexed":
                 built = "reused"
+            elif held == "loaded":
+                built = f"reused, index rebuilt in {reindex(url):.0f} s"
             else:  # start from an empty database (a reused one may hold an interrupted build)
                 if args.postgres:
                     url = _postgres_url(args.postgres, n, fresh=True)

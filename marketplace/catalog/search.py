@@ -291,8 +291,8 @@ def search(
     dialect = session.get_bind().dialect.name
     request = _request(query, exact_count_limit)
     words = search_engine.read_dictionary(session)
-    ids = search_engine.page_ids(session, dialect, request, words)
     counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
+    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
     facets = (
         [
             facet_result(

@@ -18,6 +18,7 @@ description 1), or 1 × the weight where it occurs only as a prefix of a longer 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from marketplace.catalog import search_index
 from marketplace.catalog.facets import FACETS
 from marketplace.catalog.synonyms import Alternative, TermGroup
 
@@ -42,7 +44,11 @@ DOC = sa.table(
     sa.column("sample_key", sa.BigInteger()),
     sa.column("facet_ids"),
     sa.column("text_vector"),
+    sa.column("facet_values"),
 )
+FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
+# SQLite: past this many matches a page walks the order's index and tests each listing, rather than sorting them.
+WALK_THE_ORDER_PAST = 1_000
 FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
 _TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
 
@@ -165,10 +171,13 @@ def _fts_ids(expression: str) -> Any:
     )
 
 
-def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC) -> Any:
+def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC, *, walk: bool = False) -> Any:
+    """Whether a row of ``source`` matches the text. ``walk`` (SQLite): keep the planner from driving the query by
+    the matches (``+ 0`` hides the key from its indexes), so it walks the order's index instead."""
     if dialect == "postgresql":
         return source.c.text_vector.op("@@")(_ts_query(ts_query_text(groups)))
-    return source.c.dataset_id.in_(_fts_ids(fts5_expression(groups)))
+    key = source.c.dataset_id + 0 if walk else source.c.dataset_id
+    return key.in_(_fts_ids(fts5_expression(groups)))
 
 
 def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
@@ -191,25 +200,71 @@ def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
 # --- conditions -----------------------------------------------------------------------------------------------------
 
 
-def facet_condition(dialect: str, value_ids: Sequence[int], source: Any = DOC) -> Any:
+def facet_condition(dialect: str, value_ids: Sequence[int], source: Any = DOC, *, drive: bool = False) -> Any:
+    """Whether a row of ``source`` has one of ``value_ids``. On SQLite the facet that ``drive``s lists its
+    listings (an IN list the planner may start from); the others probe the child table's primary key per row."""
     if not value_ids:
         return sa.false()
     if dialect == "postgresql":
         array = sa.cast(sa.literal(list(value_ids), postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
         return source.c.facet_ids.op("&&")(array)
-    return source.c.dataset_id.in_(sa.select(FACET_ROW.c.dataset_id).where(FACET_ROW.c.value_id.in_(list(value_ids))))
+    if drive:
+        return source.c.dataset_id.in_(
+            sa.select(FACET_ROW.c.dataset_id).where(FACET_ROW.c.value_id.in_(list(value_ids)))
+        )
+    probe = FACET_ROW.alias()
+    return sa.exists().where(probe.c.value_id.in_(list(value_ids)), probe.c.dataset_id == source.c.dataset_id)
 
 
 def conditions(
-    dialect: str, request: Request, words: Dictionary, *, skip: str | None = None, source: Any = DOC
+    dialect: str,
+    request: Request,
+    words: Dictionary,
+    *,
+    skip: str | None = None,
+    source: Any = DOC,
+    text: bool = True,
+    walk: bool = False,
 ) -> list[Any]:
+    """The filters' conditions (all but ``skip``'s) and, unless ``text`` is false, the text's. Without text and
+    unless ``walk``, the filter with the fewest listings (by the dictionary's counts) drives on SQLite."""
     found: list[Any] = []
-    if request.groups:
-        found.append(text_condition(dialect, request.groups, source))
-    for name, values in request.filters.items():
-        if name != skip:
-            found.append(facet_condition(dialect, words.ids_for(name, values), source))
+    if request.groups and text:
+        found.append(text_condition(dialect, request.groups, source, walk=walk))
+    selected = {name: words.ids_for(name, values) for name, values in request.filters.items() if name != skip}
+    driver = None
+    if not request.groups and not walk and selected:
+        driver = min(selected, key=lambda name: sum(words.listings.get(i, 0) for i in selected[name]))
+    for name, value_ids in selected.items():
+        found.append(facet_condition(dialect, value_ids, source, drive=name == driver))
     return found
+
+
+def matching(dialect: str, request: Request, words: Dictionary, columns: Sequence[Any], skip: str | None = None) -> Any:
+    """SELECT ``columns`` of the matching listings, unordered. On SQLite the text's matches drive the query (an
+    FTS5 scan streams them, joined to the index), or without text the rows of the filter value with the fewest
+    listings, so a bounded count stops early and the other filters are probes."""
+    if dialect == "postgresql":
+        return sa.select(*columns).select_from(DOC).where(*conditions(dialect, request, words, skip=skip))
+    if not request.groups:
+        selected = {n: words.ids_for(n, v) for n, v in request.filters.items() if n != skip}
+        single = [n for n, ids in selected.items() if len(ids) == 1]
+        if not single:
+            return sa.select(*columns).select_from(DOC).where(*conditions(dialect, request, words, skip=skip))
+        driver = min(single, key=lambda n: words.listings.get(selected[n][0], 0))
+        rows = FACET_ROW.alias("driver")
+        others = [facet_condition(dialect, ids, DOC) for n, ids in selected.items() if n != driver]
+        return (
+            sa.select(*columns)
+            .select_from(rows.join(DOC, DOC.c.dataset_id == rows.c.dataset_id))
+            .where(rows.c.value_id == selected[driver][0], *others)
+        )
+    matched = sa.literal_column("dataset_fts").op("MATCH")(sa.literal(fts5_expression(request.groups)))
+    return (
+        sa.select(*columns)
+        .select_from(FTS.join(DOC, DOC.c.dataset_id == FTS.c.rowid))
+        .where(matched, *conditions(dialect, request, words, skip=skip, text=False))
+    )
 
 
 # --- pages ----------------------------------------------------------------------------------------------------------
@@ -219,13 +274,19 @@ def _newest(source: Any) -> list[Any]:
     return [source.c.published_at.desc(), source.c.dataset_id.desc()]
 
 
-def page_ids(session: Session, dialect: str, request: Request, words: Dictionary) -> list[int]:
-    where = conditions(dialect, request, words)
+def page_ids(session: Session, dialect: str, request: Request, words: Dictionary, matches: int = 0) -> list[int]:
+    """The page's ids in order. ``matches`` (the bounded count) lets SQLite walk the order's index when many match
+    (the first page then reads a few dozen rows) and sort the matches when few do."""
+    walk = dialect == "sqlite" and matches > WALK_THE_ORDER_PAST
+
+    def select(*columns: Any) -> Any:
+        if walk:
+            return sa.select(*columns).where(*conditions(dialect, request, words, walk=True))
+        return matching(dialect, request, words, columns)
+
     if request.sort == "relevance" and request.groups:
         columns = [DOC.c.dataset_id, DOC.c.published_at] + ([DOC.c.text_vector] if dialect == "postgresql" else [])
-        candidates = (
-            sa.select(*columns).where(*where).order_by(*_newest(DOC)).limit(request.candidates).subquery("candidate")
-        )
+        candidates = select(*columns).order_by(*_newest(DOC)).limit(request.candidates).subquery("candidate")
         statement = sa.select(candidates.c.dataset_id).order_by(
             score(dialect, request.groups, candidates).desc(), *_newest(candidates)
         )
@@ -233,7 +294,7 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
         order = _newest(DOC)
         if request.sort == "price":
             order.insert(0, DOC.c.price_key)
-        statement = sa.select(DOC.c.dataset_id).where(*where).order_by(*order)
+        statement = select(DOC.c.dataset_id).order_by(*order)
     statement = statement.limit(request.page_size).offset(request.offset)
     return [int(row[0]) for row in session.execute(statement)]
 
@@ -241,24 +302,25 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
 # --- counts ---------------------------------------------------------------------------------------------------------
 
 
-def _value_counts(session: Session, dialect: str, source: Any, where: list[Any]) -> dict[int, int]:
+def _value_counts(session: Session, dialect: str, rows: Any, *, with_rows: bool = False) -> Any:
+    """Counts by value id over ``rows`` (a SELECT of the matching listings' value ids: an array on PostgreSQL,
+    counted there; a packed blob on SQLite, counted here, several times faster than grouping rows in SQLite);
+    ``with_rows``: and how many rows there were, as a pair."""
     if dialect == "postgresql":
-        value = sa.func.unnest(source.c.facet_ids).table_valued("v").render_derived()
-        statement: Any = sa.select(value.c.v, sa.func.count()).select_from(source).join(value, sa.true())
-        statement = statement.where(*where).group_by(value.c.v)
-    else:
-        facet = FACET_ROW
-        matching = sa.select(source.c.dataset_id).where(*where)
-        statement = (
-            sa.select(facet.c.value_id, sa.func.count())
-            .where(facet.c.dataset_id.in_(matching))
-            .group_by(facet.c.value_id)
-        )
-    return {int(v): int(n) for v, n in session.execute(statement)}
+        listed = rows.subquery()
+        value = sa.func.unnest(listed.c.facet_ids).table_valued("v").render_derived()
+        statement: Any = sa.select(value.c.v, sa.func.count()).select_from(listed).join(value, sa.true())
+        counts = {int(v): int(n) for v, n in session.execute(statement.group_by(value.c.v))}
+        if not with_rows:
+            return counts
+        return counts, int(session.execute(sa.select(sa.func.count()).select_from(listed)).scalar_one())
+    blobs = [packed for (packed,) in session.execute(rows)]
+    counts = dict(Counter(search_index.unpack_values(blobs)))
+    return (counts, len(blobs)) if with_rows else counts
 
 
-def _bounded_count(session: Session, where: list[Any], limit: int) -> int:
-    inner = sa.select(sa.literal(1).label("one")).select_from(DOC).where(*where).limit(limit + 1).subquery()
+def _bounded_count(session: Session, rows: Any, limit: int) -> int:
+    inner = rows.limit(limit + 1).subquery()
     return int(session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
 
 
@@ -267,6 +329,8 @@ def _sample(dialect: str, limit: int) -> Any:
     columns = [DOC.c.dataset_id, DOC.c.published_at]
     if dialect == "postgresql":
         columns += [DOC.c.facet_ids, DOC.c.text_vector]
+    else:
+        columns.append(DOC.c.facet_values)
     return sa.select(*columns).order_by(DOC.c.sample_key).limit(limit).subquery("sample")
 
 
@@ -282,21 +346,20 @@ def _scope_counts(
     session: Session, dialect: str, request: Request, words: Dictionary, skip: str | None
 ) -> tuple[int, bool, dict[int, int]]:
     """(matches, estimated, counts by value id) of the matches with every filter but ``skip``'s."""
-    where = conditions(dialect, request, words, skip=skip)
-    if not where:
+    if not conditions(dialect, request, words, skip=skip):
         return words.everything, False, dict(words.listings)
-    matches = _bounded_count(session, where, request.limit)
+    values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
+    matches = _bounded_count(session, matching(dialect, request, words, [DOC.c.dataset_id], skip), request.limit)
     if matches <= request.limit:
-        return matches, False, _value_counts(session, dialect, DOC, where)
+        return matches, False, _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
     sample = _sample(dialect, request.limit)
     sampled = min(request.limit, words.everything) or 1
     scale = words.everything / sampled
-    in_sample_where = conditions(dialect, request, words, skip=skip, source=sample)
-    in_sample = int(
-        session.execute(sa.select(sa.func.count()).select_from(sample).where(*in_sample_where)).scalar_one()
+    in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
+        *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
     )
-    counts = _value_counts(session, dialect, sample, in_sample_where)
-    total = max(request.limit + 1, _round(in_sample * scale))
+    counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
+    total = max(request.limit + 1, _round(found * scale))
     return total, True, {v: max(1, _round(n * scale)) for v, n in counts.items()}
 
 

@@ -52,6 +52,8 @@ def upgrade() -> None:
         # Search reads search_document's own copy of the vector: the listing table's index only slowed its writes.
         op.execute("DROP INDEX IF EXISTS ix_dataset_search_vector")
     else:
+        # The value ids again, packed (search_index.pack_values): counting reads one small blob per listing.
+        op.execute("ALTER TABLE search_document ADD COLUMN facet_values BLOB NOT NULL DEFAULT x''")
         op.execute(
             "CREATE TABLE search_facet (value_id INTEGER NOT NULL, dataset_id INTEGER NOT NULL,"
             " PRIMARY KEY (value_id, dataset_id)) WITHOUT ROWID"

@@ -10,7 +10,7 @@ from flask import Flask
 
 from marketplace.accounts.models import Organisation
 from marketplace.apikeys import services as keys
-from marketplace.catalog import search, search_index, services
+from marketplace.catalog import search, search_engine, search_index, services
 from marketplace.db import UnitOfWork
 from marketplace.licenses import services as licenses
 from tests.functional.catalog import search_fixture
@@ -192,3 +192,12 @@ def test_synonyms_find_each_other(uow: UnitOfWork, catalog: Catalog) -> None:
     found = run(uow, {"q": "speech recognition"})["slugs"]
     assert set(found) == {"asr-bench", "broadcast", "recognition-of-speakers"}
     assert found[0] == "broadcast"
+
+
+def test_walking_the_order_gives_the_same_pages(searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past a number of matches SQLite walks the order's index instead of sorting the matches: the same results.
+    monkeypatch.setattr(search_engine, "WALK_THE_ORDER_PAST", -1)
+    for args, expected in [*search_fixture.QUERY_SET, ({"q": "speech", "sort": "price"}, None)]:
+        if expected is None:
+            expected = search_fixture.by_newest(*run(searchable, {"q": "speech", "sort": "newest"})["slugs"])
+        assert run(searchable, args)["slugs"] == expected, args

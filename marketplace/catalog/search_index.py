@@ -294,6 +294,9 @@ def rebuild(conn: Connection) -> int:
     postgres = conn.dialect.name == "postgresql"
     conn.execute(sa.text("DELETE FROM search_document"))
     if postgres:
+        # One big grouping and two GIN builds: memory for them (this transaction only) saves spilling to disk.
+        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
         for name in [*DOCUMENT_INDEXES, *GIN_INDEXES]:
             conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
     else:

@@ -58,6 +58,11 @@ def test_the_index_equals_a_rebuild_after_each_kind_of_change(app: Flask, uow: U
     uow.session.flush()
     documents = _equals_rebuild(uow)["documents"]
     assert ("language", "de") in documents[first.id]["facets"] and ("modality", "text") in documents[first.id]["facets"]
+    # Only a term list changes (its rows are written below the ORM; the listing's own columns stay as they were).
+    services.apply_record(uow, first, record(title="Alpha speech corpus, revised", modality="text", tasks=["asr"],
+                                             languages=["fr"]), ["languages"])  # fmt: skip
+    uow.session.flush()
+    assert ("language", "fr") in _equals_rebuild(uow)["documents"][first.id]["facets"]
 
     # Offers: the price and the offer facets; retiring one.
     cheap = _offer(app, uow, catalog, second, 1500)

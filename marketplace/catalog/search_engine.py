@@ -344,14 +344,21 @@ def _round(estimate: float) -> int:
 
 def _scope_counts(
     session: Session, dialect: str, request: Request, words: Dictionary, skip: str | None
-) -> tuple[int, bool, dict[int, int]]:
-    """(matches, estimated, counts by value id) of the matches with every filter but ``skip``'s."""
+) -> tuple[int, bool, dict[int, int], bool]:
+    """(matches, whether that is an estimate, counts by value id, whether those are estimates) of the matches with
+    every filter but ``skip``'s."""
     if not conditions(dialect, request, words, skip=skip):
-        return words.everything, False, dict(words.listings)
+        return words.everything, False, dict(words.listings), False
     values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
-    matches = _bounded_count(session, matching(dialect, request, words, [DOC.c.dataset_id], skip), request.limit)
+    selected = [words.ids_for(n, v) for n, v in request.filters.items() if n != skip]
+    known = not request.groups and len(selected) == 1 and len(selected[0]) == 1
+    if known:
+        matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
+    else:
+        matches = _bounded_count(session, matching(dialect, request, words, [DOC.c.dataset_id], skip), request.limit)
     if matches <= request.limit:
-        return matches, False, _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
+        counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
+        return matches, False, counts, False
     sample = _sample(dialect, request.limit)
     sampled = min(request.limit, words.everything) or 1
     scale = words.everything / sampled
@@ -359,23 +366,23 @@ def _scope_counts(
         *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
     )
     counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
-    total = max(request.limit + 1, _round(found * scale))
-    return total, True, {v: max(1, _round(n * scale)) for v, n in counts.items()}
+    total = matches if known else max(request.limit + 1, _round(found * scale))
+    return total, not known, {v: max(1, _round(n * scale)) for v, n in counts.items()}, True
 
 
 def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:
     """The total and (``with_facets``) every facet's counts, disjunctive: a facet with a selection is counted over
     the matches of every other selection (and the text) but not its own."""
-    total, estimated, shared = _scope_counts(session, dialect, request, words, None)
+    total, total_estimated, shared, shared_estimated = _scope_counts(session, dialect, request, words, None)
     if not with_facets:
-        return Counts(total, estimated, {}, set())
+        return Counts(total, total_estimated, {}, set())
     facets = words.by_name(shared)
-    estimated_facets = {name for name in FACETS if estimated and name not in request.filters}
+    estimated_facets = {name for name in FACETS if shared_estimated and name not in request.filters}
     for name in request.filters:
         if name not in FACETS:
             continue
-        _, own_estimated, own = _scope_counts(session, dialect, request, words, name)
+        _, _, own, own_estimated = _scope_counts(session, dialect, request, words, name)
         facets[name] = words.by_name(own)[name]
         if own_estimated:
             estimated_facets.add(name)
-    return Counts(total, estimated, facets, estimated_facets)
+    return Counts(total, total_estimated, facets, estimated_facets)

@@ -335,10 +335,20 @@ def rebuild(conn: Connection) -> int:
             conn.execute(sa.text(f"CREATE TEMPORARY TABLE search_pair_id AS {pair_ids}"))
             conn.execute(
                 sa.text(
+                    "CREATE TEMPORARY TABLE search_value_list AS SELECT dataset_id,"
+                    " array_agg(value_id ORDER BY value_id) AS ids FROM search_pair_id GROUP BY dataset_id"
+                )
+            )
+            conn.execute(sa.text("ANALYZE search_value_list"))
+            conn.execute(
+                sa.text(
                     "INSERT INTO search_document (dataset_id, published_at, price_key, sample_key, text_vector,"  # noqa: S608 (constants, no input)
-                    f" facet_ids) {document}, d.search_vector, COALESCE(f.ids, '{{}}') FROM dataset d LEFT JOIN"
-                    " (SELECT dataset_id, array_agg(value_id ORDER BY value_id) AS ids FROM search_pair_id"
-                    " GROUP BY dataset_id) f ON f.dataset_id = d.id"
+                    " facet_ids) SELECT d.id, COALESCE(d.published_at, d.created_at),"
+                    f" COALESCE(p.price, {NO_PRICE}), {sample_key_sql('d.id')}, d.search_vector,"
+                    " COALESCE(f.ids, '{}') FROM dataset d"
+                    " LEFT JOIN search_value_list f ON f.dataset_id = d.id"
+                    " LEFT JOIN (SELECT dataset_id, MIN(price_amount) AS price FROM offer WHERE is_active = TRUE"
+                    " AND audience_org_id IS NULL GROUP BY dataset_id) p ON p.dataset_id = d.id"
                     f" WHERE d.status = '{DatasetStatus.PUBLISHED.value}'"
                 )
             )
@@ -374,6 +384,7 @@ def rebuild(conn: Connection) -> int:
         conn.execute(sa.text("DROP TABLE IF EXISTS search_pair"))
         if postgres:
             conn.execute(sa.text("DROP TABLE IF EXISTS search_pair_id"))
+            conn.execute(sa.text("DROP TABLE IF EXISTS search_value_list"))
     return total
 
 

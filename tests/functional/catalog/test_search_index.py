@@ -134,6 +134,10 @@ def test_counts_past_the_bound_are_estimates_and_flagged(searchable: UnitOfWork)
     # A facet with a selection is counted over the others' matches: exact while those are few enough.
     narrow = search.search(session, search.parse_search({"q": "dutch", "modality": "audio"}), exact_count_limit=3)
     assert narrow.total == 1 and not narrow.total_is_estimate
+    # One value alone: its total is the dictionary's, exact past the bound; the other facets' counts are estimates.
+    audio = search.search(session, search.parse_search({"modality": "audio"}), exact_count_limit=3)
+    assert audio.total == 4 and not audio.total_is_estimate
+    assert {f.name for f in audio.facets if f.estimated} == set(search.FACETS) - {"modality"}
     # Browsing is always exact (the counts are maintained on write).
     browse = search.search(session, search.parse_search({}), exact_count_limit=3)
     assert browse.total == len(search_fixture.NEWEST) and not browse.total_is_estimate

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from marketplace.catalog import search_engine, search_index
@@ -289,6 +290,9 @@ def search(
     """
     search_index.sync(session)
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
+        session.execute(sa.text("SET LOCAL jit = off"))
     request = _request(query, exact_count_limit)
     words = search_engine.read_dictionary(session)
     counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)

@@ -285,10 +285,20 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
         return matching(dialect, request, words, columns)
 
     if request.sort == "relevance" and request.groups:
-        columns = [DOC.c.dataset_id, DOC.c.published_at] + ([DOC.c.text_vector] if dialect == "postgresql" else [])
-        candidates = select(*columns).order_by(*_newest(DOC)).limit(request.candidates).subquery("candidate")
-        statement = sa.select(candidates.c.dataset_id).order_by(
-            score(dialect, request.groups, candidates).desc(), *_newest(candidates)
+        # The candidates are chosen narrow (id and date: a sort that stays in memory), then scored; PostgreSQL
+        # reads the vectors of those candidates only.
+        narrow = select(DOC.c.dataset_id, DOC.c.published_at).order_by(*_newest(DOC)).limit(request.candidates)
+        candidates = narrow.subquery("candidate")
+        scored: Any = candidates
+        source: Any = candidates
+        if dialect == "postgresql":
+            vectors = DOC.alias("scored")
+            source = candidates.join(vectors, vectors.c.dataset_id == candidates.c.dataset_id)
+            scored = vectors
+        statement = (
+            sa.select(candidates.c.dataset_id)
+            .select_from(source)
+            .order_by(score(dialect, request.groups, scored).desc(), *_newest(candidates))
         )
     else:
         order = _newest(DOC)
@@ -296,7 +306,16 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
             order.insert(0, DOC.c.price_key)
         statement = select(DOC.c.dataset_id).order_by(*order)
     statement = statement.limit(request.page_size).offset(request.offset)
-    return [int(row[0]) for row in session.execute(statement)]
+    # PostgreSQL: many text matches are best found by walking the order's index (the planner, misjudging how many
+    # a word matches, would gather them all through the GIN index and sort them).
+    walk_pg = dialect == "postgresql" and bool(request.groups) and matches > WALK_THE_ORDER_PAST * 10
+    if walk_pg:
+        session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    try:
+        return [int(row[0]) for row in session.execute(statement)]
+    finally:
+        if walk_pg:
+            session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
 
 
 # --- counts ---------------------------------------------------------------------------------------------------------

@@ -47,8 +47,9 @@ DOC = sa.table(
     sa.column("facet_values"),
 )
 FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
-# SQLite: past this many matches a page walks the order's index and tests each listing, rather than sorting them.
-WALK_THE_ORDER_PAST = 1_000
+# Walking the order's index reads about (rows needed) x (listings / matches) rows; sorting reads the matches. A page
+# walks when that is less (rows needed: the page's end, or every relevance candidate) times this factor.
+WALK_FACTOR = 1.0
 FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
 _TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
 
@@ -275,9 +276,14 @@ def _newest(source: Any) -> list[Any]:
 
 
 def page_ids(session: Session, dialect: str, request: Request, words: Dictionary, matches: int = 0) -> list[int]:
-    """The page's ids in order. ``matches`` (the bounded count) lets SQLite walk the order's index when many match
-    (the first page then reads a few dozen rows) and sort the matches when few do."""
-    walk = dialect == "sqlite" and matches > WALK_THE_ORDER_PAST
+    """The page's ids in order. ``matches`` (the count, or its estimate) decides between walking the order's index
+    and testing each listing (when many match: the first page then reads a few dozen rows) and sorting the matches
+    (when few do)."""
+    needed = (
+        request.candidates if request.sort == "relevance" and request.groups else request.offset + request.page_size
+    )
+    walks = matches > 0 and needed * words.everything / matches * WALK_FACTOR < matches
+    walk = dialect == "sqlite" and walks
 
     def select(*columns: Any) -> Any:
         if walk:
@@ -308,7 +314,7 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
     statement = statement.limit(request.page_size).offset(request.offset)
     # PostgreSQL: many text matches are best found by walking the order's index (the planner, misjudging how many
     # a word matches, would gather them all through the GIN index and sort them).
-    walk_pg = dialect == "postgresql" and bool(request.groups) and matches > WALK_THE_ORDER_PAST * 10
+    walk_pg = dialect == "postgresql" and bool(request.groups) and walks
     if walk_pg:
         session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
     try:

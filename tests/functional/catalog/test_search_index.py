@@ -205,7 +205,7 @@ def test_synonyms_find_each_other(uow: UnitOfWork, catalog: Catalog) -> None:
 
 def test_walking_the_order_gives_the_same_pages(searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
     # Past a number of matches SQLite walks the order's index instead of sorting the matches: the same results.
-    monkeypatch.setattr(search_engine, "WALK_THE_ORDER_PAST", -1)
+    monkeypatch.setattr(search_engine, "WALK_FACTOR", 0.0)
     for args, expected in [*search_fixture.QUERY_SET, ({"q": "speech", "sort": "price"}, None)]:
         if expected is None:
             expected = search_fixture.by_newest(*run(searchable, {"q": "speech", "sort": "newest"})["slugs"])

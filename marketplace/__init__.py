@@ -47,7 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = _checked_settings(overrides)
     app = _flask_app(settings)
     context = _services(app, settings)
-    _catalog_facets()
+    register_catalog_facets()
     _blueprints(app, context)
     _hooks(app, settings)
     return app
@@ -132,14 +132,17 @@ def _mount_local_storage(app: Flask, database: Database, context: ServiceContext
         app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {mount: served})  # type: ignore[method-assign]
 
 
-def _catalog_facets() -> None:
+def register_catalog_facets() -> None:
     """The catalog's facets that come from offers (license family, AI training) and from the AI Act documentation
-    packs, registered after its own."""
+    packs, registered after its own, and the search index's hooks that keep it in step with all of them (the
+    migration that fills the index and the benchmark call this too, without an app)."""
     from marketplace.aiact.status import register_ai_act_facet
+    from marketplace.catalog import search_index
     from marketplace.licenses.facets import register_offer_facets
 
     register_offer_facets()
     register_ai_act_facet()
+    search_index.install()
 
 
 def _blueprints(app: Flask, context: ServiceContext) -> None:

@@ -260,10 +260,11 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_parse_int,
     ),
     Setting(
-        "CATALOG_FACET_CACHE_SECONDS",
-        0,
-        "Seconds the whole catalog's facet counts (browsing) are reused per process; 0 = always exact. "
-        "Set 30–300 past ~100k listings, where counting takes seconds.",
+        "SEARCH_EXACT_COUNT_LIMIT",
+        10_000,
+        "Search counts (the total and each facet's) are exact up to this many matches; past it they are estimated "
+        'from a fixed sample of this many listings and shown as "about" (so no search costs more as it matches '
+        "more). Also the sample's size: larger is more exact and slower.",
         parse=_parse_int,
     ),
 )

@@ -60,5 +60,9 @@ def register_ai_act_facet() -> None:
             accepts=lambda value: value in FACET_LABELS,
             fixed_order=list(FACET_LABELS),
             distinct=True,  # several signed-off versions are one dataset
+            sources=(
+                (AiActSignOff, lambda _session, sign_off: [sign_off.dataset_id]),
+                (DatasetVersion, lambda _session, version: [version.dataset_id]),
+            ),
         )
     )

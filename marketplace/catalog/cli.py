@@ -1,4 +1,5 @@
-"""``marketplace catalog …``: catalog commands (attached to the catalog blueprint's command group)."""
+"""``marketplace catalog …``: catalog commands (attached to the catalog blueprint's command group): ``import``
+and ``reindex`` (rebuild the search index)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def _first_owner(session: Session, organisation: str) -> User | None:
 
 def register(group: click.Group) -> None:
     group.add_command(import_command)
+    group.add_command(reindex_command)
 
 
 @click.command("import")
@@ -86,3 +88,24 @@ def import_command(file: Path, organisation: str, email: str | None, fmt: str | 
     if bar is not None:
         bar.__exit__(None, None, None)
     click.echo(f"imported {report.total} listing(s): {report.summary()}")
+
+
+@click.command("reindex")
+@with_appcontext
+@click.option("--check", is_flag=True, help="Also say whether the kept index differed (reads it all into memory).")
+def reindex_command(check: bool) -> None:
+    """Rebuild the whole search index in one transaction (searches keep reading the old one until it commits).
+
+    Set-based: minutes per million listings on PostgreSQL. Prints the listings indexed; with ``--check``, whether
+    the index kept on every write differed from the rebuild (it never should).
+    """
+    from marketplace.catalog import search_index
+
+    with unit_of_work(current_app.extensions["marketplace.db"], current_app.extensions["marketplace.context"]) as uow:
+        connection = uow.session.connection()
+        before = search_index.snapshot(connection) if check else None
+        total = search_index.rebuild(connection)
+        drifted = check and before != search_index.snapshot(connection)
+        uow.commit()
+    verdict = "; the index had drifted" if drifted else ("; no difference" if check else "")
+    click.echo(f"{total} published listing(s) indexed{verdict}")

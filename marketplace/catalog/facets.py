@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,9 @@ from sqlmodel import Session, col, select
 from marketplace.accounts.models import Organisation
 from marketplace.catalog import vocab
 from marketplace.catalog.models import Dataset, DatasetTerm, TermScheme
+
+# A model whose rows feed a facet, and how to find the listings a changed (added, edited, deleted) row affects.
+Source = tuple[type, Callable[[Session, Any], Iterable[int | None]]]
 
 FACET_VALUES_SHOWN = 15
 PATH_SEPARATOR = " › "
@@ -47,7 +50,10 @@ class Facet:
     ``values`` returns a SELECT with two columns labelled ``dataset_id`` and ``value`` (text). ``accepts`` says
     whether a value given in the query string is well-formed (unknown values are refused with a 400).
     ``labels`` turns stored values into what people read (for a child value: its own part only, "United States").
-    ``parent_of`` makes the facet hierarchical (see the module documentation).
+    ``parent_of`` makes the facet hierarchical (see the module documentation). ``sources`` names the models its
+    values come from besides ``dataset`` and ``dataset_term`` (which the search index always follows), each with
+    how to find the listings a changed row affects: the index rewrites those listings' rows in the same
+    transaction (:mod:`marketplace.catalog.search_index`), so a facet that leaves one out goes stale.
     """
 
     name: str
@@ -60,6 +66,7 @@ class Facet:
     # before counting (true of the built-in flat facets; keep the default for a table with several rows per dataset).
     distinct: bool = True
     parent_of: Callable[[str], str | None] | None = None
+    sources: tuple[Source, ...] = ()
 
     @property
     def hierarchical(self) -> bool:
@@ -99,10 +106,14 @@ class FacetValue:
 
 @dataclass
 class FacetResult:
+    """A facet as shown; ``estimated``: its counts are estimates (the search matched more listings than are
+    counted exactly), shown as "about"."""
+
     name: str
     label: str
     values: list[FacetValue]
     more: int = 0
+    estimated: bool = False
 
 
 def _sorted(facet: Facet, values: list[FacetValue]) -> list[FacetValue]:
@@ -112,7 +123,9 @@ def _sorted(facet: Facet, values: list[FacetValue]) -> list[FacetValue]:
     return sorted(values, key=lambda fv: (-fv.count, fv.label.lower(), fv.value))
 
 
-def facet_result(session: Session, facet: Facet, counts: dict[str, int], selected: Sequence[str]) -> FacetResult:
+def facet_result(
+    session: Session, facet: Facet, counts: dict[str, int], selected: Sequence[str], *, estimated: bool = False
+) -> FacetResult:
     """A facet's counted values as the sidebar and the API show them: most frequent first (or in the facet's fixed
     order), children right after their parent, selected values always shown (with their parents)."""
     counts = dict(counts)
@@ -154,7 +167,9 @@ def facet_result(session: Session, facet: Facet, counts: dict[str, int], selecte
 
     for fv in shown_top:
         walk(fv)
-    return FacetResult(name=facet.name, label=facet.label, values=shown, more=len(values) - len(shown))
+    return FacetResult(
+        name=facet.name, label=facet.label, values=shown, more=len(values) - len(shown), estimated=estimated
+    )
 
 
 def _any_selected(fv: FacetValue, children: dict[str | None, list[FacetValue]]) -> bool:
@@ -289,6 +304,11 @@ def _synthetic_bucket() -> Any:
     )
 
 
+def _datasets_of_organisation(session: Session, organisation: Any) -> list[int]:
+    statement = sa.select(col(Dataset.id)).where(col(Dataset.organisation_id) == organisation.id)
+    return [int(i) for (i,) in session.connection().execute(statement) if i is not None]
+
+
 def _provider_labels(session: Session, values: Sequence[str]) -> dict[str, str]:
     if not values:
         return {}
@@ -334,6 +354,7 @@ register_facet(
             Organisation, col(Organisation.id) == Dataset.organisation_id
         ),
         labels=_provider_labels,
+        sources=((Organisation, _datasets_of_organisation),),
         accepts=lambda value: re.fullmatch(r"[a-z0-9-]{1,64}", value) is not None,
         distinct=False,
     )

@@ -4,7 +4,9 @@ Migration ``0002_catalog`` creates a generated ``search_vector`` column with a G
 FTS5 table ``dataset_fts`` (with its shadow tables ``dataset_fts_data``, ``_idx``, ``_docsize``, ``_config``)
 on SQLite. Migration ``0024_title_trigrams`` adds the title words the spelling corrector looks up: the table
 ``title_word`` (its trigram GIN index ``ix_title_word_trgm`` on PostgreSQL) and, on SQLite, the table of their
-trigrams ``title_word_gram``. They are not in the models, so autogenerate would otherwise propose to drop them.
+trigrams ``title_word_gram``; migration ``0023_search_index`` adds the search index (its columns differ by
+database: see :mod:`marketplace.catalog.search_index`). None of these are in the models, so autogenerate would
+otherwise propose to drop them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ FTS_TABLE_PREFIX = "dataset_fts"
 TRIGRAM_TABLES = frozenset({"title_word", "title_word_gram"})
 FTS_COLUMNS = frozenset({("dataset", "search_vector")})
 FTS_INDEXES = frozenset({"ix_dataset_search_vector", "ix_title_word_trgm"})
+SEARCH_INDEX_TABLES = frozenset({"search_document", "search_facet", "search_facet_value"})
 
 
 def is_full_text_table(name: str | None) -> bool:
@@ -22,7 +25,7 @@ def is_full_text_table(name: str | None) -> bool:
         return False
     if name == FTS_TABLE_PREFIX or name.startswith(FTS_TABLE_PREFIX + "_"):
         return True
-    return name in TRIGRAM_TABLES
+    return name in TRIGRAM_TABLES or name in SEARCH_INDEX_TABLES
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

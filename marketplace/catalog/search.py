@@ -1,7 +1,7 @@
 """Catalog search: ranked full-text over title, summary, tags and description, with facet filters and counts.
 
-The full-text index is the database's own: an FTS5 table on SQLite, a generated ``tsvector`` column with a GIN
-index on PostgreSQL (both created by migration ``0002_catalog``). The query text is tokenised here, the same
+The full-text index is the database's own: an FTS5 table on SQLite, a ``tsvector`` column with a GIN index on
+PostgreSQL. The query text is tokenised here, the same
 way for both, and only ever reaches SQL as bound parameters: FTS operators, quotes and odd characters in the
 input are plain words, never syntax.
 
@@ -13,23 +13,24 @@ selection within a facet without losing its other values. Several rows of one da
 
 There is one entry point for every caller: :func:`build_query` validates a search given as values (the JSON
 API passes its parsed parameters), :func:`parse_search` reads a query string into those values (the page), and
-:func:`search` runs it, with ``facet_cache_seconds`` from the ``CATALOG_FACET_CACHE_SECONDS`` setting.
+:func:`search` runs it over the search index (:mod:`marketplace.catalog.search_index`) with the engine of
+:mod:`marketplace.catalog.search_engine` (SQLite and PostgreSQL behind one interface; counts exact up to
+``SEARCH_EXACT_COUNT_LIMIT`` matches, estimated past it).
 """
 
 from __future__ import annotations
 
 import math
 import re
-import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from marketplace.catalog import search_engine, search_index
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
@@ -40,8 +41,7 @@ from marketplace.catalog.facets import (
     facet_result,
     register_facet,
 )
-from marketplace.catalog.models import Dataset
-from marketplace.catalog.vocab import DatasetStatus
+from marketplace.catalog.synonyms import Alternative, TermGroup, expand
 from marketplace.errors import BadRequest, FieldProblem
 
 PAGE_SIZE = 20
@@ -49,6 +49,8 @@ MAX_PAGE = 500
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 16
 MAX_FILTER_VALUES = 20
+CANDIDATES = MAX_PAGE * PAGE_SIZE  # relevance ranks this many matches (newest first): every reachable page
+DEFAULT_EXACT_COUNT_LIMIT = 10_000
 
 __all__ = [
     "FACETS",
@@ -77,22 +79,16 @@ STOP_WORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 _PHRASE = re.compile(r'"([^"]*)"')
 
-# Relevance is field-weighted: each query word (or phrase) adds the weight of every field group it occurs in.
-# (group, FTS5 columns, tsvector weight label, weight). The score is computed the same way on both databases,
-# from the same tokens, so both rank alike (the engines' own BM25 and cover-density ranks would not).
-FIELD_GROUPS = (
-    ("title", ("title",), "a", 8),
-    ("summary and tags", ("summary", "tags_text"), "b", 3),
-    ("description", ("description",), "c", 1),
-)
-RANKED_TOKENS = 6  # further words still filter, but no longer add to the score
-
 # --- the query ---------------------------------------------------------------------------------------------------
 
 
 class Sort:
     RELEVANCE = "relevance"
     NEWEST = "newest"
+    PRICE = "price"  # lowest public offer price first (listings without one last)
+
+
+SORTS = (Sort.RELEVANCE, Sort.NEWEST, Sort.PRICE)
 
 
 @dataclass(frozen=True)
@@ -185,8 +181,8 @@ def build_query(
     *, text: str = "", filters: Mapping[str, Sequence[str]] | None = None, sort: str | None = None, page: int = 1
 ) -> SearchQuery:
     """A validated search from its values: the text, the selected values of each facet (by facet name; values
-    within a facet are alternatives), the sort (``relevance`` or ``newest``; by default relevance when there is
-    text to rank by) and the page (1 to :data:`MAX_PAGE`).
+    within a facet are alternatives), the sort (``relevance``, ``newest`` or ``price``; by default relevance when
+    there is text to rank by) and the page (1 to :data:`MAX_PAGE`).
 
     Raises :class:`BadRequest` (code ``bad_search``) naming each bad value: too long or NUL in the text, a facet
     value its facet does not accept, more than :data:`MAX_FILTER_VALUES` values of one facet, an unknown sort, a
@@ -221,8 +217,8 @@ def _build(text: str, selections: Mapping[str, Sequence[str]], sort: str | None,
         filters[name] = tuple(dict.fromkeys(raw))
 
     sort = sort or (Sort.RELEVANCE if terms or phrases else Sort.NEWEST)
-    if sort not in (Sort.RELEVANCE, Sort.NEWEST):
-        problems.append(FieldProblem("sort", "must be relevance or newest"))
+    if sort not in SORTS:
+        problems.append(FieldProblem("sort", "must be relevance, newest or price"))
         sort = Sort.NEWEST
     if sort == Sort.RELEVANCE and not (terms or phrases):
         sort = Sort.NEWEST  # nothing to rank by
@@ -245,228 +241,83 @@ def _build(text: str, selections: Mapping[str, Sequence[str]], sort: str | None,
 
 @dataclass
 class SearchResults:
+    """One page of ids in order; the total (``total_is_estimate`` past the exact-count bound: then it is rounded,
+    and shown as "about"); each facet's counts (a facet's ``estimated`` says the same of its counts)."""
+
     query: SearchQuery
     dataset_ids: list[int]
     total: int
     facets: list[FacetResult]
+    total_is_estimate: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / PAGE_SIZE))
+        return min(MAX_PAGE, max(1, math.ceil(self.total / PAGE_SIZE)))
 
 
-def _fts5_match(query: SearchQuery) -> str:
-    parts = [f'"{term}"' for term in query.terms]
-    parts += ['"' + " ".join(phrase) + '"' for phrase in query.phrases]
-    # Every token is [^\W_]+ (no quote can occur), so quoting makes each a plain string, never an operator.
-    return " ".join(parts)
+def term_groups(query: SearchQuery) -> tuple[TermGroup, ...]:
+    """The query's words grouped with their synonyms, then each quoted phrase as a group of its own."""
+    phrases = tuple(TermGroup((Alternative(p, phrase=True),)) for p in query.phrases)
+    return expand(query.terms) + phrases
 
 
-def _ts_query(query: SearchQuery) -> Any:
-    config = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
-    parts = [sa.func.plainto_tsquery(config, term, type_=postgresql.TSQUERY) for term in query.terms]
-    parts += [sa.func.phraseto_tsquery(config, " ".join(p), type_=postgresql.TSQUERY) for p in query.phrases]
-    combined: Any = parts[0]
-    for part in parts[1:]:
-        combined = combined.op("&&", return_type=postgresql.TSQUERY)(part)
-    return combined
-
-
-_TS_VECTOR = sa.literal_column("dataset.search_vector", type_=postgresql.TSVECTOR)
-
-
-def _text_condition(dialect: str, query: SearchQuery) -> Any:
-    if dialect == "postgresql":
-        return _TS_VECTOR.op("@@")(_ts_query(query))
-    matches: Any = (
-        sa.select(sa.literal_column("rowid"))
-        .select_from(sa.table("dataset_fts"))
-        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.bindparam("fts_query", _fts5_match(query))))
+def _request(query: SearchQuery, exact_count_limit: int) -> search_engine.Request:
+    return search_engine.Request(
+        groups=term_groups(query),
+        filters={name: values for name, values in query.filters.items() if name in FACETS},
+        sort=query.sort,
+        offset=(query.page - 1) * PAGE_SIZE,
+        page_size=PAGE_SIZE,
+        candidates=CANDIDATES,
+        limit=max(1, exact_count_limit),
     )
-    return col(Dataset.id).in_(matches)
-
-
-def _facet_condition(facet: Facet, values: Sequence[str]) -> Any:
-    pairs = facet.values().subquery()
-    matches: Any = pairs.c.value.in_(list(values))
-    if facet.hierarchical:
-        # A value matches the values below it too (BCP 47 prefix matching: ``en`` matches ``en-US``).
-        below = [pairs.c.value.startswith(value + "-", autoescape=True) for value in values]
-        matches = sa.or_(matches, *below)
-    return col(Dataset.id).in_(sa.select(pairs.c.dataset_id).where(matches))
-
-
-def _filter_conditions(query: SearchQuery, *, skip_facet: str | None = None) -> list[Any]:
-    return [
-        _facet_condition(FACETS[name], values)
-        for name, values in query.filters.items()
-        if name != skip_facet and name in FACETS
-    ]
-
-
-def _conditions(dialect: str, query: SearchQuery, *, skip_facet: str | None = None) -> list[Any]:
-    conditions: list[Any] = [col(Dataset.status) == DatasetStatus.PUBLISHED]
-    if query.has_text:
-        conditions.append(_text_condition(dialect, query))
-    return conditions + _filter_conditions(query, skip_facet=skip_facet)
-
-
-def _tokens(query: SearchQuery) -> list[tuple[str, ...]]:
-    return [(term,) for term in query.terms] + list(query.phrases)
-
-
-def _in_field_group(dialect: str, token: tuple[str, ...], columns: tuple[str, ...], label: str) -> Any:
-    """Whether the listing has ``token`` (a word or a phrase) in the given field group."""
-    if dialect == "postgresql":
-        config = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
-        make = sa.func.plainto_tsquery if len(token) == 1 else sa.func.phraseto_tsquery
-        ts_query = make(config, " ".join(token), type_=postgresql.TSQUERY)
-        # The label is one of three constants above, never input.
-        only_group = sa.func.ts_filter(_TS_VECTOR, sa.literal_column(f"'{{{label}}}'::\"char\"[]"))
-        return only_group.op("@@")(ts_query)
-    spec = "{" + " ".join(columns) + '} : "' + " ".join(token) + '"'
-    matches: Any = (
-        sa.select(sa.literal_column("rowid"))
-        .select_from(sa.table("dataset_fts"))
-        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(spec)))
-    )
-    return col(Dataset.id).in_(matches)
-
-
-def relevance(dialect: str, query: SearchQuery) -> Any:
-    """The relevance score of a matching listing: the weights of the field groups each query token occurs in."""
-    score: Any = sa.literal(0)
-    for token in _tokens(query)[:RANKED_TOKENS]:
-        for _, columns, label, weight in FIELD_GROUPS:
-            score = score + sa.case((_in_field_group(dialect, token, columns, label), weight), else_=0)
-    return score
-
-
-def _page_ids(session: Session, dialect: str, query: SearchQuery) -> list[int]:
-    offset = (query.page - 1) * PAGE_SIZE
-    order: list[Any] = [col(Dataset.published_at).desc(), col(Dataset.id).desc()]
-    if query.sort == Sort.RELEVANCE and query.has_text:
-        order.insert(0, relevance(dialect, query).desc())
-    statement = sa.select(col(Dataset.id)).where(*_conditions(dialect, query)).order_by(*order)
-    return [row[0] for row in session.execute(statement.limit(PAGE_SIZE).offset(offset))]
-
-
-def _count(session: Session, dialect: str, query: SearchQuery) -> int:
-    statement = sa.select(sa.func.count()).select_from(Dataset).where(*_conditions(dialect, query))
-    return int(session.execute(statement).scalar_one())
-
-
-def _hits(dialect: str, query: SearchQuery, name: str, skip_facet: str | None = None) -> Any:
-    """The matching ids as a materialised CTE, so the full-text match runs once for all the facets that share it."""
-    cte = sa.select(col(Dataset.id).label("id")).where(*_conditions(dialect, query, skip_facet=skip_facet)).cte(name)
-    return cte.prefix_with("MATERIALIZED")
-
-
-# Counts over the whole catalog (what browsing shows), by (database, facet): (expiry, counts). Per process.
-_BROWSE_CACHE: dict[tuple[str, str], tuple[float, dict[str, int]]] = {}
-
-
-def _facet_counts_all(
-    session: Session, dialect: str, query: SearchQuery, *, cache_seconds: float = 0
-) -> dict[str, dict[str, int]]:
-    """Every facet's counts in one statement.
-
-    Facets without a selection of their own share one set of matching ids; each facet with a selection gets the
-    set without it (disjunctive counts). Each set is a materialised CTE, computed once, and each facet walks it.
-    When nothing narrows a facet (browsing: no text, no other selection) its counts are "every listing minus the
-    non-published ones" instead: an index-only count, and the few drafts, instead of probing every listing; with
-    ``cache_seconds`` those whole-catalog counts are reused for that long (they are then that stale at most).
-    """
-    database = str(session.get_bind().engine.url)
-    now = time.monotonic()
-    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-    fresh: list[str] = []
-    shared = None
-    parts = []
-    for index, facet in enumerate(FACETS.values()):
-        pairs = facet.values().subquery()
-        counted = sa.func.count(sa.distinct(pairs.c.dataset_id)) if facet.distinct else sa.func.count()
-        narrowed = query.has_text or any(name != facet.name for name in query.filters)
-        if narrowed:
-            if facet.name in query.filters:
-                source = _hits(dialect, query, f"hits_{index}", skip_facet=facet.name)
-            else:
-                shared = shared if shared is not None else _hits(dialect, query, "hits")
-                source = shared
-            scopes = [(1, pairs.c.dataset_id.in_(sa.select(source.c.id)))]
-        else:
-            cached = _BROWSE_CACHE.get((database, facet.name)) if cache_seconds > 0 else None
-            if cached is not None and cached[0] > now:
-                counts[facet.name] = dict(cached[1])
-                continue
-            fresh.append(facet.name)
-            others = [status for status in DatasetStatus if status is not DatasetStatus.PUBLISHED]
-            not_public = sa.select(col(Dataset.id)).where(col(Dataset.status).in_(others))  # an index range each
-            scopes = [(1, sa.true()), (-1, pairs.c.dataset_id.in_(not_public))]
-        for sign, scope in scopes:
-            parts.append(
-                sa.select(
-                    sa.literal(facet.name, sa.String()).label("facet"),
-                    sa.type_coerce(pairs.c.value, sa.String()).label("value"),
-                    (sign * counted).label("n"),
-                )
-                .where(scope)
-                .group_by(pairs.c.value)
-            )
-    for facet_name, value, n in session.execute(sa.union_all(*parts)) if parts else ():
-        if value is not None:
-            bucket = counts[facet_name]
-            bucket[str(value)] = bucket.get(str(value), 0) + int(n)
-    counts = {name: {v: n for v, n in values.items() if n > 0} for name, values in counts.items()}
-    if cache_seconds > 0:
-        for name in fresh:
-            _BROWSE_CACHE[(database, name)] = (now + cache_seconds, dict(counts[name]))
-    return counts
-
-
-def _many_matches(session: Session, dialect: str, matches: int | None) -> bool:
-    """On PostgreSQL, whether the hits are a large share of the catalog (judged by the planner's row estimate).
-
-    The planner cannot know how many rows the materialised set of hits holds, and assumes few: it then probes
-    every facet's index once per hit, which is right for a rare word but several times slower than one hash join
-    when half the catalog matches.
-    """
-    if dialect != "postgresql" or not matches or matches < 5_000:
-        return False
-    estimate = session.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'dataset'::regclass")).scalar()
-    return bool(estimate and estimate > 0 and matches > 0.1 * float(estimate))
-
-
-def facet_results(
-    session: Session, query: SearchQuery, *, cache_seconds: float = 0, matches: int | None = None
-) -> list[FacetResult]:
-    """The sidebar: each registered facet with its values, counts and whether each is selected.
-
-    ``matches`` (the search's total, when known) lets PostgreSQL count a large set of hits with hash joins.
-    """
-    dialect = session.get_bind().dialect.name
-    hash_joins = _many_matches(session, dialect, matches)
-    if hash_joins:
-        session.execute(sa.text("SET LOCAL enable_nestloop = off"))
-    try:
-        counts = _facet_counts_all(session, dialect, query, cache_seconds=cache_seconds)
-    finally:
-        if hash_joins:
-            session.execute(sa.text("SET LOCAL enable_nestloop = on"))
-    return [facet_result(session, facet, counts[name], query.filters.get(name, ())) for name, facet in FACETS.items()]
 
 
 def search(
-    session: Session, query: SearchQuery, *, with_facets: bool = True, facet_cache_seconds: float = 0
+    session: Session,
+    query: SearchQuery,
+    *,
+    with_facets: bool = True,
+    exact_count_limit: int = DEFAULT_EXACT_COUNT_LIMIT,
 ) -> SearchResults:
     """Run ``query`` over published listings: one page of dataset ids in order, the total, and facet counts.
 
-    Order is by relevance (then newest, then id) or by newest (then id): the id makes it total, so paging is
-    stable. A page past the end is simply empty. ``facet_cache_seconds`` lets whole-catalog facet counts be
-    reused (see the ``CATALOG_FACET_CACHE_SECONDS`` setting); 0 computes every count exactly, every time.
+    Order is by relevance (then newest, then id), by newest (then id), or by lowest public price (then newest, then
+    id): the id makes it total, so paging is stable. Relevance ranks the first :data:`CANDIDATES` matches in newest
+    order, every page that can be reached. A page past the end is simply empty. Counts are exact up to
+    ``exact_count_limit`` matches (the ``SEARCH_EXACT_COUNT_LIMIT`` setting) and estimated past it (see
+    :mod:`marketplace.catalog.search_engine`). Changes made in this session are indexed first.
     """
+    search_index.sync(session)
     dialect = session.get_bind().dialect.name
-    ids = _page_ids(session, dialect, query)
-    total = _count(session, dialect, query)
-    facets = facet_results(session, query, cache_seconds=facet_cache_seconds, matches=total) if with_facets else []
-    return SearchResults(query=query, dataset_ids=ids, total=total, facets=facets)
+    if dialect == "postgresql":
+        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
+        session.execute(sa.text("SET LOCAL jit = off"))
+    request = _request(query, exact_count_limit)
+    words = search_engine.read_dictionary(session)
+    counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
+    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
+    facets = (
+        [
+            facet_result(
+                session,
+                facet,
+                counts.facets.get(name, {}),
+                query.filters.get(name, ()),
+                estimated=name in counts.estimated,
+            )
+            for name, facet in FACETS.items()
+        ]
+        if with_facets
+        else []
+    )
+    return SearchResults(
+        query=query, dataset_ids=ids, total=counts.total, facets=facets, total_is_estimate=counts.total_estimated
+    )
+
+
+def facet_results(
+    session: Session, query: SearchQuery, *, exact_count_limit: int = DEFAULT_EXACT_COUNT_LIMIT
+) -> list[FacetResult]:
+    """The sidebar alone: each registered facet with its values, counts and whether each is selected."""
+    return search(session, query, exact_count_limit=exact_count_limit).facets

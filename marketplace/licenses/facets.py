@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from licensing import LicenseFamily
-from marketplace.catalog.facets import Facet, register_facet
+from marketplace.catalog.facets import Facet, Source, register_facet
+from marketplace.catalog.search_index import add_base_source
 from marketplace.licenses.models import Offer
 
 LICENSE_FAMILY_LABELS: dict[str, str] = {
@@ -32,8 +33,13 @@ def _public_offers() -> sa.ColumnElement[bool]:
     return sa.and_(col(Offer.is_active).is_(True), col(Offer.audience_org_id).is_(None))
 
 
+OFFER_SOURCE: Source = (Offer, lambda _session, offer: [offer.dataset_id])
+
+
 def register_offer_facets() -> None:
-    """Register the license-family and "AI training" facets (after the catalog's own; idempotent)."""
+    """Register the license-family and "AI training" facets (after the catalog's own; idempotent), and the offers
+    as a source of the search index (the lowest public price)."""
+    add_base_source(OFFER_SOURCE)
     register_facet(
         Facet(
             name="license_family",
@@ -44,6 +50,7 @@ def register_offer_facets() -> None:
             labels=lambda _session, values: {v: LICENSE_FAMILY_LABELS.get(v, v) for v in values},
             accepts=lambda value: value in LICENSE_FAMILY_LABELS,
             fixed_order=list(LICENSE_FAMILY_LABELS),
+            sources=(OFFER_SOURCE,),
         )
     )
     register_facet(
@@ -57,5 +64,6 @@ def register_offer_facets() -> None:
             labels=lambda _session, values: {v: TRAINING_LABELS.get(v, v) for v in values},
             accepts=lambda value: value in TRAINING_LABELS,
             fixed_order=["yes", "no"],
+            sources=(OFFER_SOURCE,),
         )
     )

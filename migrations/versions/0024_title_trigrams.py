@@ -1,7 +1,7 @@
 """title trigrams: the words of published titles, with a trigram index, for correcting a buyer's typos
 
 Revision ID: 0024_title_trigrams
-Revises: 0022_training_summary
+Revises: 0023_search_index
 Create Date: 2026-12-05
 
 ``title_word`` holds every distinct word (3 to 64 characters, not only digits, lower-cased) of the published
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0024_title_trigrams"
-down_revision: str | None = "0022_training_summary"
+down_revision: str | None = "0023_search_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

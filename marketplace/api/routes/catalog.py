@@ -45,9 +45,10 @@ def _fingerprint(query: dict[str, Any]) -> str:
 )
 def search_datasets(call: Call) -> dict[str, Any]:
     """Full-text search over published listings with facet filters (each facet repeatable; values within a facet
-    are alternatives), facet counts, and a stable order (relevance or newest, then id). Pages of 20; follow
-    ``next_cursor``. A text search that finds nothing is run again with its misspelt words corrected to the closest
-    title words: ``spelling`` then says what was searched for instead (``exact=true`` searches the words as typed)."""
+    are alternatives), facet counts (exact up to a bound, then estimates, flagged), and a stable order (relevance,
+    newest or lowest price, then id). Pages of 20; follow ``next_cursor``. A text search that finds nothing is run
+    again with its misspelt words corrected to the closest title words: ``spelling`` then says what was searched for
+    instead (``exact=true`` searches the words as typed)."""
     fingerprint = _fingerprint(call.query)
     position = decode_cursor("search", call.query.get("cursor")) or {"p": 1, "f": fingerprint}
     if not isinstance(position, dict) or position.get("f") != fingerprint or not isinstance(position.get("p"), int):
@@ -70,6 +71,7 @@ def search_datasets(call: Call) -> dict[str, Any]:
     return {
         "data": [present.search_hit(hit) for hit in hits],
         "total": results.total,
+        "total_is_estimate": results.total_is_estimate,
         "facets": results.facets,
         "next_cursor": encode_cursor("search", {"p": page + 1, "f": fingerprint}) if more else None,
         "spelling": correction.as_dict() if correction else None,

@@ -119,7 +119,14 @@ class SearchQuerySchema(In):
     """
 
     q = fields.String(load_default="", validate=validate.Length(max=catalog_search.MAX_QUERY_CHARS))
-    sort = fields.String(load_default=None, validate=validate.OneOf(["relevance", "newest"]))
+    sort = fields.String(
+        load_default=None,
+        validate=validate.OneOf(list(catalog_search.SORTS)),
+        metadata={
+            "description": "relevance (the default with text), newest (without), or price: lowest public offer "
+            "price first, listings without one last."
+        },
+    )
     facets = fields.Boolean(
         load_default=True, metadata={"description": "Include facet counts (false is faster when they are not shown)."}
     )
@@ -183,6 +190,14 @@ class FacetSchema(Out):
     label = fields.String(required=True)
     values = fields.List(fields.Nested(FacetValueSchema), required=True)
     more = fields.Integer(required=True)
+    counts_are_estimates = fields.Boolean(
+        required=True,
+        attribute="estimated",
+        metadata={
+            "description": "True when the search matched more listings than are counted exactly "
+            "(SEARCH_EXACT_COUNT_LIMIT): this facet's counts are then estimates, rounded to two significant digits."
+        },
+    )
 
 
 class DatasetSummarySchema(Out):
@@ -220,7 +235,17 @@ class SpellingSchema(Out):
 
 class SearchResultSchema(Out):
     data = fields.List(fields.Nested(DatasetSummarySchema), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(
+        required=True,
+        metadata={"description": "How many listings match: exact, unless total_is_estimate (then rounded)."},
+    )
+    total_is_estimate = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when more listings match than are counted exactly (SEARCH_EXACT_COUNT_LIMIT): "
+            "total is then an estimate from a fixed sample of the catalog, rounded to two significant digits."
+        },
+    )
     facets = fields.List(fields.Nested(FacetSchema), required=True)
     next_cursor = nullable_str(required=True)
     spelling = fields.Nested(

@@ -158,8 +158,8 @@ class CatalogSearch(NamedTuple):
 def search_catalog(
     uow: UnitOfWork, query: SearchQuery, *, with_facets: bool = True, correct_spelling: bool = False
 ) -> CatalogSearch:
-    """The one way the catalog is searched, by the page and by the API: run ``query`` (facet counts reused per
-    the ``CATALOG_FACET_CACHE_SECONDS`` setting) and return the results with each hit's card data in order.
+    """The one way the catalog is searched, by the page and by the API: run ``query`` (counts exact up to the
+    ``SEARCH_EXACT_COUNT_LIMIT`` setting) and return the results with each hit's card data in order.
 
     With ``correct_spelling``, a text search that finds nothing is run again with its words corrected to the
     closest title words (:func:`marketplace.catalog.spelling.correct`); when that finds listings, they are the
@@ -176,9 +176,5 @@ def search_catalog(
 
 
 def _run(uow: UnitOfWork, query: SearchQuery, with_facets: bool) -> SearchResults:
-    return search.search(
-        uow.session,
-        query,
-        with_facets=with_facets,
-        facet_cache_seconds=float(uow.settings.get("CATALOG_FACET_CACHE_SECONDS") or 0),
-    )
+    limit = int(uow.settings.get("SEARCH_EXACT_COUNT_LIMIT") or search.DEFAULT_EXACT_COUNT_LIMIT)
+    return search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation, OrgKind, User
-from marketplace.catalog import vocab
+from marketplace.catalog import search_index, vocab
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.models import (
     Dataset,
@@ -225,6 +225,7 @@ def apply_record(
                 continue
             changed = True
             assert dataset.id is not None, "flush a new dataset before applying a record to it"
+            search_index.touch(session, [dataset.id])  # the terms are written below the ORM
             if current.get(name):
                 session.execute(
                     sa.delete(DatasetTerm).where(

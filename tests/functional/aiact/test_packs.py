@@ -338,3 +338,15 @@ def test_two_sign_offs_at_once_leave_one(world, uow, monkeypatch) -> None:
     with pytest.raises(IllegalTransition):
         aiact.sign_off(uow, world.provider, world.documented, world.version, name="Ana Provider", role="")
     assert [r.signer_name for r in uow.session.exec(select(AiActSignOff)).all()] == ["Someone First"]
+
+
+def test_a_sign_off_reaches_the_search_index_in_its_transaction(world, client, uow) -> None:
+    from marketplace.catalog import search_index
+
+    log_in(client, "ana@acme.example", PASSWORD)
+    assert _sign(client, world).status_code == 302
+    connection = uow.session.connection()
+    kept = search_index.snapshot(connection)
+    assert kept["counts"][("ai_act", "complete")] == 1
+    search_index.rebuild(connection)
+    assert kept == search_index.snapshot(connection)

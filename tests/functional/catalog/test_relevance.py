@@ -29,9 +29,6 @@ from tests.conftest import base_settings, drop_scratch_database, scratch_databas
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.functional.catalog.relevance_corpus import GENERATED
 
-PREFIX = "needs prefix matching: the start of a word matching the words it begins"
-SYNONYMS = "needs the search to match synonym groups (marketplace.catalog.synonyms.expand)"
-
 
 @dataclass(frozen=True)
 class Case:
@@ -41,7 +38,6 @@ class Case:
     top: tuple[str, ...]
     ordered: bool = True
     corrected: str | None = None  # the text the search must say it ran instead, when the words are corrected
-    needs: str | None = None  # a reason the case fails today (xfail, strict)
 
 
 CASES: dict[str, Case] = {
@@ -84,7 +80,9 @@ CASES: dict[str, Case] = {
     "voices and voice": Case({"q": "voice studio"}, ("g-german-studio-voices",)),
     # --- typos in titles (spelling correction) -------------------------------------------------------------------
     "typos in two words": Case(
-        {"q": "speach recogniton"}, ("g-hindi-speech-recognition",), corrected="speech recognition"
+        {"q": "speach recogniton"},
+        ("g-hindi-speech-recognition", "g-swahili-conversations", "parliament-speech-de-fr"),
+        corrected="speech recognition",
     ),
     "a typo in one word": Case(
         {"q": "radiolgy"},
@@ -103,7 +101,11 @@ CASES: dict[str, Case] = {
         {"q": "speech", "modality": "audio", "language": "de"},
         ("parliament-speech-de-fr", "g-german-studio-voices"),
     ),
-    "text and task": Case({"q": "images", "task": "segmentation"}, ("g-ct-organ-masks", "urban-street-scenes-boxes")),
+    "text and task": Case(
+        {"q": "images", "task": "segmentation"},
+        ("g-satellite-land-cover", "g-ct-organ-masks", "urban-street-scenes-boxes"),
+        ordered=False,
+    ),
     "text and language": Case({"q": "reviews", "language": "fr"}, ("g-product-reviews-sentiment",)),
     "text, task and modality": Case(
         {"q": "driving", "task": "detection", "modality": "point_cloud"}, ("g-automotive-lidar",)
@@ -116,55 +118,47 @@ CASES: dict[str, Case] = {
         {"q": "segm"},
         ("g-ct-organ-masks", "g-satellite-land-cover", "urban-street-scenes-boxes"),
         ordered=False,
-        needs=PREFIX,
     ),
-    "a prefix after a word": Case({"q": "speech recog"}, ("g-hindi-speech-recognition",), needs=PREFIX),
-    "a prefix of a seed word": Case({"q": "warehou"}, ("warehouse-lidar-point-clouds",), needs=PREFIX),
+    "a prefix after a word": Case({"q": "speech recog"}, ("g-hindi-speech-recognition",)),
+    "a prefix of a seed word": Case({"q": "warehou"}, ("warehouse-lidar-point-clouds",)),
     # --- synonyms ------------------------------------------------------------------------------------------------
     "ASR finds speech recognition": Case(
         {"q": "ASR"},
         ("g-hindi-speech-recognition", "g-swahili-conversations", "parliament-speech-de-fr"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "speech recognition finds ASR": Case(
         {"q": "speech recognition"},
         ("g-hindi-speech-recognition", "g-swahili-conversations", "parliament-speech-de-fr"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "text to speech finds TTS": Case(
         {"q": "text to speech"},
         ("g-german-studio-voices", "parliament-speech-de-fr"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "NER finds named entity recognition": Case(
         {"q": "NER"},
         ("g-german-legal-entities", "g-news-entities-multilingual", "clinical-notes-deidentified-en"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "OCR finds optical character recognition": Case(
-        {"q": "OCR"}, ("g-receipts-ocr", "g-handwritten-forms"), ordered=False, needs=SYNONYMS
+        {"q": "OCR"}, ("g-receipts-ocr", "g-handwritten-forms"), ordered=False
     ),
     "large language models finds LLM": Case(
         {"q": "large language models"},
         ("g-reasoning-benchmark", "instruction-pairs-starter", "consented-voice-prompts"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "point cloud finds lidar": Case(
         {"q": "lidar"},
         ("warehouse-lidar-point-clouds", "g-automotive-lidar", "g-office-point-clouds"),
         ordered=False,
-        needs=SYNONYMS,
     ),
     "object detection finds bounding boxes": Case(
         {"q": "object detection"},
         ("g-shelf-object-detection", "g-aerial-vehicle-boxes", "urban-street-scenes-boxes"),
         ordered=False,
-        needs=SYNONYMS,
     ),
 }
 
@@ -230,11 +224,7 @@ def _run(relevance_db: tuple[Any, Any, Any], args: dict[str, Any]) -> tuple[list
 
 
 def _params() -> list[Any]:
-    params = []
-    for name, case in CASES.items():
-        marks = [pytest.mark.xfail(strict=True, reason=case.needs)] if case.needs else []
-        params.append(pytest.param(case, id=name, marks=marks))
-    return params
+    return [pytest.param(case, id=name) for name, case in CASES.items()]
 
 
 @pytest.mark.parametrize("case", _params())

@@ -1,0 +1,416 @@
+"""The search engine over the search index (:mod:`marketplace.catalog.search_index`): one interface, the SQL for
+SQLite (FTS5, a child table of facet value ids) and PostgreSQL (``tsvector`` and ``int[]`` with GIN indexes).
+
+Every query's cost is bounded, whatever it matches:
+
+- **Counts** are exact up to ``limit`` matches (``SEARCH_EXACT_COUNT_LIMIT``): counting stops at ``limit + 1``.
+  Past it, the total and the facet counts are estimated from the fixed sample (the ``limit`` listings with the
+  lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and flagged as estimates.
+  With no text and no filter, counts are the dictionary's, maintained on write: exact and read in one statement.
+- **Relevance** ranks the first :data:`CANDIDATES` matches in newest order (every reachable page:
+  ``MAX_PAGE × PAGE_SIZE``), so a page costs at most that many scores; when fewer match, all are ranked.
+- **Pages** in newest or price order walk an index in that order.
+
+Relevance is field-weighted and the same on both databases: each query group (a typed word, with its synonyms;
+or a quoted phrase) adds 2 × the weight of every field group it occurs in exactly (title 8, summary and tags 3,
+description 1), or 1 × the weight where it occurs only as a prefix of a longer word.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session
+
+from marketplace.catalog import search_index
+from marketplace.catalog.facets import FACETS
+from marketplace.catalog.synonyms import Alternative, TermGroup
+
+PREFIX_MIN_CHARS = 3  # typed words this long also match as prefixes ("synth" finds "synthetic")
+RANKED_GROUPS = 6  # further groups still filter, but no longer add to the score
+# (FTS5 columns, tsvector weight label, weight)
+FIELD_GROUPS = ((("title",), "A", 8), (("summary", "tags_text"), "B", 3), (("description",), "C", 1))
+
+DOC = sa.table(
+    "search_document",
+    sa.column("dataset_id", sa.Integer()),
+    sa.column("published_at"),
+    sa.column("price_key", sa.BigInteger()),
+    sa.column("sample_key", sa.BigInteger()),
+    sa.column("facet_ids"),
+    sa.column("text_vector"),
+    sa.column("facet_values"),
+)
+FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
+# Walking the order's index reads about (rows needed) x (listings / matches) rows; sorting reads the matches. A page
+# walks when that is less (rows needed: the page's end, or every relevance candidate) times this factor.
+WALK_FACTOR = 1.0
+FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
+_TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the engine runs: the query groups, the selected values by facet, the order, and the page window."""
+
+    groups: tuple[TermGroup, ...]
+    filters: Mapping[str, tuple[str, ...]]
+    sort: str  # relevance, newest or price
+    offset: int
+    page_size: int
+    candidates: int
+    limit: int  # exact counts up to this many matches
+
+
+@dataclass
+class Counts:
+    total: int
+    total_estimated: bool
+    facets: dict[str, dict[str, int]]
+    estimated: set[str]
+
+
+# --- dictionary -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dictionary:
+    names: dict[int, tuple[str, str]]
+    listings: dict[int, int]
+    everything: int
+
+    def ids_for(self, facet: str, values: Sequence[str]) -> list[int]:
+        """The value ids a selection matches: each value, and for a hierarchical facet every value below it."""
+        hierarchical = FACETS[facet].hierarchical if facet in FACETS else False
+        return sorted(
+            i
+            for i, (f, v) in self.names.items()
+            if f == facet and (v in values or (hierarchical and any(v.startswith(s + "-") for s in values)))
+        )
+
+    def by_name(self, counts: Mapping[int, int]) -> dict[str, dict[str, int]]:
+        named: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for value_id, n in counts.items():
+            facet, value = self.names.get(value_id, ("", ""))
+            if facet in named and n > 0:
+                named[facet][value] = n
+        return named
+
+
+def read_dictionary(session: Session) -> Dictionary:
+    names: dict[int, tuple[str, str]] = {}
+    listings: dict[int, int] = {}
+    everything = 0
+    for value_id, facet, value, n in session.execute(
+        sa.text("SELECT id, facet, value, listings FROM search_facet_value")
+    ):
+        if facet == "":
+            everything = int(n)
+            continue
+        names[int(value_id)] = (str(facet), str(value))
+        listings[int(value_id)] = int(n)
+    return Dictionary(names, listings, everything)
+
+
+# --- text ---------------------------------------------------------------------------------------------------------
+
+
+def _words(alternative: Alternative, *, prefix: bool) -> list[tuple[str, bool]]:
+    typed = not alternative.phrase
+    return [(w, prefix and typed and len(w) >= PREFIX_MIN_CHARS) for w in alternative.words]
+
+
+def fts5_expression(groups: Sequence[TermGroup], *, prefix: bool = True, columns: Sequence[str] = ()) -> str:
+    """An FTS5 query for ``groups``: each group one of its alternatives (typed words all present, prefixes of the
+    long ones; synonyms as phrases), every group present. Words are ``[^\\W_]+`` (the tokeniser's), so quoting
+    makes each a plain string, never an operator."""
+    parts = []
+    for group in groups:
+        alternatives = []
+        for alternative in group.alternatives:
+            if alternative.phrase:
+                alternatives.append('"' + " ".join(alternative.words) + '"')
+            else:
+                alternatives.append(
+                    " ".join(f'"{w}"' + ("*" if p else "") for w, p in _words(alternative, prefix=prefix))
+                )
+        parts.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
+    expression = " AND ".join(parts)
+    return "{" + " ".join(columns) + "} : (" + expression + ")" if columns else expression
+
+
+def ts_query_text(groups: Sequence[TermGroup], *, prefix: bool = True, label: str = "") -> str:
+    """The same as :func:`fts5_expression` for PostgreSQL's ``to_tsquery``, optionally limited to one weight."""
+    parts = []
+    for group in groups:
+        alternatives = []
+        for alternative in group.alternatives:
+            joiner = " <-> " if alternative.phrase else " & "
+            words = [
+                w + (":" + ("*" if p else "") + label if p or label else "")
+                for w, p in _words(alternative, prefix=prefix)
+            ]
+            alternatives.append("(" + joiner.join(words) + ")")
+        parts.append("(" + " | ".join(alternatives) + ")")
+    return " & ".join(parts)
+
+
+def _ts_query(text: str) -> Any:
+    return sa.func.to_tsquery(_TS_CONFIG, text, type_=postgresql.TSQUERY)
+
+
+def _fts_ids(expression: str) -> Any:
+    return (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("dataset_fts"))
+        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(expression)))
+    )
+
+
+def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC, *, walk: bool = False) -> Any:
+    """Whether a row of ``source`` matches the text. ``walk`` (SQLite): keep the planner from driving the query by
+    the matches (``+ 0`` hides the key from its indexes), so it walks the order's index instead."""
+    if dialect == "postgresql":
+        return source.c.text_vector.op("@@")(_ts_query(ts_query_text(groups)))
+    key = source.c.dataset_id + 0 if walk else source.c.dataset_id
+    return key.in_(_fts_ids(fts5_expression(groups)))
+
+
+def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
+    """The relevance score of a matching row of ``source`` (see the module documentation)."""
+    total: Any = sa.literal(0)
+    for group in groups[:RANKED_GROUPS]:
+        has_prefix = any(p for a in group.alternatives for _, p in _words(a, prefix=True))
+        for columns, label, weight in FIELD_GROUPS:
+            if dialect == "postgresql":
+                exact = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=False, label=label)))
+                loose = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], label=label)))
+            else:
+                exact = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=False, columns=columns)))
+                loose = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], columns=columns)))
+            cases = [(exact, 2 * weight)] + ([(loose, weight)] if has_prefix else [])
+            total = total + sa.case(*cases, else_=0)
+    return total
+
+
+# --- conditions -----------------------------------------------------------------------------------------------------
+
+
+def facet_condition(dialect: str, value_ids: Sequence[int], source: Any = DOC, *, drive: bool = False) -> Any:
+    """Whether a row of ``source`` has one of ``value_ids``. On SQLite the facet that ``drive``s lists its
+    listings (an IN list the planner may start from); the others probe the child table's primary key per row."""
+    if not value_ids:
+        return sa.false()
+    if dialect == "postgresql":
+        array = sa.cast(sa.literal(list(value_ids), postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
+        return source.c.facet_ids.op("&&")(array)
+    if drive:
+        return source.c.dataset_id.in_(
+            sa.select(FACET_ROW.c.dataset_id).where(FACET_ROW.c.value_id.in_(list(value_ids)))
+        )
+    probe = FACET_ROW.alias()
+    return sa.exists().where(probe.c.value_id.in_(list(value_ids)), probe.c.dataset_id == source.c.dataset_id)
+
+
+def conditions(
+    dialect: str,
+    request: Request,
+    words: Dictionary,
+    *,
+    skip: str | None = None,
+    source: Any = DOC,
+    text: bool = True,
+    walk: bool = False,
+) -> list[Any]:
+    """The filters' conditions (all but ``skip``'s) and, unless ``text`` is false, the text's. Without text and
+    unless ``walk``, the filter with the fewest listings (by the dictionary's counts) drives on SQLite."""
+    found: list[Any] = []
+    if request.groups and text:
+        found.append(text_condition(dialect, request.groups, source, walk=walk))
+    selected = {name: words.ids_for(name, values) for name, values in request.filters.items() if name != skip}
+    driver = None
+    if not request.groups and not walk and selected:
+        driver = min(selected, key=lambda name: sum(words.listings.get(i, 0) for i in selected[name]))
+    for name, value_ids in selected.items():
+        found.append(facet_condition(dialect, value_ids, source, drive=name == driver))
+    return found
+
+
+def matching(dialect: str, request: Request, words: Dictionary, columns: Sequence[Any], skip: str | None = None) -> Any:
+    """SELECT ``columns`` of the matching listings, unordered. On SQLite the text's matches drive the query (an
+    FTS5 scan streams them, joined to the index), or without text the rows of the filter value with the fewest
+    listings, so a bounded count stops early and the other filters are probes."""
+    if dialect == "postgresql":
+        return sa.select(*columns).select_from(DOC).where(*conditions(dialect, request, words, skip=skip))
+    if not request.groups:
+        selected = {n: words.ids_for(n, v) for n, v in request.filters.items() if n != skip}
+        single = [n for n, ids in selected.items() if len(ids) == 1]
+        if not single:
+            return sa.select(*columns).select_from(DOC).where(*conditions(dialect, request, words, skip=skip))
+        driver = min(single, key=lambda n: words.listings.get(selected[n][0], 0))
+        rows = FACET_ROW.alias("driver")
+        others = [facet_condition(dialect, ids, DOC) for n, ids in selected.items() if n != driver]
+        return (
+            sa.select(*columns)
+            .select_from(rows.join(DOC, DOC.c.dataset_id == rows.c.dataset_id))
+            .where(rows.c.value_id == selected[driver][0], *others)
+        )
+    matched = sa.literal_column("dataset_fts").op("MATCH")(sa.literal(fts5_expression(request.groups)))
+    return (
+        sa.select(*columns)
+        .select_from(FTS.join(DOC, DOC.c.dataset_id == FTS.c.rowid))
+        .where(matched, *conditions(dialect, request, words, skip=skip, text=False))
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------------------------------
+
+
+def _newest(source: Any) -> list[Any]:
+    return [source.c.published_at.desc(), source.c.dataset_id.desc()]
+
+
+def page_ids(session: Session, dialect: str, request: Request, words: Dictionary, matches: int = 0) -> list[int]:
+    """The page's ids in order. ``matches`` (the count, or its estimate) decides between walking the order's index
+    and testing each listing (when many match: the first page then reads a few dozen rows) and sorting the matches
+    (when few do)."""
+    needed = (
+        request.candidates if request.sort == "relevance" and request.groups else request.offset + request.page_size
+    )
+    walks = matches > 0 and needed * words.everything / matches * WALK_FACTOR < matches
+    walk = dialect == "sqlite" and walks
+
+    def select(*columns: Any) -> Any:
+        if walk:
+            return sa.select(*columns).where(*conditions(dialect, request, words, walk=True))
+        return matching(dialect, request, words, columns)
+
+    if request.sort == "relevance" and request.groups:
+        # The candidates are chosen narrow (id and date: a sort that stays in memory), then scored; PostgreSQL
+        # reads the vectors of those candidates only.
+        narrow = select(DOC.c.dataset_id, DOC.c.published_at).order_by(*_newest(DOC)).limit(request.candidates)
+        candidates = narrow.subquery("candidate")
+        scored: Any = candidates
+        source: Any = candidates
+        if dialect == "postgresql":
+            vectors = DOC.alias("scored")
+            source = candidates.join(vectors, vectors.c.dataset_id == candidates.c.dataset_id)
+            scored = vectors
+        statement = (
+            sa.select(candidates.c.dataset_id)
+            .select_from(source)
+            .order_by(score(dialect, request.groups, scored).desc(), *_newest(candidates))
+        )
+    else:
+        order = _newest(DOC)
+        if request.sort == "price":
+            order.insert(0, DOC.c.price_key)
+        statement = select(DOC.c.dataset_id).order_by(*order)
+    statement = statement.limit(request.page_size).offset(request.offset)
+    # PostgreSQL: many text matches are best found by walking the order's index (the planner, misjudging how many
+    # a word matches, would gather them all through the GIN index and sort them).
+    walk_pg = dialect == "postgresql" and bool(request.groups) and walks
+    if walk_pg:
+        session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    try:
+        return [int(row[0]) for row in session.execute(statement)]
+    finally:
+        if walk_pg:
+            session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
+
+
+# --- counts ---------------------------------------------------------------------------------------------------------
+
+
+def _value_counts(session: Session, dialect: str, rows: Any, *, with_rows: bool = False) -> Any:
+    """Counts by value id over ``rows`` (a SELECT of the matching listings' value ids: an array on PostgreSQL,
+    counted there; a packed blob on SQLite, counted here, several times faster than grouping rows in SQLite);
+    ``with_rows``: and how many rows there were, as a pair."""
+    if dialect == "postgresql" and with_rows:  # a sample's few thousand arrays: one query, counted here
+        arrays = [ids for (ids,) in session.execute(rows)]
+        return dict(Counter(value for ids in arrays for value in ids or ())), len(arrays)
+    if dialect == "postgresql":
+        listed = rows.subquery()
+        value = sa.func.unnest(listed.c.facet_ids).table_valued("v").render_derived()
+        statement: Any = sa.select(value.c.v, sa.func.count()).select_from(listed).join(value, sa.true())
+        counts = {int(v): int(n) for v, n in session.execute(statement.group_by(value.c.v))}
+        if not with_rows:
+            return counts
+        return counts, int(session.execute(sa.select(sa.func.count()).select_from(listed)).scalar_one())
+    blobs = [packed for (packed,) in session.execute(rows)]
+    counts = dict(Counter(search_index.unpack_values(blobs)))
+    return (counts, len(blobs)) if with_rows else counts
+
+
+def _bounded_count(session: Session, rows: Any, limit: int) -> int:
+    inner = rows.limit(limit + 1).subquery()
+    return int(session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
+
+
+def _sample(dialect: str, limit: int) -> Any:
+    """The fixed sample: the ``limit`` listings with the lowest sample keys (an index range)."""
+    columns = [DOC.c.dataset_id, DOC.c.published_at]
+    if dialect == "postgresql":
+        columns += [DOC.c.facet_ids, DOC.c.text_vector]
+    else:
+        columns.append(DOC.c.facet_values)
+    return sa.select(*columns).order_by(DOC.c.sample_key).limit(limit).subquery("sample")
+
+
+def _round(estimate: float) -> int:
+    """Two significant digits: what an estimate is worth (48,317 → 48,000)."""
+    if estimate < 100:
+        return round(estimate)
+    digits = len(str(int(estimate))) - 2
+    return int(round(estimate, -digits))
+
+
+def _scope_counts(
+    session: Session, dialect: str, request: Request, words: Dictionary, skip: str | None
+) -> tuple[int, bool, dict[int, int], bool]:
+    """(matches, whether that is an estimate, counts by value id, whether those are estimates) of the matches with
+    every filter but ``skip``'s."""
+    if not conditions(dialect, request, words, skip=skip):
+        return words.everything, False, dict(words.listings), False
+    values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
+    selected = [words.ids_for(n, v) for n, v in request.filters.items() if n != skip]
+    known = not request.groups and len(selected) == 1 and len(selected[0]) == 1
+    if known:
+        matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
+    else:
+        matches = _bounded_count(session, matching(dialect, request, words, [DOC.c.dataset_id], skip), request.limit)
+    if matches <= request.limit:
+        counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
+        return matches, False, counts, False
+    sample = _sample(dialect, request.limit)
+    sampled = min(request.limit, words.everything) or 1
+    scale = words.everything / sampled
+    in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
+        *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
+    )
+    counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
+    total = matches if known else max(request.limit + 1, _round(found * scale))
+    return total, not known, {v: max(1, _round(n * scale)) for v, n in counts.items()}, True
+
+
+def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:
+    """The total and (``with_facets``) every facet's counts, disjunctive: a facet with a selection is counted over
+    the matches of every other selection (and the text) but not its own."""
+    total, total_estimated, shared, shared_estimated = _scope_counts(session, dialect, request, words, None)
+    if not with_facets:
+        return Counts(total, total_estimated, {}, set())
+    facets = words.by_name(shared)
+    estimated_facets = {name for name in FACETS if shared_estimated and name not in request.filters}
+    for name in request.filters:
+        if name not in FACETS:
+            continue
+        _, _, own, own_estimated = _scope_counts(session, dialect, request, words, name)
+        facets[name] = words.by_name(own)[name]
+        if own_estimated:
+            estimated_facets.add(name)
+    return Counts(total, total_estimated, facets, estimated_facets)

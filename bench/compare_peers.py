@@ -266,10 +266,10 @@ def stop(process: subprocess.Popen[Any]) -> None:
         process.kill()
 
 
-def gunicorn_command(app: str, port: int, workers: int, config: bool) -> list[str]:
+def gunicorn_command(app: str, port: int, workers: int, config: str) -> list[str]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     if config:  # ours: everything else as infra/gunicorn.conf.py says (worker class, recycling, access log)
-        command[3:3] = ["-c", str(ROOT / "infra" / "gunicorn.conf.py")]
+        command[3:3] = ["-c", config]
     else:  # bare: the same worker class and count, nothing else
         command += ["--worker-class", "sync", "--pythonpath", str(BENCH)]
     return [*command, app]
@@ -340,24 +340,32 @@ def percentile(ordered: list[float], pct: float) -> float:
 
 
 def measure(
-    ports: dict[str, int], headers: dict[str, dict[str, str]], clients: int, seconds: float, rounds: int
+    targets: dict[str, tuple[int, dict[str, str]]],
+    queries: list[tuple[str, str, dict[str, str]]],
+    clients: int,
+    seconds: float,
+    rounds: int,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Every target × query, ``rounds`` times, interleaved; per cell: rps, p50/p95/p99, requests, errors."""
+    """Every target × query, ``rounds`` times, interleaved; per cell: rps, p50/p95/p99, requests, errors.
+
+    ``targets`` maps each target to its port and request headers. The order of the targets rotates each round.
+    """
+    names = list(targets)
     cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for _label, text, filters in QUERIES:  # warm-up: connections, caches, each worker's first request
-        for target in TARGETS:
-            run_cell(ports[target], paths_for(target, text, filters), headers[target], clients, min(0.5, seconds))
+    for _label, text, filters in queries:  # warm-up: connections, caches, each worker's first request
+        for target, (port, headers) in targets.items():
+            run_cell(port, paths_for(target, text, filters), headers, clients, min(0.5, seconds))
     for round_ in range(rounds):
-        for label, text, filters in QUERIES:
-            order = TARGETS[round_ % len(TARGETS) :] + TARGETS[: round_ % len(TARGETS)]
-            for target in order:
-                result = run_cell(ports[target], paths_for(target, text, filters), headers[target], clients, seconds)
+        for label, text, filters in queries:
+            for target in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                port, headers = targets[target]
+                result = run_cell(port, paths_for(target, text, filters), headers, clients, seconds)
                 cell = cells.setdefault((target, label), {"latencies": [], "errors": [], "elapsed": 0.0})
                 for key in ("latencies", "errors"):
                     cell[key] += result[key]
                 cell["elapsed"] += result["elapsed"]
     figures: dict[str, dict[str, dict[str, Any]]] = {}
-    for (target, label), cell in cells.items():
+    for (target, label), cell in sorted(cells.items(), key=lambda item: names.index(item[0][0])):
         ordered = sorted(cell["latencies"])
         figures.setdefault(target, {})[label] = {
             "requests": len(ordered),
@@ -373,20 +381,17 @@ def measure(
 
 
 def ratios(figures: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float | None]]:
-    """Requests per second of our page and API over the bare app's and Datasette's, per query."""
-
-    def ratio(ours: str, peer: str, label: str) -> float | None:
-        theirs = figures[peer][label]["rps"]
-        return round(figures[ours][label]["rps"] / theirs, 2) if theirs else None
-
-    return {
-        label: {
-            f"{ours.split()[1]}/{peer.split()[0]}": ratio(ours, peer, label)
-            for ours in ("ours page", "ours api")
-            for peer in ("bare flask", "datasette")
-        }
-        for label, _, _ in QUERIES
-    }
+    """Requests per second of our page and API over the bare app's and Datasette's, per query (those measured)."""
+    table: dict[str, dict[str, float | None]] = {}
+    for ours in ("ours page", "ours api"):
+        for peer in ("bare flask", "datasette"):
+            if ours not in figures or peer not in figures:
+                continue
+            for label, row in figures[ours].items():
+                theirs = figures[peer][label]["rps"]
+                column = f"{ours.split()[1]}/{peer.split()[0]}"
+                table.setdefault(label, {})[column] = round(row["rps"] / theirs, 2) if theirs else None
+    return table
 
 
 def print_report(result: dict[str, Any]) -> None:
@@ -395,9 +400,8 @@ def print_report(result: dict[str, Any]) -> None:
         f"{result['seconds']} s per cell × {result['rounds']} rounds; {result['cpus']} CPUs; "
         f"load average {result['load_average']}"
     )
-    print(
-        f"\n{'target':<12} {'query':<16} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>6}"
-    )
+    heads = ("req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
+    print(f"\n{'target':<12} {'query':<16} " + " ".join(f"{h:>8}" for h in heads) + f" {'n':>6}")
     for target, rows in result["figures"].items():
         for label, row in rows.items():
             print(
@@ -405,6 +409,8 @@ def print_report(result: dict[str, Any]) -> None:
                 f"{row['p99_ms']:>8.1f} {row['max_ms'] or 0:>8.1f} {row['requests']:>6}"
                 + (f"  {row['errors']} errors, first: {row['first_error'][:120]}" if row["errors"] else "")
             )
+    if not result["ratios"]:
+        return
     columns = list(next(iter(result["ratios"].values())))
     print("\nrequests/s ratios (targets: page and api ≥ 0.5× bare flask, ≥ 10× datasette)")
     print(f"{'query':<16} " + " ".join(f"{c:>16}" for c in columns))
@@ -442,6 +448,39 @@ def prepare(args: argparse.Namespace, folder: Path) -> tuple[str, Path, int]:
     return url, copy, args.size
 
 
+def start_servers(
+    args: argparse.Namespace, url: str, copy: Path, instance: Path, logs: Path, servers: list[subprocess.Popen[Any]]
+) -> dict[str, int]:
+    """Start the servers the chosen targets need (appending each to ``servers``); their ports by name."""
+    import bench_api
+
+    wanted = set(args.targets)
+    ports: dict[str, int] = {}
+    if wanted & {"ours page", "ours api"}:
+        port = ports["ours"] = bench_api.free_port()
+        env = {**os.environ, **{k: str(v) for k, v in bench_api.settings(url, instance).items()}}
+        env.update(dict(item.split("=", 1) for item in args.env))
+        env.update(BASE_URL=f"http://127.0.0.1:{port}", PYTHONPATH=str(ROOT))
+        env.pop("GUNICORN_BIND", None)
+        command = gunicorn_command("marketplace.wsgi:app", port, args.workers, args.gunicorn_config)
+        servers.append(start("ours", command, env, port, "/healthz", logs / "ours.log"))
+    if "bare flask" in wanted:
+        port = ports["bare"] = bench_api.free_port()
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+        command = gunicorn_command("compare_peers:bare_app()", port, args.workers, "")
+        servers.append(start("bare flask", command, env, port, "/search", logs / "bare.log"))
+    if "datasette" in wanted:
+        port = ports["datasette"] = bench_api.free_port()
+        command = [
+            sys.executable, "-m", "datasette", "serve", "-i", str(copy), "--host", "127.0.0.1", "--port", str(port),
+            # No suggested facets (work our page does not do); facets and counts never cut short by a time limit.
+            "--setting", "suggest_facets", "off",
+            "--setting", "facet_time_limit_ms", "20000", "--setting", "sql_time_limit_ms", "30000",
+        ]  # fmt: skip
+        servers.append(start("datasette", command, dict(os.environ), port, "/-/versions.json", logs / "datasette.log"))
+    return ports
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=100_000, help="generated listings (default 100,000)")
@@ -450,6 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="round-robin rounds (default 3)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of ours and bare (default 2)")
+    parser.add_argument(
+        "--gunicorn-config", default=str(ROOT / "infra" / "gunicorn.conf.py"), help="our gunicorn settings file"
+    )
+    parser.add_argument("--targets", default=",".join(TARGETS), help=f"a subset of: {', '.join(TARGETS)}")
+    parser.add_argument("--queries", default=",".join(q[0] for q in QUERIES), help="a subset of the query names")
     parser.add_argument("--keep", metavar="DIR", default="", help="keep the databases in DIR and reuse them")
     parser.add_argument("--quick", action="store_true", help="5,000 listings, 1 s per cell, one round")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -459,8 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.seconds, args.rounds = min(args.size, 5000), 1.0, 1
-    import bench_api
-
+    args.targets = [t for t in TARGETS if t in args.targets.split(",")]
+    queries = [q for q in QUERIES if q[0] in args.queries.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch:
         folder = Path(args.keep or scratch)
         folder.mkdir(parents=True, exist_ok=True)
@@ -468,56 +512,34 @@ def main(argv: list[str] | None = None) -> int:
         instance = folder / "instance"
         instance.mkdir(exist_ok=True)
         key = make_api_key(url, instance)
-        ports = {"ours": bench_api.free_port(), "bare": bench_api.free_port(), "datasette": bench_api.free_port()}
-        ours_env = {**os.environ, **{k: str(v) for k, v in bench_api.settings(url, instance).items()}}
-        ours_env.update(dict(item.split("=", 1) for item in args.env))
-        ours_env.update(BASE_URL=f"http://127.0.0.1:{ports['ours']}", PYTHONPATH=str(ROOT))
-        ours_env.pop("GUNICORN_BIND", None)
-        logs = Path(scratch)
         servers: list[subprocess.Popen[Any]] = []
         try:
-            servers.append(
-                start("ours", gunicorn_command("marketplace.wsgi:app", ports["ours"], args.workers, True),
-                      ours_env, ports["ours"], "/healthz", logs / "ours.log")
-            )  # fmt: skip
-            bare_env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-            servers.append(
-                start("bare flask", gunicorn_command("compare_peers:bare_app()", ports["bare"], args.workers, False),
-                      bare_env, ports["bare"], "/search", logs / "bare.log")
-            )  # fmt: skip
-            datasette = [
-                sys.executable, "-m", "datasette", "serve", "-i", str(copy), "--host", "127.0.0.1",
-                "--port", str(ports["datasette"]), "--setting", "suggest_facets", "off",
-                "--setting", "facet_time_limit_ms", "20000", "--setting", "sql_time_limit_ms", "30000",
-            ]  # fmt: skip
-            servers.append(start("datasette", datasette, dict(os.environ), ports["datasette"], "/-/versions.json",
-                                 logs / "datasette.log"))  # fmt: skip
-            target_ports = {
-                "ours page": ports["ours"],
-                "ours api": ports["ours"],
-                "bare flask": ports["bare"],
-                "datasette": ports["datasette"],
+            ports = start_servers(args, url, copy, instance, Path(scratch), servers)
+            json_headers = {"Accept": "application/json"}
+            known = {
+                "ours page": (ports.get("ours", 0), {"Accept": "text/html"}),
+                "ours api": (ports.get("ours", 0), {**json_headers, "Authorization": f"Bearer {key}"}),
+                "bare flask": (ports.get("bare", 0), json_headers),
+                "datasette": (ports.get("datasette", 0), json_headers),
             }
-            headers = {t: {"Accept": "application/json"} for t in TARGETS}
-            headers["ours page"] = {"Accept": "text/html"}
-            headers["ours api"]["Authorization"] = f"Bearer {key}"
             load_before = os.getloadavg()[0]
-            figures = measure(target_ports, headers, args.clients, args.seconds, args.rounds)
-            result = {
-                "listings": size,
-                "database": "PostgreSQL" if args.postgres else "SQLite",
-                "clients": args.clients,
-                "seconds": args.seconds,
-                "rounds": args.rounds,
-                "workers": args.workers,
-                "cpus": os.cpu_count(),
-                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-                "figures": figures,
-                "ratios": ratios(figures),
-            }
+            targets = {name: known[name] for name in args.targets}
+            figures = measure(targets, queries, args.clients, args.seconds, args.rounds)
         finally:
             for process in servers:
                 stop(process)
+    result = {
+        "listings": size,
+        "database": "PostgreSQL" if args.postgres else "SQLite",
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "figures": figures,
+        "ratios": ratios(figures),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
     else:

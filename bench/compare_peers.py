@@ -29,6 +29,7 @@ and the ratios ours/bare and ours/Datasette (requests per second) for the page a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -71,7 +72,8 @@ def build_catalog(url: str, size: int) -> None:
     """
     import bench_search
 
-    bench_search.populate(url, size)
+    with contextlib.redirect_stdout(sys.stderr):  # its progress lines; stdout stays the report (``--json``)
+        bench_search.populate(url, size)
 
 
 def listing_count(url: str) -> int:
@@ -441,10 +443,10 @@ def prepare(args: argparse.Namespace, folder: Path) -> tuple[str, Path, int]:
         if build:
             started = time.perf_counter()
             build_catalog(url, args.size)
-            print(f"catalog of {args.size:,} listings built in {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"catalog of {args.size:,} listings built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         started = time.perf_counter()
         datasette_copy(url, copy)
-        print(f"Datasette copy made in {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"Datasette copy made in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return url, copy, args.size
 
 

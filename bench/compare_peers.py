@@ -14,9 +14,11 @@ free loopback ports:
 
 Each query (rare, medium and common word, browsing, three facet filters) is run against each target (our page
 ``/datasets``, our ``/api/v1/datasets``, bare, Datasette) for a bounded time per cell by ``--clients`` threads with
-keep-alive ``http.client`` connections; cells are interleaved round-robin across targets (the order rotating each
-round) so that machine noise hits all alike. It prints requests per second and p50/p95/p99 per target and query,
-and the ratios ours/bare and ours/Datasette (requests per second) for the page and the API.
+keep-alive ``http.client`` connections (no request starts after ``--seconds``; one in flight may run up to 60 s);
+cells are interleaved round-robin across targets (the order rotating each round) so that machine noise hits all
+alike. Text queries are sorted by newest on every target, so all run the same WHERE and ORDER BY. It prints
+requests per second and p50/p95/p99 per target and query, and the ratios ours/bare and ours/Datasette (requests
+per second) for the page and the API. Rate limits are raised for the run (``bench/bench_api.py``'s settings).
 
     .venv/bin/python bench/compare_peers.py --quick                     # 5,000 listings, ~1 min
     .venv/bin/python bench/compare_peers.py --size 100000 --keep /tmp/peers

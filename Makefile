@@ -50,8 +50,17 @@ migrate: install
 seed: install
 	$(BIN)/marketplace seed
 
-bench: install
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+## bench: every benchmark at small sizes (`--quick`, a few minutes in all); fails if any of them fails
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@failed=""; for b in bench/bench_*.py bench/compare_peers.py; do \
+	  echo "== $$b --quick"; $(BIN)/python $$b --quick || failed="$$failed $$b"; done; \
+	  if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -2,13 +2,14 @@
 
 Builds a fresh database (SQLite in a temporary folder, or the PostgreSQL database given, which it empties), migrates
 it, loads the demo catalog plus ``--extra`` generated listings, a license and an API key; starts gunicorn on a free
-loopback port (``infra/gunicorn.conf.py`` settings, ``--workers`` gthread workers); then, for each endpoint, runs
+loopback port (``infra/gunicorn.conf.py`` settings, ``--workers`` workers); then, for each endpoint, runs
 ``--threads`` client threads each making ``--requests`` keep-alive requests with ``http.client`` (loopback only) and
 prints requests per second and latency percentiles. Rate limits are raised for the run.
 
     .venv/bin/python bench/bench_api.py
     .venv/bin/python bench/bench_api.py --workers 4 --threads 16 --requests 300
     .venv/bin/python bench/bench_api.py --postgres postgresql://postgres@127.0.0.1:5432/bench_api
+    .venv/bin/python bench/bench_api.py --quick                 # 500 extra listings, 4 threads × 30 requests
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int) -> subproc
         "/dev/null",
         "marketplace:create_app()",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The log goes to a file: a pipe nobody reads fills up after ~64 KB of log lines and then blocks every worker.
+    log = instance / "gunicorn.log"
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -164,7 +167,7 @@ def start_gunicorn(url: str, instance: Path, port: int, workers: int) -> subproc
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start: " + (process.stderr.read().decode() if process.stderr else ""))
+    raise SystemExit("gunicorn did not start: " + log.read_text(errors="replace")[-3000:])
 
 
 def load(
@@ -218,12 +221,15 @@ def load(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", help="PostgreSQL URL of a database the benchmark may empty")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (gthread, 2 threads each)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     parser.add_argument("--requests", type=int, default=150, help="requests per client thread and endpoint")
     parser.add_argument("--browse", action="store_true", help="also time browsing with a facet selected")
     parser.add_argument("--extra", type=int, default=5000, help="generated listings besides the demo catalog")
+    parser.add_argument("--quick", action="store_true", help="small sizes: 500 extra listings, 4 threads × 30")
     args = parser.parse_args()
+    if args.quick:
+        args.extra, args.threads, args.requests = min(args.extra, 500), min(args.threads, 4), min(args.requests, 30)
 
     from marketplace.config import normalise_database_url
 
@@ -249,7 +255,7 @@ def main() -> None:
                 # Browsing with a facet selected and no text: slow on PostgreSQL with the current facet counting.
                 cases.insert(1, ("search (browse, modality facet)", lambda n: "/api/v1/datasets?modality=audio"))
             print(
-                f"gunicorn 127.0.0.1:{port}, {args.workers} workers × 2 threads; {data['datasets']} listings; "
+                f"gunicorn 127.0.0.1:{port}, {args.workers} workers; {data['datasets']} listings; "
                 f"{args.threads} client threads × {args.requests} requests each\n"
             )
             print(f"{'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7}")

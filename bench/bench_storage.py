@@ -4,7 +4,8 @@ Presigning is local for both backends (an HMAC for LocalStorage, a SigV4 signatu
 server is needed: the S3 client only gets static fake credentials. Each link carries a file name (so the
 Content-Disposition is built) and a content type, as the download service would issue them.
 
-Run with ``python bench/bench_storage.py [iterations]``. Not part of the tests.
+Run with ``python bench/bench_storage.py [iterations]`` (``--quick``: 2,000 links per backend). Not part of the
+tests.
 """
 
 from __future__ import annotations
@@ -79,4 +80,10 @@ def main(iterations: int = 20_000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("iterations", type=int, nargs="?", default=20_000, help="links per backend (20,000)")
+    parser.add_argument("--quick", action="store_true", help="2,000 links per backend")
+    arguments = parser.parse_args()
+    main(min(arguments.iterations, 2_000) if arguments.quick else arguments.iterations)

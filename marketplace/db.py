@@ -127,7 +127,11 @@ def _configure_sqlite(engine: Engine) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout) instead of failing
         # with "database is locked" when a read transaction later tries to write. SQLite is the single-process
         # development default; production runs on PostgreSQL, where this does not apply.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A session marked read-only (:func:`read_only_on_sqlite`) begins a plain deferred transaction instead: it
+        # takes no lock, so a slow search does not hold up every other request of every worker behind it (with
+        # IMMEDIATE, two gunicorn workers served one request at a time, and waits past busy_timeout became 503s).
+        deferred = conn.get_execution_options().get(READ_ONLY_OPTION)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -173,6 +177,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+READ_ONLY_OPTION = "marketplace_read_only"
+
+
+def read_only_on_sqlite(session: Session) -> None:
+    """Let ``session``'s transactions on SQLite begin deferred, taking no write lock (see ``_configure_sqlite``).
+
+    Only for work that never writes: a deferred transaction that reads and then writes fails at once with
+    "database is locked" when another writer committed in between. PostgreSQL is unaffected.
+    """
+    session.execution_options = session.execution_options.union({READ_ONLY_OPTION: True})
 
 
 def limit_statement_time(session: Session, milliseconds: int) -> None:

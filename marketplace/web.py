@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, g, has_request_context, redirect, request, session, url_for
 from marshmallow import Schema
 from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import User
-from marketplace.db import Database, ServiceContext, UnitOfWork, limit_statement_time
+from marketplace.db import Database, ServiceContext, UnitOfWork, limit_statement_time, read_only_on_sqlite
 from marketplace.errors import NotAuthenticated, ValidationFailed
 from marketplace.forms import field_problems
 from marketplace.logs import identify
@@ -34,6 +34,12 @@ def service_context() -> ServiceContext:
     return cast(ServiceContext, current_app.extensions["marketplace.context"])
 
 
+#: Endpoints whose request never writes through its unit of work: searching the catalog, the page and the API (the
+#: API key's last use is written afterwards in a unit of work of its own). On SQLite their transactions take no
+#: write lock (:func:`marketplace.db.read_only_on_sqlite`). An endpoint that writes must not be listed.
+READ_ONLY_ENDPOINTS = frozenset({"catalog.catalog", "api.catalog_search_datasets"})
+
+
 def uow() -> UnitOfWork:
     """The unit of work of the current request, opened on first use."""
     if "uow" not in g:
@@ -41,6 +47,8 @@ def uow() -> UnitOfWork:
         session = database().session()
         # A web request never waits on one statement for long (the CLI and jobs have no such limit).
         limit_statement_time(session, int(context.settings.get("DATABASE_STATEMENT_TIMEOUT_MS") or 0))
+        if has_request_context() and request.method in ("GET", "HEAD") and request.endpoint in READ_ONLY_ENDPOINTS:
+            read_only_on_sqlite(session)
         g.uow = UnitOfWork(session, context)
     return cast(UnitOfWork, g.uow)
 

@@ -33,6 +33,7 @@ from licensing.errors import CanonicalJSONError
 from marketplace.accounts.models import Organisation, User
 from marketplace.audit.chain import GENESIS, KIND_PATTERN, Verdict, entry_hash, export_line, format_time, verify_entries
 from marketplace.audit.models import AuditChainHead, AuditEntry
+from marketplace.audit.postgres import postgres_append
 from marketplace.audit.signing import head_line, sign_head
 from marketplace.db import UnitOfWork
 from marketplace.permissions import Action, require
@@ -133,6 +134,10 @@ def append(
     at = uow.now()
     rows: list[AuditEntry] = []
     chains = sorted({o for o in organisation_ids if o is not None})
+    if chains and session.get_bind().dialect.name == "postgresql":
+        fields = {"at": format_time(at), "kind": kind, "subject": {"type": subject_type, "id": str(subject_id)},
+                  "actor": actor, "data": details}  # fmt: skip
+        return postgres_append(session, chains, fields, at)
     heads = _locked_heads(session, chains) if chains else {}
     for organisation_id in chains:
         head = heads[organisation_id]

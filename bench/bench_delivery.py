@@ -1,14 +1,17 @@
 """Benchmark: download-link issuance (grant checks + presign + audit row + commit), through the service and over HTTP.
 
 The service figures call :func:`marketplace.delivery.services.issue_download_link` in its own unit of work per link,
-as a request would. The HTTP figures run the application under gunicorn (gthread workers) on a free loopback port
-and POST the licensee's download form, counting a 303 to the presigned link as success; first one client, then
-several in parallel. Loops are bounded; everything lives in a temporary folder and is removed afterwards.
+as a request would. The HTTP figures run the application under gunicorn as production does (``-c
+infra/gunicorn.conf.py marketplace.wsgi:app``: its worker class and count, read from that file at run time; only
+the address, the access log and ``--workers`` when given are set here) on a free loopback port and POST the
+licensee's download form, counting a 303 to the presigned link as success; first one client, then several in
+parallel. Loops are bounded; everything lives in a temporary folder and is removed afterwards.
 
 Run with ``python bench/bench_delivery.py [service_iterations] [http_iterations] [--postgres URL] [--clients 8]
-[--quick] [--json] [--profile N]``; ``--postgres`` (or ``BENCH_DATABASE_URL``) names an empty PostgreSQL database to
-measure on instead of SQLite (its public schema is dropped first). ``--profile N`` also runs N requests in process
-and prints the SQL statements one request makes (count and time each) and a cProfile summary. Not part of the tests.
+[--quick] [--json] [--profile N] [--workers N]``; ``--postgres`` (or ``BENCH_DATABASE_URL``) names an empty
+PostgreSQL database to measure on instead of SQLite (its public schema is dropped first). ``--profile N`` also runs
+N requests in process and prints the SQL statements one request makes (count and time each) and a cProfile
+summary. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -285,20 +288,49 @@ def _timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+GUNICORN_CONFIG = REPOSITORY / "infra" / "gunicorn.conf.py"
+
+
+def _gunicorn_workers(env: dict[str, str], workers: int | None) -> str:
+    """What the production configuration starts (worker class, count and threads), as it reads the environment."""
+    import runpy
+
+    saved = {name: os.environ.get(name) for name in ("WEB_CONCURRENCY", "GUNICORN_WORKERS")}
+    os.environ.update({name: env[name] for name in saved if name in env})
+    try:
+        config = runpy.run_path(str(GUNICORN_CONFIG))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    count = workers if workers is not None else config.get("workers", 1)
+    return f"{count} {config.get('worker_class', 'sync')} workers x {config.get('threads', 1)} threads"
+
+
 def bench_http(
-    folder: Path, settings: dict[str, str], grant_id: str, file_ids: list[int], iterations: int, clients: int
+    folder: Path,
+    settings: dict[str, str],
+    grant_id: str,
+    file_ids: list[int],
+    iterations: int,
+    clients: int,
+    workers: int | None = None,
 ) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **settings, "BASE_URL": base}
-    workers, threads = 2, 4
+    python_path = os.pathsep.join(filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, **settings, "BASE_URL": base, "PYTHONPATH": python_path}
     command = [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning", "marketplace:create_app()",
+        sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
+        "--access-logfile", os.devnull, "--log-level", "warning",
+        *(["--workers", str(workers)] if workers is not None else []), "marketplace.wsgi:app",
     ]  # fmt: skip
     server = subprocess.Popen(command, env=env, cwd=folder)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if requests.get(f"{base}/api/v1/status", timeout=5).status_code == 200:
@@ -308,7 +340,7 @@ def bench_http(
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("gunicorn did not start")
             time.sleep(0.2)
-        _say(f"gunicorn on {base}: {workers} gthread workers x {threads} threads")
+        _say(f"gunicorn -c infra/gunicorn.conf.py on {base}: {_gunicorn_workers(env, workers)}")
         first = _logged_in(base)
         warm: list[float] = []
         _http_loop(first, base, grant_id, file_ids, 30, warm)
@@ -441,6 +473,9 @@ def main(argv: list[str] | None = None) -> None:
         "--profile", type=int, default=0, metavar="N", help="also profile N in-process requests: SQL and Python time"
     )
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP figures")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default: as infra/gunicorn.conf.py decides)"
+    )
     args = parser.parse_args(argv)
     global QUIET
     QUIET = args.json
@@ -465,7 +500,7 @@ def main(argv: list[str] | None = None) -> None:
             profile_requests(app, grant_id, file_ids, args.profile)
         app.extensions["marketplace.db"].dispose()
         if not args.no_http:
-            bench_http(folder, settings, grant_id, file_ids, http_iterations, args.clients)
+            bench_http(folder, settings, grant_id, file_ids, http_iterations, args.clients, args.workers)
         if args.json:
             load = [round(x, 2) for x in os.getloadavg()]
             print(json.dumps({"benchmark": "delivery", "backend": backend, "load_average": load, "results": RESULTS}))

@@ -144,6 +144,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     engine = sa.create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    else:
+        # What a rolled-back transaction set is undone: see _apply_statement_timeout.
+        event.listen(engine, "commit", _keep_statement_timeout)
+        event.listen(engine, "rollback", _forget_statement_timeout)
+        event.listen(engine, "rollback_savepoint", _forget_statement_timeout)
     return engine
 
 
@@ -153,6 +158,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.engine = make_engine(url, echo=echo)
         self._factory: sessionmaker[Session] = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+        event.listen(self._factory, "after_begin", _apply_statement_timeout)
 
     @property
     def dialect(self) -> str:
@@ -174,6 +180,7 @@ class Database:
             expire_on_commit=False,
             join_transaction_mode="create_savepoint",
         )
+        event.listen(self._factory, "after_begin", _apply_statement_timeout)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -191,22 +198,50 @@ def read_only_on_sqlite(session: Session) -> None:
     session.execution_options = session.execution_options.union({READ_ONLY_OPTION: True})
 
 
+#: ``Session.info`` key: the ``statement_timeout`` (ms, 0 = none) the session's transactions run under (PostgreSQL).
+STATEMENT_TIMEOUT = "marketplace.statement_timeout_ms"
+#: ``Connection.info`` key (it lives as long as the pooled DBAPI connection): the ``statement_timeout`` in force on
+#: that connection, when known; and whether the transaction that set it is still open (a rollback would undo it).
+_CONNECTION_TIMEOUT = "marketplace.statement_timeout_ms"
+_UNCOMMITTED = "marketplace.statement_timeout_uncommitted"
+
+
 def limit_statement_time(session: Session, milliseconds: int) -> None:
     """Make every transaction ``session`` begins on PostgreSQL run under ``statement_timeout = milliseconds``.
 
-    ``SET LOCAL`` lasts until the transaction ends, so the pooled connection goes back to other users (the CLI,
-    jobs) without the limit. A statement that runs longer is cancelled by the server (SQLSTATE 57014), which
+    A statement that runs longer is cancelled by the server (SQLSTATE 57014), which
     :func:`marketplace.errors.translate` turns into :class:`~marketplace.errors.StatementTimedOut`. SQLite has no
-    such setting: nothing is limited there. ``milliseconds`` of 0 or less sets no limit.
+    such setting: nothing is limited there. ``milliseconds`` of 0 or less sets no limit. Every other session of a
+    :class:`Database` runs with no limit (the CLI, jobs): the setting is the session's, not the connection's.
     """
-    if milliseconds <= 0:
-        return
-    statement = f"SET LOCAL statement_timeout = {int(milliseconds)}"
+    session.info[STATEMENT_TIMEOUT] = max(0, int(milliseconds))
 
-    @event.listens_for(session, "after_begin")
-    def _limit(_session: Session, _transaction: Any, connection: Connection) -> None:
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(statement)
+
+def _apply_statement_timeout(session: Session, _transaction: Any, connection: Connection) -> None:
+    """At the start of each transaction on PostgreSQL, give the connection the session's ``statement_timeout``.
+
+    The value is set for the connection (``SET SESSION``), not the transaction, and remembered in the pooled
+    connection's ``info``: a web request then pays no round trip for it once its pooled connection has served
+    another request, and a session that wants another value (none, for the CLI and jobs) sets it back at its own
+    start. A ``SET`` made in a transaction that is rolled back is undone by the server, so that rollback forgets what
+    the connection holds (:func:`_forget_statement_timeout`) and the next transaction sets it again.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    wanted = session.info.get(STATEMENT_TIMEOUT, 0)
+    if connection.info.get(_CONNECTION_TIMEOUT) != wanted:
+        connection.exec_driver_sql(f"SET SESSION statement_timeout = {int(wanted)}")
+        connection.info[_CONNECTION_TIMEOUT] = wanted
+        connection.info[_UNCOMMITTED] = True
+
+
+def _keep_statement_timeout(connection: Connection) -> None:
+    connection.info.pop(_UNCOMMITTED, None)
+
+
+def _forget_statement_timeout(connection: Connection, *_args: Any) -> None:
+    if connection.info.pop(_UNCOMMITTED, None):
+        connection.info.pop(_CONNECTION_TIMEOUT, None)
 
 
 class UnitOfWork:

@@ -1,18 +1,20 @@
 """Appending to, reading and exporting the per-organisation audit chains.
 
-**Appending.** :func:`append` adds one entry to each named organisation's chain inside the caller's unit of work,
-so the entry exists exactly when the change it records is committed. Appends to one chain are serialised by
-locking that chain's :class:`~marketplace.audit.models.AuditChainHead` row (``SELECT … FOR UPDATE`` on
-PostgreSQL; SQLite's single writer, taken by ``BEGIN IMMEDIATE``, does the same there). We lock the head rather
-than insert-and-retry on the ``(organisation_id, seq)`` unique constraint because the entry is written in the
-middle of a larger unit of work: a retry would need a savepoint around every append and could still fail the whole
-request after several attempts, whereas the lock makes the second writer wait for the first to commit and then
-read its new head (PostgreSQL re-reads a locked row once it is released, even under READ COMMITTED). The unique
-constraint stays as a safety net. The chains one call appends to are locked in ascending organisation order, so
-two appends that concern the same organisations never wait for each other in a cycle. Locks are held until the
-unit of work ends: a unit of work that appends to several unrelated pairs of chains (one order paying several
-providers) may still meet another doing the same in the opposite order; PostgreSQL then detects the deadlock and
-fails one of them, which is rolled back whole (nothing half-written) and may be retried.
+**Appending.** :func:`append` adds one entry to each named organisation's chain inside the caller's unit of work, so
+the entry exists exactly when the change it records is committed. Appends to one chain are serialised by locking
+that chain's :class:`~marketplace.audit.models.AuditChainHead` row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
+single writer, taken by ``BEGIN IMMEDIATE``, does the same there). We lock the head rather than insert-and-retry on
+the ``(organisation_id, seq)`` unique constraint because the entry is written in the middle of a larger unit of
+work: a retry would need a savepoint around every append and could still fail the whole request after several
+attempts, whereas the lock makes the second writer wait for the first to commit and then read its new head
+(PostgreSQL re-reads a locked row once it is released, even under READ COMMITTED). The unique constraint stays as a
+safety net. On PostgreSQL the locking read, the hashing, the entries' insert and the heads' update are one statement
+(:mod:`marketplace.audit.postgres`), so a head is locked for that statement and the commit only. The chains one call
+appends to are locked in ascending organisation order, so two appends that concern the same organisations never wait
+for each other in a cycle. Locks are held until the unit of work ends: a unit of work that appends to several
+unrelated pairs of chains (one order paying several providers) may still meet another doing the same in the opposite
+order; PostgreSQL then detects the deadlock and fails one of them, which is rolled back whole (nothing half-written)
+and may be retried.
 
 **Reading.** Organisation admins read and export their own chain (:data:`~marketplace.permissions.Action.AUDIT_READ`);
 the export is JSON Lines that :func:`marketplace.audit.chain.verify_lines` verifies offline.
@@ -33,6 +35,7 @@ from licensing.errors import CanonicalJSONError
 from marketplace.accounts.models import Organisation, User
 from marketplace.audit.chain import GENESIS, KIND_PATTERN, Verdict, entry_hash, export_line, format_time, verify_entries
 from marketplace.audit.models import AuditChainHead, AuditEntry
+from marketplace.audit.postgres import postgres_append
 from marketplace.audit.signing import head_line, sign_head
 from marketplace.db import UnitOfWork
 from marketplace.permissions import Action, require
@@ -133,6 +136,10 @@ def append(
     at = uow.now()
     rows: list[AuditEntry] = []
     chains = sorted({o for o in organisation_ids if o is not None})
+    if chains and session.get_bind().dialect.name == "postgresql":
+        fields = {"at": format_time(at), "kind": kind, "subject": {"type": subject_type, "id": str(subject_id)},
+                  "actor": actor, "data": details}  # fmt: skip
+        return postgres_append(session, chains, fields, at)
     heads = _locked_heads(session, chains) if chains else {}
     for organisation_id in chains:
         head = heads[organisation_id]

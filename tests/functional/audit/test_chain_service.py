@@ -18,6 +18,7 @@ from marketplace.audit.signing import verify_export
 from marketplace.delivery.downloads import Requester, issue_download_links
 from marketplace.errors import PermissionDenied
 from marketplace.licenses import services as licenses
+from tests.conftest import is_postgres
 from tests.functional.audit.conftest import uow_for
 
 
@@ -41,6 +42,34 @@ def test_append_chains_entries_per_organisation(app: Flask, db_session: Session,
     head = db_session.get(AuditChainHead, provider.id)
     assert head is not None and (head.seq, head.hash) == (2, ours[1].hash)
     assert service.check_chain(db_session, provider).ok and service.check_chain(db_session, buyer).ok
+
+
+def test_entries_with_any_text_hash_as_the_chain_check_does(app, db_session, market) -> None:
+    # On PostgreSQL the database computes the hash around the canonical JSON written here: non-ASCII text, escapes
+    # and nested values must hash exactly as marketplace.audit.chain does.
+    uow = uow_for(app, db_session)
+    provider, buyer = market["provider"], market["buyer"]
+    data = {"title": 'Ünïcode "quoted" \\ 日本 \u2028 😀', "nested": {"b": [1, True, None], "a": "x"}, "n": -3}
+    for n in range(3):
+        audit.append(uow, organisation_ids=[provider.id, buyer.id], kind="test.text", subject_type="thing",
+                     subject_id=f"ç-{n}", actor="system", data={**data, "round": n})  # fmt: skip
+    assert [e.seq for e in chain(db_session, provider)] == [1, 2, 3]
+    assert service.check_chain(db_session, provider).ok and service.check_chain(db_session, buyer).ok
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the database hashes entries on PostgreSQL only")
+def test_an_entry_the_database_hashed_differently_is_refused(app, db_session, market, monkeypatch) -> None:
+    from marketplace.audit import postgres
+
+    def _wrong(entry: dict[str, Any]) -> tuple[bytes, bytes]:
+        before, after = real(entry)
+        return before.replace(b'"kind":', b'"kind": '), after
+
+    real = postgres._hash_parts
+    monkeypatch.setattr(postgres, "_hash_parts", _wrong)
+    with pytest.raises(RuntimeError, match="hashed an entry differently"):
+        audit.append(uow_for(app, db_session), organisation_ids=[market["provider"].id], kind="test.bad",
+                     subject_type="thing", subject_id=1, actor="system")  # fmt: skip
 
 
 @pytest.mark.parametrize(

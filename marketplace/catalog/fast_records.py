@@ -104,6 +104,23 @@ def _own_deserialize(field: fields.Field[Any]) -> Loader:
     return convert
 
 
+def _memoised(convert: Loader, size: int = 4096) -> Loader:
+    """``convert`` remembered for up to ``size`` strings it accepted (it must be a pure function of the text)."""
+    seen: dict[str, Any] = {}
+
+    def load(value: Any) -> Any:
+        if type(value) is not str:
+            return convert(value)
+        out = seen.get(value, missing)
+        if out is missing:
+            out = convert(value)
+            if len(seen) < size:
+                seen[value] = out
+        return out
+
+    return load
+
+
 def compile_field(field: fields.Field[Any]) -> Loader:
     """A loader of a present value of ``field``: its output, or :class:`Fallback`."""
     if field.pre_load or field.post_load or field.data_key is not None or field.attribute is not None:
@@ -126,7 +143,9 @@ def compile_field(field: fields.Field[Any]) -> Loader:
                 raise _FALLBACK from None
 
         return _validated(field, text)
-    if type(field) in (fields.Integer, fields.Float, fields.Boolean, fields.Date) or hasattr(field, "normalise"):
+    if hasattr(field, "normalise"):  # a standard code: the same few values over and over
+        return _validated(field, _memoised(_own_deserialize(field)))
+    if type(field) in (fields.Integer, fields.Float, fields.Boolean, fields.Date):
         return _validated(field, _own_deserialize(field))
     return _marshmallow(field)
 

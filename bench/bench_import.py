@@ -1,10 +1,10 @@
 """Catalog import throughput: 10,000-row JSON Lines and CSV files through ``import_catalog``, as the app runs it.
 
 For each database (SQLite in a temporary folder; PostgreSQL with ``--postgres``, in databases named
-``bench_imports_<format>`` that it drops and creates) and each format, it migrates a fresh database, adds one
-provider organisation and its owner, generates a realistic catalog (every field the importer accepts: several
-languages and countries, tasks, tags, sources, the AI Act record, the training summary, one version with its
-manifest) and times, each in one unit of work committed as the app commits it:
+``bench_imports_<format>``, or ``<--db-prefix>_<format>``, that it drops and creates) and each format, it migrates
+a fresh database, adds one provider organisation and its owner, generates a realistic catalog (every field the
+importer accepts: several languages and countries, tasks, tags, sources, the AI Act record, the training summary,
+one version with its manifest) and times, each in one unit of work committed as the app commits it:
 
 - the first import (every listing created),
 - a re-import of the same file with every title changed (every listing updated in place),
@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument("--formats", default="jsonl,csv")
     parser.add_argument("--quick", action="store_true", help="1,000 rows, SQLite only")
     parser.add_argument("--json", action="store_true", help="one JSON object per database and format")
+    parser.add_argument("--db-prefix", default="bench_imports", help="PostgreSQL databases: <prefix>_<format>")
     args = parser.parse_args()
     n = 1000 if args.quick else args.rows
     targets: list[tuple[str, Callable[[str], str]]] = []
@@ -296,7 +297,7 @@ def main() -> None:
         if not args.no_sqlite:
             targets.append(("sqlite", lambda fmt: f"sqlite:///{scratch / f'import-{fmt}.db'}"))
         if args.postgres and not args.quick:
-            targets.append(("postgresql", lambda fmt: _postgres_url(args.postgres, f"bench_imports_{fmt}")))
+            targets.append(("postgresql", lambda fmt: _postgres_url(args.postgres, f"{args.db_prefix}_{fmt}")))
         for engine, url_for in targets:
             for fmt in args.formats.split(","):
                 result = bench_one(url_for, engine, fmt, n, scratch)

@@ -40,6 +40,9 @@ def check_bounds(value: Any, *, max_depth: int | None = None, max_values: int | 
     """
     max_depth = MAX_DEPTH if max_depth is None else max_depth
     max_values = MAX_VALUES if max_values is None else max_values
+    if _within(value, max_depth, max_values):
+        return
+    # Over a bound: the walk below finds which one first, and says so.
     stack: list[tuple[Any, int]] = [(value, 1)]
     count = 0
     while stack:
@@ -56,6 +59,30 @@ def check_bounds(value: Any, *, max_depth: int | None = None, max_values: int | 
         if depth >= max_depth and children:
             raise _too_deep(max_depth)
         stack.extend((child, depth + 1) for child in children)
+
+
+def _within(value: Any, max_depth: int, max_values: int) -> bool:
+    """True when ``value`` is within both bounds (what :func:`check_bounds` checks, counting a container's plain
+    values by its length rather than visiting each: a listing record is mostly strings and numbers)."""
+    if not isinstance(value, dict | list):
+        return max_values >= 1
+    count = 1
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Any = item.values() if isinstance(item, dict) else item
+        if not children:
+            continue
+        if depth >= max_depth:
+            return False
+        count += len(children)
+        if count > max_values:
+            return False
+        deeper = depth + 1
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, deeper))
+    return True
 
 
 def loads(text: str | bytes, *, max_depth: int | None = None, max_values: int | None = None) -> Any:

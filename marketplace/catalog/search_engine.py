@@ -7,8 +7,10 @@ Every query's cost is bounded, whatever it matches:
   Past it, the total and the facet counts are estimated from the fixed sample (the ``limit`` listings with the
   lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and flagged as estimates.
   With no text and no filter, counts are the dictionary's, maintained on write: exact and read in one statement.
-- **Relevance** ranks the first :data:`CANDIDATES` matches in newest order (every reachable page:
-  ``MAX_PAGE × PAGE_SIZE``), so a page costs at most that many scores; when fewer match, all are ranked.
+- **Relevance** ranks the first ``candidates`` matches in newest order (the first pages: 1,000 listings), so a
+  page costs at most that many scores; when fewer match, all are ranked. The pages past them list the further
+  matches in newest order: the order is total (ranked candidates, then the rest newest first) and the same on
+  every page, as the candidates are exactly the newest matches.
 - **Pages** in newest or price order walk an index in that order.
 
 Relevance is field-weighted and the same on both databases: each query group (a typed word, with its synonyms;
@@ -18,6 +20,7 @@ description 1), or 1 × the weight where it occurs only as a prefix of a longer 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -292,9 +295,8 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
     """The page's ids in order. ``matches`` (the count, or its estimate) decides between walking the order's index
     and testing each listing (when many match: the first page then reads a few dozen rows) and sorting the matches
     (when few do)."""
-    needed = (
-        request.candidates if request.sort == "relevance" and request.groups else request.offset + request.page_size
-    )
+    ranked = request.sort == "relevance" and bool(request.groups) and request.offset < request.candidates
+    needed = request.candidates if ranked else request.offset + request.page_size
     walks = matches > 0 and needed * words.everything / matches * WALK_FACTOR < matches
     walk = dialect == "sqlite" and walks
 
@@ -303,7 +305,7 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
             return sa.select(*columns).where(*conditions(dialect, request, words, walk=True))
         return matching(dialect, request, words, columns)
 
-    if request.sort == "relevance" and request.groups:
+    if ranked:
         # The candidates are chosen narrow (id and date: a sort that stays in memory), then scored; PostgreSQL
         # reads the vectors of those candidates only.
         narrow = select(DOC.c.dataset_id, DOC.c.published_at).order_by(*_newest(DOC)).limit(request.candidates)
@@ -392,6 +394,11 @@ def _large(request: Request, words: Dictionary, selected: Sequence[Sequence[int]
     return share * words.everything > 4 * request.limit
 
 
+def _surely_past(found: int, scale: float, limit: int) -> bool:
+    """Whether ``found`` matches in the sample, scaled, are past ``limit`` even three standard deviations low."""
+    return (found - 3 * math.sqrt(found)) * scale > limit
+
+
 def _scope_counts(
     session: Session,
     dialect: str,
@@ -401,34 +408,36 @@ def _scope_counts(
     wider_than: int = 0,
 ) -> tuple[int, bool, dict[int, int], bool]:
     """(matches, whether that is an estimate, counts by value id, whether those are estimates) of the matches with
-    every filter but ``skip``'s. ``wider_than``: how many the whole selection matches (a facet's scope holds
-    them all); a scope surely past the bound (:func:`_large`) goes to the sample without counting."""
+    every filter but ``skip``'s. The sample (a few milliseconds: the same rows every time, in memory) is read
+    first; a scope surely past the bound by it, or for a facet's scope by ``wider_than`` (how many the whole
+    selection matches: the scope holds them all) or by :func:`_large`, is estimated without counting it."""
     if not conditions(dialect, request, words, skip=skip):
         return words.everything, False, dict(words.listings), False
     values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
     selected = [words.ids_for(n, v) for n, v in request.filters.items() if n != skip]
     known = not request.groups and len(selected) == 1 and len(selected[0]) == 1
+    sampled = min(request.limit, words.everything) or 1
+    scale = words.everything / sampled
     if known:
         matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
-    elif skip is not None and _large(request, words, selected, wider_than):
-        matches = request.limit + 1
-    else:  # one pass: up to limit + 1 matches' values, counted here when that is all of them
+        if matches <= request.limit:
+            counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
+            return matches, False, counts, False
+    sample = _sample(dialect, request.limit)
+    in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
+        *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
+    )
+    sample_counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
+    past = _surely_past(found, scale, request.limit) or (
+        skip is not None and _large(request, words, selected, wider_than)
+    )
+    if not known and not past:  # one pass: up to limit + 1 matches' values, counted here when that is all of them
         rows = matching(dialect, request, words, [values], skip).limit(request.limit + 1)
         counts, matches = _value_counts(session, dialect, rows, with_rows=True)
         if matches <= request.limit:
             return matches, False, counts, False
-    if matches <= request.limit:
-        counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
-        return matches, False, counts, False
-    sample = _sample(dialect, request.limit)
-    sampled = min(request.limit, words.everything) or 1
-    scale = words.everything / sampled
-    in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
-        *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
-    )
-    counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
     total = matches if known else max(request.limit + 1, _round(found * scale))
-    return total, not known, {v: max(1, _round(n * scale)) for v, n in counts.items()}, True
+    return total, not known, {v: max(1, _round(n * scale)) for v, n in sample_counts.items()}, True
 
 
 def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:

@@ -230,3 +230,17 @@ def test_walking_the_order_gives_the_same_pages(searchable: UnitOfWork, monkeypa
         if expected is None:
             expected = search_fixture.by_newest(*run(searchable, {"q": "speech", "sort": "newest"})["slugs"])
         assert run(searchable, args)["slugs"] == expected, args
+
+
+def test_pages_past_the_ranked_candidates_go_on_in_newest_order(
+    searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 2, the newest 4 matches ranked: the ranked pages hold exactly those, the later ones the rest newest
+    # first, so every match is on exactly one page.
+    matches = run(searchable, {"q": "speech", "sort": "newest"})["slugs"]
+    assert len(matches) == 5
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "CANDIDATES", 4)
+    pages = [run(searchable, {"q": "speech", "page": str(p)})["slugs"] for p in (1, 2, 3)]
+    assert sorted(pages[0] + pages[1]) == sorted(matches[:4])
+    assert pages[2] == matches[4:]

@@ -212,7 +212,10 @@ def bare_app() -> Any:
         where, params = ["d.status = 'published'"], {}
         words = request.args.get("q", "").split()
         if words and postgres:
-            where.append("d.search_vector @@ plainto_tsquery('english', :q)")
+            # The indexed vector (the search index's GIN), as the marketplace's own search reads it.
+            where.append(
+                "d.id IN (SELECT dataset_id FROM search_document WHERE text_vector @@ plainto_tsquery('english', :q))"
+            )
             params["q"] = " ".join(words)
         elif words:
             where.append("d.id IN (SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH :q)")

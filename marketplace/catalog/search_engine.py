@@ -7,8 +7,10 @@ Every query's cost is bounded, whatever it matches:
   Past it, the total and the facet counts are estimated from the fixed sample (the ``limit`` listings with the
   lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and flagged as estimates.
   With no text and no filter, counts are the dictionary's, maintained on write: exact and read in one statement.
-- **Relevance** ranks the first :data:`CANDIDATES` matches in newest order (every reachable page:
-  ``MAX_PAGE × PAGE_SIZE``), so a page costs at most that many scores; when fewer match, all are ranked.
+- **Relevance** ranks the first ``candidates`` matches in newest order (the first pages: 1,000 listings), so a
+  page costs at most that many scores; when fewer match, all are ranked. The pages past them list the further
+  matches in newest order: the order is total (ranked candidates, then the rest newest first) and the same on
+  every page, as the candidates are exactly the newest matches.
 - **Pages** in newest or price order walk an index in that order.
 
 Relevance is field-weighted and the same on both databases: each query group (a typed word, with its synonyms;
@@ -18,6 +20,7 @@ description 1), or 1 × the weight where it occurs only as a prefix of a longer 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from marketplace.catalog import search_index
 from marketplace.catalog.facets import FACETS
 from marketplace.catalog.synonyms import Alternative, TermGroup
 
-PREFIX_MIN_CHARS = 3  # typed words this long also match as prefixes ("synth" finds "synthetic")
+PREFIX_MIN_CHARS = 3  # the last typed word, this long, also matches as a prefix ("speech recog" finds "recognition")
 RANKED_GROUPS = 6  # further groups still filter, but no longer add to the score
 # (FTS5 columns, tsvector weight label, weight)
 FIELD_GROUPS = ((("title",), "A", 8), (("summary", "tags_text"), "B", 3), (("description",), "C", 1))
@@ -50,6 +53,7 @@ FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
 # Walking the order's index reads about (rows needed) x (listings / matches) rows; sorting reads the matches. A page
 # walks when that is less (rows needed: the page's end, or every relevance candidate) times this factor.
 WALK_FACTOR = 1.0
+WORK_MEM = "32MB"  # PostgreSQL, per search (SET LOCAL): exact bitmaps for a million listings
 FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
 _TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
 
@@ -120,40 +124,51 @@ def read_dictionary(session: Session) -> Dictionary:
 # --- text ---------------------------------------------------------------------------------------------------------
 
 
+def _prefixed(prefix: bool | int, n: int, groups: Sequence[TermGroup]) -> bool:
+    """Whether group ``n`` of ``groups`` matches as a prefix: only the last one, the word being typed (a prefix
+    of a word that is done would cost every completion's listings on each search; PostgreSQL's GIN cannot skip
+    through a prefix's matches). ``prefix`` is false (never), true (if last) or ``LAST`` (a lone group that is the
+    query's last)."""
+    return prefix == LAST or (prefix is True and n == len(groups) - 1)
+
+
+LAST = 2  # see _prefixed
+
+
 def _words(alternative: Alternative, *, prefix: bool) -> list[tuple[str, bool]]:
     typed = not alternative.phrase
     return [(w, prefix and typed and len(w) >= PREFIX_MIN_CHARS) for w in alternative.words]
 
 
-def fts5_expression(groups: Sequence[TermGroup], *, prefix: bool = True, columns: Sequence[str] = ()) -> str:
-    """An FTS5 query for ``groups``: each group one of its alternatives (typed words all present, prefixes of the
-    long ones; synonyms as phrases), every group present. Words are ``[^\\W_]+`` (the tokeniser's), so quoting
+def fts5_expression(groups: Sequence[TermGroup], *, prefix: bool | int = True, columns: Sequence[str] = ()) -> str:
+    """An FTS5 query for ``groups``: each group one of its alternatives (typed words all present; synonyms as
+    phrases), every group present; the last group's typed words also as prefixes
+    (see :func:`_prefixed`). Words are ``[^\\W_]+`` (the tokeniser's), so quoting
     makes each a plain string, never an operator."""
     parts = []
-    for group in groups:
+    for n, group in enumerate(groups):
         alternatives = []
         for alternative in group.alternatives:
             if alternative.phrase:
                 alternatives.append('"' + " ".join(alternative.words) + '"')
             else:
-                alternatives.append(
-                    " ".join(f'"{w}"' + ("*" if p else "") for w, p in _words(alternative, prefix=prefix))
-                )
+                typed = _words(alternative, prefix=_prefixed(prefix, n, groups))
+                alternatives.append(" ".join(f'"{w}"' + ("*" if p else "") for w, p in typed))
         parts.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
     expression = " AND ".join(parts)
     return "{" + " ".join(columns) + "} : (" + expression + ")" if columns else expression
 
 
-def ts_query_text(groups: Sequence[TermGroup], *, prefix: bool = True, label: str = "") -> str:
+def ts_query_text(groups: Sequence[TermGroup], *, prefix: bool | int = True, label: str = "") -> str:
     """The same as :func:`fts5_expression` for PostgreSQL's ``to_tsquery``, optionally limited to one weight."""
     parts = []
-    for group in groups:
+    for n, group in enumerate(groups):
         alternatives = []
         for alternative in group.alternatives:
             joiner = " <-> " if alternative.phrase else " & "
             words = [
                 w + (":" + ("*" if p else "") + label if p or label else "")
-                for w, p in _words(alternative, prefix=prefix)
+                for w, p in _words(alternative, prefix=_prefixed(prefix, n, groups))
             ]
             alternatives.append("(" + joiner.join(words) + ")")
         parts.append("(" + " | ".join(alternatives) + ")")
@@ -184,15 +199,16 @@ def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC,
 def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
     """The relevance score of a matching row of ``source`` (see the module documentation)."""
     total: Any = sa.literal(0)
-    for group in groups[:RANKED_GROUPS]:
-        has_prefix = any(p for a in group.alternatives for _, p in _words(a, prefix=True))
+    for n, group in enumerate(groups[:RANKED_GROUPS]):
+        last = n == len(groups) - 1
+        has_prefix = last and any(p for a in group.alternatives for _, p in _words(a, prefix=True))
         for columns, label, weight in FIELD_GROUPS:
             if dialect == "postgresql":
                 exact = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=False, label=label)))
-                loose = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], label=label)))
+                loose = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=LAST, label=label)))
             else:
                 exact = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=False, columns=columns)))
-                loose = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], columns=columns)))
+                loose = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=LAST, columns=columns)))
             cases = [(exact, 2 * weight)] + ([(loose, weight)] if has_prefix else [])
             total = total + sa.case(*cases, else_=0)
     return total
@@ -279,9 +295,8 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
     """The page's ids in order. ``matches`` (the count, or its estimate) decides between walking the order's index
     and testing each listing (when many match: the first page then reads a few dozen rows) and sorting the matches
     (when few do)."""
-    needed = (
-        request.candidates if request.sort == "relevance" and request.groups else request.offset + request.page_size
-    )
+    ranked = request.sort == "relevance" and bool(request.groups) and request.offset < request.candidates
+    needed = request.candidates if ranked else request.offset + request.page_size
     walks = matches > 0 and needed * words.everything / matches * WALK_FACTOR < matches
     walk = dialect == "sqlite" and walks
 
@@ -290,7 +305,7 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
             return sa.select(*columns).where(*conditions(dialect, request, words, walk=True))
         return matching(dialect, request, words, columns)
 
-    if request.sort == "relevance" and request.groups:
+    if ranked:
         # The candidates are chosen narrow (id and date: a sort that stays in memory), then scored; PostgreSQL
         # reads the vectors of those candidates only.
         narrow = select(DOC.c.dataset_id, DOC.c.published_at).order_by(*_newest(DOC)).limit(request.candidates)
@@ -330,8 +345,9 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
 def _value_counts(session: Session, dialect: str, rows: Any, *, with_rows: bool = False) -> Any:
     """Counts by value id over ``rows`` (a SELECT of the matching listings' value ids: an array on PostgreSQL,
     counted there; a packed blob on SQLite, counted here, several times faster than grouping rows in SQLite);
-    ``with_rows``: and how many rows there were, as a pair."""
-    if dialect == "postgresql" and with_rows:  # a sample's few thousand arrays: one query, counted here
+    ``with_rows``: and how many rows there were, as a pair (at most a bound's or a sample's ten thousand arrays:
+    read in one query and counted here)."""
+    if dialect == "postgresql" and with_rows:
         arrays = [ids for (ids,) in session.execute(rows)]
         return dict(Counter(value for ids in arrays for value in ids or ())), len(arrays)
     if dialect == "postgresql":
@@ -345,11 +361,6 @@ def _value_counts(session: Session, dialect: str, rows: Any, *, with_rows: bool 
     blobs = [packed for (packed,) in session.execute(rows)]
     counts = dict(Counter(search_index.unpack_values(blobs)))
     return (counts, len(blobs)) if with_rows else counts
-
-
-def _bounded_count(session: Session, rows: Any, limit: int) -> int:
-    inner = rows.limit(limit + 1).subquery()
-    return int(session.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one())
 
 
 def _sample(dialect: str, limit: int) -> Any:
@@ -370,32 +381,63 @@ def _round(estimate: float) -> int:
     return int(round(estimate, -digits))
 
 
+def _large(request: Request, words: Dictionary, selected: Sequence[Sequence[int]], wider_than: int) -> bool:
+    """Whether a facet's disjunctive scope is surely past the bound: it holds the whole selection's matches
+    (``wider_than``), or, without text, its filters' listings multiplied as if independent are four times it."""
+    if wider_than > request.limit:
+        return True
+    if request.groups or not words.everything:
+        return False
+    share = 1.0
+    for value_ids in selected:
+        share *= min(1.0, sum(words.listings.get(i, 0) for i in value_ids) / words.everything)
+    return share * words.everything > 4 * request.limit
+
+
+def _surely_past(found: int, scale: float, limit: int) -> bool:
+    """Whether ``found`` matches in the sample, scaled, are past ``limit`` even three standard deviations low."""
+    return (found - 3 * math.sqrt(found)) * scale > limit
+
+
 def _scope_counts(
-    session: Session, dialect: str, request: Request, words: Dictionary, skip: str | None
+    session: Session,
+    dialect: str,
+    request: Request,
+    words: Dictionary,
+    skip: str | None,
+    wider_than: int = 0,
 ) -> tuple[int, bool, dict[int, int], bool]:
     """(matches, whether that is an estimate, counts by value id, whether those are estimates) of the matches with
-    every filter but ``skip``'s."""
+    every filter but ``skip``'s. The sample (a few milliseconds: the same rows every time, in memory) is read
+    first; a scope surely past the bound by it, or for a facet's scope by ``wider_than`` (how many the whole
+    selection matches: the scope holds them all) or by :func:`_large`, is estimated without counting it."""
     if not conditions(dialect, request, words, skip=skip):
         return words.everything, False, dict(words.listings), False
     values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
     selected = [words.ids_for(n, v) for n, v in request.filters.items() if n != skip]
     known = not request.groups and len(selected) == 1 and len(selected[0]) == 1
-    if known:
-        matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
-    else:
-        matches = _bounded_count(session, matching(dialect, request, words, [DOC.c.dataset_id], skip), request.limit)
-    if matches <= request.limit:
-        counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
-        return matches, False, counts, False
-    sample = _sample(dialect, request.limit)
     sampled = min(request.limit, words.everything) or 1
     scale = words.everything / sampled
+    if known:
+        matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
+        if matches <= request.limit:
+            counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
+            return matches, False, counts, False
+    sample = _sample(dialect, request.limit)
     in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
         *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
     )
-    counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
+    sample_counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
+    past = _surely_past(found, scale, request.limit) or (
+        skip is not None and _large(request, words, selected, wider_than)
+    )
+    if not known and not past:  # one pass: up to limit + 1 matches' values, counted here when that is all of them
+        rows = matching(dialect, request, words, [values], skip).limit(request.limit + 1)
+        counts, matches = _value_counts(session, dialect, rows, with_rows=True)
+        if matches <= request.limit:
+            return matches, False, counts, False
     total = matches if known else max(request.limit + 1, _round(found * scale))
-    return total, not known, {v: max(1, _round(n * scale)) for v, n in counts.items()}, True
+    return total, not known, {v: max(1, _round(n * scale)) for v, n in sample_counts.items()}, True
 
 
 def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:
@@ -409,7 +451,7 @@ def count(session: Session, dialect: str, request: Request, words: Dictionary, *
     for name in request.filters:
         if name not in FACETS:
             continue
-        _, _, own, own_estimated = _scope_counts(session, dialect, request, words, name)
+        _, _, own, own_estimated = _scope_counts(session, dialect, request, words, name, total)
         facets[name] = words.by_name(own)[name]
         if own_estimated:
             estimated_facets.add(name)

@@ -192,6 +192,26 @@ def test_prefixes_match_and_rank_below_whole_words(uow: UnitOfWork, catalog: Cat
     assert run(uow, {"q": "ra"})["total"] == 0  # two letters are too short to be a prefix
 
 
+def test_only_the_last_typed_word_is_a_prefix(uow: UnitOfWork, catalog: Catalog) -> None:
+    catalog.published(slug="radiology-notes", title="Radiology notes", description="Reports.")
+    catalog.published(slug="radio-notebook", title="Radio notebook", description="Logs.")
+    # The word being typed (the last) matches as a prefix; a word before it is done and matches whole.
+    assert run(uow, {"q": "radio note"})["slugs"] == ["radio-notebook"]
+    assert run(uow, {"q": "notes radi"})["slugs"] == ["radiology-notes"]
+    assert run(uow, {"q": "radi notes"})["total"] == 0
+
+
+def test_a_facet_scope_past_the_whole_selections_matches_goes_to_the_sample(searchable: UnitOfWork) -> None:
+    # A selected facet's scope holds every match of the whole selection: when those are past the bound, its counts
+    # come from the sample (flagged) without counting the scope. (Told that 4 match, past a bound of 3.)
+    session = searchable.session
+    dialect = session.get_bind().dialect.name
+    words = search_engine.read_dictionary(session)
+    request = search._request(search.parse_search({"q": ["dutch"], "modality": ["audio"]}), 3)
+    assert search_engine._scope_counts(session, dialect, request, words, "modality")[3] is False  # one match: exact
+    assert search_engine._scope_counts(session, dialect, request, words, "modality", 4)[3] is True
+
+
 def test_synonyms_find_each_other(uow: UnitOfWork, catalog: Catalog) -> None:
     catalog.published(slug="asr-bench", title="ASR benchmark", description="Word error rates.")
     catalog.published(slug="broadcast", title="Broadcast speech recognition corpus", description="News.")
@@ -210,3 +230,17 @@ def test_walking_the_order_gives_the_same_pages(searchable: UnitOfWork, monkeypa
         if expected is None:
             expected = search_fixture.by_newest(*run(searchable, {"q": "speech", "sort": "newest"})["slugs"])
         assert run(searchable, args)["slugs"] == expected, args
+
+
+def test_pages_past_the_ranked_candidates_go_on_in_newest_order(
+    searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 2, the newest 4 matches ranked: the ranked pages hold exactly those, the later ones the rest newest
+    # first, so every match is on exactly one page.
+    matches = run(searchable, {"q": "speech", "sort": "newest"})["slugs"]
+    assert len(matches) == 5
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "CANDIDATES", 4)
+    pages = [run(searchable, {"q": "speech", "page": str(p)})["slugs"] for p in (1, 2, 3)]
+    assert sorted(pages[0] + pages[1]) == sorted(matches[:4])
+    assert pages[2] == matches[4:]

@@ -181,15 +181,7 @@ def _list(field: fields.List[Any], *, unique: bool) -> Loader:
         if type(value) is not list:
             raise _FALLBACK
         items = [inner(item) for item in value]
-        if not unique:
-            return items
-        seen: set[Any] = set()
-        out = []
-        for item in items:
-            if item not in seen:
-                seen.add(item)
-                out.append(item)
-        return out
+        return list(dict.fromkeys(items)) if unique else items
 
     return load
 

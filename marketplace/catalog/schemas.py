@@ -55,14 +55,7 @@ class UniqueList(fields.List[Any]):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> list[Any]:
         if isinstance(value, str):  # a single value where a list was expected
             value = [value]
-        items = super()._deserialize(value, attr, data, **kwargs)
-        seen: set[Any] = set()
-        out = []
-        for item in items:
-            if item not in seen:
-                seen.add(item)
-                out.append(item)
-        return out
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))  # first of each, in order
 
 
 def _count(**kwargs: Any) -> fields.Integer:

@@ -127,11 +127,7 @@ def _after_flush(session: OrmSession, _context: Any) -> None:
 
 
 def _after_flush_postexec(session: OrmSession, _context: Any) -> None:
-    pending: set[int] = session.info.get(_PENDING) or set()
-    if pending:
-        ids = sorted(pending)
-        pending.clear()
-        reindex(session.connection(), ids)
+    _reindex_pending(session)
 
 
 def _before_commit(session: OrmSession) -> None:
@@ -154,6 +150,11 @@ def touch(session: OrmSession, dataset_ids: Iterable[int]) -> None:
 def sync(session: OrmSession) -> None:
     """Flush, then rewrite the rows of every listing changed in this session since the last sync."""
     session.flush()
+    _reindex_pending(session)
+
+
+def _reindex_pending(session: OrmSession) -> None:
+    """Rewrite the rows of the listings marked in ``session`` (by a flush or :func:`touch`) and unmark them."""
     pending: set[int] = session.info.get(_PENDING) or set()
     if pending:
         ids = sorted(pending)

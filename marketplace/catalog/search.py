@@ -294,10 +294,13 @@ def search(
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
-        session.execute(sa.text("SET LOCAL jit = off"))
         # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
         # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
-        session.execute(sa.text(f"SET LOCAL work_mem = '{search_engine.WORK_MEM}'"))
+        # Both for this transaction only (set_config's third argument), in one round trip.
+        session.execute(
+            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
+            {"work_mem": search_engine.WORK_MEM},
+        )
     request = _request(query, exact_count_limit)
     words = search_engine.read_dictionary(session)
     counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)

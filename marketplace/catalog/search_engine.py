@@ -53,7 +53,7 @@ FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
 # Walking the order's index reads about (rows needed) x (listings / matches) rows; sorting reads the matches. A page
 # walks when that is less (rows needed: the page's end, or every relevance candidate) times this factor.
 WALK_FACTOR = 1.0
-WORK_MEM = "32MB"  # PostgreSQL, per search (SET LOCAL): exact bitmaps for a million listings
+WORK_MEM = "32MB"  # PostgreSQL, per search (this transaction only): exact bitmaps for a million listings
 FACET_ROW = sa.table("search_facet", sa.column("value_id", sa.Integer()), sa.column("dataset_id", sa.Integer()))
 _TS_CONFIG = sa.cast(sa.literal("english"), postgresql.REGCONFIG)
 

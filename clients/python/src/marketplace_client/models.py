@@ -54,7 +54,7 @@ class SearchPage:
     hits: list[SearchHit]
     total: int
     total_is_estimate: bool
-    facets: dict[str, Any]
+    facets: list[dict[str, Any]]
     next_cursor: str | None
     spelling: dict[str, Any] | None
 
@@ -64,7 +64,7 @@ class SearchPage:
             hits=[SearchHit.from_json(h) for h in data.get("data", [])],
             total=int(data.get("total") or 0),
             total_is_estimate=bool(data.get("total_is_estimate")),
-            facets=dict(data.get("facets") or {}),
+            facets=list(data.get("facets") or []),
             next_cursor=data.get("next_cursor"),
             spelling=data.get("spelling"),
         )

@@ -6,7 +6,7 @@ Exit codes:
 
 * 0 - success (``verify``: the certificate is valid);
 * 1 - the API refused the request (the error's code and message are printed), or the network failed;
-* 2 - bad usage (an unknown option, missing configuration, an unreadable certificate file);
+* 2 - bad usage (an unknown option, missing configuration, an unreadable certificate or JWKS file);
 * 3 - ``verify``: the certificate is not valid (reason printed);
 * 4 - ``download``: a file did not match the manifest's SHA-256 or size (it was deleted).
 """
@@ -115,10 +115,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.base_url:
         parser.error("give the site with --base-url or MARKETPLACE_URL")
-    jwks = getattr(args, "jwks", None)
-    client = Client(args.base_url, args.api_key, timeout=args.timeout, max_retries=args.max_retries, jwks=jwks)
     run = {"search": _search, "download": _download, "verify": _verify}[args.command]
     try:
+        client = Client(
+            args.base_url,
+            args.api_key,
+            timeout=args.timeout,
+            max_retries=args.max_retries,
+            jwks=getattr(args, "jwks", None),
+        )
         return run(client, args)
     except (ValueError, OSError) as error:
         print(f"marketplace-client: {error}", file=sys.stderr)

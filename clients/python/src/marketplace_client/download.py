@@ -139,6 +139,7 @@ class Downloader:
         return results
 
     def _advance(self, count: int) -> None:
+        """Report ``count`` bytes to the progress (negative when a file starts over)."""
         if self.progress is not None and count:
             self.progress.advance(count)
 
@@ -183,7 +184,8 @@ class Downloader:
         response = self.transport.send("GET", link.url, headers=headers, authenticated=False, stream=True)
         with response:
             if have and response.status_code != 206:
-                have, digest = 0, hashlib.sha256()  # the range was ignored: start over
+                self._advance(-have)  # the range was ignored: start over
+                have, digest = 0, hashlib.sha256()
             with part.open("ab" if have else "wb") as out:
                 for chunk in response.iter_content(CHUNK):
                     out.write(chunk)

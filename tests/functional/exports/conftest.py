@@ -38,9 +38,12 @@ def queue_of(app: Flask) -> JobQueue:
 @pytest.fixture()
 def s3(s3rver_endpoint: str) -> Any:  # noqa: F811
     return boto3.client(
-        "s3", endpoint_url=s3rver_endpoint, region_name="us-east-1",
-        aws_access_key_id="S3RVER", aws_secret_access_key="S3RVER",
-    )  # fmt: skip
+        "s3",
+        endpoint_url=s3rver_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="S3RVER",
+        aws_secret_access_key="S3RVER",
+    )
 
 
 @pytest.fixture()
@@ -51,11 +54,18 @@ def world(app: Flask, db_session: Session, market: dict[str, Any], s3rver_endpoi
     uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
     prefix = f"exports/{uuid.uuid4().hex[:12]}"
     destination = destinations.create_destination(
-        uow, buyer_admin, market["buyer"],
+        uow,
+        buyer_admin,
+        market["buyer"],
         destinations.DestinationInput(
-            name="Training lake", bucket=S3RVER_BUCKET, access_key_id="S3RVER", secret_access_key="S3RVER",
-            endpoint_url=s3rver_endpoint, region="us-east-1", prefix=prefix,
+            name="Training lake",
+            bucket=S3RVER_BUCKET,
+            access_key_id="S3RVER",
+            secret_access_key="S3RVER",
+            endpoint_url=s3rver_endpoint,
+            region="us-east-1",
+            prefix=prefix,
         ),
-    )  # fmt: skip
+    )
     db_session.flush()
     yield {**market, "grant": grant, "buyer_admin": buyer_admin, "destination": destination, "prefix": prefix}

@@ -35,9 +35,12 @@ def _uow(app: Flask, db_session: Session) -> UnitOfWork:
 
 def _request(app, db_session, world, user=None, **kw):  # type: ignore[no-untyped-def]
     export = services.request_export(
-        _uow(app, db_session), Requester(user or world["purchaser"]), world["grant"].id,
-        destination_id=kw.get("destination_id", world["destination"].id), version_label=kw.get("version", "1.0.0"),
-    )  # fmt: skip
+        _uow(app, db_session),
+        Requester(user or world["purchaser"]),
+        world["grant"].id,
+        destination_id=kw.get("destination_id", world["destination"].id),
+        version_label=kw.get("version", "1.0.0"),
+    )
     db_session.flush()
     return export
 
@@ -155,21 +158,35 @@ def test_the_secret_is_stored_sealed(app, db_session, world) -> None:
 
 def test_bad_input_names_each_field(app, db_session, world) -> None:
     bad = destinations.DestinationInput(
-        name="", bucket="Not_A_Bucket", access_key_id="", secret_access_key="", region="EU West", prefix="../up",
+        name="",
+        bucket="Not_A_Bucket",
+        access_key_id="",
+        secret_access_key="",
+        region="EU West",
+        prefix="../up",
         endpoint_url="ftp://example.org",
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationFailed) as caught:
         destinations.create_destination(_uow(app, db_session), world["buyer_admin"], world["buyer"], bad)
     assert set(caught.value.field_messages()) == {
-        "name", "bucket", "access_key_id", "secret_access_key", "region", "prefix", "endpoint_url",
-    }  # fmt: skip
+        "name",
+        "bucket",
+        "access_key_id",
+        "secret_access_key",
+        "region",
+        "prefix",
+        "endpoint_url",
+    }
 
 
 def test_wrong_credentials_are_reported_when_the_destination_is_saved(app, db_session, world, s3rver_endpoint) -> None:
     data = destinations.DestinationInput(
-        name="Typo", bucket="no-such-bucket-here", access_key_id="S3RVER", secret_access_key="S3RVER",
+        name="Typo",
+        bucket="no-such-bucket-here",
+        access_key_id="S3RVER",
+        secret_access_key="S3RVER",
         endpoint_url=s3rver_endpoint,
-    )  # fmt: skip
+    )
     with pytest.raises(ValidationFailed) as caught:
         destinations.create_destination(_uow(app, db_session), world["buyer_admin"], world["buyer"], data)
     assert caught.value.code == ExportErrorCode.DESTINATION_UNREACHABLE

@@ -25,15 +25,35 @@ def test_an_admin_adds_a_destination_and_a_bad_one_is_explained_field_by_field(
     log_in(client, world["buyer_admin"].email, PASSWORD)
     page = "/orgs/buy/destinations"
     assert "Training lake" in client.get(page).get_data(as_text=True)
-    bad = _post(client, page, {"name": "Lake 2", "bucket": "UPPER", "access_key_id": "k", "secret_access_key": "hush-123", "endpoint_url": "ftp://x"}, page)  # fmt: skip
+    bad = _post(
+        client,
+        page,
+        {
+            "name": "Lake 2",
+            "bucket": "UPPER",
+            "access_key_id": "k",
+            "secret_access_key": "hush-123",
+            "endpoint_url": "ftp://x",
+        },
+        page,
+    )
     body = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert "Bucket: a bucket name has 3 to 63" in body and "Endpoint: must start with" in body
     assert "hush-123" not in body  # the secret is never sent back
-    good = _post(client, page, {
-        "name": "Lake 2", "bucket": S3RVER_BUCKET, "access_key_id": "S3RVER", "secret_access_key": "S3RVER",
-        "endpoint_url": s3rver_endpoint, "prefix": "second",
-    }, page)  # fmt: skip
+    good = _post(
+        client,
+        page,
+        {
+            "name": "Lake 2",
+            "bucket": S3RVER_BUCKET,
+            "access_key_id": "S3RVER",
+            "secret_access_key": "S3RVER",
+            "endpoint_url": s3rver_endpoint,
+            "prefix": "second",
+        },
+        page,
+    )
     assert good.status_code == 303
     assert db_session.exec(select(BucketDestination).where(BucketDestination.name == "Lake 2")).one().prefix == "second"
 
@@ -44,7 +64,12 @@ def test_a_member_exports_from_the_license_page_and_follows_it(app, client, db_s
     license_page = client.get(f"/licenses/{grant.id}").get_data(as_text=True)
     assert "Deliver to your bucket" in license_page and "Training lake" in license_page
     assert "Add a destination" not in client.get("/orgs/buy/destinations").get_data(as_text=True)  # members use
-    response = _post(client, f"/licenses/{grant.id}/exports", {"destination_id": str(world["destination"].id), "version": "1.0.0"}, f"/licenses/{grant.id}")  # fmt: skip
+    response = _post(
+        client,
+        f"/licenses/{grant.id}/exports",
+        {"destination_id": str(world["destination"].id), "version": "1.0.0"},
+        f"/licenses/{grant.id}",
+    )
     assert response.status_code == 303
     export_id = int(re.search(r"/exports/(\d+)$", response.headers["Location"]).group(1))  # type: ignore[union-attr]
     queued = client.get(f"/exports/{export_id}").get_data(as_text=True)
@@ -62,16 +87,22 @@ def test_a_member_exports_from_the_license_page_and_follows_it(app, client, db_s
 def test_a_bad_export_form_names_the_field(client, world) -> None:
     grant = world["grant"]
     log_in(client, world["purchaser"].email, PASSWORD)
-    response = _post(client, f"/licenses/{grant.id}/exports", {"destination_id": "", "version": "1.0.0"}, f"/licenses/{grant.id}")  # fmt: skip
+    response = _post(
+        client, f"/licenses/{grant.id}/exports", {"destination_id": "", "version": "1.0.0"}, f"/licenses/{grant.id}"
+    )
     assert response.status_code == 422 and "choose a destination" in response.get_data(as_text=True)
 
 
 def test_outsiders_get_nothing(app, client, db_session, world, published) -> None:
     grant, destination = world["grant"], world["destination"]
     export = BucketExport(
-        grant_id=grant.id, licensee_org_id=grant.licensee_org_id, destination_id=destination.id,
-        destination_location=destination.location, version_label="1.0.0", state=ExportState.SUCCEEDED,
-    )  # fmt: skip
+        grant_id=grant.id,
+        licensee_org_id=grant.licensee_org_id,
+        destination_id=destination.id,
+        destination_location=destination.location,
+        version_label="1.0.0",
+        state=ExportState.SUCCEEDED,
+    )
     db_session.add(export)
     db_session.flush()
     for who in ("outsider", "seller"):

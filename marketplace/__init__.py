@@ -192,6 +192,9 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)  # the organisation's tamper-evident audit log
+    from marketplace.exports.views import bp as exports_bp
+
+    app.register_blueprint(exports_bp)  # delivery into the licensee's own bucket
     _governed_access(app, context)
     _jobs(app, context)
 

@@ -360,7 +360,8 @@ SETTINGS += (
     Setting(
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
         False,
-        "Production: allow webhook and SSO URLs on private/loopback addresses (an internal network you trust). "
+        "Production: allow webhook and SSO URLs and bucket-delivery endpoints on private/loopback addresses (an "
+        "internal network you trust). "
         "Development always allows them.",
         parse=_parse_bool,
     ),

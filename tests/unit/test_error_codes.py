@@ -37,6 +37,7 @@ ENUMS = {
     "marketplace.catalog.errors": {"CatalogErrorCode"},
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
+    "marketplace.exports.errors": {"ExportErrorCode"},
     "marketplace.jobs.errors": {"JobsErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
@@ -53,7 +54,14 @@ SHARED = {
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
     "illegal_transition": (
-        {"AccessErrorCode", "CustomErrorCode", "JobsErrorCode", "LicenseErrorCode", "WithdrawalErrorCode"},
+        {
+            "AccessErrorCode",
+            "CustomErrorCode",
+            "ExportErrorCode",
+            "JobsErrorCode",
+            "LicenseErrorCode",
+            "WithdrawalErrorCode",
+        },
         "a state change its state machine does not allow",
     ),
     "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),

@@ -28,7 +28,9 @@ from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
+from tests.contract.storage.conftest import s3rver_endpoint  # noqa: F401 (a fixture)
 from tests.support.contracts import contracts_for_matrix
+from tests.support.exports import exports_for_matrix
 from tests.support.withdrawals import withdrawals_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
@@ -50,6 +52,12 @@ REQUIRED: dict[str, str] = {
     "GET /v1/licenses/{license_id}/verify": "public",
     "GET /v1/licenses/{license_id}/manifest": "downloads",
     "POST /v1/licenses/{license_id}/download-links": "downloads",
+    "GET /v1/destinations": "downloads",
+    "POST /v1/destinations": "downloads",
+    "DELETE /v1/destinations/{destination_id}": "downloads",
+    "POST /v1/licenses/{license_id}/exports": "downloads",
+    "GET /v1/licenses/{license_id}/exports": "downloads",
+    "GET /v1/exports/{export_id}": "downloads",
     "GET /v1/me": "any",
     "POST /v1/orders": "orders:write",
     "GET /v1/orders": "orders:write",
@@ -215,7 +223,7 @@ def credentials(world) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture()
-def request_for(world, client, credentials) -> Request:
+def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa: F811
     """Everything each route needs to succeed: a draft listing and version, an upload, a job, a webhook endpoint
     with a delivery, and bodies that pass validation."""
     uow = work(world.app, world.session)
@@ -253,6 +261,7 @@ def request_for(world, client, credentials) -> Request:
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
+    exports = exports_for_matrix(world, s3rver_endpoint)
     # A published listing whose AI Act documentation is complete but not yet signed off.
     publish_listing(
         world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
@@ -263,6 +272,7 @@ def request_for(world, client, credentials) -> Request:
             **custom["values"],
             **access.values,
             **withdrawn,
+            **exports["values"],
             "slug": "speech",
             "version": "1.0.0",
             "section": "identity",
@@ -283,6 +293,7 @@ def request_for(world, client, credentials) -> Request:
             **contracts["bodies"],
             **custom["bodies"],
             **access.bodies,
+            **exports["bodies"],
             "POST /v1/orders": {
                 "licensee": "buy",
                 "lines": [{"offer_id": extra.id, "accepted_terms_hash": extra.terms_hash}],
@@ -326,6 +337,7 @@ def request_for(world, client, credentials) -> Request:
         },
         queries={
             **access.queries,
+            **exports["queries"],
             "GET /v1/provider/datasets": "organisation=prov",
             "GET /v1/webhooks/endpoints": "organisation=prov",
             "GET /v1/audit/entries": "organisation=buy",

@@ -22,13 +22,13 @@ from marketplace.delivery import services as uploads
 from marketplace.events import emit
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
+from tests.contract.storage.conftest import s3rver_endpoint  # noqa: F401 (a fixture)
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
 from tests.functional.aiact.support import documented_record, publish_listing
 from tests.functional.api.access_world import governed_access
 from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
-from tests.contract.storage.conftest import s3rver_endpoint  # noqa: F401 (a fixture)
 from tests.support.contracts import contracts_for_matrix
 from tests.support.exports import exports_for_matrix
 from tests.support.withdrawals import withdrawals_for_matrix

@@ -24,6 +24,7 @@ from marketplace.api.routes import (
     meta,
     orders,
     provider,
+    viewer,
     webhooks,
     withdrawals,
 )
@@ -43,6 +44,7 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    viewer,
 )
 
 

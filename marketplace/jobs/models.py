@@ -32,6 +32,7 @@ class JobKind(enum.StrEnum):
     PURGE_EXPIRED = "purge_expired"
     VERIFY_UPLOAD = "verify_upload"
     WITHDRAWAL_SWEEP = "withdrawal_sweep"
+    VIEWER_STATS = "viewer_stats"
 
 
 class JobState(enum.StrEnum):

@@ -244,6 +244,31 @@ def _source(path: str, fmt: DataFormat) -> str:
     raise ViewerProblem(ViewerErrorCode.UNSUPPORTED_FORMAT, f"{fmt.label} files are not shown as a table of rows.")
 
 
+class _Deadline:
+    """Interrupts a connection's running query once ``seconds`` have passed, and keeps interrupting (a query that
+    starts after the first interrupt is stopped too) until stopped."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, seconds: float) -> None:
+        self._con = con
+        self._seconds = seconds
+        self._stop = threading.Event()
+        self.expired = False
+        self._thread = threading.Thread(target=self._run, name="viewer-deadline", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self._stop.wait(self._seconds):
+            return
+        self.expired = True
+        while not self._stop.is_set():
+            self._con.interrupt()
+            self._stop.wait(0.02)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @contextmanager
 def _connection(path: str, fmt: DataFormat, limits: Limits) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the view ``data`` over the file, interrupted once ``limits.seconds`` have passed."""
@@ -256,25 +281,19 @@ def _connection(path: str, fmt: DataFormat, limits: Limits) -> Iterator[duckdb.D
             "autoload_known_extensions": False,
         },
     )
-    timer = threading.Timer(limits.seconds, con.interrupt)
-    timer.start()
+    deadline = _Deadline(con, limits.seconds)
+    too_long = f"Reading the file took longer than {limits.seconds:g} seconds."
     try:
         con.execute(f"CREATE VIEW data AS SELECT * FROM {_source(path, fmt)}")
-        yield con
-    except duckdb.InterruptException as error:
-        raise ViewerProblem(
-            ViewerErrorCode.TIME_LIMIT, f"Reading the file took longer than {limits.seconds:g} seconds."
-        ) from error
+        yield con  # a read that finished before an interrupt reached it stands
     except duckdb.Error as error:
-        if not timer.is_alive():
-            raise ViewerProblem(
-                ViewerErrorCode.TIME_LIMIT, f"Reading the file took longer than {limits.seconds:g} seconds."
-            ) from error
+        if deadline.expired or isinstance(error, duckdb.InterruptException):
+            raise ViewerProblem(ViewerErrorCode.TIME_LIMIT, too_long) from error
         raise ViewerProblem(
             ViewerErrorCode.MALFORMED_FILE, f"The file could not be read as {fmt.label}: {_first_line(error)}"
         ) from error
     finally:
-        timer.cancel()
+        deadline.stop()
         con.close()
 
 

@@ -3,10 +3,9 @@ files (``downloads``, through the download gate), recorded as views, with the vi
 
 from __future__ import annotations
 
-
-import licensing
 from sqlmodel import select
 
+import licensing
 from marketplace.accounts.models import Role
 from marketplace.catalog import services as catalog
 from marketplace.delivery.models import DownloadEvent, ViewEvent

@@ -148,3 +148,22 @@ def test_the_version_page_links_each_uploaded_file_to_the_viewer(app, client, ma
     file = _full(app, market)
     html = client.get("/datasets/speech/versions/1.0.0").get_data(as_text=True)
     assert _file_url(market, file) in html
+
+
+def test_the_demo_seed_has_parquet_and_csv_samples_and_full_files(app, client, db_session) -> None:
+    from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
+    from marketplace.db import UnitOfWork
+    from marketplace.seed import seed_demo
+
+    with app.app_context():
+        seed_demo(UnitOfWork(db_session, app.extensions["marketplace.context"]))
+        db_session.flush()
+    dataset = db_session.exec(select(Dataset).where(Dataset.slug == "instruction-pairs-starter")).one()
+    samples = {s.filename: s for s in db_session.exec(select(SampleFile).where(SampleFile.dataset_id == dataset.id))}
+    html = client.get(f"/datasets/{dataset.slug}/samples/{samples['starter-sample.parquet'].id}/data").get_data(
+        as_text=True
+    )
+    assert "200 rows; showing 1 to 50" in html and "en-00000" in html
+    version = db_session.exec(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)).one()
+    paths = set(db_session.exec(select(DatasetFile.path).where(DatasetFile.version_id == version.id)).all())
+    assert {"tables/pairs.parquet", "tables/pairs.csv", "data/en.jsonl"} <= paths

@@ -167,3 +167,66 @@ def test_the_demo_seed_has_parquet_and_csv_samples_and_full_files(app, client, d
     version = db_session.exec(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)).one()
     paths = set(db_session.exec(select(DatasetFile.path).where(DatasetFile.version_id == version.id)).all())
     assert {"tables/pairs.parquet", "tables/pairs.csv", "data/en.jsonl"} <= paths
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_media_plays_through_a_view_link_that_dies_with_the_license(app, client, market, db_session) -> None:
+    import re
+
+    import licensing
+    from tests.functional.test_delivery import transition
+
+    grant = issue(app, db_session, market)
+    image = _stored_file(app, market["v1"], "images/cat.png", PNG, "image/png")
+    log_in(client, market["purchaser"].email, PASSWORD)
+    html = client.get(_file_url(market, image)).get_data(as_text=True)
+    link = re.search(r'<img src="([^"]+)"', html)
+    assert link is not None, html
+    src = link.group(1).replace("&amp;", "&")
+    assert client.get(src).get_data() == PNG
+    assert [v.what for v in _views(db_session)] == ["media"]
+    assert db_session.exec(select(DownloadEvent)).all() == []
+    transition(app, db_session, grant, licensing.GrantAction.REVOKE)
+    assert client.get(src).status_code == 410
+
+
+def test_an_image_sample_is_shown_with_its_description(client, market, db_session) -> None:
+    sample = _sample(db_session, market["dataset"], "cat.png", PNG, "image/png")
+    html = client.get(f"/datasets/speech/samples/{sample.id}/data").get_data(as_text=True)
+    assert f'src="/datasets/speech/samples/{sample.id}/cat.png"' in html and 'alt="cat.png"' in html
+
+
+def test_publishing_a_version_computes_its_tables_statistics(app, client, market, db_session) -> None:
+    from marketplace.catalog import services as catalog
+    from marketplace.catalog.models import DatasetVersion
+    from marketplace.catalog.vocab import VersionStatus
+    from marketplace.db import UnitOfWork
+    from tests.factories import DatasetVersionFactory
+
+    import io
+
+    from marketplace.catalog.models import DatasetFile
+    from marketplace.delivery import services as delivery
+
+    draft = DatasetVersionFactory(dataset=market["dataset"], version="3.0.0", status=VersionStatus.DRAFT)
+    db_session.flush()
+    uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
+    upload = delivery.start_upload(uow, market["seller"], market["dataset"], draft, path="t.csv", size=len(CSV),
+                                   media_type="text/csv")  # fmt: skip
+    app.extensions["marketplace.context"].storage.put(upload.storage_key, io.BytesIO(CSV), content_type="text/csv")
+    delivery.complete_upload(uow, upload)
+    db_session.flush()
+    table = db_session.exec(select(DatasetFile).where(DatasetFile.version_id == draft.id)).one()
+    catalog.publish_version(uow, market["seller"], market["dataset"], db_session.get(DatasetVersion, draft.id))
+    db_session.flush()
+    row = db_session.exec(select(ViewerStatistics).where(ViewerStatistics.file_id == table.id)).one()
+    assert row.state is StatisticsState.PENDING
+    job = db_session.exec(select(BackgroundJob).where(BackgroundJob.kind == JobKind.VIEWER_STATS)).one()
+    assert job.payload == {"file_id": table.id}
+    from marketplace.viewer.statistics import compute_job
+
+    compute_job(uow, job.payload)
+    compute_job(uow, job.payload)  # idempotent: a second run changes nothing
+    assert row.state is StatisticsState.READY and row.statistics["rows"] == 130

@@ -199,16 +199,14 @@ def test_an_image_sample_is_shown_with_its_description(client, market, db_sessio
 
 
 def test_publishing_a_version_computes_its_tables_statistics(app, client, market, db_session) -> None:
-    from marketplace.catalog import services as catalog
-    from marketplace.catalog.models import DatasetVersion
-    from marketplace.catalog.vocab import VersionStatus
-    from marketplace.db import UnitOfWork
-    from tests.factories import DatasetVersionFactory
-
     import io
 
-    from marketplace.catalog.models import DatasetFile
+    from marketplace.catalog import services as catalog
+    from marketplace.catalog.models import DatasetFile, DatasetVersion
+    from marketplace.catalog.vocab import VersionStatus
+    from marketplace.db import UnitOfWork
     from marketplace.delivery import services as delivery
+    from tests.factories import DatasetVersionFactory
 
     draft = DatasetVersionFactory(dataset=market["dataset"], version="3.0.0", status=VersionStatus.DRAFT)
     db_session.flush()

@@ -2,19 +2,22 @@
 demand when missing, computed by the ``viewer_stats`` background job, shown as "being computed" until then.
 
 The job reads the file with the system's rights (no requester: whoever asked was checked by the service that
-asked). A file the engine cannot read is recorded as failed with the reason, once; a storage outage raises, so
-the queue tries again later.
+asked). A file the engine cannot read, is missing from storage or is too large is recorded as failed with the
+reason, once (a read in the job may take :data:`JOB_TIME_FACTOR` times ``VIEWER_TIMEOUT_SECONDS``); a storage
+outage raises, so the queue tries again later.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion, SampleFile
 from marketplace.db import UnitOfWork
+from marketplace.errors import Conflict, NotFound
 from marketplace.jobs.models import JobKind
 from marketplace.jobs.queue import enqueue
 from marketplace.viewer import engine
@@ -29,6 +32,9 @@ __all__ = [
     "request_for_version",
     "statistics_view",
 ]
+
+#: A background computation may read for this many times a page's time limit.
+JOB_TIME_FACTOR = 12
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,13 @@ def _request(uow: UnitOfWork, *, file_id: int | None, sample_id: int | None) -> 
     if row is not None:
         return row
     row = ViewerStatistics(file_id=file_id, sample_id=sample_id, requested_at=uow.now())
-    uow.session.add(row)
-    uow.session.flush()
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+    except IntegrityError:  # another request asked for them at the same moment: its row (and job) stand
+        existing = _row(uow, file_id=file_id, sample_id=sample_id)
+        assert existing is not None
+        return existing
     if uow.context.queue is not None:
         target = f"file:{file_id}" if file_id is not None else f"sample:{sample_id}"
         payload = {"file_id": file_id} if file_id is not None else {"sample_id": sample_id}
@@ -110,9 +121,14 @@ def compute_job(uow: UnitOfWork, payload: dict[str, Any]) -> None:
         return
     try:
         with local_copy(uow, target) as path:
-            stats = engine.compute_statistics(path, target.fmt, limits=limits_from(uow.settings))
+            limits = limits_from(uow.settings)
+            limits = replace(limits, seconds=limits.seconds * JOB_TIME_FACTOR)
+            stats = engine.compute_statistics(path, target.fmt, limits=limits)
     except engine.ViewerProblem as problem:
         _finish(row, StatisticsState.FAILED, uow, error=domain_problem(problem).message[:1000])
+        return
+    except (NotFound, Conflict) as error:  # not in storage, or too large to read: trying again will not help
+        _finish(row, StatisticsState.FAILED, uow, error=error.message[:1000])
         return
     _finish(row, StatisticsState.READY, uow, statistics=stats.to_dict(), error="")
 

@@ -114,3 +114,18 @@ def test_samples_for_a_catalog_key_and_not_for_another_listing(world, client) ->
     assert body["num_rows_total"] == 250 and len(body["rows"]) == 5 and body["file"]["sample_id"] == sample.id
     assert client.get(f"/api/v1/datasets/other/samples/{sample.id}/rows", headers=key).status_code == 404
     assert client.get(f"/api/v1/datasets/speech/samples/{sample.id}/search", headers=key).status_code == 422
+
+
+def test_statistics_of_a_malformed_sample_fail_once_with_the_reason(world, client) -> None:
+    uow = work(world.app, world.session)
+    sample = catalog.add_sample(uow, world.people["seller"], world.objects["dataset"], filename="bad.jsonl",
+                                content=b'{"a": 1}\n{"a": \n', media_type="application/jsonl")  # fmt: skip
+    world.session.flush()
+    from marketplace.viewer.statistics import compute_job
+
+    compute_job(uow, {"sample_id": sample.id})
+    key = bearer(world.key("outsider", ["catalog:read"]))
+    body = client.get(f"/api/v1/datasets/speech/samples/{sample.id}/statistics", headers=key).get_json()
+    assert body["state"] == "failed" and "could not be read as JSON Lines" in body["error"]
+    rows = client.get(f"/api/v1/datasets/speech/samples/{sample.id}/rows", headers=key)
+    assert rows.status_code == 409 and rows.get_json()["error"]["code"] == "viewer_malformed_file"

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db import utc_column, utcnow
+from marketplace.db import enum_column, utc_column, utcnow
 
 
 class UploadStatus(enum.StrEnum):
@@ -89,6 +89,15 @@ class DownloadEvent(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column())
 
 
+class ViewKind(enum.StrEnum):
+    """What a look at a licensed file through the data viewer showed."""
+
+    ROWS = "rows"
+    SEARCH = "search"
+    STATISTICS = "statistics"
+    MEDIA = "media"  # a player's link to an image, audio or video file
+
+
 class ViewEvent(SQLModel, table=True):
     """One look at a licensed file through the data viewer (rows, a search, statistics or a media player).
 
@@ -106,8 +115,7 @@ class ViewEvent(SQLModel, table=True):
     licensee_org_id: int = Field(foreign_key="organisation.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL")
     api_key_id: int | None = Field(default=None)
-    # What was looked at: "rows", "search", "statistics" or "media".
-    what: str = Field(max_length=16)
+    what: ViewKind = Field(sa_column=enum_column(ViewKind))
     ip_address: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=512)
     viewed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

@@ -28,7 +28,7 @@ from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion, Sam
 from marketplace.db import UnitOfWork
 from marketplace.delivery.downloads import Requester, check_view_allowed
 from marketplace.delivery.errors import DownloadRefused, RefusalReason, storage_errors
-from marketplace.delivery.models import ViewEvent
+from marketplace.delivery.models import ViewEvent, ViewKind
 from marketplace.delivery.stores import dataset_storage, seconds_setting
 from marketplace.errors import Conflict, DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from marketplace.licenses.models import Grant
@@ -148,7 +148,7 @@ def _file_target(uow: UnitOfWork, requester: Requester, slug: str, label: str, f
     )
 
 
-def _record_view(uow: UnitOfWork, target: Target, requester: Requester, what: str) -> ViewEvent | None:
+def _record_view(uow: UnitOfWork, target: Target, requester: Requester, what: ViewKind) -> ViewEvent | None:
     """A full file's view in the delivery audit (a ViewEvent and ``data.viewed``); nothing for a sample."""
     grant, file, version = target.grant, target.file, target.version
     if grant is None or file is None or version is None:
@@ -181,7 +181,7 @@ def _record_view(uow: UnitOfWork, target: Target, requester: Requester, what: st
             "dataset": target.dataset.slug,
             "version": version.version,
             "path": file.path,
-            "what": what,
+            "what": what.value,
         },
     )
     return event
@@ -224,7 +224,7 @@ def file_rows(uow: UnitOfWork, requester: Requester, ref: FileRef, *, offset: in
     """One page of rows of a file the requester may look at (recorded as a view of a full file)."""
     target = resolve(uow, requester, ref)
     page = _read(uow, target, offset=offset, length=length)
-    _record_view(uow, target, requester, "rows")
+    _record_view(uow, target, requester, ViewKind.ROWS)
     return target, page
 
 
@@ -236,7 +236,7 @@ def file_search(
     if not query.strip():
         raise ValidationFailed.for_field("q", "Type something to search for.")
     page = _read(uow, target, offset=offset, length=length, query=query)
-    _record_view(uow, target, requester, "search")
+    _record_view(uow, target, requester, ViewKind.SEARCH)
     return target, page
 
 
@@ -247,14 +247,14 @@ def file_statistics(uow: UnitOfWork, requester: Requester, ref: FileRef) -> tupl
     view = statistics_view(
         uow, file_id=target.file.id if target.file else None, sample_id=target.sample.id if target.sample else None
     )
-    _record_view(uow, target, requester, "statistics")
+    _record_view(uow, target, requester, ViewKind.STATISTICS)
     return target, view
 
 
 def _media_url(uow: UnitOfWork, target: Target, requester: Requester) -> str:
     """A short-lived link for the page's player of a full file: a presigned link whose reference is the
     view's audit row, so it stops working with the license like a download link (but counts as no download)."""
-    event = _record_view(uow, target, requester, "media")
+    event = _record_view(uow, target, requester, ViewKind.MEDIA)
     assert event is not None and target.file is not None and target.file.storage_key is not None
     lifetime = seconds_setting(uow, "DOWNLOAD_LINK_SECONDS", 900)
     if target.grant is not None and target.grant.valid_until is not None:
@@ -287,5 +287,5 @@ def viewer_page(
     result.statistics = statistics_view(
         uow, file_id=target.file.id if target.file else None, sample_id=target.sample.id if target.sample else None
     )
-    _record_view(uow, target, requester, "search" if result.query else "rows")
+    _record_view(uow, target, requester, ViewKind.SEARCH if result.query else ViewKind.ROWS)
     return result

@@ -38,6 +38,7 @@ JOB_KINDS = (
 )
 NEW_KIND = "viewer_stats"
 STATES = ("pending", "ready", "failed")
+VIEW_KINDS = ("rows", "search", "statistics", "media")
 
 
 def _enum(values: tuple[str, ...], name: str) -> sa.Enum:
@@ -89,7 +90,7 @@ def upgrade() -> None:
         sa.Column("licensee_org_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("api_key_id", sa.Integer(), nullable=True),
-        sa.Column("what", sa.String(length=16), nullable=False),
+        sa.Column("what", _enum(VIEW_KINDS, "viewkind"), nullable=False),
         sa.Column("ip_address", sa.String(length=64), nullable=False),
         sa.Column("user_agent", sa.String(length=512), nullable=False),
         _utc("viewed_at"),

@@ -155,12 +155,18 @@ class Page:
     offset: int
     length: int
     total: int
+    # Each row's position in the file (from 0): for a search, where the matches are; else offset, offset + 1, ...
+    indices: list[int] = field(default_factory=list)
+
+    def row_index(self, position: int) -> int:
+        """The file position (from 0) of the ``position``-th row of this page."""
+        return self.indices[position] if self.indices else self.offset + position
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "columns": [{"name": c.name, "type": c.type, "kind": c.kind} for c in self.columns],
             "rows": [
-                {"row_idx": self.offset + i, "row": dict(zip([c.name for c in self.columns], r, strict=True))}
+                {"row_idx": self.row_index(i), "row": dict(zip([c.name for c in self.columns], r, strict=True))}
                 for i, r in enumerate(self.rows)
             ],
             "offset": self.offset,
@@ -415,11 +421,14 @@ def search_rows(
         pattern = _like_pattern(text)
         # The SQL is built from quoted column names only; the query is a bound parameter.
         total = int(_one(con.execute(f"SELECT count(*) FROM data WHERE {condition}", [pattern]).fetchone()))
+        # Numbered before filtering, so each match keeps its position in the file.
+        numbered = "(SELECT row_number() OVER () - 1 AS viewer_row_idx__, * FROM data)"
         rows = con.execute(
-            f"SELECT * FROM data WHERE {condition} LIMIT ? OFFSET ?",
+            f"SELECT * FROM {numbered} WHERE {condition} ORDER BY viewer_row_idx__ LIMIT ? OFFSET ?",
             [pattern, length, offset],
         ).fetchall()
-    return Page(columns, [[json_value(v) for v in row] for row in rows], offset, length, total)
+    values = [[json_value(v) for v in row[1:]] for row in rows]
+    return Page(columns, values, offset, length, total, indices=[int(row[0]) for row in rows])
 
 
 def _one(row: tuple[Any, ...] | None) -> Any:

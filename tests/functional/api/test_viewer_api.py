@@ -35,6 +35,7 @@ def test_rows_of_a_licensed_file_in_pages_like_the_hub(world, client) -> None:
     assert len(body["rows"]) == 100
     found = client.get(_file_path(world, file, "search") + "?q=W24", headers=key).get_json()
     assert found["num_rows_total"] == 11 and found["query"] == "W24"
+    assert found["rows"][0] == {"row_idx": 23, "row": {"id": 24, "word": "w24"}}
     views = world.session.exec(select(ViewEvent)).all()
     assert [(v.what, v.api_key_id is not None, v.user_id) for v in views] == [
         ("rows", True, None),

@@ -49,6 +49,8 @@ def test_types_pages_and_search_of_tables(tmp_path: Path, fmt: DataFormat) -> No
     assert page.rows[0] == [101, "Pune", 50.5]
     found = engine.search_rows(path, fmt, "oslO")
     assert found.total == 40 and all(row[1] == "Oslo" for row in found.rows)
+    # Each match keeps its position in the file (ids 3, 6, 9, ... are Oslo: rows 2, 5, 8, ...).
+    assert found.indices[:3] == [2, 5, 8] and found.to_dict()["rows"][0]["row_idx"] == 2
     # LIKE's wildcards are searched for as they are.
     assert engine.search_rows(path, fmt, "%").total == 0
     assert engine.search_rows(path, fmt, "_").total == 0

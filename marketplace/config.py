@@ -504,6 +504,23 @@ SETTINGS += (
     ),
 )
 
+# The data viewer (marketplace/viewer).
+SETTINGS += (
+    Setting(
+        "VIEWER_MAX_BYTES",
+        256 * 1024 * 1024,
+        "Largest file the data viewer reads on the fly (rows, search, statistics); larger files are only downloaded.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "VIEWER_TIMEOUT_SECONDS", 5, "Longest time one data viewer read (a page, a search) may take.", parse=_parse_int
+    ),
+    Setting("VIEWER_MAX_OFFSET", 1_000_000, "Highest row offset the data viewer pages to.", parse=_parse_int),
+    Setting(
+        "VIEWER_MEMORY_MB", 256, "Memory limit of one data viewer read (DuckDB spills beyond it).", parse=_parse_int
+    ),
+)
+
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 

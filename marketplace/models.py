@@ -16,6 +16,7 @@ from marketplace.licenses import models as licenses_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
 from marketplace.sso import models as sso_models
+from marketplace.viewer import models as viewer_models
 from marketplace.webhooks import models as webhooks_models
 from marketplace.withdrawals import models as withdrawals_models
 
@@ -36,6 +37,7 @@ __all__ = [
     "oauth_models",
     "orders_models",
     "sso_models",
+    "viewer_models",
     "webhooks_models",
     "withdrawals_models",
 ]

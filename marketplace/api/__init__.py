@@ -25,6 +25,7 @@ from marketplace.api.routes import (
     meta,
     orders,
     provider,
+    viewer,
     webhooks,
     withdrawals,
 )
@@ -45,6 +46,7 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    viewer,
 )
 
 

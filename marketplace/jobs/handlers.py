@@ -120,6 +120,12 @@ def _bucket_export_given_up(work: UnitOfWork, payload: dict[str, Any], reason: s
     give_up(work, payload, reason)
 
 
+def _viewer_stats(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.viewer.statistics import compute_job
+
+    compute_job(work, payload)
+
+
 HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.SEND_MAIL: JobSpec(_send_mail),
     JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
@@ -133,4 +139,5 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.VERIFY_UPLOAD: JobSpec(_verify_upload, on_give_up=_verify_upload_given_up),
     JobKind.WITHDRAWAL_SWEEP: JobSpec(_withdrawal_sweep),
     JobKind.BUCKET_EXPORT: JobSpec(_bucket_export, on_give_up=_bucket_export_given_up),
+    JobKind.VIEWER_STATS: JobSpec(_viewer_stats),
 }

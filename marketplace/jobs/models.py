@@ -33,6 +33,7 @@ class JobKind(enum.StrEnum):
     VERIFY_UPLOAD = "verify_upload"
     WITHDRAWAL_SWEEP = "withdrawal_sweep"
     BUCKET_EXPORT = "bucket_export"
+    VIEWER_STATS = "viewer_stats"
 
 
 class JobState(enum.StrEnum):

@@ -1,7 +1,7 @@
 """bucket exports: an organisation's S3-compatible destinations and the exports of licensed versions into them
 
 Revision ID: 0032_bucket_exports
-Revises: 0024_title_trigrams
+Revises: 0025_data_viewer
 Create Date: 2026-11-30
 
 New tables ``bucket_destination`` and ``bucket_export``; the job kind ``bucket_export`` joins the CHECK constraints
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0032_bucket_exports"
-down_revision: str | None = "0024_title_trigrams"
+down_revision: str | None = "0025_data_viewer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -33,6 +33,7 @@ JOB_KINDS = (
     "purge_expired",
     "verify_upload",
     "withdrawal_sweep",
+    "viewer_stats",
 )
 NEW_KIND = "bucket_export"
 EXPORT_STATES = ("queued", "running", "succeeded", "failed")

@@ -43,6 +43,7 @@ ENUMS = {
     "marketplace.oauth.errors": {"OAuthErrorCode"},
     "marketplace.orders.errors": {"OrderErrorCode"},
     "marketplace.sso.errors": {"SsoErrorCode"},
+    "marketplace.viewer.errors": {"ViewerErrorCode"},
     "marketplace.webhooks.errors": {"WebhookErrorCode"},
     "marketplace.withdrawals.errors": {"WithdrawalErrorCode"},
 }
@@ -60,6 +61,7 @@ SHARED = {
             "ExportErrorCode",
             "JobsErrorCode",
             "LicenseErrorCode",
+            "ViewerErrorCode",
             "WithdrawalErrorCode",
         },
         "a state change its state machine does not allow",

@@ -144,6 +144,12 @@ REQUIRED: dict[str, str] = {
     "GET /v1/withdrawal-notices": "withdrawals:read",
     "GET /v1/withdrawal-notices/{notice_id}": "withdrawals:read",
     "POST /v1/withdrawal-notices/{notice_id}/confirmation": "withdrawals:write",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/rows": "catalog:read",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/search": "catalog:read",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/statistics": "catalog:read",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/rows": "downloads",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/search": "downloads",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/statistics": "downloads",
 }
 
 
@@ -266,6 +272,8 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
     publish_listing(
         world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
     )
+    sample = catalog.add_sample(uow, seller, dataset, filename="preview.csv", content=b"id,text\n1,hello\n",
+                                media_type="text/csv")  # fmt: skip
     return Request(
         values={
             **contracts["values"],
@@ -283,6 +291,8 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
             "job_id": job.get_json()["id"],
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "sample_id": sample.id,
+            "file_id": world.objects["file"].id,
             "POST /v1/provider/datasets/{slug}/submit": {"slug": draft.slug},
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},
@@ -342,6 +352,8 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
             "GET /v1/webhooks/endpoints": "organisation=prov",
             "GET /v1/audit/entries": "organisation=buy",
             "GET /v1/audit/export": "organisation=buy",
+            "GET /v1/datasets/{slug}/samples/{sample_id}/search": "q=hello",
+            "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/search": "q=hello",
         },
     )
 

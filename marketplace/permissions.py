@@ -75,6 +75,8 @@ class Action(enum.StrEnum):
     AI_ACT_PACK_READ = "ai_act_pack:read"
     AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
     AUDIT_READ = "audit:read"
+    # Provider analytics (marketplace.analytics): views, checkouts, sales, downloads and revenue of its listings.
+    ANALYTICS_VIEW = "analytics:view"
 
 
 @dataclass(frozen=True)
@@ -424,6 +426,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
     # operators use the command line).
     Action.AUDIT_READ: _at_least(Role.ADMIN),
+    # A provider's analytics (target: the organisation, or one of its datasets) are its members' business; platform
+    # admins may look (never through an API credential).
+    Action.ANALYTICS_VIEW: _either(_member_of_owner, _platform_admin),
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

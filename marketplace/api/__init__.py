@@ -16,6 +16,7 @@ from marketplace.api.routes import (
     access,
     access_review,
     aiact,
+    analytics,
     audit,
     catalog,
     contracts,
@@ -43,6 +44,7 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    analytics,
 )
 
 

@@ -48,16 +48,20 @@ _AUTOMATED = re.compile(
 @dataclass(frozen=True)
 class Visit:
     """Who is looking, as far as counting needs to know: the user (if signed in), address, User-Agent, and the
-    browser's ``Sec-Purpose``/``Purpose`` header (``prefetch`` when the person did not ask for the page)."""
+    browser's ``Sec-Purpose``/``Purpose`` header (``prefetch`` when the person did not ask for the page), and the
+    HTTP method (a ``HEAD`` request shows nobody anything)."""
 
     user: User | None
     ip_address: str
     user_agent: str
     purpose: str = ""
+    method: str = "GET"
 
 
 def is_automated(visit: Visit) -> bool:
-    """True for a request no person asked for: no User-Agent, a known automated one, or a prefetch."""
+    """True for a request no person asked for: no User-Agent, a known automated one, a prefetch, or a ``HEAD``."""
+    if visit.method == "HEAD":
+        return True
     if "prefetch" in visit.purpose.lower() or "prerender" in visit.purpose.lower():
         return True
     agent = visit.user_agent.strip()

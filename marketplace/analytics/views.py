@@ -21,7 +21,7 @@ bp = Blueprint("analytics", __name__)
 def visit() -> recording.Visit:
     """The current request as a :class:`~marketplace.analytics.recording.Visit`."""
     purpose = request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or ""
-    return recording.Visit(current_user(), client_ip(), request.user_agent.string or "", purpose)
+    return recording.Visit(current_user(), client_ip(), request.user_agent.string or "", purpose, request.method)
 
 
 def _period() -> dict[str, Any]:

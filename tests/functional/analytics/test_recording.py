@@ -35,6 +35,7 @@ def test_a_listing_view_counts_once_per_visitor_and_window(app, client, world, c
                   "Mozilla/5.0 (compatible; bingbot/2.0)", "curl/8.5.0", "python-requests/2.32", ""):  # fmt: skip
         _view(client, agent)
     _view(client, "Mozilla/5.0 Brave", **{"Sec-Purpose": "prefetch"})
+    assert client.head("/datasets/speech", headers={"User-Agent": "Mozilla/5.0 Opera"}).status_code == 200
     assert _today(db_session, ListingView) == 2
     clock.now += timedelta(minutes=31)  # the next window
     _view(client)

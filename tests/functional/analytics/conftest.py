@@ -144,7 +144,7 @@ def _downloads(uow: UnitOfWork, dataset: Any, offer: Any, licensees: dict[str, A
         version="1.0.0",
         status=VersionStatus.PUBLISHED,
         published_at=NOW,
-        manifest_digest="sha256:" + "ab" * 32,
+        manifest_digest="ab" * 32,
     )
     files = [DatasetFileFactory(version=version, path=f"data/{n}.csv") for n in range(2)]
     grants = {name: licenses.issue_grant(uow, offer, licensee=org, acquired_by=None) for name, org in licensees.items()}

@@ -61,7 +61,7 @@ def line_chart(
             f"{round(left + i * step, 1)},{round(top + inner_h - inner_h * v / scale, 1)}" for i, v in enumerate(values)
         )
         parts.append(f'<polyline class="an-line {css}" points="{points}" data-series="{escape(name)}"/>')
-        x = left + index * 150
+        x = left + index * 170
         parts.append(f'<line class="an-line {css}" x1="{x}" y1="12" x2="{x + 18}" y2="12"/>')
         parts.append(f'<text class="an-label" x="{x + 22}" y="16">{escape(name)}</text>')
     parts.append(f'<text class="an-label" x="{left}" y="{height - 6}">{escape(labels[0])}</text>')

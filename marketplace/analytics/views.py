@@ -34,12 +34,19 @@ def _money(amount: int, currency: str) -> str:
 
 def _charts(report: Report) -> dict[str, Any]:
     labels = [row.first.isoformat() for row in report.funnel]
-    series = [(label, css, [getattr(row, name) for row in report.funnel]) for name, label, css in charts.SERIES]
     unit = "day" if report.period.bucket == "day" else "week"
-    funnel = charts.line_chart(
-        "funnel", f"Listing views, offer views, checkouts and sales per {unit}, last {report.period.days} days",
-        labels, series,
-    )  # fmt: skip
+    series = {name: (label, css, [getattr(row, name) for row in report.funnel]) for name, label, css in charts.SERIES}
+    # Views and orders differ by orders of magnitude: each pair gets its own scale, or sales would lie flat at zero.
+    funnel = [
+        charts.line_chart(
+            "views", f"Listing and offer views per {unit}, last {report.period.days} days", labels,
+            [series["listing_views"], series["offer_views"]],
+        ),
+        charts.line_chart(
+            "orders", f"Checkouts and sales per {unit}, last {report.period.days} days", labels,
+            [series["checkouts"], series["sales"]],
+        ),
+    ]  # fmt: skip
     currencies = sorted({row.currency for row in report.revenue})
     revenue = {
         currency: charts.bar_chart(
@@ -52,7 +59,7 @@ def _charts(report: Report) -> dict[str, Any]:
     downloads = charts.bar_chart(
         "downloads", "Downloads per licensee", [(d.licensee, d.downloads, str(d.downloads)) for d in report.downloads]
     )
-    return {"funnel_chart": funnel, "revenue_charts": revenue, "downloads_chart": downloads}
+    return {"funnel_charts": funnel, "revenue_charts": revenue, "downloads_chart": downloads}
 
 
 def _render(report: Report) -> str:

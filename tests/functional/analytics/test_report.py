@@ -100,8 +100,10 @@ def test_page_shows_totals_money_with_symbols_and_accessible_charts(client, worl
     page = client.get("/orgs/prov/analytics?days=30").get_data(as_text=True)
     for testid, figure in (("listing-views", 5), ("offer-views", 3), ("checkouts", 4), ("sales", 3)):
         assert f'data-testid="total-{testid}">{figure}</dd>' in page
-    assert '<title id="funnel-t">Listing views, offer views, checkouts and sales per day, last 30 days</title>' in page
-    assert "Totals: Listing views: 5, Offer views: 3, Checkouts: 4, Sales: 3." in page
+    assert '<title id="views-t">Listing and offer views per day, last 30 days</title>' in page
+    assert "2026-11-01 to 2026-11-30. Totals: Listing views: 5, Offer views: 3." in page
+    assert '<title id="orders-t">Checkouts and sales per day, last 30 days</title>' in page
+    assert "Totals: Checkouts: 4, Sales: 3." in page
     assert 'aria-labelledby="revenue-eur-t revenue-eur-d"' in page and "Speech: €1,125.00." in page
     assert "Speech: $450.00." in page  # each currency its own chart, never added to another
     assert "<td>€2,500.00</td>" in page and "<td>€1,250.00</td>" in page

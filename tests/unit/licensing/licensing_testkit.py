@@ -21,7 +21,7 @@ from licensing import (
 from licensing._iso import COUNTRY_NAMES, CURRENCIES
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-DIGEST = "ab" * 32
+DIGEST = "sha256:" + "ab" * 32
 ISSUER = "https://market.example"
 
 

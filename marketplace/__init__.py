@@ -198,6 +198,11 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.exports.views import bp as exports_bp
 
     app.register_blueprint(exports_bp)  # delivery into the licensee's own bucket
+    from marketplace.analytics.views import bp as analytics_bp
+    from marketplace.analytics.views import offer_viewed
+
+    app.register_blueprint(analytics_bp)  # the provider's analytics: funnel, downloads, revenue, CSV
+    csrf.exempt(offer_viewed)  # A count only, sent without a session; cross-site requests are not counted.
     _governed_access(app, context)
     _jobs(app, context)
 

@@ -3,6 +3,7 @@
 from marketplace.access import models as access_models
 from marketplace.accounts import models as accounts_models
 from marketplace.aiact import models as aiact_models
+from marketplace.analytics import models as analytics_models
 from marketplace.apikeys import models as apikeys_models
 from marketplace.audit import models as audit_models
 from marketplace.catalog import models as catalog_models
@@ -24,6 +25,7 @@ __all__ = [
     "access_models",
     "accounts_models",
     "aiact_models",
+    "analytics_models",
     "apikeys_models",
     "audit_models",
     "catalog_models",

@@ -79,6 +79,8 @@ class Action(enum.StrEnum):
     EXPORT_DESTINATION_MANAGE = "export_destination:manage"
     EXPORT_DESTINATION_USE = "export_destination:use"
     EXPORT_VIEW = "export:view"
+    # Provider analytics (marketplace.analytics): views, checkouts, sales, downloads and revenue of its listings.
+    ANALYTICS_VIEW = "analytics:view"
 
 
 @dataclass(frozen=True)
@@ -433,6 +435,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
     # operators use the command line).
     Action.AUDIT_READ: _at_least(Role.ADMIN),
+    # A provider's analytics (target: the organisation, or one of its datasets) are its members' business; platform
+    # admins may look (never through an API credential).
+    Action.ANALYTICS_VIEW: _either(_member_of_owner, _platform_admin),
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

@@ -16,6 +16,7 @@ from marketplace.api.routes import (
     access,
     access_review,
     aiact,
+    analytics,
     audit,
     catalog,
     contracts,
@@ -47,6 +48,7 @@ _ROUTE_MODULES = (
     withdrawals,
     audit,
     viewer,
+    analytics,
 )
 
 

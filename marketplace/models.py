@@ -12,6 +12,7 @@ from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
 from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
+from marketplace.notifications import models as notifications_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
 from marketplace.sso import models as sso_models
@@ -31,6 +32,7 @@ __all__ = [
     "delivery_models",
     "jobs_models",
     "licenses_models",
+    "notifications_models",
     "oauth_models",
     "orders_models",
     "sso_models",

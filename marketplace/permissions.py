@@ -75,6 +75,7 @@ class Action(enum.StrEnum):
     AI_ACT_PACK_READ = "ai_act_pack:read"
     AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
     AUDIT_READ = "audit:read"
+    NOTIFICATION_READ = "notification:read"
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,13 @@ def _published_pack(_session: Session, _user: User | None, target: Any) -> bool:
     return bool(target.dataset.is_public and target.version.is_published)
 
 
+def _notification_recipient(_session: Session, user: User, target: Any) -> bool:
+    """The person a notification was given to (not through an organisation's API credential)."""
+    delegation = _delegation.get()
+    personal = delegation is None or delegation.organisation_id is None
+    return target is not None and getattr(target, "recipient_id", None) == user.id and personal
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -424,6 +432,8 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
     # operators use the command line).
     Action.AUDIT_READ: _at_least(Role.ADMIN),
+    # A notification is its recipient's alone: nobody else reads or marks it, platform admins included.
+    Action.NOTIFICATION_READ: _notification_recipient,
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

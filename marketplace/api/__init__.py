@@ -22,6 +22,7 @@ from marketplace.api.routes import (
     custom,
     licenses,
     meta,
+    notifications,
     orders,
     provider,
     webhooks,
@@ -43,6 +44,7 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    notifications,
 )
 
 

@@ -143,6 +143,13 @@ def unread_count(session: Session, user: User | None) -> int:
 
 
 @dataclass(frozen=True)
+class Inbox:
+    """The target of "may this user read the notifications of ``recipient_id`` as a whole?"."""
+
+    recipient_id: int | None
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[Notification]
     page: int
@@ -152,7 +159,9 @@ class Page:
 
 
 def list_page(session: Session, user: User, page: int = 1, *, unread_only: bool = False) -> Page:
-    """One page of ``user``'s notifications, newest first (:data:`PER_PAGE` a page)."""
+    """One page of ``user``'s notifications, newest first (:data:`PER_PAGE` a page); not through an
+    organisation's API credential (notifications are personal)."""
+    require(session, user, Action.NOTIFICATION_READ, Inbox(user.id))
     where: list[Any] = [col(Notification.recipient_id) == user.id]
     if unread_only:
         where.append(col(Notification.read_at).is_(None))
@@ -191,6 +200,7 @@ def mark_read(uow: UnitOfWork, user: User | None, notification_id: int) -> Notif
 
 def mark_all_read(uow: UnitOfWork, user: User) -> int:
     """Mark every unread notification of ``user`` read; returns how many were."""
+    require(uow.session, user, Action.NOTIFICATION_READ, Inbox(user.id))
     result = uow.session.execute(
         sa.update(Notification)
         .where(col(Notification.recipient_id) == user.id, col(Notification.read_at).is_(None))

@@ -20,6 +20,9 @@ from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import utcnow
 from marketplace.delivery import services as uploads
 from marketplace.events import emit
+from marketplace.notifications import services as notices
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.models import Notification
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
@@ -136,6 +139,9 @@ REQUIRED: dict[str, str] = {
     "GET /v1/withdrawal-notices": "withdrawals:read",
     "GET /v1/withdrawal-notices/{notice_id}": "withdrawals:read",
     "POST /v1/withdrawal-notices/{notice_id}/confirmation": "withdrawals:write",
+    "GET /v1/notifications": "notifications",
+    "POST /v1/notifications/{notification_id}/read": "notifications",
+    "POST /v1/notifications/read-all": "notifications",
 }
 
 
@@ -253,6 +259,10 @@ def request_for(world, client, credentials) -> Request:
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
+    notices.deliver(uow, [world.people["buyer_admin"]], notices.Notice(NotificationKind.SALE, "A sale", "Paid."))
+    notification = world.session.exec(
+        select(Notification).where(Notification.recipient_id == world.people["buyer_admin"].id)
+    ).first()
     # A published listing whose AI Act documentation is complete but not yet signed off.
     publish_listing(
         world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
@@ -273,6 +283,7 @@ def request_for(world, client, credentials) -> Request:
             "job_id": job.get_json()["id"],
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "notification_id": notification.id,  # type: ignore[union-attr]
             "POST /v1/provider/datasets/{slug}/submit": {"slug": draft.slug},
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},

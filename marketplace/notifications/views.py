@@ -3,7 +3,7 @@ account settings; plus the bell's unread count for the page header. Views parse,
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, render_template, request
+from flask import Blueprint, Flask, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from marketplace.notifications import services
@@ -54,6 +54,7 @@ def preferences() -> str | WerkzeugResponse:
         chosen = {
             kind: services.Choice(in_site=f"{kind}:site" in request.form, by_mail=f"{kind}:mail" in request.form)
             for kind in NotificationKind
+            if kind.value in request.form.getlist("kind")  # the kinds the form showed; others keep their choice
         }
         services.save_preferences(uow(), user, chosen)
         flash("Your notification preferences are saved.", "success")
@@ -62,8 +63,7 @@ def preferences() -> str | WerkzeugResponse:
 
 
 def redirect_to_path(path: str) -> WerkzeugResponse:
-    from flask import redirect
-
+    """A redirect to a same-site ``path`` (anything else: the list)."""
     return redirect(safe_next(path, "/notifications"))
 
 

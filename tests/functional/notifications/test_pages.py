@@ -128,12 +128,15 @@ def test_preferences_page_saves_each_kind(app, db_session, market) -> None:  # n
     token = csrf_token(seller, "/settings/notifications")
     chosen = {f"{k}:site": "1" for k in NotificationKind} | {f"{k}:mail": "1" for k in NotificationKind}
     del chosen["sale:mail"], chosen["quote:site"], chosen["withdrawal:mail"]
-    response = seller.post("/settings/notifications", data={"csrf_token": token, **chosen})
+    assert 'value="listing_review"' not in page  # platform reviewers' kind: not shown to a provider
+    shown = [k.value for k in NotificationKind if k is not NotificationKind.LISTING_REVIEW]
+    response = seller.post("/settings/notifications", data={"csrf_token": token, "kind": shown, **chosen})
     assert response.status_code == 302
     saved = {p.kind: (p.in_site, p.by_mail) for p in db_session.exec(select(NotificationPreference)).all()}
     assert saved[NotificationKind.SALE] == (True, False)
     assert saved[NotificationKind.QUOTE] == (False, True)
     assert saved[NotificationKind.WITHDRAWAL] == (True, True)  # required: stays on
     assert saved[NotificationKind.ORDER] == (True, True)
+    assert NotificationKind.LISTING_REVIEW not in saved  # not on the form: left as it was
     again = seller.get("/settings/notifications").get_data(as_text=True)
     assert re.search(r'name="sale:mail" value="1"\s+aria-label', again)  # shown unchecked now

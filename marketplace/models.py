@@ -14,6 +14,7 @@ from marketplace.delivery import models as delivery_models
 from marketplace.exports import models as exports_models
 from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
+from marketplace.notifications import models as notifications_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
 from marketplace.sso import models as sso_models
@@ -36,6 +37,7 @@ __all__ = [
     "exports_models",
     "jobs_models",
     "licenses_models",
+    "notifications_models",
     "oauth_models",
     "orders_models",
     "sso_models",

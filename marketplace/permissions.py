@@ -81,6 +81,7 @@ class Action(enum.StrEnum):
     EXPORT_VIEW = "export:view"
     # Provider analytics (marketplace.analytics): views, checkouts, sales, downloads and revenue of its listings.
     ANALYTICS_VIEW = "analytics:view"
+    NOTIFICATION_READ = "notification:read"
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,13 @@ def _published_pack(_session: Session, _user: User | None, target: Any) -> bool:
     return bool(target.dataset.is_public and target.version.is_published)
 
 
+def _notification_recipient(_session: Session, user: User, target: Any) -> bool:
+    """The person a notification was given to (not through an organisation's API credential)."""
+    delegation = _delegation.get()
+    personal = delegation is None or delegation.organisation_id is None
+    return target is not None and getattr(target, "recipient_id", None) == user.id and personal
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -438,6 +446,8 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # A provider's analytics (target: the organisation, or one of its datasets) are its members' business; platform
     # admins may look (never through an API credential).
     Action.ANALYTICS_VIEW: _either(_member_of_owner, _platform_admin),
+    # A notification is its recipient's alone: nobody else reads or marks it, platform admins included.
+    Action.NOTIFICATION_READ: _notification_recipient,
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

@@ -24,6 +24,7 @@ from marketplace.api.routes import (
     exports,
     licenses,
     meta,
+    notifications,
     orders,
     provider,
     viewer,
@@ -49,6 +50,7 @@ _ROUTE_MODULES = (
     audit,
     viewer,
     analytics,
+    notifications,
 )
 
 

@@ -17,6 +17,7 @@ WITHDRAWALS_READ = "withdrawals:read"
 WITHDRAWALS_WRITE = "withdrawals:write"
 AUDIT_READ = "audit:read"
 ANALYTICS_READ = "analytics:read"
+NOTIFICATIONS = "notifications"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -42,6 +43,8 @@ SCOPES: dict[str, str] = {
     AUDIT_READ: "Organisation admins: read and export the organisation's tamper-evident audit log (JSON Lines).",
     ANALYTICS_READ: "Providers: read the analytics of the organisation's listings (views, checkouts, sales, revenue, "
     "downloads).",
+    NOTIFICATIONS: "Read your own notifications and mark them read (a personal credential: an organisation's "
+    "credential reaches no one's notifications).",
 }
 
 

@@ -52,8 +52,10 @@ def _webhook_delivery(work: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def _grant_expiry(work: UnitOfWork, payload: dict[str, Any]) -> None:
     from marketplace.licenses.expiry import expire_ended
+    from marketplace.notifications.expiring import notify_expiring_licenses
 
     expire_ended(work)
+    notify_expiring_licenses(work)
 
 
 def _access_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:

@@ -48,6 +48,7 @@ ALL_SCOPES = [
     "withdrawals:write",
     "audit:read",
     "analytics:read",
+    "notifications",
 ]
 
 

@@ -20,6 +20,9 @@ from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import utcnow
 from marketplace.delivery import services as uploads
 from marketplace.events import emit
+from marketplace.notifications import services as notices
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.models import Notification
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
 from tests.contract.storage.conftest import s3rver_endpoint  # noqa: F401 (a fixture)
@@ -151,6 +154,9 @@ REQUIRED: dict[str, str] = {
     "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/rows": "downloads",
     "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/search": "downloads",
     "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/statistics": "downloads",
+    "GET /v1/notifications": "notifications",
+    "POST /v1/notifications/{notification_id}/read": "notifications",
+    "POST /v1/notifications/read-all": "notifications",
 }
 
 
@@ -269,6 +275,10 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
     exports = exports_for_matrix(world, s3rver_endpoint)
+    notices.deliver(uow, [world.people["buyer_admin"]], notices.Notice(NotificationKind.SALE, "A sale", "Paid."))
+    notification = world.session.exec(
+        select(Notification).where(Notification.recipient_id == world.people["buyer_admin"].id)
+    ).first()
     # A published listing whose AI Act documentation is complete but not yet signed off.
     publish_listing(
         world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
@@ -295,6 +305,7 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
             "delivery_id": delivery.id,
             "sample_id": sample.id,
             "file_id": world.objects["file"].id,
+            "notification_id": notification.id,  # type: ignore[union-attr]
             "POST /v1/provider/datasets/{slug}/submit": {"slug": draft.slug},
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},

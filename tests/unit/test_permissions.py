@@ -19,6 +19,7 @@ from marketplace.catalog.vocab import DatasetStatus, Modality, VersionStatus
 from marketplace.custom.models import Contract, DataRequest, Quote, RequestInvitation, Thread, Visibility, VolumeUnit
 from marketplace.custom.states import RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
+from marketplace.exports.models import BucketDestination, BucketExport
 from marketplace.licenses.models import Grant, Offer
 from marketplace.notifications.models import Notification
 from marketplace.orders.models import Order, OrderLine
@@ -185,6 +186,15 @@ analytics:view          other_org   -         -        -      -     -     -
 notification:read       none        -         -        y      -     -     -
 notification:read       same_org    -         -        -      -     -     -
 notification:read       other_org   -         -        -      -     -     -
+export_destination:manage none        -         -        -      y     y     -
+export_destination:manage same_org    -         -        -      y     y     -
+export_destination:manage other_org   -         -        -      -     -     -
+export_destination:use  none        -         -        y      y     y     -
+export_destination:use  same_org    -         -        y      y     y     -
+export_destination:use  other_org   -         -        -      -     -     -
+export:view             none        -         -        y      y     y     -
+export:view             same_org    -         -        y      y     y     -
+export:view             other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -243,6 +253,9 @@ TARGETS: dict[Action, str] = {
     Action.AI_ACT_SIGN_OFF: "dataset",
     Action.AUDIT_READ: "org",
     Action.ANALYTICS_VIEW: "org",
+    Action.EXPORT_DESTINATION_MANAGE: "org",
+    Action.EXPORT_DESTINATION_USE: "destination",
+    Action.EXPORT_VIEW: "export",
     # A notification given to the member alone: nobody else (admins and platform admins included) reads it, nor
     # the member through an organisation's API credential.
     Action.NOTIFICATION_READ: "notification_of_member",
@@ -310,6 +323,12 @@ def cast(db_session: Session) -> dict[str, Any]:
         "withdrawal_notice": WithdrawalNotice(licensee_org_id=acme.id, provider_org_id=third.id),
         "draft_pack": DatasetVersionTarget(dataset, DatasetVersion(dataset_id=dataset.id, version="1.0.0")),
         "notification_of_member": Notification(recipient_id=people["member"].id),  # type: ignore[union-attr]
+        "destination": BucketDestination(
+            organisation_id=acme.id, name="Lake", bucket="lake", access_key_id="a", secret_ciphertext="x"
+        ),
+        "export": BucketExport(
+            grant_id="g", licensee_org_id=acme.id, destination_location="s3://lake/", version_label="1"
+        ),
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 

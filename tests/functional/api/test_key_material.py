@@ -21,6 +21,8 @@ from marketplace.apikeys import tokens
 from marketplace.apikeys.models import ApiKey
 from marketplace.crypto import LEGACY_ID, SecretUnreadable, key_id_of, legacy_pepper, new_encryption_key, new_pepper
 from marketplace.db import utcnow
+from marketplace.exports import destinations
+from marketplace.exports.models import BucketDestination
 from marketplace.oauth.models import OAuthClient
 from marketplace.reencrypt import reencrypt_all
 from marketplace.sso import services as sso
@@ -149,7 +151,19 @@ def _ciphertexts(db_session) -> list[str]:
     for endpoint in db_session.exec(select(WebhookEndpoint)).all():
         found += [c for c in (endpoint.secret_ciphertext, endpoint.previous_secret_ciphertext) if c]
     found += [c.client_secret_ciphertext for c in db_session.exec(select(SsoConnection)).all()]
+    found += [d.secret_ciphertext for d in db_session.exec(select(BucketDestination)).all()]
     return found
+
+
+def _destination(world, secret: str) -> BucketDestination:  # type: ignore[no-untyped-def]
+    """A bucket destination of the buyer, its secret access key sealed as the app seals it (no bucket is reached)."""
+    row = BucketDestination(
+        organisation_id=world.orgs["buy"].id, name="Lake", bucket="lake", access_key_id="AKIA",
+        secret_ciphertext=destinations.secret_box(world.app.config).encrypt(secret),
+    )  # fmt: skip
+    world.session.add(row)
+    world.session.flush()
+    return row
 
 
 def test_rotate_encryption_moves_every_secret_to_the_writing_key_in_batches(
@@ -158,6 +172,7 @@ def test_rotate_encryption_moves_every_secret_to_the_writing_key_in_batches(
     endpoints = [_endpoint(world, f"http://127.0.0.1:1/hook{n}") for n in range(3)]
     rotated_secret = webhooks.rotate_secret(work(world.app, db_session), world.people["seller"], endpoints[0][0])
     _sso_connection(world, "sso-secret")
+    _destination(world, "bucket-secret")
     # One secret from before the key ring (sealed with the SECRET_KEY-derived key).
     endpoints[2][0].secret_ciphertext = legacy_seal(world.app.config["SECRET_KEY"], "whsec_legacy")
     db_session.add(endpoints[2][0])
@@ -174,7 +189,12 @@ def test_rotate_encryption_moves_every_secret_to_the_writing_key_in_batches(
         "webhook endpoints: 3/3",
         "SSO connections: 0/1",
     ]
-    assert lines[4:] == ["SSO connections: 1/1", "re-encrypted 4 row(s) under key k2"]
+    assert lines[4:] == [
+        "SSO connections: 1/1",
+        "bucket destinations: 0/1",
+        "bucket destinations: 1/1",
+        "re-encrypted 5 row(s) under key k2",
+    ]
     assert {key_id_of(c) for c in _ciphertexts(db_session)} == {"k2"}
 
     again = both.test_cli_runner().invoke(args=["keys", "rotate-encryption"])
@@ -192,6 +212,8 @@ def test_rotate_encryption_moves_every_secret_to_the_writing_key_in_batches(
         "whsec_legacy"
     ]
     assert sso.client_secret(only_k2.config, db_session.exec(select(SsoConnection)).one()) == "sso-secret"
+    sealed = db_session.exec(select(BucketDestination)).one().secret_ciphertext
+    assert destinations.secret_box(only_k2.config).decrypt(sealed) == "bucket-secret"
 
 
 def test_rotate_encryption_resumes_after_an_interruption_and_reports_unreadable_rows(
@@ -214,7 +236,8 @@ def test_rotate_encryption_resumes_after_an_interruption_and_reports_unreadable_
 
     seen: list[tuple[str, int, int]] = []
     outcome = reencrypt_all(database, context, batch_size=2, progress=lambda *p: seen.append(p))
-    assert outcome.reencrypted == {"webhook endpoints": 1, "SSO connections": 0} and not outcome.unreadable
+    assert outcome.reencrypted == {"webhook endpoints": 1, "SSO connections": 0, "bucket destinations": 0}
+    assert not outcome.unreadable
     assert seen[:2] == [("webhook endpoints", 0, 1), ("webhook endpoints", 1, 1)]
     assert {key_id_of(c) for c in _ciphertexts(db_session)} == {"k2"}
 

@@ -25,6 +25,10 @@ def posted_overrides(original: Mapping[str, Any], license_id: str) -> dict[str, 
     template_terms = terms_of_license(license_id)
     if template_terms is None or not has_term_inputs(original):
         return {}
+    if original.get("terms_of") != license_id:
+        raise ValidationError(
+            {"license_id": ["the terms shown were another license's; check this license's terms below and send again"]}
+        )
 
     def getlist(name: str) -> list[str]:
         value = original.get(name)

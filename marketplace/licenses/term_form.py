@@ -213,3 +213,28 @@ def overrides_from_form(
 def has_term_inputs(form: Mapping[str, Any]) -> bool:
     """Whether a posted form carries the structured terms inputs (every terms form posts the warranty select)."""
     return f"{PREFIX}warranty" in form
+
+
+def render_values(
+    form: Mapping[str, Any], license_id: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the term inputs show for ``license_id``: what was posted for that license, else its terms with
+    ``overrides`` applied. Returns the template context ``terms_of`` and ``term_values``."""
+    if has_term_inputs(form) and form.get("terms_of") == license_id:
+        return {"terms_of": license_id, "term_values": {k: v for k, v in form.items() if k.startswith(PREFIX)}}
+    terms = terms_of_license(license_id)
+    if terms is None:
+        return {"terms_of": license_id, "term_values": {}}
+    try:
+        shown = terms.with_overrides(dict(overrides or {}))
+    except licensing.LicensingError:
+        shown = terms
+    return {"terms_of": license_id, "term_values": form_values(shown)}
+
+
+def register_template_helpers(app: Any) -> None:
+    """``terms_for(form, license_id, overrides)`` (see :func:`render_values`) and the inputs' choices, for the
+    ``terms_fields`` macro of ``licenses/_terms_fields.html``."""
+    app.add_template_global(render_values, "terms_for")
+    app.add_template_global(ENUM_CHOICES, "term_choices")
+    app.add_template_global(USE_CHOICES, "use_choices")

@@ -158,7 +158,7 @@ def test_a_declared_manifest_is_what_uploads_are_checked_against(client, shop, d
     assert browser.start("x.bin", 6).status_code == 422
     result = browser.upload("x.bin", b"12345")
     assert result["error"]["code"] == "upload_verification_failed"
-    assert "manifest declares" in result["error"]["message"]
+    assert "the file's SHA-256 differs from the manifest" in result["error"]["message"]
 
 
 def test_publishing_waits_for_every_file_on_both_publish_paths(client, shop, db_session) -> None:

@@ -12,7 +12,7 @@ from marketplace.licenses.models import Offer
 from tests.factories import PASSWORD
 from tests.functional import test_licenses
 from tests.functional.test_licenses import _create_offer, _terms
-from tests.helpers import log_in
+from tests.helpers import log_in, post_form
 
 market = test_licenses.market  # the same provider, buyer and published dataset as the license tests
 
@@ -102,3 +102,29 @@ def test_the_new_organisation_form_takes_its_kind_from_the_link(client, market, 
     assert re.search(rf'<option value="{selected}"\s+selected>', page)
     other = "buyer" if selected == "provider" else "provider"
     assert not re.search(rf'<option value="{other}"\s+selected>', page)
+
+
+def test_the_modality_section_shows_only_the_chosen_modality(client, market) -> None:
+    log_in(client, "seller@example.org", PASSWORD)
+    path = "/datasets/speech-corpus/edit/modality"
+    saved = post_form(client, path, {"modality": "audio", "modality_details.audio.hours": "12"}, token_from=path)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:1500]
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r'data-testid="modality-audio"\s*>', page)
+    for other in ("text", "image", "video", "sensor"):
+        assert re.search(rf'data-testid="modality-{other}"\s*hidden disabled>', page), other
+    assert re.search(r'name="modality_details.audio.hours" type="number" value="12(\.0)?"', page)
+    multimodal = post_form(client, path, {"modality": "multimodal"}, token_from=path)
+    assert multimodal.status_code == 302
+    page = client.get(path).get_data(as_text=True)
+    assert "hidden disabled>" not in page
+
+
+def test_a_new_api_key_has_a_copy_button_and_stays_selectable(client, market) -> None:
+    log_in(client, "seller@example.org", PASSWORD)
+    form = {"name": "ci", "owner": "user", "scopes": "catalog:read", "environment": "live"}
+    response = post_form(client, "/settings/api/keys", form, token_from="/settings/api")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 201, page[:2000]
+    assert 'data-copy-target="new-secret-value"' in page
+    assert re.search(r'<code class="wrap selectable" id="new-secret-value"', page)

@@ -163,6 +163,8 @@ FIELD_LABELS: dict[str, str] = {
     "sha256": "SHA-256",
     "size_bytes": "Size",
     "confirm_empty": "Upload an empty file",
+    "_schema": "This form",
+    "body": "The request",
 }
 FIELD_LABELS.update({f"ai_act.{key}": label for key, label in _AI_ACT.items()})
 FIELD_LABELS.update(

@@ -128,3 +128,25 @@ def test_a_new_api_key_has_a_copy_button_and_stays_selectable(client, market) ->
     assert response.status_code == 201, page[:2000]
     assert 'data-copy-target="new-secret-value"' in page
     assert re.search(r'<code class="wrap selectable" id="new-secret-value"', page)
+
+
+def test_an_incomplete_listing_is_refused_naming_fields_in_words(client, market, db_session) -> None:
+    from marketplace.catalog.vocab import DatasetStatus
+    from tests.factories import DatasetFactory
+
+    DatasetFactory(
+        organisation=market["provider"],
+        slug="half-done",
+        title="Half done",
+        status=DatasetStatus.DRAFT,
+        published_at=None,
+    )
+    db_session.flush()
+    log_in(client, "seller@example.org", PASSWORD)
+    response = post_form(client, "/datasets/half-done/submit", {}, token_from="/datasets/half-done/manage")
+    page = response.get_data(as_text=True)
+    if response.status_code == 302:
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "not complete yet" in page
+    assert "Design choices" in page
+    _assert_speaks_plainly(page)

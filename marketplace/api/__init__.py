@@ -20,10 +20,12 @@ from marketplace.api.routes import (
     catalog,
     contracts,
     custom,
+    exports,
     licenses,
     meta,
     orders,
     provider,
+    viewer,
     webhooks,
     withdrawals,
 )
@@ -35,6 +37,7 @@ _ROUTE_MODULES = (
     aiact,
     orders,
     licenses,
+    exports,
     provider,
     webhooks,
     access,
@@ -43,6 +46,7 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    viewer,
 )
 
 

@@ -157,6 +157,8 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.custom.views import bp as custom_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
+    from marketplace.labels import register_template_helpers as register_label_helpers
+    from marketplace.licenses.term_form import register_template_helpers as register_term_helpers
     from marketplace.licenses.views import bp as licenses_bp
     from marketplace.oauth.server import bp as oauth_bp
     from marketplace.orders.views import bp as orders_bp
@@ -179,6 +181,8 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(contracts_bp)  # contracts: pay, deliver, review, escalate, decide
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
     register_order_helpers(app)
+    register_label_helpers(app)  # |state and |field_label: states and field names in words
+    register_term_helpers(app)  # one input per license term on offer, request and quote forms
     init_delivery(app)
     init_webhooks(app, app.extensions["marketplace.db"], context)  # event subscriber, pages, delivery worker
     init_sso(app)

@@ -21,6 +21,7 @@ from marketplace.accounts.models import User
 from marketplace.db import Database, ServiceContext, UnitOfWork, limit_statement_time, read_only_on_sqlite
 from marketplace.errors import NotAuthenticated, ValidationFailed
 from marketplace.forms import field_problems
+from marketplace.labels import describe_problems
 from marketplace.logs import identify
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,7 +133,7 @@ def parse(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
         return cast(dict[str, Any], schema.load(dict(data)))
     except MarshmallowError as exc:
         details = field_problems(exc, schema, whole="_schema")
-        summary = "; ".join(f"{d.field}: {d.message}" for d in details)
+        summary = describe_problems(details)
         raise ValidationFailed(message=f"Please correct the form: {summary}", details=details) from exc
 
 

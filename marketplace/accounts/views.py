@@ -209,7 +209,9 @@ def organisations() -> ViewResult:
 def new_organisation() -> ViewResult:
     context: dict[str, Any] = {"kinds": list(OrgKind)}
     if request.method == "GET":
-        return render_template("orgs/new.html", form={}, **context)
+        kind = request.args.get("kind", "")  # a link such as "become a provider" asks for ?kind=provider
+        form = {"kind": kind} if kind in {k.value for k in OrgKind} else {}
+        return render_template("orgs/new.html", form=form, **context)
     data = form_data()
     try:
         fields = parse(schemas.CreateOrganisationSchema(), data)

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from marshmallow import ValidationError as MarshmallowError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from licensing.money import is_currency
 from marketplace.access.pages import dataset_access, provider_median_hours
 from marketplace.accounts.services import get_organisation
 from marketplace.aiact.services import packs_of
@@ -26,6 +27,7 @@ from marketplace.catalog.schemas import (
     SECTION_FIELDS,
     SECTION_TITLES,
     SECTIONS,
+    SERVICE_SECTION,
     CreateDatasetSchema,
     ImportFormSchema,
     ReasonSchema,
@@ -34,10 +36,11 @@ from marketplace.catalog.schemas import (
     sections_for,
 )
 from marketplace.delivery.views import dataset_delivery
-from marketplace.errors import BadRequest, Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.errors import BadRequest, Conflict, DomainError, FieldProblem, NotFound, ValidationFailed
 from marketplace.forms import field_problems
 from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.views import dataset_offers
+from marketplace.money import MoneyInputError, input_value, parse_amount
 from marketplace.permissions import Action, can
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
@@ -315,7 +318,28 @@ def _form_values(record: dict[str, Any]) -> dict[str, Any]:
             values[name] = "true" if value else "false"
         else:
             values[name] = value if isinstance(value, list) else str(value)
+    for name in ("service_price_min", "service_price_max"):  # typed and shown in major units of the currency
+        if record.get(name) is not None:
+            values[name] = input_value(record[name], record.get("service_price_currency"))
     return values
+
+
+def _service_prices(flat: dict[str, Any]) -> None:
+    """The service section's prices, typed in major units, as minor units (in place); bad ones name the field."""
+    currency = str(flat.get("service_price_currency") or "").strip().upper() or "EUR"
+    if not is_currency(currency):
+        return  # the record's schema names the currency; nothing is saved
+    problems = []
+    for name, label in (("service_price_min", "Lowest price"), ("service_price_max", "Highest price")):
+        text = str(flat.get(name) or "").strip()
+        if not text:
+            continue
+        try:
+            flat[name] = str(parse_amount(text, currency, label))
+        except MoneyInputError as error:
+            problems.append(FieldProblem(name if error.label == label else "service_price_currency", error.reason))
+    if problems:
+        raise ValidationFailed(message="Please correct the highlighted fields.", details=problems)
 
 
 def _posted_record(section: str) -> dict[str, Any]:
@@ -328,6 +352,8 @@ def _posted_record(section: str) -> dict[str, Any]:
             flat[key] = request.form.getlist(key)
         else:
             flat[key] = request.form.get(key, "")
+    if section == SERVICE_SECTION:
+        _service_prices(flat)
     try:
         nested = unflatten(flat, split=lambda v: v.split(","))
     except Exception as exc:  # a malformed field name cannot come from our form

@@ -15,12 +15,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-import licensing
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.custom import escrow, forms, milestones, pages, settlement
 from marketplace.custom.models import Contract, Milestone
 from marketplace.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from marketplace.money import MoneyInputError, parse_amount
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
 bp = Blueprint("contracts", __name__)
@@ -159,11 +159,10 @@ def decide(contract_id: int, position: int) -> ViewResult:
     try:
         payout = None
         if decision is settlement.Decision.SPLIT:
-            text = str(data.get("payout_amount") or "").replace(",", "").strip()
             try:
-                payout = licensing.Money.parse(text, contract.currency).amount
-            except licensing.LicensingError as error:
-                raise ValidationFailed.for_field("payout_amount", f"the provider's share: {error.message}") from error
+                payout = parse_amount(str(data.get("payout_amount") or ""), contract.currency, "the provider's share")
+            except MoneyInputError as error:
+                raise ValidationFailed.for_field("payout_amount", error.message) from error
         settlement.decide_escalation(
             uow(), require_user(), contract, milestone, decision=decision,
             reason=str(data.get("reason") or ""), payout_amount=payout,

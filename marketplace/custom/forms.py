@@ -2,14 +2,13 @@
 service input (:mod:`marketplace.custom.schemas`).
 
 People type money in major units with the currency ("12,500.00 EUR"): these schemas convert it to integer minor
-units with :meth:`licensing.Money.parse` (no floats). Form fields carry the service's field names (dotted for
+units with :func:`marketplace.money.parse_amount` (no floats). Form fields carry the service's field names (dotted for
 nested ones: ``quality.agreement_min``, ``milestones.2.amount``), so an error the service reports lands next to the
 input it is about. Comma-separated lists (languages, regions) are split here; checkbox groups arrive as lists.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -20,6 +19,8 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 import licensing
 from marketplace.custom.schemas import MAX_MILESTONES
 from marketplace.forms import FormSchema
+from marketplace.licenses.schemas import posted_overrides
+from marketplace.money import MoneyInputError, parse_amount
 
 #: Form fields whose inputs are checkbox groups (read with ``getlist``).
 REQUEST_CHECKBOX_FIELDS = ("tasks", "personal_data.special_categories", "personal_data.deidentification")
@@ -35,9 +36,9 @@ _Form = FormSchema  # unknown fields dropped, a blank input is "not given" (mark
 
 def _money(text: str, currency: str, field_name: str, label: str) -> int:
     try:
-        return licensing.Money.parse(text.replace(",", "").strip(), currency).amount
-    except licensing.LicensingError as error:
-        raise ValidationError({field_name: [f"{label}: {error.message}"]}) from error
+        return parse_amount(text, currency, label)
+    except MoneyInputError as error:
+        raise ValidationError({field_name: [error.message]}) from error
 
 
 def _currency_of(data: Mapping[str, Any]) -> str:
@@ -49,18 +50,6 @@ def _currency_of(data: Mapping[str, Any]) -> str:
 
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
-def _overrides(text: str | None) -> dict[str, Any]:
-    if not (text or "").strip():
-        return {}
-    try:
-        parsed = json.loads(text or "")
-    except json.JSONDecodeError as error:
-        raise ValidationError({"license_overrides": [f"is not valid JSON ({error.msg})"]}) from error
-    if not isinstance(parsed, dict):
-        raise ValidationError({"license_overrides": ["write the changed terms as a JSON object"]})
-    return parsed
 
 
 _REQUIRED: dict[str, str | list[Any] | dict[Any, Any]] = {"required": "fill this in"}
@@ -92,7 +81,6 @@ class RequestFormSchema(_Form):
     personal_data_notes = fields.String(data_key="personal_data.notes", load_default="")
     ai_act_documentation = fields.String(load_default="")
     license_id = fields.String(required=True, error_messages={"required": "choose the license you want"})
-    license_overrides = fields.String(load_default="")
     budget_min = fields.String(required=True, error_messages={"required": "give the least you would pay"})
     budget_max = fields.String(required=True, error_messages={"required": "give the most you would pay"})
     currency = fields.String(load_default="EUR")
@@ -100,8 +88,8 @@ class RequestFormSchema(_Form):
     visibility = fields.String(load_default="open")
     show_buyer_name = fields.String(load_default="")
 
-    @post_load
-    def _to_service_input(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    @post_load(pass_original=True)
+    def _to_service_input(self, data: dict[str, Any], original: Mapping[str, Any], **_: Any) -> dict[str, Any]:
         currency = _currency_of(data)
         volume = data["volume_amount"].replace(",", "").strip()
         if not volume.isdigit():
@@ -130,7 +118,7 @@ class RequestFormSchema(_Form):
             },
             "ai_act_documentation": data["ai_act_documentation"].lower() in _YES,
             "license_id": data["license_id"].strip(),
-            "license_overrides": _overrides(data["license_overrides"]),
+            "license_overrides": posted_overrides(original, data["license_id"].strip()),
             "budget_min": _money(data["budget_min"], currency, "budget_min", "the least you would pay"),
             "budget_max": _money(data["budget_max"], currency, "budget_max", "the most you would pay"),
             "currency": currency,
@@ -177,7 +165,6 @@ class QuoteFormSchema(_Form):
     currency = fields.String(load_default="EUR")
     payment_plan = fields.String(required=True, error_messages={"required": "choose how the buyer pays"})
     license_id = fields.String(required=True, error_messages={"required": "choose the license you propose"})
-    license_overrides = fields.String(load_default="")
     valid_until = fields.Date(
         required=True, error_messages={"required": "say until when the quote stands", "invalid": "pick a date"}
     )
@@ -208,9 +195,9 @@ class QuoteFormSchema(_Form):
             except ValueError:
                 problems[f"milestones.{index}.due_date"] = ["pick a due date"]
             try:
-                item["amount"] = licensing.Money.parse(row.get("amount", "").replace(",", "").strip(), currency).amount
-            except licensing.LicensingError as error:
-                problems[f"milestones.{index}.amount"] = [f"the amount: {error.message}"]
+                item["amount"] = parse_amount(row.get("amount", ""), currency, "the amount")
+            except MoneyInputError as error:
+                problems[f"milestones.{index}.amount"] = [error.message]
             milestones.append(item)
         if problems:
             raise ValidationError(problems)
@@ -231,7 +218,7 @@ class QuoteFormSchema(_Form):
             "payment_plan": data["payment_plan"],
             "milestones": milestones,
             "license_id": data["license_id"].strip(),
-            "license_overrides": _overrides(data["license_overrides"]),
+            "license_overrides": posted_overrides(original, data["license_id"].strip()),
             "valid_until": f"{data['valid_until'].isoformat()}T23:59:59+00:00",
             "message": data["message"],
         }

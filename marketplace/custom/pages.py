@@ -270,10 +270,10 @@ def quote_form_context(session: Session, user: User, request_id: int) -> dict[st
     return {"request": request, "quote": standing, "provider_orgs": orgs}
 
 
-def quote_form_values(session: Session, quote: Quote) -> dict[str, str]:
+def quote_form_values(session: Session, quote: Quote) -> dict[str, Any]:
     """A standing quote as the form's values (money back in major units), to revise it."""
     revision = quotes.current_revision(session, quote)
-    values: dict[str, str] = {
+    values: dict[str, Any] = {
         "price_amount": licensing.Money(revision.price_amount, revision.currency).decimal_string(),
         "currency": revision.currency,
         "payment_plan": revision.payment_plan.value,
@@ -281,10 +281,7 @@ def quote_form_values(session: Session, quote: Quote) -> dict[str, str]:
         "valid_until": revision.valid_until.date().isoformat(),
         "message": revision.message,
     }
-    if revision.license_overrides:
-        import json
-
-        values["license_overrides"] = json.dumps(revision.license_overrides, indent=2)
+    values["license_overrides"] = dict(revision.license_overrides or {})  # shown through one input per term
     for index, item in enumerate(quotes.revision_milestones(session, revision)):
         values.update(
             {
@@ -300,8 +297,6 @@ def quote_form_values(session: Session, quote: Quote) -> dict[str, str]:
 
 def request_form_values(request: DataRequest) -> dict[str, Any]:
     """A request's specification as the form's values (budget in major units, lists joined with commas)."""
-    import json
-
     quality, personal = request.quality or {}, request.personal_data or {}
     values: dict[str, Any] = {
         "title": request.title,
@@ -318,7 +313,7 @@ def request_form_values(request: DataRequest) -> dict[str, Any]:
         "personal_data.notes": personal.get("notes") or "",
         "ai_act_documentation": "on" if request.ai_act_documentation else "",
         "license_id": request.license_id,
-        "license_overrides": json.dumps(request.license_overrides, indent=2) if request.license_overrides else "",
+        "license_overrides": dict(request.license_overrides or {}),  # shown through one input per term
         "budget_min": licensing.Money(request.budget_min, request.currency).decimal_string(),
         "budget_max": licensing.Money(request.budget_max, request.currency).decimal_string(),
         "currency": request.currency,

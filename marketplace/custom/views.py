@@ -13,10 +13,12 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import licensing
+from licensing.terms import FIELD_NAMES as TERM_NAMES
 from marketplace.catalog import vocab
 from marketplace.custom import access, contracts, forms, pages, quotes, requests, threads
 from marketplace.custom.models import PaymentPlan, Visibility, VolumeUnit
 from marketplace.errors import DomainError, NotFound, ValidationFailed
+from marketplace.labels import describe_problems
 from marketplace.web import current_user, discard_changes, form_data, login_required, parse, require_user, uow
 
 bp = Blueprint("custom", __name__)
@@ -25,13 +27,19 @@ ViewResult = str | WerkzeugResponse | tuple[str, int]
 
 
 def _errors(error: DomainError) -> dict[str, Any]:
-    fields = error.field_messages() if isinstance(error, ValidationFailed) else {}
-    return {"error": error.message, "field_errors": fields}
+    if not isinstance(error, ValidationFailed):
+        return {"error": error.message, "field_errors": {}}
+    fields: dict[str, str] = {}
+    for name, message in error.field_messages().items():
+        term = name.removeprefix("license_overrides.")
+        fields[f"terms.{term}" if term.split(".")[0] in TERM_NAMES else name] = message
+    summary = "Please correct the form: " + describe_problems(error.details) if error.details else error.message
+    return {"error": summary, "field_errors": fields}
 
 
 def _posted(checkbox_fields: tuple[str, ...] = ()) -> dict[str, Any]:
     data = form_data()
-    for name in checkbox_fields:
+    for name in (*checkbox_fields, "terms.permitted_uses"):
         data[name] = request.form.getlist(name)
     return data
 
@@ -243,7 +251,7 @@ def quote_form(request_id: int) -> ViewResult:
             pages.quote_form_values(uow().session, standing) if standing else {"currency": context["request"].currency}
         )
         return render_template("custom/quote_form.html", form=form, rows=_row_count(form), **context)
-    data = forms.compact_quote_form(form_data())
+    data = forms.compact_quote_form(_posted())
     try:
         loaded = parse(forms.QuoteFormSchema(), data)
         if standing is None:

@@ -14,6 +14,8 @@ class StartUploadSchema(FormSchema):
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     media_type = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
     sha256 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    # The person ticked "Upload an empty file": without it the browser's empty file is refused (usually a mistake).
+    confirm_empty = fields.Boolean(load_default=False)
 
 
 class PartLinksSchema(FormSchema):

@@ -150,7 +150,7 @@ def _check_declared(session: Session, version: DatasetVersion, wanted: _Wanted) 
             "size", f"the version's manifest declares {declared.size_bytes} bytes for {wanted.path}, not {wanted.size}"
         )
     if wanted.sha256 and declared.sha256 != wanted.sha256:
-        raise ValidationFailed.for_field("sha256", f"the version's manifest declares another SHA-256 for {wanted.path}")
+        raise ValidationFailed.for_field("sha256", f"{wanted.path}: the file's SHA-256 differs from the manifest")
 
 
 def _resumes(row: FileUpload, wanted: _Wanted) -> bool:
@@ -356,11 +356,17 @@ def _accept(
     """Check the stored bytes' SHA-256 against the uploader's and the declared manifest's; then ``verified`` with
     the file in the version's manifest, or ``failed`` with the reason (the bytes deleted after commit)."""
     if row.expected_sha256 and sha256 != row.expected_sha256:
-        message = f"{row.path}: the stored bytes hash to {sha256}, not the {row.expected_sha256} the uploader computed."
+        message = (
+            f"{row.path}: the file's SHA-256 differs from the one computed before the upload "
+            f"(stored {sha256}, expected {row.expected_sha256})."
+        )
         return _fail(uow, store, row, message, delete=True)
     declared = _declared_file(uow.session, version, row.path)
     if declared is not None and declared.storage_key is None and declared.sha256 != sha256:
-        message = f"{row.path}: the stored bytes hash to {sha256}, not the {declared.sha256} the manifest declares."
+        message = (
+            f"{row.path}: the file's SHA-256 differs from the manifest "
+            f"(the file's is {sha256}, the manifest declares {declared.sha256})."
+        )
         return _fail(uow, store, row, message, delete=True)
 
     now = uow.now()

@@ -170,6 +170,10 @@ def _json_error(error: DomainError) -> tuple[Response, int]:
 def start(slug: str, label: str) -> tuple[Response, int]:
     user = require_user()
     fields = parse(StartUploadSchema(), _json_body())
+    if fields.pop("confirm_empty") is not True and fields["size"] == 0:
+        raise ValidationFailed.for_field(
+            "confirm_empty", "the file is empty: tick “Upload an empty file” to upload it anyway"
+        )
     dataset = catalog.get_dataset(uow().session, slug)
     require(uow().session, user, Action.DATASET_EDIT, dataset)
     version = catalog.get_any_version(uow().session, dataset, label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -10,16 +11,38 @@ from marshmallow import (
     fields,
     post_load,
     validate,
-    validates,
     validates_schema,
 )
 
 from licensing.usecheck import Action as UseAction
 from marketplace.forms import FormSchema
+from marketplace.licenses.term_form import TermInputError, has_term_inputs, overrides_from_form, terms_of_license
+from marketplace.money import MoneyInputError, parse_amount
+
+
+def posted_overrides(original: Mapping[str, Any], license_id: str) -> dict[str, Any]:
+    """The term changes the posted ``terms.*`` inputs make to ``license_id``'s terms ({} without such inputs)."""
+    template_terms = terms_of_license(license_id)
+    if template_terms is None or not has_term_inputs(original):
+        return {}
+    if original.get("terms_of") != license_id:
+        raise ValidationError(
+            {"license_id": ["the terms shown were another license's; check this license's terms below and send again"]}
+        )
+
+    def getlist(name: str) -> list[str]:
+        value = original.get(name)
+        return [str(v) for v in value] if isinstance(value, list | tuple) else ([str(value)] if value else [])
+
+    try:
+        return overrides_from_form(original, getlist, template_terms)
+    except TermInputError as exc:
+        raise ValidationError({exc.field: [exc.reason]}) from exc
 
 
 class OfferFormSchema(FormSchema):
-    """A provider's new offer. The price is typed in major units ("1250.00") and stored as integer minor units."""
+    """A provider's new offer. The price is typed in major units ("1,250.00") and stored as integer minor units;
+    the terms come from one input per term (:mod:`marketplace.licenses.term_form`), never from JSON."""
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=120))
     license_id = fields.String(required=True, validate=validate.Length(min=1, max=120))
@@ -31,40 +54,23 @@ class OfferFormSchema(FormSchema):
     audience_org_slug = fields.String(load_default="", validate=validate.Length(max=64))
     # The last day (UTC) a private offer may be bought; it expires at the midnight that ends that day.
     expires_on = fields.Date(load_default=None, allow_none=True, error_messages={"invalid": "give a date"})
-    overrides = fields.String(load_default="", validate=validate.Length(max=20_000))
 
     @validates_schema
     def _private_offer_expires(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("audience_org_slug", "").strip() and not data.get("expires_on"):
             raise ValidationError({"expires_on": ["give the last day on which the private offer can be bought"]})
 
-    @validates("overrides")
-    def _overrides_json(self, value: str, **_: Any) -> None:
-        if value.strip():
-            import json
-
-            try:
-                parsed = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValidationError(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-            if not isinstance(parsed, dict):
-                raise ValidationError("must be a JSON object of term names to values")
-
-    @post_load
-    def _to_service_arguments(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        import json
-
-        import licensing
-
+    @post_load(pass_original=True)
+    def _to_service_arguments(self, data: dict[str, Any], original: Mapping[str, Any], **_: Any) -> dict[str, Any]:
         currency = data["currency"].upper()
         try:
-            money = licensing.Money.parse(data["price"].strip() or "0", currency)
-        except licensing.LicensingError as exc:
-            raise ValidationError({"price": [exc.message]}) from exc
+            price = parse_amount(data["price"].strip() or "0", currency, "Price")
+        except MoneyInputError as exc:
+            raise ValidationError({"price" if exc.label == "Price" else "currency": [exc.reason]}) from exc
         return {
             "title": data["title"],
             "license_id": data["license_id"].strip(),
-            "price_amount": money.amount,
+            "price_amount": price,
             "currency": currency,
             "version_label": data["version_label"].strip() or None,
             "audience_org_slug": data["audience_org_slug"].strip() or None,
@@ -73,7 +79,7 @@ class OfferFormSchema(FormSchema):
                 if data["expires_on"]
                 else None
             ),
-            "overrides": json.loads(data["overrides"]) if data["overrides"].strip() else {},
+            "overrides": posted_overrides(original, data["license_id"].strip()),
         }
 
 

@@ -12,13 +12,15 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 import licensing
 from licensing import LicensingError
 from licensing.signals import RSL_MEDIA_TYPE
+from licensing.terms import FIELD_NAMES as TERM_NAMES
 from marketplace.accounts.models import Organisation, User
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
 from marketplace.exports.views import license_section
-from marketplace.licenses import public, schemas, training_summary, verification
+from marketplace.labels import describe_problems
+from marketplace.licenses import public, schemas, term_form, training_summary, verification
 from marketplace.licenses import services as svc
 from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.models import Offer
@@ -321,33 +323,70 @@ def manage_offers(slug: str) -> ViewResult:
     if not can(session, user, Action.OFFER_MANAGE, dataset):
         raise PermissionDenied(message=f"Only admins of {owner.name} can manage offers.")
     offers = svc.offers_for_dataset(session, dataset, user)
+    templates = svc.templates_for_providers()
     context = {
         "dataset": dataset,
         "owner": owner,
         "now": uow().now(),
         "audiences": svc.audience_names(session, offers),
         "offers": offers,
-        "templates": svc.templates_for_providers(),
+        "templates": templates,
         "versions": catalog.versions_of(session, dataset),
         "form": {},
+        "term_choices": term_form.ENUM_CHOICES,
+        "use_choices": term_form.USE_CHOICES,
     }
     if request.method == "GET":
-        return render_template("licenses/manage_offers.html", **context)
+        chosen = request.args.get("license_id") or (templates[0].id if templates else "")
+        context["form"] = {"license_id": chosen}
+        return render_template("licenses/manage_offers.html", **context, **_terms_context(chosen, {}))
     data = form_data()
+    data["terms.permitted_uses"] = request.form.getlist("terms.permitted_uses")
+    chosen = str(data.get("license_id") or "").strip()
+    if term_form.has_term_inputs(data) and data.get("terms_of") != chosen and term_form.terms_of_license(chosen):
+        # The term inputs show another license's terms: show the chosen license's terms before selling anything.
+        context["form"] = {k: v for k, v in data.items() if not k.startswith("terms")}
+        message = "The terms below are now those of the license you chose: check them, then put the offer on sale."
+        return render_template(
+            "licenses/manage_offers.html", **context, **_terms_context(chosen, {}), notice=message
+        ), 422
     try:
         fields = parse(schemas.OfferFormSchema(), data)
         offer = svc.create_offer(uow(), user, dataset, **fields)
     except ValidationFailed as error:
         discard_changes()
         context["form"] = data
-        field_errors = error.field_messages()
-        if "expires_at" in field_errors:  # the form asks for the last day; the service speaks of the moment
-            field_errors["expires_on"] = field_errors.pop("expires_at")
+        field_errors = _offer_field_errors(error)
         return render_template(
-            "licenses/manage_offers.html", **context, error=error.message, field_errors=field_errors
+            "licenses/manage_offers.html",
+            **context,
+            error="Please correct the form: " + describe_problems(error.details),
+            field_errors=field_errors,
+            terms_of=chosen,
+            term_values={k: v for k, v in data.items() if k.startswith("terms.")},
         ), 422
     flash(f"Offer “{offer.title}” is on sale.", "success")
     return redirect_to("licenses.manage_offers", slug=slug)
+
+
+def _terms_context(license_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The term inputs' values for ``license_id`` (its template's terms with ``overrides``)."""
+    terms = term_form.terms_of_license(license_id)
+    if terms is None:
+        return {"terms_of": license_id, "term_values": {}}
+    return {"terms_of": license_id, "term_values": term_form.form_values(terms.with_overrides(overrides))}
+
+
+def _offer_field_errors(error: ValidationFailed) -> dict[str, str]:
+    """The service's field errors keyed by the form's input names (a term's error goes to its input)."""
+    field_errors: dict[str, str] = {}
+    for name, message in error.field_messages().items():
+        if name == "expires_at":  # the form asks for the last day; the service speaks of the moment
+            name = "expires_on"
+        elif name.split(".")[0] in TERM_NAMES:
+            name = f"terms.{name}"
+        field_errors[name] = message
+    return field_errors
 
 
 @bp.post("/offers/<int:offer_id>/retire")

@@ -257,10 +257,9 @@ def payouts_return(slug: str) -> Response:
 
 
 def register_template_helpers(app: Any) -> None:
-    """``{{ amount|money(currency) }}``: integer minor units shown as money, e.g. ``€1,250.00``."""
-    import licensing
+    """``{{ amount|money(currency) }}`` shows minor units as money (``€1,250.00``); ``|money_input(currency)``
+    writes them into an input in major units ("1250.00")."""
+    from marketplace.money import format_amount, input_value
 
-    def money(amount: int, currency: str) -> str:
-        return licensing.Money(int(amount), str(currency).upper()).format()
-
-    app.add_template_filter(money, "money")
+    app.add_template_filter(format_amount, "money")
+    app.add_template_filter(input_value, "money_input")

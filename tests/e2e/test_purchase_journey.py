@@ -105,7 +105,7 @@ def test_new_buyer_finds_buys_verifies_and_downloads(page, live_server, tmp_path
     page.get_by_text("Sandbox payments").wait_for()
     page.get_by_role("button", name="Pay", exact=True).click()
     page.get_by_test_id("order-status").wait_for()
-    assert page.get_by_test_id("order-status").inner_text() == "paid"
+    assert page.get_by_test_id("order-status").inner_text() == "Paid"
 
     # Sees the certificate, which the public verification page confirms.
     page.get_by_test_id("order-license").first.click()

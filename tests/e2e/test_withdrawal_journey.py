@@ -106,14 +106,14 @@ def test_withdraw_a_file_notify_the_licensee_and_record_its_confirmation(page, l
     assert "Version 1.0.0 was withdrawn" in notice.inner_text() and "replaced by version 1.0.1" in notice.inner_text()
     notice.get_by_role("link", name="Read the notice and confirm deletion").click()
     page.wait_for_url(notice_url)
-    assert page.get_by_test_id("notice-state").inner_text() == "notified"
+    assert page.get_by_test_id("notice-state").inner_text() == "Notified"
     page.get_by_label("Your full name").fill("Bea Buyer")
     page.get_by_label("Your role").fill("Data protection officer")
     page.get_by_label("What was deleted, and where").fill("Deleted data/withdrawn.jsonl from our training bucket.")
     assert page.get_by_label("Date of deletion").input_value()  # today, filled in
     page.get_by_role("button", name="Sign and confirm deletion").click()
     page.get_by_text("Deletion confirmed. The provider can see your signed confirmation.").wait_for()
-    assert page.get_by_test_id("notice-state").inner_text() == "confirmed"
+    assert page.get_by_test_id("notice-state").inner_text() == "Confirmed"
     assert "Bea Buyer (Data protection officer)" in page.get_by_test_id("confirmation").inner_text()
 
     # The provider sees the licensee confirmed, with who signed.

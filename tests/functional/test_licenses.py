@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import jwt
 import pytest
 from sqlmodel import Session, select
@@ -63,19 +61,30 @@ def _create_offer(client, slug: str, **fields: str):
     return post_form(client, f"/datasets/{slug}/offers", data, token_from="/settings")
 
 
+def _terms(license_id: str, **changes: object) -> dict[str, object]:
+    """The offer form's term inputs as the page fills them for ``license_id``, with ``changes`` typed in."""
+    import licensing
+    from marketplace.licenses import term_form
+
+    values = term_form.form_values(licensing.get_template(license_id).terms)
+    return {"license_id": license_id, "terms_of": license_id, **values, **changes}
+
+
 def test_provider_admin_creates_offers_and_the_dataset_page_shows_them(client, market, db_session) -> None:
     log_in(client, "seller@example.org", PASSWORD)
     assert _create_offer(client, "speech-corpus", title="Open license").status_code == 302
     response = _create_offer(
-        client, "speech-corpus", title="Commercial training", license_id="LicenseRef-standard-commercial-1.0",
-        price="1250.00", overrides=json.dumps({"territory": ["DE", "FR"], "seats": 5}),
+        client, "speech-corpus", title="Commercial training",
+        price="1,250.00",
+        **_terms("LicenseRef-standard-commercial-1.0", **{"terms.territory": "DE, FR", "terms.seats": "5"}),
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     offers = db_session.exec(select(Offer).where(Offer.dataset_id == market["dataset"].id)).all()
     commercial = next(o for o in offers if o.title == "Commercial training")
     assert commercial.price_amount == 125000 and commercial.currency == "EUR"
     assert commercial.training_permitted is True
-    assert commercial.terms["seats"] == 5
+    assert commercial.terms["seats"] == 5 and commercial.terms["territory"] == ["DE", "FR"]
+    assert commercial.overrides == {"territory": ["DE", "FR"], "seats": 5}
     assert len(commercial.terms_hash) == 64
 
 
@@ -85,9 +94,9 @@ def test_provider_admin_creates_offers_and_the_dataset_page_shows_them(client, m
         ({"license_id": "CC-BY-NC-4.0", "price": "10"}, "price"),
         ({"license_id": "NOT-A-LICENSE"}, "license_id"),
         ({"license_id": "LicenseRef-standard-commercial-1.0", "price": "1.005"}, "price"),
-        ({"license_id": "LicenseRef-standard-commercial-1.0", "price": "10", "overrides": "{not json"}, "overrides"),
-        ({"license_id": "LicenseRef-standard-commercial-1.0", "price": "10", "overrides": '{"exclusivity": "full"}'},
-         "exclusivity"),
+        ({**_terms("LicenseRef-standard-commercial-1.0", **{"terms.seats": "many"}), "price": "10"}, "terms-seats"),
+        ({**_terms("LicenseRef-standard-commercial-1.0", **{"terms.exclusivity": "full"}), "price": "10"},
+         "terms-exclusivity"),
         ({"license_id": "CC-BY-4.0", "version_label": "9.9.9"}, "version_label"),
     ],
 )  # fmt: skip
@@ -95,7 +104,7 @@ def test_bad_offers_are_refused_naming_the_field(client, market, db_session, fie
     log_in(client, "seller@example.org", PASSWORD)
     response = _create_offer(client, "speech-corpus", **fields)
     assert response.status_code == 422
-    assert field_name in response.get_data(as_text=True)
+    assert f'id="e-{field_name}"' in response.get_data(as_text=True)
     assert db_session.exec(select(Offer)).all() == []
 
 

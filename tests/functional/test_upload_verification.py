@@ -236,7 +236,7 @@ def test_a_mismatching_sha256_fails_in_the_job_and_the_object_is_deleted(
     assert not _store(app).exists(key)
     assert _manifest(db_session, shop) == {}
     shown = client.get(f"/upload-sessions/{upload['id']}").get_json()
-    assert shown["status"] == "failed" and "the uploader computed" in shown["error"]
+    assert shown["status"] == "failed" and "the file's SHA-256 differs from the one computed" in shown["error"]
 
 
 def test_an_unreachable_storage_is_retried_then_the_job_succeeds(

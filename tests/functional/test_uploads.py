@@ -158,7 +158,7 @@ def test_a_declared_manifest_is_what_uploads_are_checked_against(client, shop, d
     assert browser.start("x.bin", 6).status_code == 422
     result = browser.upload("x.bin", b"12345")
     assert result["error"]["code"] == "upload_verification_failed"
-    assert "manifest declares" in result["error"]["message"]
+    assert "the file's SHA-256 differs from the manifest" in result["error"]["message"]
 
 
 def test_publishing_waits_for_every_file_on_both_publish_paths(client, shop, db_session) -> None:
@@ -351,3 +351,28 @@ def test_catalog_publishing_calls_the_guard_with_the_setting_it_is_given(
         with pytest.raises(FilesNotVerified, match=r"declared\.csv"):
             catalog.publish_version(work, shop["uploader"], shop["dataset"], shop["draft"])
         assert shop["draft"].status is VersionStatus.DRAFT
+
+
+def test_an_empty_file_is_uploaded_only_when_confirmed(client, shop, db_session) -> None:
+    browser = _logged_in(client)
+    refused = browser.start("data/empty.csv", 0)
+    assert refused.status_code == 422
+    problem = refused.get_json()["error"]["details"][0]
+    assert problem["field"] == "confirm_empty" and "Upload an empty file" in problem["message"]
+    assert db_session.exec(select(FileUpload)).all() == []
+    confirmed = browser.start("data/empty.csv", 0, confirm_empty=True)
+    assert confirmed.status_code == 201 and confirmed.get_json()["size"] == 0
+
+
+def test_the_upload_page_offers_the_empty_file_box_and_follows_verification(client, shop, db_session) -> None:
+    browser = _logged_in(client)
+    started = browser.start("data/slow.csv", 10).get_json()
+    row = db_session.get(FileUpload, started["id"])
+    row.status = UploadStatus.VERIFYING
+    db_session.add(row)
+    db_session.flush()
+    page = client.get("/datasets/speech/versions/1.1.0/upload").get_data(as_text=True)
+    assert 'id="upload-empty"' in page and "Upload an empty file" in page
+    assert f'data-poll-url="/upload-sessions/{started["id"]}"' in page
+    assert '<meta http-equiv="refresh"' in page  # without JavaScript the page reloads itself
+    assert browser.client.get(f"/upload-sessions/{started['id']}").get_json()["status"] == "verifying"

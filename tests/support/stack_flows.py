@@ -135,7 +135,7 @@ class Shopper:
             order_path = urlsplit(self._get("order complete", f"{back.path}?{back.query}", 302, 303)
                                   .headers["Location"]).path  # fmt: skip
         order = self._keep_token(self._get("order page", order_path).text)
-        if 'data-testid="order-status">paid<' not in order:
+        if 'data-testid="order-status">Paid<' not in order:
             raise FlowError(f"order page: {order_path} is not paid")
         grant = re.search(r'href="/licenses/([0-9A-Za-z]+)"', order)
         if grant is None:

@@ -27,6 +27,7 @@ from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.events import emit
+from marketplace.labels import describe_problems
 from marketplace.permissions import Action, can, require
 
 # --- listing commands ------------------------------------------------------------------------------------------
@@ -99,7 +100,7 @@ def submit_for_review(uow: UnitOfWork, user: User | None, dataset: Dataset) -> D
     missing = completeness(uow.session, dataset)
     if missing:
         raise ValidationFailed(
-            message="The listing is not complete yet: " + "; ".join(f"{p.field}: {p.message}" for p in missing),
+            message="The listing is not complete yet: " + describe_problems(missing),
             details=missing,
         )
     dataset.status = DatasetStatus.IN_REVIEW

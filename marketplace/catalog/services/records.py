@@ -24,6 +24,7 @@ from marketplace.catalog.schemas import SECTION_FIELDS
 from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, FieldProblem, PermissionDenied, ValidationFailed
+from marketplace.labels import describe_problems
 from marketplace.permissions import Action, require
 from marketplace.text import slugify
 
@@ -191,7 +192,7 @@ def _check_references(uow: UnitOfWork, dataset: Dataset, record: dict[str, Any])
         if clash is not None:
             problems.append(FieldProblem("external_id", f"another of your datasets already has the id {external_id!r}"))
     if problems:
-        raise ValidationFailed(message="; ".join(f"{p.field}: {p.message}" for p in problems), details=problems)
+        raise ValidationFailed(message=describe_problems(problems), details=problems)
 
 
 @dataclass

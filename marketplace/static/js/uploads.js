@@ -20,6 +20,7 @@
   const overallBar = document.getElementById("upload-overall");
   const overallText = document.getElementById("upload-overall-text");
   const list = document.getElementById("upload-list");
+  const emptyBox = document.getElementById("upload-empty");
   const PARALLEL_PARTS = 3;
   const LINK_BATCH = 8;
   const VERIFY_POLL_MS = 1000;
@@ -175,8 +176,9 @@
     const sha256 = await sha256Hex(file);
     const answer = await api("POST", startUrl, {
       path: tracker.path, size: file.size, media_type: file.type || null, sha256: sha256,
+      confirm_empty: Boolean(emptyBox && emptyBox.checked),
     });
-    if (answer.status === 422) throw new Error(answer.data.error.message);
+    if (answer.status === 422) throw new RefusedError(answer.data.error.message);
     remember(file, tracker.path, answer.data.id);
     return answer.data;
   }
@@ -235,6 +237,24 @@
     await put(answer.data.urls["0"], tracker.file, upload.headers, function (sent) { tracker.setPart(1, sent); });
   }
 
+  // Rows of the page's file table still being verified (rendered before this script ran): ask the server until
+  // each is done, then reload the page so the table shows the outcome.
+  document.querySelectorAll("[data-poll-url]").forEach(function (badge) {
+    let wait = VERIFY_POLL_MS;
+    const ask = async function () {
+      try {
+        const answer = await api("GET", badge.dataset.pollUrl);
+        if (answer.data && answer.data.status && answer.data.status !== "verifying") {
+          window.location.reload();
+          return;
+        }
+      } catch (e) { /* try again later */ }
+      wait = Math.min(wait * 2, VERIFY_POLL_MAX_MS);
+      setTimeout(ask, wait);
+    };
+    setTimeout(ask, wait);
+  });
+
   // The server checks a large file in cloud storage after the upload, in the background: ask until it is done.
   async function awaitVerification(tracker, id) {
     tracker.say("Verifying… the server is computing the file's SHA-256; this page shows the result when done.", "verifying");
@@ -247,7 +267,13 @@
     }
   }
 
+  function RefusedError(message) { this.message = message; }
+
   async function uploadOne(tracker) {
+    if (tracker.file.size === 0 && !(emptyBox && emptyBox.checked)) {
+      tracker.say("not uploaded: the file is empty. Tick “Upload an empty file” to upload it anyway.", "failed");
+      return false;
+    }
     try {
       const upload = await resumeOrStart(tracker);
       tracker.say(upload.multipart ? "uploading in " + upload.part_count + " parts…" : "uploading…", "uploading");
@@ -268,6 +294,10 @@
       tracker.say("verified · SHA-256 " + result.sha256, "verified");
       return true;
     } catch (error) {
+      if (error instanceof RefusedError) {
+        tracker.say("refused: " + error.message, "failed");
+        return false;
+      }
       tracker.say("interrupted: " + error.message + " Select the file again and press Upload to resume.", "interrupted");
       return false;
     }

@@ -94,12 +94,16 @@ def test_service_form_saves_and_names_bad_fields(app, catalog, service, db_sessi
     client = _owner_client(app, catalog)
     path = "/datasets/clinical-to-order/edit/service"
     good = {"service_modalities": "video", "tasks": "asr", "industries": "general", "lead_time_days": "60",
-            "service_price_min": "200000", "service_price_max": "900000", "service_price_currency": "usd",
+            "service_price_min": "2,000", "service_price_max": "9000.00", "service_price_currency": "usd",
             "ai_act_documentation": "false", "languages": "en"}  # fmt: skip
     assert post_form(client, path, good, token_from=path).status_code == 302
     db_session.refresh(service)
     assert service.lead_time_days == 60 and service.service_price_currency == "USD"
-    inverted = post_form(client, path, {**good, "service_price_min": "900001"}, token_from=path)
+    assert (service.service_price_min, service.service_price_max) == (200000, 900000)  # typed in dollars
+    assert 'value="2000.00"' in client.get(path).get_data(as_text=True)
+    typo = post_form(client, path, {**good, "service_price_max": "9.000,00"}, token_from=path)
+    assert typo.status_code == 422 and "is not an amount" in typo.get_data(as_text=True)
+    inverted = post_form(client, path, {**good, "service_price_min": "9,000.01"}, token_from=path)
     assert inverted.status_code == 422
     assert "the highest price must not be below the lowest price" in inverted.get_data(as_text=True)
     bad = {**good, "lead_time_days": "0", "service_price_currency": "XYZ"}

@@ -75,7 +75,7 @@ def test_file_publish_notify_confirm(world) -> None:
         "2 told: 1 confirmed deletion, 1 still to confirm, 0 overdue" in shown and "Pat Purchaser (Data lead)" in shown
     )
     listed = buyer.get("/withdrawals").get_data(as_text=True)
-    assert "Speech commands" in listed and f"/withdrawal-notices/{notice.id}" in listed and "confirmed" in listed
+    assert "Speech commands" in listed and f"/withdrawal-notices/{notice.id}" in listed and ">Confirmed<" in listed
 
 
 # (who, what, expected status): server-side, whatever the pages show.

@@ -187,6 +187,7 @@ def dataset_page(slug: str) -> ViewResult:
         tab=request.args.get("tab") if request.args.get("tab") in DATASET_TABS else DATASET_TABS[0],
         tabs=DATASET_TABS,
         citation=discovery.citation(session, dataset, page["org"], latest, page_url),
+        facts=discovery.card_facts(session, [dataset]).get(dataset.id or 0),
         base_url=_base_url(),
     )
     return Response(html, mimetype="text/html", headers=signals.headers if signals else None)

@@ -4,7 +4,9 @@ offers side by side."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,13 @@ from marketplace.db import unit_of_work, utcnow
 from marketplace.licenses import services as licenses
 
 pytestmark = pytest.mark.e2e
+SHOTS = Path(os.environ.get("DISCOVERY_SHOTS", "/tmp/discovery-shots"))
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot for people to look at (not compared by the test)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _arrange(live_server) -> str:  # type: ignore[no-untyped-def]
@@ -52,6 +61,7 @@ def test_visitor_discovers_from_home_page_and_uses_tabs_by_keyboard(page, live_s
     page.goto(base + "/")
     assert page.get_by_test_id("tile-count-modality-audio").inner_text() == "1 dataset"
     assert "Ferry announcements" in page.get_by_test_id("home-new").inner_text()
+    _shot(page, "01-home")
 
     # The home page's search box leads to the results, sorted by relevance.
     page.get_by_label("Search datasets").fill("ferry")
@@ -62,8 +72,10 @@ def test_visitor_discovers_from_home_page_and_uses_tabs_by_keyboard(page, live_s
     assert card.get_by_test_id("card-size").inner_text() == "2.5 GB · 48,000 records"
     assert card.get_by_test_id("card-training").inner_text() == "AI training permitted"
     assert "Commercial license" in card.get_by_test_id("card-licenses").inner_text()
+    _shot(page, "02-results")
     card.get_by_role("link", name="Ferry announcements").click()
     page.wait_for_url(re.compile(f"/datasets/{slug}$"))
+    _shot(page, "03-dataset-overview")
 
     # The tabs: Overview is open; arrow keys move between tabs and show their panels.
     overview = page.get_by_role("tab", name="Overview")
@@ -87,6 +99,12 @@ def test_visitor_discovers_from_home_page_and_uses_tabs_by_keyboard(page, live_s
     page.keyboard.press("Home")
     assert page.get_by_role("tab", name="Overview").get_attribute("aria-selected") == "true"
 
+    # The price above the tabs leads to the licenses.
+    assert "from €499" in page.get_by_test_id("dataset-facts").inner_text()
+    page.get_by_role("link", name="See the licenses").click()
+    assert page.get_by_test_id("panel-licenses").is_visible()
+    assert page.evaluate("document.activeElement.id") == "tab-licenses"
+
     # A fragment naming something inside a tab opens that tab.
     page.goto(f"{base}/datasets/{slug}#compare")
     assert page.get_by_test_id("offer-comparison").is_visible()
@@ -103,8 +121,9 @@ def test_visitor_compares_offers_side_by_side(page, live_server) -> None:
     page.get_by_role("tab", name="Licenses").click()
     comparison = page.get_by_test_id("offer-comparison")
     comparison.wait_for()
+    _shot(page, "04-licenses-compared")
     headers = comparison.locator("thead th").all_inner_texts()
-    assert headers == ["Term", "Team", "Enterprise"]
+    assert headers == ["Offer", "Team", "Enterprise"]
     assert comparison.get_by_test_id("compare-price").locator("td").all_inner_texts() == ["€499.00", "€1,500.00"]
     seats = comparison.get_by_test_id("compare-seats").locator("td").all_inner_texts()
     assert "5" in seats[0] and "50" in seats[1]

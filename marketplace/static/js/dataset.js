@@ -49,6 +49,16 @@
       select(tab, { remember: false });
       if (element && !byName) element.scrollIntoView();
     };
+    // Links elsewhere on the page that open a tab (?tab=NAME) switch to it in place.
+    document.querySelectorAll("[data-tab-link]").forEach((link) => {
+      const tab = tabs.find((t) => t.dataset.tab === link.dataset.tabLink);
+      if (!tab) return;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        select(tab, { focus: true });
+      });
+    });
+
     openFragment();
     window.addEventListener("hashchange", openFragment);
   }

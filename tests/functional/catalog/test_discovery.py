@@ -319,7 +319,7 @@ def test_offer_comparison_shows_price_term_seats_and_only_differing_terms(client
     page = _page(client, "/datasets/compared?tab=licenses")
     table = page.split('data-testid="offer-comparison"')[1].split("</section>")[0]
     header = _text(table.split("<thead>")[1].split("</thead>")[0])
-    assert header == "Term Team Enterprise"
+    assert header == "Offer Team Enterprise"
     assert _text(table.split('data-testid="compare-price">')[1].split("</tr>")[0]) == "Price €499.00 €1,500.00"
     seats = _text(table.split('data-testid="compare-seats">')[1].split("</tr>")[0])
     assert "5" in seats and "50" in seats

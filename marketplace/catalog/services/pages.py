@@ -83,9 +83,12 @@ def home_page(session: Session, now: datetime) -> dict[str, Any]:
     """The home page: the newest and the most popular published listings as cards (popular: most licenses issued
     in the last 90 days, topped up with the newest, see :func:`discovery.popular_ids`), and the modality and
     industry tiles with their counts from the search index's facet dictionary."""
+    newest, popular = discovery.newest_ids(session), discovery.popular_ids(session, now)
+    # One batch of card data for both lists (they often share listings).
+    cards = {hit["dataset"].id: hit for hit in search_hits(session, list(dict.fromkeys([*popular, *newest])))}
     return {
-        "new": search_hits(session, discovery.newest_ids(session)),
-        "popular": search_hits(session, discovery.popular_ids(session, now)),
+        "new": [cards[i] for i in newest if i in cards],
+        "popular": [cards[i] for i in popular if i in cards],
         "tiles": discovery.facet_tiles(session),
     }
 

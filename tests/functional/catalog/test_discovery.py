@@ -349,5 +349,7 @@ def test_data_tab_lists_samples_and_version_files(client, db_session, shop) -> N
     sample_link = re.search(r'href="(/datasets/with-files/samples/\d+/sample.csv)"', data)
     assert sample_link and client.get(sample_link.group(1)).status_code == 200
     assert "data/train.csv" in data
+    # Each version file links the data viewer (which shows its rows to licensees only).
+    assert re.search(r'href="/datasets/with-files/versions/1\.0\.0/files/\d+/data"', data)
     organisation = db_session.get(Organisation, dataset.organisation_id)
     assert organisation is not None and organisation.slug == "northwind"

@@ -6,12 +6,16 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, send_from_directory
 from werkzeug.wrappers import Response
 
+from marketplace.catalog import services as catalog_services
+from marketplace.web import uow
+
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 def home() -> str:
-    return render_template("home.html")
+    """The home page: a search box, new and popular datasets, and modality and industry tiles."""
+    return render_template("home.html", **catalog_services.home_page(uow().session, uow().now()))
 
 
 @bp.get("/favicon.ico")

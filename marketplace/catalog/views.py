@@ -35,6 +35,7 @@ from marketplace.catalog.schemas import (
     record_fields,
     sections_for,
 )
+from marketplace.catalog.services import discovery
 from marketplace.delivery.views import dataset_delivery
 from marketplace.errors import BadRequest, Conflict, DomainError, FieldProblem, NotFound, ValidationFailed
 from marketplace.forms import field_problems
@@ -50,6 +51,9 @@ catalog_cli.register(bp.cli)
 ViewResult = str | WerkzeugResponse | tuple[str, int]
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).disable("image")
+
+#: The dataset page's tabs, in order (``?tab=`` chooses one without JavaScript; the first is the default).
+DATASET_TABS = ("overview", "data", "files", "licenses", "compliance", "versions")
 
 #: Fields whose inputs are checkbox groups (every other list field is one comma-separated text input).
 CHECKBOX_FIELDS = frozenset(
@@ -169,6 +173,8 @@ def dataset_page(slug: str) -> ViewResult:
     if not dataset.is_public and not (may_edit or may_review):
         raise NotFound(message=f"No dataset called {slug!r}.")
     page = services.dataset_page(session, dataset)
+    latest = page["versions"][0] if page["versions"] else None
+    page_url = f"{_base_url()}{url_for('catalog.dataset_page', slug=dataset.slug)}"
     markup = exports.schema_org_markup(session, dataset, page["org"], page["record"], base_url=_base_url())
     # Rights signals (TDMRep, RSL) only on what the public may see: never on a draft its provider previews.
     signals = rights_signals.page_signals(session, dataset, _base_url())
@@ -183,6 +189,11 @@ def dataset_page(slug: str) -> ViewResult:
         delivery=dataset_delivery(session, user, dataset),
         access=dataset_access(session, user, dataset, uow().now()),
         signals=signals,
+        tab=request.args.get("tab") if request.args.get("tab") in DATASET_TABS else DATASET_TABS[0],
+        tabs=DATASET_TABS,
+        citation=discovery.citation(session, dataset, page["org"], latest, page_url),
+        facts=discovery.card_facts(session, [dataset]).get(dataset.id or 0),
+        base_url=_base_url(),
     )
     # After the page's own work: one statement, nothing if the visitor is the provider, a crawler or a reload.
     record_listing_view(uow(), visit(), dataset)

@@ -23,6 +23,7 @@ from marketplace.labels import describe_problems
 from marketplace.licenses import public, schemas, term_form, training_summary, verification
 from marketplace.licenses import services as svc
 from marketplace.licenses import signals as rights_signals
+from marketplace.licenses.comparison import compare_offers
 from marketplace.licenses.models import Offer
 from marketplace.permissions import Action, can
 from marketplace.web import (
@@ -440,10 +441,13 @@ def dataset_offers(session: Session, user: User | None, dataset: Dataset) -> dic
     may_manage = can(session, user, Action.OFFER_MANAGE, dataset)
     # The provider sees its private offers among the others; a buyer sees those made for it apart.
     for_you = [] if may_manage else [o for o in offers if o.is_private]
+    shown = [*for_you, *(o for o in offers if o not in for_you)]
     return {
         "items": [offer_view(o) for o in offers if o not in for_you],
         "for_you": [offer_view(o) for o in for_you],
         "buyer_orgs": svc.buyer_orgs_of(session, user),
         "may_manage": may_manage,
         "dataset": dataset,
+        # Every offer shown, side by side (None with fewer than two): the Licenses tab's comparison.
+        "comparison": compare_offers(shown),
     }

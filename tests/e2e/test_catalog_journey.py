@@ -171,5 +171,6 @@ def test_create_submit_approve_find_by_facet(browser, page, live_server) -> None
     visitor.wait_for_url(re.compile(f"/datasets/{slug}$"))
     assert visitor.get_by_test_id("personal-data").inner_text() == "yes"
     assert "Ferry operator recordings" in visitor.content() and "Ola Nordmann" in visitor.content()
+    visitor.get_by_role("tab", name="Versions").click()
     visitor.get_by_test_id("version-1.0.0").wait_for()
     visitor.context.close()

@@ -74,7 +74,7 @@ def test_import_a_croissant_document_and_read_the_draft(page, live_server) -> No
     assert all("MD5" in row and "to be uploaded" in row for row in rows)
 
     # The draft's page shows the data schema: both record sets, the fields with their types and sources.
-    page.goto(f"{base}/datasets/{slug}")
+    page.goto(f"{base}/datasets/{slug}?tab=files")
     schema = page.get_by_test_id("schema")
     assert schema.get_by_role("heading", name="Data schema").is_visible()
     assert schema.get_by_role("heading", name="data-file-description").is_visible()

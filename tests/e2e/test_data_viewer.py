@@ -85,7 +85,7 @@ def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_visitor_sees_the_rows_of_a_sample(page, live_server) -> None:
     _arrange(live_server)
-    page.goto(f"{live_server.url}/datasets/sensors")
+    page.goto(f"{live_server.url}/datasets/sensors?tab=data")
     page.get_by_test_id("open-viewer").first.click()
     table = page.get_by_test_id("viewer-rows")
     assert "north-1" in table.inner_text() and "north-30" in table.inner_text()

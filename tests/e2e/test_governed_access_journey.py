@@ -154,7 +154,7 @@ def test_credentialed_access_from_agreement_to_expiry(page, live_server, tmp_pat
 
     # The researcher requests access (the offer cannot be taken yet) and signs the agreement.
     _log_in(page, base, "rae@uni.example")
-    page.goto(base + "/datasets/discharge-notes")
+    page.goto(base + "/datasets/discharge-notes?tab=licenses")
     assert page.get_by_test_id("offer-needs-access").is_visible()
     assert page.get_by_role("button", name="Get this license").count() == 0
     page.get_by_test_id("request-access").click()
@@ -199,7 +199,7 @@ def test_credentialed_access_from_agreement_to_expiry(page, live_server, tmp_pat
     _log_in(page, base, "rae@uni.example")
     page.goto(base + "/access")
     assert expiry.isoformat() in page.get_by_test_id("my-requests").inner_text()
-    page.goto(base + "/datasets/discharge-notes")
+    page.goto(base + "/datasets/discharge-notes?tab=licenses")
     page.get_by_test_id("access-granted").wait_for()
     offer = page.get_by_test_id("offer").first
     offer.get_by_label("I accept these terms").check()

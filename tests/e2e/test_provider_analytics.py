@@ -55,7 +55,7 @@ def test_the_provider_sees_its_funnel_revenue_and_csv(browser, page, live_server
     visitor = browser.new_context(user_agent=FIREFOX)
     try:
         looking = visitor.new_page()
-        looking.goto(f"{live_server.url}/datasets/retail")
+        looking.goto(f"{live_server.url}/datasets/retail?tab=licenses")
         with looking.expect_request(lambda r: r.url.endswith("/views") and r.method == "POST") as beacon:
             looking.get_by_text("What this license permits").first.click()
         assert beacon.value.response().status == 204  # type: ignore[union-attr]

@@ -91,6 +91,7 @@ def test_new_buyer_finds_buys_verifies_and_downloads(page, live_server, tmp_path
     # Finds the dataset through search, and reads the offer.
     page.goto(base + "/datasets?q=ferry")
     page.get_by_role("link", name="Ferry announcements").first.click()
+    page.get_by_role("tab", name="Licenses").click()
     offer = page.get_by_test_id("offer").first
     offer.wait_for()
     assert "€499.00" in offer.inner_text()

@@ -134,7 +134,7 @@ def test_withdraw_a_file_notify_the_licensee_and_record_its_confirmation(page, l
 
     # A visitor sees the old version marked withdrawn on the public page, and the patched one offered.
     visitor = page.context.browser.new_context().new_page()
-    visitor.goto(base + "/datasets/ferry-voices")
+    visitor.goto(base + "/datasets/ferry-voices?tab=versions")
     assert visitor.get_by_test_id("withdrawn-1.0.0").inner_text() == "withdrawn"
     old = visitor.get_by_test_id("version-1.0.0")
     old.locator("summary").click()  # the newest version (1.0.1) is the one shown open

@@ -4,6 +4,7 @@ the provider's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,7 @@ from marketplace.catalog.models import (
     DatasetVersion,
 )
 from marketplace.catalog.search import SearchQuery, SearchResults
+from marketplace.catalog.services import discovery
 from marketplace.catalog.services.reading import (
     completeness,
     events_of,
@@ -38,7 +40,9 @@ SAMPLE_TEXT_PREVIEW_BYTES = 4096
 
 def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, Any]]:
     """What a result card shows for each id, in the given order: dataset, provider, list fields, latest version,
-    and the versions whose AI Act documentation is complete."""
+    the versions whose AI Act documentation is complete, and its price, licenses, size and AI-training facts
+    (``facts``, :class:`~marketplace.catalog.services.discovery.CardFacts`). A fixed number of queries for the
+    whole page, however many cards."""
     if not dataset_ids:
         return []
     ids = list(dataset_ids)
@@ -59,6 +63,7 @@ def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, 
         if known is None or vocab.semver_key(version.version) > vocab.semver_key(known):
             latest[version.dataset_id] = version.version
     documented = complete_versions(session, ids)
+    facts = discovery.card_facts(session, [dataset for dataset, _ in rows])
     return [
         {
             "dataset": by_id[i][0],
@@ -67,10 +72,25 @@ def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, 
             "latest_version": latest.get(i),
             # The published versions whose AI Act documentation is complete (signed off), newest first.
             "ai_act_complete": documented.get(i, []),
+            "facts": facts[i],
         }
         for i in ids
         if i in by_id
     ]
+
+
+def home_page(session: Session, now: datetime) -> dict[str, Any]:
+    """The home page: the newest and the most popular published listings as cards (popular: most licenses issued
+    in the last 90 days, topped up with the newest, see :func:`discovery.popular_ids`), and the modality and
+    industry tiles with their counts from the search index's facet dictionary."""
+    newest, popular = discovery.newest_ids(session), discovery.popular_ids(session, now)
+    # One batch of card data for both lists (they often share listings).
+    cards = {hit["dataset"].id: hit for hit in search_hits(session, list(dict.fromkeys([*popular, *newest])))}
+    return {
+        "new": [cards[i] for i in newest if i in cards],
+        "popular": [cards[i] for i in popular if i in cards],
+        "tiles": discovery.facet_tiles(session),
+    }
 
 
 def dataset_page(session: Session, dataset: Dataset) -> dict[str, Any]:

@@ -170,3 +170,32 @@ def test_the_command_line_searches_downloads_and_verifies(world: World, tmp_path
         env={k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")},
     )
     assert denied.returncode == 1 and "(401 " in denied.stderr
+
+
+def _snippet(page: str, key: str) -> str:
+    from html import unescape
+
+    return unescape(page.split(f'data-testid="snippet-{key}"')[1].split("<code>", 1)[1].split("</code>")[0])
+
+
+def test_the_dataset_pages_python_and_command_line_snippets_download_what_they_say(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "Use it" snippets of the dataset page, run as a licensee would paste them (with their key set)."""
+    import requests
+
+    _bought(_client(world))
+    page = requests.get(f"{world.server.url}/datasets/call-centre-speech?tab=overview", timeout=30).text
+    python, cli = _snippet(page, "python"), _snippet(page, "cli")
+    monkeypatch.setenv("MARKETPLACE_API_KEY", world.key)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python, "snippet-python", "exec"), {})  # the page's own snippet
+    for path, content in FILES.items():
+        assert (tmp_path / "data" / "call-centre-speech" / path).read_bytes() == content
+    command = next(line for line in cli.splitlines() if line.startswith("marketplace-client "))
+    out = tmp_path / "cli"
+    out.mkdir()
+    ran = _cli(world, *command.split()[1:], cwd=out)
+    assert ran.returncode == 0, ran.stderr
+    for path, content in FILES.items():
+        assert (out / "data" / "call-centre-speech" / path).read_bytes() == content

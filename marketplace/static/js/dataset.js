@@ -1,4 +1,4 @@
-// The dataset page: accessible tabs (WAI-ARIA tabs pattern) and copy buttons. Progressive enhancement only:
+// The dataset page: accessible tabs (WAI-ARIA tabs pattern); copy buttons are app.js's. Progressive enhancement only:
 // without JavaScript every tab is a link (?tab=NAME) and the server shows that panel.
 (() => {
   const root = document.querySelector("[data-tabs]");
@@ -62,20 +62,4 @@
     openFragment();
     window.addEventListener("hashchange", openFragment);
   }
-
-  document.querySelectorAll("button[data-copy]").forEach((button) => {
-    if (!navigator.clipboard) return;
-    button.hidden = false;
-    button.addEventListener("click", async () => {
-      const source = document.getElementById(button.dataset.copy);
-      const label = button.textContent;
-      try {
-        await navigator.clipboard.writeText(source.innerText.trim());
-        button.textContent = "Copied";
-      } catch (error) {
-        button.textContent = "Copy failed: select the text";
-      }
-      window.setTimeout(() => { button.textContent = label; }, 2000);
-    });
-  });
 })();

@@ -303,7 +303,7 @@ def test_use_it_snippets_name_the_dataset_and_the_site(client, db_session, shop)
         assert "ferry-voices" in snippet and BASE in snippet, key
     python = unescape(page.split('data-testid="snippet-python"')[1].split("</pre>")[0])
     assert "from marketplace_client import Client" in python
-    assert 'client.download("ferry-voices", "1.0.0", ' in python
+    assert 'client.download("ferry-voices", "data/ferry-voices", version="1.0.0")' in python
     cli = unescape(page.split('data-testid="snippet-cli"')[1].split("</pre>")[0])
     assert "marketplace-client download ferry-voices --version 1.0.0 --dest " in cli
     curl = unescape(page.split('data-testid="snippet-curl"')[1].split("</pre>")[0])

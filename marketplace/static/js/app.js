@@ -6,3 +6,13 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// Escape closes the disclosure (<details>) that has the focus and returns the focus to its summary.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+  const details = event.target.closest("details[open]");
+  if (details) {
+    details.open = false;
+    details.querySelector("summary")?.focus();
+  }
+});

@@ -119,10 +119,16 @@ def _is_navigation_error(error: PlaywrightError) -> bool:
     return any(s in text for s in ("Execution context was destroyed", "navigat", "Cannot find context"))
 
 
+def check_page(page: Page) -> list[Violation]:
+    """Run axe-core on the page's current document now (checked before or not): its serious or critical
+    violations, none for a document that is not HTML."""
+    return _check_document(page, force=True) or []
+
+
 def assert_accessible(page: Page) -> None:
     """Run axe-core on the page's current document now and fail with the list of serious or critical
     violations (rule, elements, help) if there is any."""
-    violations = _check_document(page, force=True) or []
+    violations = check_page(page)
     assert not violations, describe(violations)
 
 

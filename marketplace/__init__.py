@@ -189,9 +189,20 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
     app.register_blueprint(withdrawals_bp)  # withdrawals: file, publish the patch, licensees confirm deletion
+    from marketplace.viewer.views import bp as viewer_bp
+
+    app.register_blueprint(viewer_bp)  # the data viewer: rows, search and statistics of samples and licensed files
     from marketplace.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)  # the organisation's tamper-evident audit log
+    from marketplace.exports.views import bp as exports_bp
+
+    app.register_blueprint(exports_bp)  # delivery into the licensee's own bucket
+    from marketplace.analytics.views import bp as analytics_bp
+    from marketplace.analytics.views import offer_viewed
+
+    app.register_blueprint(analytics_bp)  # the provider's analytics: funnel, downloads, revenue, CSV
+    csrf.exempt(offer_viewed)  # A count only, sent without a session; cross-site requests are not counted.
     _governed_access(app, context)
     _jobs(app, context)
 

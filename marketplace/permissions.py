@@ -75,6 +75,12 @@ class Action(enum.StrEnum):
     AI_ACT_PACK_READ = "ai_act_pack:read"
     AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
     AUDIT_READ = "audit:read"
+    # Delivery to the licensee's own bucket (marketplace.exports): destinations and exports into them.
+    EXPORT_DESTINATION_MANAGE = "export_destination:manage"
+    EXPORT_DESTINATION_USE = "export_destination:use"
+    EXPORT_VIEW = "export:view"
+    # Provider analytics (marketplace.analytics): views, checkouts, sales, downloads and revenue of its listings.
+    ANALYTICS_VIEW = "analytics:view"
 
 
 @dataclass(frozen=True)
@@ -353,6 +359,11 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
     Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
     Action.GRANT_DOWNLOAD: _member_of_licensee,
+    # Bucket delivery: an organisation's admins add and remove its destinations (target: the organisation); its
+    # members use them (target: the destination) and follow the exports made under its licenses.
+    Action.EXPORT_DESTINATION_MANAGE: _at_least(Role.ADMIN),
+    Action.EXPORT_DESTINATION_USE: _member_of_owner,
+    Action.EXPORT_VIEW: _member_of_org_id("licensee_org_id"),
     # Offers: a private offer is seen (and bought) by its one buyer organisation only, besides its provider;
     # the provider's admins create and retire offers (target: the offer, or the dataset it is for).
     Action.OFFER_VIEW: _offer_audience,
@@ -424,6 +435,9 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
     # operators use the command line).
     Action.AUDIT_READ: _at_least(Role.ADMIN),
+    # A provider's analytics (target: the organisation, or one of its datasets) are its members' business; platform
+    # admins may look (never through an API credential).
+    Action.ANALYTICS_VIEW: _either(_member_of_owner, _platform_admin),
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

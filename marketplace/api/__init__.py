@@ -16,14 +16,17 @@ from marketplace.api.routes import (
     access,
     access_review,
     aiact,
+    analytics,
     audit,
     catalog,
     contracts,
     custom,
+    exports,
     licenses,
     meta,
     orders,
     provider,
+    viewer,
     webhooks,
     withdrawals,
 )
@@ -35,6 +38,7 @@ _ROUTE_MODULES = (
     aiact,
     orders,
     licenses,
+    exports,
     provider,
     webhooks,
     access,
@@ -43,6 +47,8 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    viewer,
+    analytics,
 )
 
 

@@ -40,6 +40,7 @@ from marketplace.catalog.flat_records import unflatten
 from marketplace.catalog.models import Dataset, DatasetEvent, DatasetVersion
 from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields
 from marketplace.catalog.services import bulk
+from marketplace.catalog.services.records import RecordChanges
 from marketplace.db import UnitOfWork
 from marketplace.errors import FieldProblem, ValidationFailed
 from marketplace.forms import field_problems
@@ -424,8 +425,8 @@ def import_catalog(
 
     Raises :class:`ValidationFailed` whose ``details`` name every problem (``location`` is the row or line);
     ``progress(done, total)`` reports both passes (validation, then writing), so ``total`` is twice the rows.
-    New listings from CSV and JSON Lines are written together (:func:`services.bulk.create_listings`); existing
-    ones, and a Croissant document's, one by one.
+    CSV and JSON Lines rows are written together: new listings by :func:`services.bulk.create_listings`, the
+    changes of existing ones by :func:`services.bulk.update_listings`; a Croissant document's listing on its own.
     """
     with _collector_paused():
         return _import(uow, user, organisation, data, fmt or detect_format(filename, data), progress)
@@ -474,16 +475,49 @@ def _import(
     )
     done = len(rows) + len(fresh)
     events: list[dict[str, Any]] = []
+    updates: list[tuple[Dataset, RecordChanges, dict[str, Any]]] = []
     current_records = services.terms_of(uow.session, [d.id for d in known.datasets.values() if d.id is not None])
     for row in rows:
         if row.croissant is None and row.record["external_id"] not in known.datasets:
             continue
-        _import_one(uow, user, org, row, known, current_records, report, events)
+        if row.croissant is None:
+            _update_one(uow, user, row, known, current_records, report, events, updates)
+        else:
+            _import_one(uow, user, org, row, known, current_records, report, events)
         done += 1
         step(done)
+    bulk.update_listings(uow, updates)
     uow.session.flush()
     bulk.write_rows(uow.session.connection(), DatasetEvent.__table__, events)  # type: ignore[attr-defined]
     return report
+
+
+def _update_one(
+    uow: UnitOfWork,
+    user: User | None,
+    row: ImportRow,
+    known: _Known,
+    current_records: dict[int, dict[str, list[str]]],
+    report: ImportReport,
+    events: list[dict[str, Any]],
+    updates: list[tuple[Dataset, RecordChanges, dict[str, Any]]],
+) -> None:
+    """A CSV or JSON Lines row naming an existing listing: its changes go to ``updates`` (the caller stores them all
+    at once), its versions are written now, and its ``imported`` event goes to ``events``. Its references were
+    checked with the whole file's."""
+    dataset = known.datasets[row.record["external_id"]]
+    assert dataset.id is not None
+    current = services.dataset_record(uow.session, dataset, current_records.get(dataset.id))
+    changes = services.record_changes(row.record, ALL_FIELDS, current)
+    changed = bool(changes)
+    for version in row.record["versions"]:
+        changed |= _import_version(uow, user, dataset, version, known.versions)
+    updates.append((dataset, changes, current))
+    if changed:
+        events.append(services.event_row(uow, dataset, user, "imported", row.location))
+        report.updated.append(dataset.slug)
+    else:
+        report.unchanged.append(dataset.slug)
 
 
 def _import_one(
@@ -496,7 +530,7 @@ def _import_one(
     report: ImportReport,
     events: list[dict[str, Any]],
 ) -> None:
-    """Write one row: update its listing in place, or create a Croissant document's listing. Its ``imported`` event
+    """Write a Croissant document's row: update its listing in place, or create it. Its ``imported`` event
     is added to ``events``, for the caller to write with the others."""
     record = row.record
     dataset = known.datasets.get(record["external_id"])
@@ -507,15 +541,12 @@ def _import_one(
         changed = True
     else:
         assert dataset.id is not None
+        assert row.croissant is not None  # a CSV or JSON Lines row naming a listing goes to _update_one
         current = services.dataset_record(uow.session, dataset, current_records.get(dataset.id))
-        if row.croissant is not None:
-            record = _settled(uow, dataset, row.croissant, record, current)
-        names = CROISSANT_FIELDS if row.croissant is not None else ALL_FIELDS
-        # A CSV or JSON Lines row's references were checked with the whole file's; a Croissant listing may have
-        # been found by its url, under another external id.
-        changed = services.apply_record(
-            uow, dataset, record, names, current=current, references_checked=row.croissant is None
-        )
+        record = _settled(uow, dataset, row.croissant, record, current)
+        # A Croissant listing may have been found by its url, under another external id: its references are
+        # checked here.
+        changed = services.apply_record(uow, dataset, record, CROISSANT_FIELDS, current=current)
         created = False
     for version in record["versions"]:
         changed |= _import_version(uow, user, dataset, version, known.versions)

@@ -1,5 +1,5 @@
-"""The README's API examples (curl + jq, and Python's standard library), extracted and run against a live server:
-search → buy with sandbox payments → download and verify; plus the documentation page in Chromium under the
+"""The README's API examples (curl + jq, the Python client, and its command line), extracted and run against a live
+server: search → buy with sandbox payments → download and verify; plus the documentation page in Chromium under the
 site's CSP, and concurrent duplicates of one idempotent order on a real database."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import DatasetStatus, VersionStatus
 from marketplace.db import unit_of_work, utcnow
 from marketplace.licenses import services as licenses
+from marketplace.licenses.models import Grant
 from marketplace.orders.models import Order
 from tests.e2e.a11y import assert_accessible
 
@@ -40,7 +41,7 @@ def examples() -> dict[str, str]:
     """The code blocks marked ``<!-- api-example:NAME -->`` in the README."""
     text = README.read_text(encoding="utf-8")
     found = dict(re.findall(r"<!-- api-example:(\w+) -->\n```\w+\n(.*?)```", text, flags=re.DOTALL))
-    assert set(found) == {"curl", "python"}, set(found)
+    assert set(found) == {"curl", "python", "cli"}, set(found)
     return found
 
 
@@ -122,10 +123,10 @@ def _marketplace(live_server: Any, *, downloadable: bool = True, scopes: list[st
     return {"key": secret}
 
 
-def _env(live_server: Any, key: str) -> dict[str, str]:
+def _env(live_server: Any, key: str, **extra: str) -> dict[str, str]:
     import os
 
-    return {**os.environ, "MARKETPLACE_URL": live_server.url, "MARKETPLACE_API_KEY": key}
+    return {**os.environ, "MARKETPLACE_URL": live_server.url, "MARKETPLACE_API_KEY": key, **extra}
 
 
 def _orders(live_server: Any) -> list[Order]:
@@ -134,14 +135,19 @@ def _orders(live_server: Any) -> list[Order]:
         return list(uow.session.exec(select(Order)).all())
 
 
-def _run(live_server: Any, tmp_path: Path, name: str, key: str) -> subprocess.CompletedProcess[str]:
-    """Run the README's ``name`` example exactly as written."""
-    script = tmp_path / ("example.sh" if name == "curl" else "example.py")
+def _run(live_server: Any, tmp_path: Path, name: str, key: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the README's ``name`` example exactly as written (the shell ones with the virtualenv's commands first on
+    the PATH, as after ``make install``)."""
+    import os
+
+    shell = name != "python"
+    script = tmp_path / ("example.sh" if shell else "example.py")
     script.write_text(examples()[name], encoding="utf-8")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     return subprocess.run(
-        ["bash", str(script)] if name == "curl" else [sys.executable, str(script)],
+        ["bash", str(script)] if shell else [sys.executable, str(script)],
         cwd=tmp_path,
-        env=_env(live_server, key),
+        env=_env(live_server, key, PATH=path, **env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -170,10 +176,26 @@ def test_the_example_buys_the_downloadable_listing_and_downloads(live_server, tm
     assert done.returncode == 0, done.stdout + done.stderr
     if name == "curl":
         assert "transcripts.csv: OK" in done.stdout and "1 file(s) downloaded and verified" in done.stdout
+        assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
     else:
-        assert "downloaded and verified data/transcripts.csv" in done.stdout
-    assert (tmp_path / "transcripts.csv").read_bytes() == CONTENT
+        assert "downloaded and verified data/transcripts.csv" in done.stdout and "certificate valid" in done.stdout
+        assert (tmp_path / "data" / "transcripts.csv").read_bytes() == CONTENT
     assert [o.status for o in _orders(live_server)] == ["paid"]
+
+
+def test_the_command_line_example_downloads_and_verifies_a_licensed_listing(live_server, tmp_path) -> None:
+    data = _marketplace(live_server)
+    (tmp_path / "buy").mkdir()
+    bought = _run(live_server, tmp_path / "buy", "python", data["key"])
+    assert bought.returncode == 0, bought.stdout + bought.stderr
+    app = live_server.app
+    with unit_of_work(app.extensions["marketplace.db"], app.extensions["marketplace.context"]) as uow:
+        [license_id] = [grant.id for grant in uow.session.exec(select(Grant)).all()]
+    done = _run(live_server, tmp_path, "cli", data["key"], SLUG="call-centre-speech", LICENSE_ID=license_id)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "data" / "data" / "transcripts.csv").read_bytes() == CONTENT
+    assert f"{hashlib.sha256(CONTENT).hexdigest()}  data/data/transcripts.csv" in done.stdout
+    assert f"valid: license {license_id}" in done.stdout
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -178,6 +178,9 @@ ai_act_pack:sign_off    other_org   -         -        -      -     -     -
 audit:read              none        -         -        -      y     y     -
 audit:read              same_org    -         -        -      y     y     -
 audit:read              other_org   -         -        -      -     -     -
+analytics:view          none        -         -        y      y     y     y
+analytics:view          same_org    -         -        y      y     y     -
+analytics:view          other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -235,6 +238,7 @@ TARGETS: dict[Action, str] = {
     Action.AI_ACT_PACK_READ: "draft_pack",
     Action.AI_ACT_SIGN_OFF: "dataset",
     Action.AUDIT_READ: "org",
+    Action.ANALYTICS_VIEW: "org",
 }
 
 

@@ -66,6 +66,7 @@ from marketplace.catalog.services.records import (
     dataset_record,
     event_row,
     provider_organisation,
+    record_changes,
     record_event,
     terms_of,
 )
@@ -136,6 +137,7 @@ __all__ = [
     "public_datasets_of",
     "publish_private_version",
     "publish_version",
+    "record_changes",
     "record_event",
     "reject",
     "retract_submission",

@@ -18,18 +18,21 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation, User
-from marketplace.catalog import vocab
+from marketplace.catalog import search_index, vocab
 from marketplace.catalog.manifest import compute_manifest_digest
 from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion
 from marketplace.catalog.services.records import (
     RESERVED_SLUGS,
     TERM_FIELDS,
+    RecordChanges,
     _column_value,
     _normalised,
     _slug_taken,
+    write_terms,
 )
 from marketplace.db import UnitOfWork
 from marketplace.errors import ValidationFailed
@@ -150,6 +153,39 @@ def _insert_chunk(
         ]
         write_rows(connection, _table(DatasetFile), files)
     write_rows(connection, _table(DatasetEvent), events)
+
+
+def update_listings(uow: UnitOfWork, changed: Sequence[tuple[Dataset, RecordChanges, dict[str, Any]]]) -> None:
+    """Store the changes of many listings at once: for each ``(listing, its changes, its stored record)``, what
+    :func:`~.records.apply_record` would store, with one ``UPDATE`` per set of changed columns (sent as one
+    batch) and the list-valued fields rewritten together; ``updated_at`` moves on each changed listing.
+
+    The listings' objects in the session are given the stored values as their committed state (nothing is left
+    for the ORM to flush), and the search index is told which listings changed.
+    """
+    if not any(changes for _, changes, _ in changed):
+        return
+    uow.session.flush()  # what the session holds goes first, as it would with one flush per listing
+    connection, table, now = uow.session.connection(), _table(Dataset), uow.now()
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    terms: list[tuple[int, dict[str, list[str]], dict[str, Any]]] = []
+    ids: list[int] = []
+    for dataset, changes, current in changed:
+        if not changes:
+            continue
+        assert dataset.id is not None
+        ids.append(dataset.id)
+        values = {**changes.columns, "updated_at": now}
+        by_columns.setdefault(tuple(values), []).append({"_id": dataset.id, **{f"v_{k}": v for k, v in values.items()}})
+        for key, value in values.items():
+            set_committed_value(dataset, key, value)
+        if changes.terms:
+            terms.append((dataset.id, changes.terms, current))
+    for keys, rows in by_columns.items():
+        statement = sa.update(table).where(table.c.id == sa.bindparam("_id"))
+        connection.execute(statement.values({key: sa.bindparam(f"v_{key}") for key in keys}), rows)
+    write_terms(connection, terms)
+    search_index.touch(uow.session, ids)
 
 
 def _ids_by_slug(connection: sa.Connection, slugs: list[str]) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -193,6 +194,50 @@ def _check_references(uow: UnitOfWork, dataset: Dataset, record: dict[str, Any])
         raise ValidationFailed(message="; ".join(f"{p.field}: {p.message}" for p in problems), details=problems)
 
 
+@dataclass
+class RecordChanges:
+    """What storing a record changes on a listing: its columns (as stored: enum members, the AI Act record split
+    into its JSON document and its date, the tags' text) and its list-valued fields (the new lists, whole)."""
+
+    columns: dict[str, Any] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.columns or self.terms)
+
+
+def record_changes(record: dict[str, Any], names: Iterable[str], current: dict[str, Any]) -> RecordChanges:
+    """The difference between the ``names`` fields of a validated ``record`` and the stored record ``current``:
+    the one rule of what an edit or an import writes. A field whose value equals the stored one is left out."""
+    changes = RecordChanges()
+    # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
+    for name in dict.fromkeys(names):
+        if name in ("slug", "versions"):
+            continue
+        value = record.get(name)
+        if current.get(name) == value:
+            continue  # equal as given is equal as stored (most fields of a re-import), without normalising
+        if name in TERM_FIELDS:
+            value = list(value or [])
+            if current.get(name, []) == value:
+                continue
+            changes.terms[name] = value
+            if name == "tags":
+                changes.columns["tags_text"] = " ".join(value)
+            continue
+        if name in ("sources", "parent_datasets"):
+            value = _normalised(name, value)
+        if _normalised(name, current.get(name)) == _normalised(name, value):
+            continue
+        if name == "ai_act":
+            document = dict(value or {})
+            changes.columns["bias_reviewed_on"] = document.pop("bias_reviewed_on", None)
+            changes.columns["ai_act"] = document
+        else:
+            changes.columns[name] = _column_value(name, value)
+    return changes
+
+
 def apply_record(
     uow: UnitOfWork,
     dataset: Dataset,
@@ -204,58 +249,54 @@ def apply_record(
 ) -> bool:
     """Store the ``names`` fields of a validated ``record`` on ``dataset``; return whether anything changed.
 
-    Only fields that differ are written, and ``updated_at`` moves only when something did: importing the same
-    file twice changes nothing the second time. ``current`` is the stored record when the caller has it.
-    ``references_checked`` says the caller has already checked, for many records at once, what this would check
-    for one: parent datasets published and not the listing itself, the external id not another listing's.
+    Only fields that differ are written (:func:`record_changes`), and ``updated_at`` moves only when something did:
+    importing the same file twice changes nothing the second time. ``current`` is the stored record when the
+    caller has it. ``references_checked`` says the caller has already checked, for many records at once, what this
+    would check for one: parent datasets published and not the listing itself, the external id not another
+    listing's.
     """
     session = uow.session
-    # dict.fromkeys: a field may sit in two sections (the service section repeats tasks, languages…).
-    names = [n for n in dict.fromkeys(names) if n not in ("slug", "versions")]
     if not references_checked:
         _check_references(uow, dataset, record)
     if current is None:
         current = dataset_record(session, dataset) if dataset.id is not None else {}
-    changed = False
-    for name in names:
-        value = record.get(name)
-        if name in TERM_FIELDS:
-            value = list(value or [])
-            if current.get(name, []) == value:
-                continue
-            changed = True
-            assert dataset.id is not None, "flush a new dataset before applying a record to it"
-            search_index.touch(session, [dataset.id])  # the terms are written below the ORM
-            if current.get(name):
-                session.execute(
-                    sa.delete(DatasetTerm).where(
-                        col(DatasetTerm.dataset_id) == dataset.id, col(DatasetTerm.scheme) == TERM_FIELDS[name]
-                    )
-                )
-            if value:
-                session.connection().execute(
-                    sa.insert(DatasetTerm.__table__),  # type: ignore[attr-defined]
-                    [
-                        {"dataset_id": dataset.id, "scheme": TERM_FIELDS[name], "value": item, "position": position}
-                        for position, item in enumerate(value)
-                    ],
-                )
-            if name == "tags":
-                dataset.tags_text = " ".join(value)
-        else:
-            if name in ("sources", "parent_datasets"):
-                value = _normalised(name, value)
-            if _normalised(name, current.get(name)) == _normalised(name, value):
-                continue
-            changed = True
-            if name == "ai_act":
-                dataset.set_ai_act_record(value)
-            else:
-                setattr(dataset, name, _column_value(name, value))
-    if changed:
-        dataset.updated_at = uow.now()
-        session.add(dataset)
-    return changed
+    changes = record_changes(record, names, current)
+    if not changes:
+        return False
+    if changes.terms:
+        assert dataset.id is not None, "flush a new dataset before applying a record to it"
+        search_index.touch(session, [dataset.id])  # the terms are written below the ORM
+        write_terms(session.connection(), [(dataset.id, changes.terms, current)])
+    for key, value in changes.columns.items():
+        setattr(dataset, key, value)
+    dataset.updated_at = uow.now()
+    session.add(dataset)
+    return True
+
+
+def write_terms(connection: sa.Connection, changed: Sequence[tuple[int, dict[str, list[str]], dict[str, Any]]]) -> None:
+    """Replace the list-valued fields of listings: for each ``(dataset id, new lists by field, stored record)``, the
+    rows of each changed field are deleted (when the stored record has any) and the new list written in order."""
+    table = DatasetTerm.__table__  # type: ignore[attr-defined]
+    stale = [
+        {"d": dataset_id, "s": TERM_FIELDS[name]}
+        for dataset_id, terms, current in changed
+        for name in terms
+        if current.get(name)
+    ]
+    if stale:
+        connection.execute(
+            sa.delete(table).where(table.c.dataset_id == sa.bindparam("d"), table.c.scheme == sa.bindparam("s")),
+            stale,
+        )
+    rows = [
+        {"dataset_id": dataset_id, "scheme": TERM_FIELDS[name], "value": item, "position": position}
+        for dataset_id, terms, _ in changed
+        for name, value in terms.items()
+        for position, item in enumerate(value)
+    ]
+    if rows:
+        connection.execute(sa.insert(table), rows)
 
 
 def _require_editable(dataset: Dataset) -> None:

@@ -7,6 +7,15 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// An offer's terms opened on the dataset page count as a view of the offer (the provider's analytics).
+document.addEventListener("toggle", (event) => {
+  const details = event.target;
+  const url = details instanceof HTMLDetailsElement && details.open ? details.getAttribute("data-offer-view") : null;
+  if (url && navigator.sendBeacon) {
+    navigator.sendBeacon(url);
+  }
+}, true);
+
 // Escape closes the disclosure (<details>) that has the focus and returns the focus to its summary.
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape" || !(event.target instanceof Element)) return;

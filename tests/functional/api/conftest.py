@@ -47,6 +47,7 @@ ALL_SCOPES = [
     "withdrawals:read",
     "withdrawals:write",
     "audit:read",
+    "analytics:read",
 ]
 
 

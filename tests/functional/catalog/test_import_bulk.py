@@ -13,7 +13,7 @@ from flask import Flask
 from sqlmodel import Session, col, func, select
 
 from marketplace.accounts.models import Organisation, Role, User
-from marketplace.catalog import importer, services
+from marketplace.catalog import importer, search_index, services, vocab
 from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion
 from marketplace.catalog.services import bulk
 from marketplace.db import UnitOfWork
@@ -236,3 +236,121 @@ def test_a_write_failing_in_the_last_batch_leaves_nothing_behind(
         db_session.exec(select(func.count()).select_from(Dataset).where(Dataset.organisation_id == org.id)).one() == 0
     )
     assert db_session.exec(select(func.count()).select_from(DatasetTerm)).one() == 0
+
+
+def revised_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` edited as a provider's next export would be: titles, terms added and cleared, the AI Act record,
+    sources, the modality, a new version; every tenth row left as it was."""
+    out = []
+    for i, original in enumerate(rows):
+        row = json.loads(json.dumps(original))
+        if i % 10:
+            if i % 3 == 0:
+                row["title"] = f"Revised corpus {i}"
+            if i % 4 == 0:
+                row["tags"] = [*row["tags"], "revised"]
+            if i % 5 == 0:
+                row["languages"] = []
+            if i % 7 == 0:
+                row["ai_act"]["bias_reviewed_on"] = "2026-02-03"
+            if i % 8 == 0:
+                row["sources"] = [{"name": "Editors", "license": "CC0-1.0", "url": "https://example.org/e"}]
+            if i % 9 == 1:
+                row["modality"] = None
+                row["modality_details"] = {}
+            if i % 6 == 1:
+                row["versions"].append({"version": "2.0.0", "changelog": "Second.", "files": manifest(f"r{i}")})
+        out.append(row)
+    return out
+
+
+def updated_one_by_one(uow: UnitOfWork, user: User, text: bytes) -> list[str]:
+    """What the importer wrote for existing listings before it wrote their changes together: each row through
+    :func:`services.apply_record` and the version commands, one after the other."""
+    rows, problems = importer.read_rows(text, "jsonl", max_rows=10_000)
+    assert problems == []
+    updated = []
+    for row in rows:
+        record = row.record
+        dataset = uow.session.exec(select(Dataset).where(Dataset.external_id == record["external_id"])).one()
+        changed = services.apply_record(uow, dataset, record, importer.ALL_FIELDS, references_checked=True)
+        stored = {v.version for v in services.versions_of(uow.session, dataset, include_drafts=True)}
+        for version in record["versions"]:
+            if vocab.semantic_version(version["version"]) not in stored:
+                services.add_version(
+                    uow,
+                    user,
+                    dataset,
+                    version=version["version"],
+                    changelog=version["changelog"],
+                    files=version["files"],
+                )
+                changed = True
+        if changed:
+            services.record_event(uow, dataset, user, "imported", row.location)
+            updated.append(dataset.slug)
+    uow.session.flush()
+    return updated
+
+
+def test_bulk_reimport_writes_what_the_services_write_one_by_one(
+    fixed_uow: UnitOfWork, provider, catalog: Catalog, db_session: Session
+) -> None:
+    org, user = provider
+    parent = catalog.published(title="Parent corpus", slug="parent-corpus")
+    first_rows = varied_rows(120, parent.slug)
+    first = "".join(json.dumps(row) + "\n" for row in first_rows).encode()
+    second = "".join(json.dumps(row) + "\n" for row in revised_rows(first_rows)).encode()
+    importer.import_catalog(fixed_uow, user, organisation=org.slug, data=first, fmt="jsonl")
+    db_session.flush()
+
+    savepoint = db_session.begin_nested()
+    expected_updated = updated_one_by_one(fixed_uow, user, second)
+    expected = snapshot(db_session, org)
+    savepoint.rollback()
+    db_session.expire_all()
+    held = db_session.exec(select(Dataset).where(Dataset.external_id == "MIX-0003")).one()
+    assert held.title == "Mixed corpus number 3"
+
+    report = importer.import_catalog(fixed_uow, user, organisation=org.slug, data=second, fmt="jsonl")
+    assert report.updated == expected_updated and len(report.unchanged) == 120 - len(expected_updated)
+    assert len(expected_updated) > 80
+    got = snapshot(db_session, org)
+    for key in ("terms", "versions", "files", "events"):
+        assert got[key] == expected[key], key
+    for external_id, row in expected["datasets"].items():
+        assert got["datasets"][external_id] == row, external_id
+    # The session's objects hold what the rows hold (nothing stale is left to read or to flush over them).
+    assert held.title == "Revised corpus 3" and held.updated_at == NOW
+    db_session.flush()
+    assert got == snapshot(db_session, org)
+
+
+def test_a_reimport_of_published_listings_keeps_the_search_index(
+    fixed_uow: UnitOfWork, provider, db_session: Session
+) -> None:
+    org, user = provider
+    rows = [
+        {**json.loads(json.dumps(BASE_RECORD)), "external_id": f"P-{i}", "title": f"Alpine corpus {i}"}
+        for i in range(6)
+    ]
+    text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    importer.import_catalog(fixed_uow, user, organisation=org.slug, data=text, fmt="jsonl")
+    for dataset in db_session.exec(select(Dataset).where(Dataset.organisation_id == org.id)):
+        dataset.status = vocab.DatasetStatus.PUBLISHED
+        dataset.published_at = NOW
+        db_session.add(dataset)
+    search_index.sync(db_session)
+    for row in rows:
+        row["title"] = row["title"].replace("Alpine", "Glacier")
+        row["languages"] = ["fr"]
+    text = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    report = importer.import_catalog(fixed_uow, user, organisation=org.slug, data=text, fmt="jsonl")
+    assert len(report.updated) == 6
+    search_index.sync(db_session)
+    connection = db_session.connection()
+    kept = search_index.snapshot(connection)
+    search_index.rebuild(connection)
+    assert kept == search_index.snapshot(connection)
+    assert len(kept["documents"]) == 6
+    assert all(("language", "fr") in document["facets"] for document in kept["documents"].values())

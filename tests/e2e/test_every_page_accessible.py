@@ -75,6 +75,23 @@ def _agreement(row: Row) -> dict[str, Any]:
     return {"slug": found[0], "agreement_id": found[1]}
 
 
+def _viewer_sample(row: Row) -> dict[str, Any]:
+    """A tabular sample (CSV or Parquet) the data viewer shows as rows and statistics."""
+    found = row(
+        "select d.slug, s.id from sample_file s join dataset d on d.id = s.dataset_id "
+        "where s.filename like '%.csv' or s.filename like '%.parquet' order by s.id"
+    )
+    return {"slug": found[0], "sample_id": found[1]}
+
+
+def _viewer_file(row: Row) -> dict[str, Any]:
+    found = row(
+        "select d.slug, v.version, f.id from dataset_file f join dataset_version v on v.id = f.version_id "
+        "join dataset d on d.id = v.dataset_id where f.path like '%.csv' or f.path like '%.parquet' order by f.id"
+    )
+    return {"slug": found[0], "label": found[1], "file_id": found[2]}
+
+
 def _custom_request(row: Row) -> dict[str, Any]:
     return {"request_id": row("select id from custom_request order by id")[0]}
 
@@ -129,6 +146,13 @@ EXAMPLES: dict[str, Callable[[Row], dict[str, Any]]] = {
     "contracts.show_contract": lambda row: {"contract_id": row("select id from custom_contract order by id")[0]},
     "withdrawals.show": lambda row: {"withdrawal_id": row("select id from withdrawal order by id")[0]},
     "withdrawals.notice": lambda row: {"notice_id": row("select id from withdrawal_notice order by id")[0]},
+    "viewer.sample_page": _viewer_sample,
+    "viewer.file_page": _viewer_file,
+    "analytics.organisation": _org,
+    "analytics.organisation_csv": lambda row: {**_org(row), "table": "funnel"},
+    "analytics.listing": _dataset,
+    "analytics.listing_csv": lambda row: {**_dataset(row), "table": "funnel"},
+    "exports.destinations_page": _org,
     "uploads.progress": lambda row: {"upload_id": row("select id from upload_session order by id")[0]},
 }
 # Routes with parameters the demo data has no record for, and the Chromium journey that checks them instead.
@@ -141,6 +165,7 @@ NOT_SEEDED = {
     "access.credential_file": "a file download, not a page",
     "custom.attachment": "a file download, not a page",
     "webhooks.show": "no Chromium journey yet: a webhook endpoint's delivery log",
+    "exports.show": "no Chromium journey yet: an export into a licensee's bucket",
     "static": "stylesheets, scripts and images",
 }
 

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from marketplace import create_app, migrate
 from marketplace.mail import ConsoleMailer
 from tests.conftest import base_settings, drop_scratch_database, scratch_database_url
+from tests.e2e.a11y import Watch, watching
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -108,6 +109,15 @@ def browser() -> Iterator[object]:
         instance = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(autouse=True)
+def a11y() -> Iterator[Watch]:
+    """axe-core on every page each test acts on or ends on, in any tab or context (see tests/e2e/a11y.py): the
+    test fails at teardown listing each serious or critical violation with its page, rule and elements."""
+    with watching() as watch:
+        yield watch
+        watch.finish()
 
 
 @pytest.fixture()

@@ -29,6 +29,7 @@ from marketplace.db import unit_of_work, utcnow
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
 from marketplace.orders.models import Order
+from tests.e2e.a11y import assert_accessible
 
 pytestmark = pytest.mark.e2e
 
@@ -263,3 +264,4 @@ def test_the_documentation_page_renders_under_the_csp(live_server, page) -> None
     # Expanding an operation renders its parameters, schemas and highlighted examples, still within the CSP.
     page.locator('[data-path="/api/v1/orders"]').first.click()
     page.wait_for_selector(".opblock-body .responses-wrapper")
+    assert_accessible(page)  # the expanded operation too, not only the page as first rendered

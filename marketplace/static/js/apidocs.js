@@ -8,9 +8,18 @@
   window.ui = window.SwaggerUIBundle({
     url: root.getAttribute("data-spec-url"),
     domNode: root,
-    deepLinking: true,
+    // Deep links would put a link inside each operation's toggle button (nested controls a screen reader and the
+    // keyboard cannot tell apart), so the operations stay plain toggle buttons.
+    deepLinking: false,
     persistAuthorization: false,
     tryItOutEnabled: false,
     validatorUrl: null,
+    onComplete: function () {
+      // Swagger UI leaves the server chooser without a name; give it one.
+      var servers = document.getElementById("servers");
+      if (servers) {
+        servers.setAttribute("aria-label", "Server");
+      }
+    },
   });
 })();

@@ -60,4 +60,13 @@ document.querySelectorAll("select[data-modality-select]").forEach((select) => {
     if (none) none.hidden = form.querySelector("fieldset[data-modality]:not([hidden])") !== null;
   };
   select.addEventListener("change", update);
+
+// Escape closes the disclosure (<details>) that has the focus and returns the focus to its summary.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+  const details = event.target.closest("details[open]");
+  if (details) {
+    details.open = false;
+    details.querySelector("summary")?.focus();
+  }
 });

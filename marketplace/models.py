@@ -10,6 +10,7 @@ from marketplace.catalog.croissant import model as croissant_models
 from marketplace.custom import funding_models as custom_funding_models
 from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
+from marketplace.invoices import models as invoices_models
 from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
 from marketplace.oauth import models as oauth_models
@@ -29,6 +30,7 @@ __all__ = [
     "custom_funding_models",
     "custom_models",
     "delivery_models",
+    "invoices_models",
     "jobs_models",
     "licenses_models",
     "oauth_models",

@@ -37,6 +37,7 @@ ENUMS = {
     "marketplace.catalog.errors": {"CatalogErrorCode"},
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
+    "marketplace.invoices.errors": {"InvoiceErrorCode"},
     "marketplace.jobs.errors": {"JobsErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},

@@ -158,6 +158,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.custom.views import bp as custom_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
+    from marketplace.invoices.views import bp as invoices_bp
     from marketplace.licenses.views import bp as licenses_bp
     from marketplace.oauth.server import bp as oauth_bp
     from marketplace.orders.views import bp as orders_bp
@@ -176,6 +177,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(aiact_bp)  # AI Act documentation packs: JSON, PDF, the provider's sign-off
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(invoices_bp)  # invoices and credit notes of orders, as PDF
     app.register_blueprint(custom_bp)  # requests for data, quotes, conversations
     app.register_blueprint(contracts_bp)  # contracts: pay, deliver, review, escalate, decide
     subscribe_custom_mail(context)  # mail to each side's admins at every step of a request for data

@@ -20,6 +20,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from marketplace.aiact.pack import PARTS, PREPARATION_OPERATIONS
 from marketplace.pdffonts import BOLD, REGULAR, register_fonts
+
 NOT_GIVEN = "Not given."
 
 

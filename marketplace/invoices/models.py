@@ -74,9 +74,7 @@ class InvoiceDocument(SQLModel, table=True):
 
 
 def _refuse_update(_mapper: Any, _connection: Any, target: InvoiceDocument) -> None:
-    raise Conflict(
-        message=f"{target.code} is issued and cannot be changed.", code=InvoiceErrorCode.DOCUMENT_IMMUTABLE
-    )
+    raise Conflict(message=f"{target.code} is issued and cannot be changed.", code=InvoiceErrorCode.DOCUMENT_IMMUTABLE)
 
 
 event.listen(InvoiceDocument, "before_update", _refuse_update)

@@ -93,7 +93,7 @@ def _heading(doc: dict[str, Any], number: str) -> list[Flowable]:
 
 
 _HEADER = ["Dataset", "Offer", "Term", "Seats", "Unit price", "Qty", "Amount"]
-_WIDTHS = [38 * mm, 38 * mm, 22 * mm, 14 * mm, 22 * mm, 10 * mm, 24 * mm]
+_WIDTHS = [38 * mm, 34 * mm, 20 * mm, 16 * mm, 24 * mm, 12 * mm, 26 * mm]
 
 
 def _lines(doc: dict[str, Any]) -> Table:

@@ -14,7 +14,7 @@ bp = Blueprint("invoices", __name__)
 def pdf_response(document: InvoiceDocument) -> Response:
     """The document's PDF, named by its number, never cached by shared caches."""
     response = Response(services.pdf_of(document), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{document.filename}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

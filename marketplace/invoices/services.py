@@ -32,8 +32,9 @@ def _issuer(uow: UnitOfWork) -> str:
 
 def _new_document(uow: UnitOfWork, kind: DocumentKind, order: Order, **fields: object) -> InvoiceDocument:
     number = next_number(uow.session, kind.value)
+    shown_as = f"{PREFIX[kind]}-{number:06d}"  # the document's number as printed (not an error code)
     document = InvoiceDocument(
-        kind=kind, number=number, code=f"{PREFIX[kind]}-{number:06d}", order_id=order.id,  # type: ignore[arg-type]
+        kind=kind, number=number, code=shown_as, order_id=order.id,  # type: ignore[arg-type]
         currency=order.currency, **fields,  # type: ignore[arg-type]
     )  # fmt: skip
     uow.session.add(document)

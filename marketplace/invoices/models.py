@@ -2,7 +2,7 @@
 
 A document is written once and never changed: its ``snapshot`` holds everything printed on it (parties, lines,
 totals), so the PDF rendered from it tomorrow is the PDF issued today, whatever is renamed in between. A mapper
-hook refuses any UPDATE of a stored document.
+hook refuses any UPDATE or DELETE of a stored document.
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ class InvoiceDocument(SQLModel, table=True):
         return self.kind is DocumentKind.CREDIT_NOTE
 
 
-def _refuse_update(_mapper: Any, _connection: Any, target: InvoiceDocument) -> None:
+def _refuse_change(_mapper: Any, _connection: Any, target: InvoiceDocument) -> None:
     raise Conflict(message=f"{target.code} is issued and cannot be changed.", code=InvoiceErrorCode.DOCUMENT_IMMUTABLE)
 
 
-event.listen(InvoiceDocument, "before_update", _refuse_update)
+event.listen(InvoiceDocument, "before_update", _refuse_change)
+event.listen(InvoiceDocument, "before_delete", _refuse_change)

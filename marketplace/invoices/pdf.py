@@ -63,9 +63,12 @@ def _party(title: str, who: dict[str, str]) -> list[Paragraph]:
 
 
 def _parties(doc: dict[str, Any]) -> Table:
-    sellers: list[Paragraph] = []
+    sellers: list[Flowable] = []
+    title = "Seller" if len(doc["sellers"]) == 1 else "Sellers"
     for index, seller in enumerate(doc["sellers"]):
-        sellers += _party("Seller" if index == 0 else "Seller (continued)", seller)
+        if index:
+            sellers.append(Spacer(1, 2 * mm))
+        sellers += _party(title, seller)[0 if index == 0 else 1 :]
     table = Table([[sellers, _party("Buyer", doc["buyer"])]], colWidths=[90 * mm, 80 * mm], hAlign="LEFT")
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table

@@ -210,3 +210,29 @@ def test_who_may_read_an_orders_invoice_and_credit_notes(app, db_session, market
     if who:
         # A credit note is read only through its own order.
         assert client.get(f"/orders/{other.id}/credit-notes/{note.id}.pdf").status_code == 404
+
+
+def test_an_order_from_two_sellers_names_both_and_both_read_it(app, db_session, market, priced) -> None:  # noqa: F811
+    from marketplace.accounts.models import OrgKind, Role
+    from marketplace.db import ServiceContext, UnitOfWork
+    from marketplace.licenses import services as licenses
+    from marketplace.mail import ConsoleMailer
+    from tests.factories import OrganisationFactory
+    from tests.functional.test_licenses import published_dataset
+
+    second = OrganisationFactory(slug="second", name="Second Seller", kind=OrgKind.PROVIDER, tax_id="FR 12 345")
+    owner = member(second, Role.OWNER, email="second@example.org")
+    dataset, _version = published_dataset(db_session, second, slug="second-corpus")
+    context = ServiceContext({"BASE_URL": "http://localhost"}, ConsoleMailer())
+    other = licenses.create_offer(UnitOfWork(db_session, context), owner, dataset, title="Second offer",
+                                  license_id="LicenseRef-standard-commercial-1.0", price_amount=5000,
+                                  currency="EUR")  # fmt: skip
+    order = paid_order(app, db_session, market["purchaser"], "buy", [priced, other])
+    text = pdf_text(invoices.pdf_of(invoices.invoice_of(db_session, order.id)))  # type: ignore[arg-type]
+    for expected in ("Sellers", "Provider Company GmbH", "Tax ID: DE123456789", "Second Seller", "Tax ID: FR 12 345",
+                     "Second offer", "€50.00", "€1,300.00"):  # fmt: skip
+        assert expected in text, (expected, text)
+    for email in ("clerk@example.org", "second@example.org"):
+        client = app.test_client()
+        log_in(client, email, PASSWORD)
+        assert client.get(f"/orders/{order.id}/invoice.pdf").status_code == 200

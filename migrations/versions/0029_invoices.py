@@ -23,13 +23,13 @@ depends_on: str | Sequence[str] | None = None
 
 # The values as of this revision (copied, not imported: a migration must not change when the code does).
 KINDS = ("invoice", "credit_note")
+_BILLING = (("billing_name", 200), ("billing_address", 1000), ("tax_id", 64))
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisation") as batch_op:
-        batch_op.add_column(sa.Column("billing_name", sa.String(length=200), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("billing_address", sa.String(length=1000), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("tax_id", sa.String(length=64), nullable=False, server_default=""))
+    # In place (no batch copy): ``organisation`` is referenced by most tables, and SQLite adds a column in place.
+    for name, length in _BILLING:
+        op.add_column("organisation", sa.Column(name, sa.String(length=length), nullable=False, server_default=""))
     op.create_table(
         "invoice_counter",
         sa.Column("series", sa.String(length=32), nullable=False),
@@ -63,7 +63,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_invoice_document_order_id"), table_name="invoice_document")
     op.drop_table("invoice_document")
     op.drop_table("invoice_counter")
-    with op.batch_alter_table("organisation") as batch_op:
-        batch_op.drop_column("tax_id")
-        batch_op.drop_column("billing_address")
-        batch_op.drop_column("billing_name")
+    for name, _length in reversed(_BILLING):
+        op.drop_column("organisation", name)  # SQLite 3.35+ drops a column in place: no copy of a referenced table

@@ -106,6 +106,18 @@ def test_buyer_pays_and_downloads_the_invoice(page, browser, live_server, tmp_pa
     seller = browser.new_context().new_page()
     _log_in(seller, base, "seller@example.org")
     seller.goto(base + "/orgs/fjord-data/sales")
+    seller.screenshot(path=str(tmp_path / "sales-with-invoice.png"), full_page=True)
     with seller.expect_download() as sold:
         seller.get_by_test_id("invoice-link").click()
     assert sold.value.suggested_filename == download.suggested_filename
+
+    # The seller moves: new invoices will show the new address, the issued one keeps the old.
+    seller.goto(base + "/orgs/fjord-data")
+    seller.get_by_role("link", name="Billing details").click()
+    assert seller.get_by_label("Tax ID (e.g. VAT number)").input_value() == "NO 999 888 777 MVA"
+    seller.get_by_label("Postal address").fill("Strandkaien 2\n5013 Bergen")
+    seller.screenshot(path=str(tmp_path / "billing-details.png"), full_page=True)
+    seller.get_by_role("button", name="Save billing details").click()
+    seller.get_by_text("Billing details saved").wait_for()
+    again = page.request.get(base + page.get_by_test_id("invoice-link").get_attribute("href"))
+    assert _text(again.body()) == text

@@ -157,6 +157,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.custom.views import bp as custom_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
+    from marketplace.invoices.views import bp as invoices_bp
     from marketplace.labels import register_template_helpers as register_label_helpers
     from marketplace.licenses.term_form import register_template_helpers as register_term_helpers
     from marketplace.licenses.views import bp as licenses_bp
@@ -177,6 +178,7 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(aiact_bp)  # AI Act documentation packs: JSON, PDF, the provider's sign-off
     app.register_blueprint(licenses_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(invoices_bp)  # invoices and credit notes of orders, as PDF
     app.register_blueprint(custom_bp)  # requests for data, quotes, conversations
     app.register_blueprint(contracts_bp)  # contracts: pay, deliver, review, escalate, decide
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.

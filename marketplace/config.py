@@ -502,6 +502,11 @@ SETTINGS += (
         "Days before a withdrawal's deletion deadline when licensees who have not confirmed are reminded (once).",
         parse=_parse_int,
     ),
+    Setting(
+        "INVOICE_ISSUER",
+        "Dataset Marketplace",
+        "The marketplace's name as printed on invoices and credit notes, which it issues on the sellers' behalf.",
+    ),
 )
 
 # The data viewer (marketplace/viewer).

@@ -12,6 +12,7 @@ from marketplace.custom import funding_models as custom_funding_models
 from marketplace.custom import models as custom_models
 from marketplace.delivery import models as delivery_models
 from marketplace.exports import models as exports_models
+from marketplace.invoices import models as invoices_models
 from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
 from marketplace.notifications import models as notifications_models
@@ -35,6 +36,7 @@ __all__ = [
     "custom_models",
     "delivery_models",
     "exports_models",
+    "invoices_models",
     "jobs_models",
     "licenses_models",
     "notifications_models",

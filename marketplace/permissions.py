@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     API_ACCESS_MANAGE = "api_access:manage"
     ORDER_VIEW = "order:view"
     ORDER_REFUND = "order:refund"
+    ORDER_INVOICE_VIEW = "order:invoice_view"
     GRANT_VIEW = "grant:view"
     GRANT_TRAINING_SUMMARY = "grant:training_summary"
     # Custom datasets (marketplace.custom): requests for data, quotes, their threads and contracts.
@@ -190,6 +191,12 @@ def _admin_of_sole_provider(session: Session, user: User, target: Any) -> bool:
         return False
     org = session.get(Organisation, providers.pop())
     return org is not None and _at_least(Role.ADMIN)(session, user, org)
+
+
+def _member_of_a_seller(session: Session, user: User, target: Any) -> bool:
+    """A member of any provider organisation whose datasets are in the order ``target``."""
+    providers = set(session.exec(select(OrderLine.provider_org_id).where(OrderLine.order_id == target.id)).all())
+    return any(_member_of_id(session, user, org_id) for org_id in providers)
 
 
 def _member_of_id(session: Session, user: User, org_id: int | None) -> bool:
@@ -386,6 +393,8 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Orders are the buyer organisation's; only a platform admin or the provider's admins may refund one.
     Action.ORDER_VIEW: _either(_member_of_org_id("buyer_org_id"), _platform_admin),
     Action.ORDER_REFUND: _either(_admin_of_sole_provider, _platform_admin),
+    # An order's invoice and credit notes: the buyer's members, the members of every seller on it, platform admins.
+    Action.ORDER_INVOICE_VIEW: _either(_member_of_org_id("buyer_org_id"), _member_of_a_seller, _platform_admin),
     # A grant is seen by both parties to it (licensee and licensor) and by platform admins.
     Action.GRANT_VIEW: _either(
         _member_of_org_id("licensee_org_id"), _member_of_org_id("licensor_org_id"), _platform_admin

@@ -83,6 +83,10 @@ class Organisation(SQLModel, table=True):
     kind: OrgKind = Field(sa_column=_enum_column(OrgKind))
     description: str = Field(default="", max_length=2000)
     website: str = Field(default="", max_length=255)
+    # Printed on invoices and credit notes when given: the legal name, postal address and tax (e.g. VAT) id.
+    billing_name: str = Field(default="", max_length=200)
+    billing_address: str = Field(default="", max_length=1000)
+    tax_id: str = Field(default="", max_length=64)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 

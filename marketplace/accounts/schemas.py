@@ -52,6 +52,12 @@ class CreateOrganisationSchema(FormSchema):
     description = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class BillingSchema(FormSchema):
+    billing_name = fields.String(load_default="", validate=validate.Length(max=200))
+    billing_address = fields.String(load_default="", validate=validate.Length(max=1000))
+    tax_id = fields.String(load_default="", validate=validate.Length(max=64))
+
+
 class InviteSchema(FormSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.Enum(Role, by_value=True, required=True)

@@ -336,6 +336,8 @@ def set_platform_admin(uow: UnitOfWork, *, email: str, admin: bool = True) -> Us
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset({"new", "admin", "api", "settings", "static", "login", "logout", "signup"})
+#: A tax or VAT id as people write it (``DE 123456789``, ``GB123/456.78-9``).
+TAX_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,63}$")
 
 
 def get_organisation(session: Session, slug: str) -> Organisation:
@@ -377,6 +379,23 @@ def create_organisation(
     assert org.id is not None
     session.add(Membership(organisation_id=org.id, user_id=user.id, role=Role.OWNER, created_at=uow.now()))
     session.flush()
+    return org
+
+
+def update_billing(
+    uow: UnitOfWork, actor: User, org: Organisation, *, billing_name: str, billing_address: str, tax_id: str
+) -> Organisation:
+    """Change the legal name, postal address and tax id printed on the organisation's future invoices and credit
+    notes (issued ones keep what they printed); an organisation's admins and owners only."""
+    require(uow.session, actor, Action.ORG_UPDATE, org)
+    tax_id = " ".join(tax_id.split())
+    if tax_id and not TAX_ID_RE.match(tax_id):
+        raise ValidationFailed.for_field("tax_id", "use letters, digits, spaces, dots, hyphens and slashes only")
+    org.billing_name = billing_name.strip()
+    org.billing_address = "\n".join(line.strip() for line in billing_address.strip().splitlines() if line.strip())
+    org.tax_id = tax_id
+    uow.session.add(org)
+    uow.session.flush()
     return org
 
 

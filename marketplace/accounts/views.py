@@ -235,6 +235,7 @@ def _org_page_context(slug: str) -> dict[str, Any]:
         "may_manage": can(session, user, Action.ORG_MANAGE_MEMBERS, org),
         "may_manage_owners": can(session, user, Action.ORG_MANAGE_OWNERS, org),
         "may_read_audit": can(session, user, Action.AUDIT_READ, org),
+        "may_update": can(session, user, Action.ORG_UPDATE, org),
         "roles": list(Role),
         "form": {},
     }
@@ -244,6 +245,27 @@ def _org_page_context(slug: str) -> dict[str, Any]:
 @login_required
 def organisation(slug: str) -> ViewResult:
     return render_template("orgs/show.html", **_org_page_context(slug))
+
+
+@bp.route("/orgs/<slug>/billing", methods=["GET", "POST"])
+@login_required
+def billing(slug: str) -> ViewResult:
+    """The details printed on the organisation's invoices and credit notes: admins and owners change them."""
+    org = svc.get_organisation(uow().session, slug)
+    require(uow().session, require_user(), Action.ORG_UPDATE, org)
+    if request.method == "GET":
+        return render_template("orgs/billing.html", org=org, form=_billing_form(org))
+    data = form_data()
+    try:
+        svc.update_billing(uow(), require_user(), org, **parse(schemas.BillingSchema(), data))
+    except DomainError as error:
+        return _form_error("orgs/billing.html", error, org=org, form=data)
+    flash("Billing details saved: new invoices and credit notes will show them.", "success")
+    return redirect_to("accounts.organisation", slug=slug)
+
+
+def _billing_form(org: Any) -> dict[str, str]:
+    return {"billing_name": org.billing_name, "billing_address": org.billing_address, "tax_id": org.tax_id}
 
 
 @bp.post("/orgs/<slug>/invitations")

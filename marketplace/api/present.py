@@ -15,6 +15,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.schemas import DatasetRecordSchema
 from marketplace.delivery.models import FileUpload
+from marketplace.invoices import services as invoices
 from marketplace.licenses.models import Grant, Offer
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
@@ -176,6 +177,20 @@ def order(session: Session, value: Order) -> dict[str, Any]:
         "created_at": value.created_at,
         "paid_at": value.paid_at,
         "lines": lines,
+        "documents": [
+            {
+                "kind": document.kind,
+                "number": document.code,
+                "issued_at": document.issued_at,
+                "amount": money(document.amount, document.currency),
+                "pdf_url": api_url(
+                    f"/orders/{value.id}/credit-notes/{document.id}.pdf"
+                    if document.is_credit_note
+                    else f"/orders/{value.id}/invoice.pdf"
+                ),
+            }
+            for document in invoices.documents_of(session, value)
+        ],
     }
 
 

@@ -27,9 +27,11 @@ class JobSpec:
 
 
 def _send_mail(work: UnitOfWork, payload: dict[str, Any]) -> None:
-    from marketplace.mail import Message
+    from marketplace.mail import Message, resolve_attachments
 
-    work.context.mailer.send(Message(to=payload["to"], subject=payload["subject"], body=payload["body"]))
+    attachments = resolve_attachments(work.session, payload.get("attachments", []))
+    message = Message(to=payload["to"], subject=payload["subject"], body=payload["body"], attachments=attachments)
+    work.context.mailer.send(message)
 
 
 def _catalog_import(work: UnitOfWork, payload: dict[str, Any]) -> None:

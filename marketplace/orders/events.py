@@ -20,6 +20,7 @@ from marketplace import metrics
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound
 from marketplace.events import emit
+from marketplace.invoices import services as invoices
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
 from marketplace.mail import send_after_commit
@@ -175,10 +176,12 @@ def _change_grants(
 
 
 def apply_full_refund(uow: UnitOfWork, order: Order, reason: str, amount: int) -> str:
+    previously_refunded = order.refunded_amount
     order.refunded_amount = max(order.refunded_amount, amount)
     if RANK[order.status] < RANK[OrderStatus.PAID]:
         uow.session.add(order)
         return "ignored: order was not paid"
+    invoices.credit_for_refund(uow, order, previously_refunded=previously_refunded, reason=reason)
     moved = advance(order, OrderStatus.REFUNDED, reason, uow.now())
     for line in lines_of(uow.session, order):
         line.payout_status = PayoutStatus.REVERSED
@@ -210,8 +213,11 @@ def _on_refund(uow: UnitOfWork, charge: Any) -> tuple[str, Order | None]:
     refunded = int(charge.get("amount_refunded") or 0)
     if charge.get("refunded") or refunded >= order.total_amount:
         return apply_full_refund(uow, order, "payment refunded", refunded or order.total_amount), order
+    previously_refunded = order.refunded_amount
     order.refunded_amount = max(order.refunded_amount, refunded)
     uow.session.add(order)
+    if RANK[order.status] >= RANK[OrderStatus.PAID]:
+        invoices.credit_for_refund(uow, order, previously_refunded=previously_refunded, reason="partial refund")
     return f"partial refund of {refunded} recorded; licenses unchanged", order
 
 

@@ -15,6 +15,7 @@ from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound
 from marketplace.events import emit
+from marketplace.invoices import services as invoices
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant, Offer
 from marketplace.mail import send_after_commit
@@ -135,6 +136,8 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
         },
         audience=[licensee.id] if licensee.id is not None else [],
     )
+    # The invoice takes its number in this transaction: a payment that rolls back takes its number with it.
+    invoice = invoices.issue_invoice(uow, order)
     lines_text = "\n".join(f"  {ln.description}: {format_money(ln.amount, ln.currency)}" for ln in lines)
     links = "\n".join(f"  {uow.settings['BASE_URL']}/licenses/{g.id}" for g in issued)
     send_after_commit(
@@ -142,7 +145,9 @@ def _mark_paid(uow: UnitOfWork, order: Order, facts: CheckoutSession) -> None:
         order.buyer_email,
         f"Receipt for order {order.reference}",
         f"Thank you. Order {order.reference} is paid.\n\n{lines_text}\n  Total: "
-        f"{format_money(order.total_amount, order.currency)}\n\nYour licenses and downloads:\n{links}\n",
+        f"{format_money(order.total_amount, order.currency)}\n\nYour licenses and downloads:\n{links}\n\n"
+        f"Invoice {invoice.code} is attached.\n",
+        attachments=[invoices.attachment_ref(invoice)],
     )
 
 

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from marketplace.accounts.services import get_organisation
 from marketplace.errors import DomainError, ValidationFailed
+from marketplace.invoices import services as invoices
 from marketplace.licenses import services as licenses
 from marketplace.orders import schemas
 from marketplace.orders import services as svc
@@ -134,6 +135,7 @@ def show(order_id: int) -> str:
         order=order,
         lines=svc.lines_of(session, order),
         may_refund=svc.may_refund(session, current_user(), order),
+        documents=invoices.documents_of(session, order),
         cancelled=bool(request.args.get("cancelled")),
     )
 
@@ -215,11 +217,13 @@ def sales(slug: str) -> str:
     org = get_organisation(session, slug)
     ledger = svc.sales_ledger(session, require_user(), org, now=uow().now())
     charts = {currency: bar_chart_svg(series, currency) for currency, series in ledger.daily.items()}
+    documents = invoices.documents_by_order(session, [order.id for _line, order, _dataset in ledger.rows])
     return render_template(
         "orders/sales.html",
         org=org,
         ledger=ledger,
         charts=charts,
+        documents=documents,
         account=svc.payout_account(session, org),
         may_manage=can(session, require_user(), Action.ORG_UPDATE, org),
         may_refund=lambda order: svc.may_refund(session, current_user(), order),

@@ -146,6 +146,19 @@ MATRIX = [
     ("member", "audit_download", 403),
     ("admin", "audit_download", 200),
     ("platform_admin", "audit_download", 403),
+    # The billing details printed on invoices: the organisation's admins and owners only.
+    (None, "billing", 302),
+    ("outsider", "billing", 403),
+    ("member", "billing", 403),
+    ("admin", "billing", 200),
+    ("owner", "billing", 200),
+    ("platform_admin", "billing", 403),
+    (None, "billing_save", 302),
+    ("outsider", "billing_save", 403),
+    ("member", "billing_save", 403),
+    ("admin", "billing_save", 302),
+    ("owner", "billing_save", 302),
+    ("platform_admin", "billing_save", 403),
 ]
 
 
@@ -175,6 +188,10 @@ def test_permission_matrix(app, db_session: Session, actor, action, expected) ->
         response = client.get(page)
     elif action in ("audit", "audit_download"):
         response = client.get(f"{page}/audit" if action == "audit" else f"{page}/audit.jsonl")
+    elif action == "billing":
+        response = client.get(f"{page}/billing")
+    elif action == "billing_save":
+        response = post_form(client, f"{page}/billing", {"tax_id": "DE 123"}, token_from=token_page)
     elif action == "invite":
         response = post_form(
             client, f"{page}/invitations", {"email": "z@example.org", "role": "member"}, token_from=token_page
@@ -207,3 +224,29 @@ def test_unverified_user_cannot_create_organisation(client, db_session: Session)
     UserFactory(email="unverified@example.org", email_verified_at=None)
     # Cannot even log in, so the page redirects to the log-in form.
     assert client.get("/orgs/new").status_code == 302
+
+
+def test_admins_set_the_billing_details_printed_on_invoices(client, db_session: Session) -> None:
+    org = OrganisationFactory(name="Acme")
+    member(org, Role.ADMIN, email="billing-admin@example.org")
+    log_in(client, "billing-admin@example.org", PASSWORD)
+    assert "Billing details" in client.get(f"/orgs/{org.slug}").get_data(as_text=True)
+    page = f"/orgs/{org.slug}/billing"
+    data = {
+        "billing_name": " Acme Data GmbH ",
+        "billing_address": "Hauptstraße 1\r\n\r\n10115 Berlin ",
+        "tax_id": "DE  123456789",
+    }
+    response = post_form(client, page, data, token_from=page)
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    db_session.refresh(org)
+    assert (org.billing_name, org.billing_address, org.tax_id) == ("Acme Data GmbH", "Hauptstraße 1\n10115 Berlin",
+                                                                   "DE 123456789")  # fmt: skip
+    form = client.get(page).get_data(as_text=True)
+    assert 'value="Acme Data GmbH"' in form and "Legal name" in form and "Tax ID" in form
+    refused = post_form(client, page, {"tax_id": "<script>"}, token_from=page)
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    assert 'id="e-tax_id"' in body and "use letters, digits, spaces" in body
+    db_session.refresh(org)
+    assert org.tax_id == "DE 123456789"

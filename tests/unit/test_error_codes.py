@@ -38,6 +38,7 @@ ENUMS = {
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
     "marketplace.exports.errors": {"ExportErrorCode"},
+    "marketplace.invoices.errors": {"InvoiceErrorCode"},
     "marketplace.jobs.errors": {"JobsErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},

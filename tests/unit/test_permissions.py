@@ -87,6 +87,9 @@ order:view              other_org   -         -        -      -     -     -
 order:refund            none        -         -        -      y     y     y
 order:refund            same_org    -         -        -      y     y     -
 order:refund            other_org   -         -        -      -     -     -
+order:invoice_view      none        -         -        y      y     y     y
+order:invoice_view      same_org    -         -        y      y     y     -
+order:invoice_view      other_org   -         -        -      -     -     -
 grant:view              none        -         -        y      y     y     y
 grant:view              same_org    -         -        y      y     y     -
 grant:view              other_org   -         -        -      -     -     -
@@ -216,6 +219,8 @@ TARGETS: dict[Action, str] = {
     Action.API_ACCESS_MANAGE: "org",
     Action.ORDER_VIEW: "bought_order",
     Action.ORDER_REFUND: "sold_order",
+    # An order of acme's listing bought by a third organisation: acme's members see its invoice as the seller.
+    Action.ORDER_INVOICE_VIEW: "sold_to_third",
     # Custom datasets: acme as the buyer of a request, or as the provider quoting on another buyer's request.
     Action.CUSTOM_REQUEST_CREATE: "org",
     Action.CUSTOM_REQUEST_VIEW: "own_request",
@@ -310,6 +315,7 @@ def cast(db_session: Session) -> dict[str, Any]:
         "grant": Grant(licensee_org_id=acme.id),
         "bought_order": Order(buyer_org_id=acme.id),
         "sold_order": _order_of_acme_dataset(db_session, dataset, buyer=other),
+        "sold_to_third": _order_of_acme_dataset(db_session, dataset, buyer=third),
         # A private offer a third provider made to acme (as buyer), and an offer on acme's own listing.
         "private_offer": Offer(dataset_id=dataset.id, organisation_id=third.id, audience_org_id=acme.id),
         "offer": Offer(dataset_id=dataset.id, organisation_id=acme.id),

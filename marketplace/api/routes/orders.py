@@ -8,6 +8,7 @@ from marketplace.api import present, schemas
 from marketplace.api.core import Call, Result, decode_cursor, operation, page
 from marketplace.api.routes._common import page_limit
 from marketplace.apikeys.scopes import ORDERS_WRITE
+from marketplace.invoices import services as invoices
 from marketplace.licenses import services as licenses
 from marketplace.orders import services as orders
 from marketplace.web import client_ip
@@ -126,6 +127,47 @@ def retry_checkout(call: Call, order_id: int) -> dict[str, Any]:
     order = orders.get_order(call.uow.session, order_id)
     orders.retry_checkout(call.uow, call.caller.user, order, success_url=success, cancel_url=cancel)
     return {"order_id": order.id, "status": order.status, "checkout_url": order.checkout_url}
+
+
+_PDF = {"type": "string", "format": "binary", "description": "A PDF document."}
+
+
+def _pdf(document: Any) -> Result:
+    return Result(
+        invoices.pdf_of(document), headers={"Content-Disposition": f'attachment; filename="{document.filename}"'}
+    )
+
+
+@operation(
+    "/v1/orders/{order_id}/invoice.pdf",
+    "GET",
+    summary="Download an order's invoice (PDF)",
+    tag=TAG,
+    scope=ORDERS_WRITE,
+    path_params={"order_id": "id"},
+    response=_PDF,
+    media_type="application/pdf",
+)
+def invoice_pdf(call: Call, order_id: int) -> Result:
+    """The invoice issued when the order was paid: sellers, buyer, tax ids when given, lines, fees and totals, as
+    issued (a later rename changes nothing). 404 before the order is paid, and to anyone but the buyer's and the
+    sellers' members."""
+    return _pdf(invoices.invoice_for(call.uow.session, call.caller.user, order_id))
+
+
+@operation(
+    "/v1/orders/{order_id}/credit-notes/{credit_note_id}.pdf",
+    "GET",
+    summary="Download a credit note of an order (PDF)",
+    tag=TAG,
+    scope=ORDERS_WRITE,
+    path_params={"order_id": "id", "credit_note_id": "id"},
+    response=_PDF,
+    media_type="application/pdf",
+)
+def credit_note_pdf(call: Call, order_id: int, credit_note_id: int) -> Result:
+    """A credit note issued for a refund of the order, referring to its invoice."""
+    return _pdf(invoices.credit_note_for(call.uow.session, call.caller.user, order_id, credit_note_id))
 
 
 @operation(

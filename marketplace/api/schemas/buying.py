@@ -457,6 +457,14 @@ class OrderLineSchema(Out):
     license_id = nullable_str(required=True, metadata={"description": "The license issued for this line, once paid."})
 
 
+class OrderDocumentSchema(Out):
+    kind = fields.String(required=True, metadata={"description": "`invoice` or `credit_note`."})
+    number = fields.String(required=True, metadata={"description": "E.g. `INV-000042` or `CN-000007`."})
+    issued_at = fields.DateTime(required=True)
+    amount = fields.Nested(MoneySchema, required=True, metadata={"description": "Invoiced, or credited by the note."})
+    pdf_url = fields.String(required=True)
+
+
 class OrderSchema(Out):
     id = fields.Integer(required=True)
     reference = fields.String(required=True)
@@ -467,6 +475,11 @@ class OrderSchema(Out):
     created_at = fields.DateTime(required=True)
     paid_at = nullable_dt()
     lines = fields.List(fields.Nested(OrderLineSchema), required=True)
+    documents = fields.List(
+        fields.Nested(OrderDocumentSchema),
+        required=True,
+        metadata={"description": "The invoice (issued when paid) and a credit note for each refund."},
+    )
 
 
 class OrderPageSchema(Out):

@@ -34,6 +34,7 @@ from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matr
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.support.contracts import contracts_for_matrix
 from tests.support.exports import exports_for_matrix
+from tests.support.invoices import invoiced_order
 from tests.support.withdrawals import withdrawals_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
@@ -67,6 +68,8 @@ REQUIRED: dict[str, str] = {
     "GET /v1/orders/{order_id}": "orders:write",
     "GET /v1/orders/{order_id}/checkout": "orders:write",
     "POST /v1/orders/{order_id}/checkout": "orders:write",
+    "GET /v1/orders/{order_id}/invoice.pdf": "orders:write",
+    "GET /v1/orders/{order_id}/credit-notes/{credit_note_id}.pdf": "orders:write",
     "POST /v1/offers/{offer_id}/acquire": "orders:write",
     "GET /v1/provider/datasets": "provider:write",
     "POST /v1/provider/datasets": "provider:write",
@@ -272,6 +275,7 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
         uow, client, credentials["all"], world.people, world.orgs["buy"], world.orgs["prov"]
     )
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
+    invoiced, credit_note_id = invoiced_order(world)  # before the dataset's access is governed
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
     exports = exports_for_matrix(world, s3rver_endpoint)
@@ -307,6 +311,11 @@ def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa
             "file_id": world.objects["file"].id,
             "notification_id": notification.id,  # type: ignore[union-attr]
             "POST /v1/provider/datasets/{slug}/submit": {"slug": draft.slug},
+            "GET /v1/orders/{order_id}/invoice.pdf": {"order_id": invoiced.id},
+            "GET /v1/orders/{order_id}/credit-notes/{credit_note_id}.pdf": {
+                "order_id": invoiced.id,
+                "credit_note_id": credit_note_id,
+            },
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/uploads": {"version": "3.0.0"},
@@ -437,6 +446,15 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
         "admin_user": ("admin", None),  # a platform admin's key carries no admin powers
     }[credential]
     headers = bearer(world.key(who, org=org))
+    invoiced, credit_note_id = invoiced_order(world)
+    documents = (
+        f"/api/v1/orders/{invoiced.id}/invoice.pdf",
+        f"/api/v1/orders/{invoiced.id}/credit-notes/{credit_note_id}.pdf",
+    )
+    for path in documents:
+        # The seller's members read the invoice of an order of their dataset; nobody else outside the buyer does.
+        response = client.get(path, headers=headers)
+        assert response.status_code == (200 if credential == "provider_org" else 404), (path, response.status_code)
     if credential != "provider_org":
         # The license, its certificate, its files and the order: 404, as if they did not exist.
         for path in (

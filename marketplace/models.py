@@ -14,6 +14,7 @@ from marketplace.jobs import models as jobs_models
 from marketplace.licenses import models as licenses_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
+from marketplace.sharing import models as sharing_models
 from marketplace.sso import models as sso_models
 from marketplace.webhooks import models as webhooks_models
 from marketplace.withdrawals import models as withdrawals_models
@@ -33,6 +34,7 @@ __all__ = [
     "licenses_models",
     "oauth_models",
     "orders_models",
+    "sharing_models",
     "sso_models",
     "webhooks_models",
     "withdrawals_models",

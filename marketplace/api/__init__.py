@@ -24,6 +24,7 @@ from marketplace.api.routes import (
     meta,
     orders,
     provider,
+    sharing,
     webhooks,
     withdrawals,
 )
@@ -35,6 +36,7 @@ _ROUTE_MODULES = (
     aiact,
     orders,
     licenses,
+    sharing,
     provider,
     webhooks,
     access,

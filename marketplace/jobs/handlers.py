@@ -108,6 +108,12 @@ def _withdrawal_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
     sweep(work)
 
 
+def _parquet_conversion(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.sharing.conversion import convert_version
+
+    convert_version(work, int(payload["version_id"]))
+
+
 HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.SEND_MAIL: JobSpec(_send_mail),
     JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
@@ -120,4 +126,5 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.PURGE_EXPIRED: JobSpec(_purge_expired),
     JobKind.VERIFY_UPLOAD: JobSpec(_verify_upload, on_give_up=_verify_upload_given_up),
     JobKind.WITHDRAWAL_SWEEP: JobSpec(_withdrawal_sweep),
+    JobKind.PARQUET_CONVERSION: JobSpec(_parquet_conversion),
 }

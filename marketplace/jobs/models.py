@@ -32,6 +32,7 @@ class JobKind(enum.StrEnum):
     PURGE_EXPIRED = "purge_expired"
     VERIFY_UPLOAD = "verify_upload"
     WITHDRAWAL_SWEEP = "withdrawal_sweep"
+    PARQUET_CONVERSION = "parquet_conversion"
 
 
 class JobState(enum.StrEnum):

@@ -38,6 +38,7 @@ ENUMS = {
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
     "marketplace.jobs.errors": {"JobsErrorCode"},
+    "marketplace.sharing.errors": {"SharingErrorCode", "ProtocolErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
     "marketplace.orders.errors": {"OrderErrorCode"},

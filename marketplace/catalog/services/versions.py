@@ -140,6 +140,10 @@ def _publish(uow: UnitOfWork, actor: User | None, dataset: Dataset, version: Dat
     uow.session.add(version)
     uow.session.flush()
     record_event(uow, dataset, actor, "version_published", version.version)
+    # Its CSV and JSON Lines files get their Parquet form for Delta Sharing, in the background.
+    from marketplace.sharing.conversion import request_conversion
+
+    request_conversion(uow, version)
 
 
 def publish_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: DatasetVersion) -> DatasetVersion:

@@ -50,6 +50,7 @@ REQUIRED: dict[str, str] = {
     "GET /v1/licenses/{license_id}/verify": "public",
     "GET /v1/licenses/{license_id}/manifest": "downloads",
     "POST /v1/licenses/{license_id}/download-links": "downloads",
+    "POST /v1/licenses/{license_id}/sharing-profiles": "downloads",
     "GET /v1/me": "any",
     "POST /v1/orders": "orders:write",
     "GET /v1/orders": "orders:write",

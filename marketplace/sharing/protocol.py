@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from marketplace.api.present import absolute
 from marketplace.db import UnitOfWork
 from marketplace.delivery.downloads import Rendition, issue_download_links
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.errors import BadRequest, NotFound
 from marketplace.sharing.conversion import PARQUET_MEDIA_TYPE
 from marketplace.sharing.errors import SharingErrorCode
 from marketplace.sharing.recipients import Access
@@ -44,8 +44,8 @@ MAX_RESULTS = 500
 _QUERY_FIELDS = {"predicateHints", "jsonPredicateHints", "limitHint", "version", "timestamp"}
 
 
-def _bad(message: str, code: str = SharingErrorCode.BAD_PARAMETER) -> ValidationFailed:
-    return ValidationFailed(message=message, code=code)
+def _bad(message: str, code: str = SharingErrorCode.BAD_PARAMETER) -> BadRequest:
+    return BadRequest(message=message, code=code)
 
 
 def _page(items: Sequence[T], params: Mapping[str, str], scope: str, secret: str) -> tuple[list[T], str | None]:

@@ -102,11 +102,11 @@ def _listing(uow: UnitOfWork, provider: Organisation) -> tuple[Dataset, DatasetV
     return dataset, version
 
 
-def build(uow: UnitOfWork) -> World:
+def build(uow: UnitOfWork, password_hash: str = "x") -> World:
     """The world of the module documentation, in ``uow`` (the caller commits)."""
     session = uow.session
     world = World()
-    seller = User(email="seller@example.org", password_hash="x", email_verified_at=utcnow())
+    seller = User(email="seller@example.org", password_hash=password_hash, email_verified_at=utcnow())
     provider = Organisation(slug="northwind", name="Northwind", kind=OrgKind.PROVIDER)
     session.add_all([seller, provider])
     session.flush()
@@ -124,7 +124,7 @@ def build(uow: UnitOfWork) -> World:
         version_label="1.0.0",
     )
     for slug in ("globex", "initech"):
-        owner = User(email=f"owner@{slug}.example", password_hash="x", email_verified_at=utcnow())
+        owner = User(email=f"owner@{slug}.example", password_hash=password_hash, email_verified_at=utcnow())
         buyer = Organisation(slug=slug, name=slug.title(), kind=OrgKind.BUYER)
         session.add_all([owner, buyer])
         session.flush()

@@ -101,3 +101,19 @@ def test_the_version_page_lists_the_parquet_files_with_their_sha256(client, db_s
     assert 'data-testid="parquet-manifest"' in page
     for table in tables_of_version(db_session, world.version_id):
         assert table.path in page and table.sha256 in page
+
+
+def test_a_license_without_tabular_files_has_nothing_to_share(app, client, db_session) -> None:  # type: ignore[no-untyped-def]
+    from marketplace.catalog.models import DatasetFile
+
+    uow = UnitOfWork(db_session, app.extensions["marketplace.context"])
+    built = build(uow, password_hash=_HASH)
+    for file in db_session.exec(select(DatasetFile)).all():
+        file.path = file.path.rsplit(".", 1)[0] + ".bin"
+        db_session.add(file)
+    db_session.flush()
+    grant = built.grants["globex"]
+    response = client.post(f"/api/v1/licenses/{grant.id}/sharing-profiles", headers=bearer(built.keys["globex"]))
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "not_tabular"
+    assert db_session.exec(select(SharingRecipient)).all() == []

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import User
+from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.delivery.downloads import Requester
 from marketplace.licenses import services as licenses
@@ -43,8 +44,6 @@ def sharing_section(work: UnitOfWork, user: User | None, grant: Grant) -> dict[s
     may_share = can(session, user, Action.GRANT_SHARE, grant)
     dataset_tables = []
     if may_share:
-        from marketplace.catalog.models import Dataset
-
         dataset = session.get(Dataset, grant.dataset_id)
         if dataset is not None:
             dataset_tables = shared_tables(session, grant, licenses.grant_value(grant), dataset)

@@ -169,9 +169,10 @@ def _protocol_and_metadata(table: SharedTable) -> list[dict[str, Any]]:
     ]
 
 
-def metadata_lines(table: SharedTable) -> list[str]:
-    """``GET .../metadata``: the protocol and metaData lines."""
-    return [json.dumps(line, separators=(",", ":")) for line in _protocol_and_metadata(table)]
+def metadata_lines(uow: UnitOfWork, access: Access, share: str, schema: str, table: str) -> list[str]:
+    """``GET .../metadata``: the protocol and metaData lines of the named table."""
+    found = table_of(uow, access, share, schema, table)
+    return [json.dumps(line, separators=(",", ":")) for line in _protocol_and_metadata(found)]
 
 
 def _check_query(body: Any) -> None:
@@ -193,13 +194,14 @@ def _check_query(body: Any) -> None:
         raise _bad(f"version: this table has only version {TABLE_VERSION}.")
 
 
-def query_lines(uow: UnitOfWork, access: Access, table: SharedTable, body: Any) -> list[str]:
+def query_lines(uow: UnitOfWork, access: Access, share: str, schema: str, table_name: str, body: Any) -> list[str]:
     """``POST .../query``: protocol, metaData and one ``file`` line with a fresh audited link to the Parquet file.
 
     The link is issued by the delivery gate for the table's source file (it counts toward the license's download
     limit and is written to the download audit with channel ``delta-sharing``) and points at the Parquet form.
     """
     _check_query(body)
+    table = table_of(uow, access, share, schema, table_name)
     row = table.table
     [link] = issue_download_links(
         uow,

@@ -112,12 +112,11 @@ def table_version(access: Access, share: str, schema: str, table: str) -> Respon
 @bp.get(f"{_TABLE}/metadata")
 @authenticated
 def metadata(access: Access, share: str, schema: str, table: str) -> Response:
-    return _ndjson(protocol.metadata_lines(protocol.table_of(uow(), access, share, schema, table)))
+    return _ndjson(protocol.metadata_lines(uow(), access, share, schema, table))
 
 
 @bp.post(f"{_TABLE}/query")
 @authenticated
 def query(access: Access, share: str, schema: str, table: str) -> Response:
-    body = request.get_json(silent=True) if request.content_length else {}
-    found = protocol.table_of(uow(), access, share, schema, table)
-    return _ndjson(protocol.query_lines(uow(), access, found, body))
+    body = request.get_json(force=True, silent=True) if request.content_length else {}
+    return _ndjson(protocol.query_lines(uow(), access, share, schema, table, body))

@@ -9,7 +9,9 @@ straightforward versions accept:
   the base64url alphabet alone (no ``+``, ``/``, ``=`` or whitespace) and is the canonical encoding of its bytes
   (unused trailing bits are zero), else None.
 * :func:`json_object` returns a JSON object only when the text is UTF-8, has no duplicate member at any depth and no
-  ``NaN``/``Infinity``, else None.
+  ``NaN``/``Infinity``, else None. A certificate's own payload (compact, sorted members) is read by orjson and
+  accepted when orjson writes the parsed object back to exactly the same bytes: text that is the serialisation of
+  an object can hold no duplicate member nor a constant. Anything else goes through the strict decoder.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import binascii
 import json
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 #: base64url -> base64 for ``bytes.translate``; the characters that are not base64url (``+``, ``/`` and ``=``) become
@@ -75,6 +79,12 @@ def json_object(raw: bytes) -> dict[str, Any] | None:
 
     Accepts what ``json.loads`` accepts; text without surrounding whitespace skips the decoder's whitespace scans.
     """
+    try:
+        fast = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        fast = None
+    if fast.__class__ is dict and orjson.dumps(fast, option=orjson.OPT_SORT_KEYS) == raw:
+        return fast
     try:
         text = raw.decode("utf-8")
         try:

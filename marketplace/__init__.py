@@ -154,7 +154,6 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.apikeys.views import bp as apikeys_bp
     from marketplace.catalog.views import bp as catalog_bp
     from marketplace.custom.contract_views import bp as contracts_bp
-    from marketplace.custom.notify import subscribe_mail as subscribe_custom_mail
     from marketplace.custom.views import bp as custom_bp
     from marketplace.delivery.app import init_app as init_delivery
     from marketplace.health import init_app as init_health
@@ -178,7 +177,6 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     app.register_blueprint(orders_bp)
     app.register_blueprint(custom_bp)  # requests for data, quotes, conversations
     app.register_blueprint(contracts_bp)  # contracts: pay, deliver, review, escalate, decide
-    subscribe_custom_mail(context)  # mail to each side's admins at every step of a request for data
     csrf.exempt(stripe_webhook)  # Authenticated by the Stripe-Signature header instead.
     register_order_helpers(app)
     init_delivery(app)
@@ -189,6 +187,9 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     csrf.exempt(oauth_bp)  # Authenticated by client credentials instead.
     app.register_blueprint(apikeys_bp)
     app.register_blueprint(withdrawals_bp)  # withdrawals: file, publish the patch, licensees confirm deletion
+    from marketplace.viewer.views import bp as viewer_bp
+
+    app.register_blueprint(viewer_bp)  # the data viewer: rows, search and statistics of samples and licensed files
     from marketplace.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)  # the organisation's tamper-evident audit log
@@ -199,8 +200,27 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.sharing.pages import bp as sharing_pages_bp
 
     app.register_blueprint(sharing_pages_bp)  # the license page's recipient profiles (CSRF-protected forms)
+    from marketplace.exports.views import bp as exports_bp
+
+    app.register_blueprint(exports_bp)  # delivery into the licensee's own bucket
+    from marketplace.analytics.views import bp as analytics_bp
+    from marketplace.analytics.views import offer_viewed
+
+    app.register_blueprint(analytics_bp)  # the provider's analytics: funnel, downloads, revenue, CSV
+    csrf.exempt(offer_viewed)  # A count only, sent without a session; cross-site requests are not counted.
     _governed_access(app, context)
+    _notifications(app, context)
     _jobs(app, context)
+
+
+def _notifications(app: Flask, context: ServiceContext) -> None:
+    """The bell, ``/notifications`` and the preferences page; the one subscriber that turns domain events into
+    notices (in the site and by mail, as each person chose) for listings, orders, access, requests and contracts."""
+    from marketplace.notifications.subscriber import subscribe_notifications
+    from marketplace.notifications.views import init_app as init_notifications
+
+    init_notifications(app)
+    subscribe_notifications(context)
 
 
 def _jobs(app: Flask, context: ServiceContext) -> None:
@@ -212,16 +232,14 @@ def _jobs(app: Flask, context: ServiceContext) -> None:
 
 
 def _governed_access(app: Flask, context: ServiceContext) -> None:
-    """The governed-access pages, the mail its events call for, and ``marketplace access digest``."""
-    from marketplace import events
+    """The governed-access pages and ``marketplace access digest`` (its notices: the notifications subscriber)."""
     from marketplace.access.cli import access_group
-    from marketplace.access.notify import digest_command, on_event
+    from marketplace.access.notify import digest_command
     from marketplace.access.review_views import bp as access_review_bp
     from marketplace.access.views import bp as access_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(access_review_bp)
-    events.subscribe(context, on_event)
     access_group.add_command(digest_command)
 
 

@@ -360,7 +360,8 @@ SETTINGS += (
     Setting(
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
         False,
-        "Production: allow webhook and SSO URLs on private/loopback addresses (an internal network you trust). "
+        "Production: allow webhook and SSO URLs and bucket-delivery endpoints on private/loopback addresses (an "
+        "internal network you trust). "
         "Development always allows them.",
         parse=_parse_bool,
     ),
@@ -500,6 +501,23 @@ SETTINGS += (
         7,
         "Days before a withdrawal's deletion deadline when licensees who have not confirmed are reminded (once).",
         parse=_parse_int,
+    ),
+)
+
+# The data viewer (marketplace/viewer).
+SETTINGS += (
+    Setting(
+        "VIEWER_MAX_BYTES",
+        256 * 1024 * 1024,
+        "Largest file the data viewer reads on the fly (rows, search, statistics); larger files are only downloaded.",
+        parse=_parse_int,
+    ),
+    Setting(
+        "VIEWER_TIMEOUT_SECONDS", 5, "Longest time one data viewer read (a page, a search) may take.", parse=_parse_int
+    ),
+    Setting("VIEWER_MAX_OFFSET", 1_000_000, "Highest row offset the data viewer pages to.", parse=_parse_int),
+    Setting(
+        "VIEWER_MEMORY_MB", 256, "Memory limit of one data viewer read (DuckDB spills beyond it).", parse=_parse_int
     ),
 )
 

@@ -20,6 +20,10 @@ EventHandler = Callable[[UnitOfWork, str, dict[str, Any], list[int]], None]
 #: Every event type the marketplace emits, with what its ``data`` carries.
 EVENT_TYPES: dict[str, str] = {
     "order.paid": "order id, buyer organisation, total and currency, license ids",
+    "order.refunded": "order id, reference, amount refunded and currency, reason, license ids (revoked)",
+    "listing.submitted": "dataset slug and title, provider organisation (sent for the platform's review)",
+    "listing.approved": "dataset slug and title, provider organisation (the listing is published)",
+    "listing.rejected": "dataset slug and title, provider organisation, the reason the provider sees",
     "license.issued": "license id, dataset slug, versions, licensee organisation, license id (SPDX or LicenseRef)",
     "license.revoked": "license id, dataset slug, licensee organisation, reason",
     "dataset.version_published": "dataset slug, version label, manifest digest, provider organisation",

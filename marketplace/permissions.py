@@ -76,6 +76,13 @@ class Action(enum.StrEnum):
     AI_ACT_PACK_READ = "ai_act_pack:read"
     AI_ACT_SIGN_OFF = "ai_act_pack:sign_off"
     AUDIT_READ = "audit:read"
+    # Delivery to the licensee's own bucket (marketplace.exports): destinations and exports into them.
+    EXPORT_DESTINATION_MANAGE = "export_destination:manage"
+    EXPORT_DESTINATION_USE = "export_destination:use"
+    EXPORT_VIEW = "export:view"
+    # Provider analytics (marketplace.analytics): views, checkouts, sales, downloads and revenue of its listings.
+    ANALYTICS_VIEW = "analytics:view"
+    NOTIFICATION_READ = "notification:read"
 
 
 @dataclass(frozen=True)
@@ -335,6 +342,13 @@ def _published_pack(_session: Session, _user: User | None, target: Any) -> bool:
     return bool(target.dataset.is_public and target.version.is_published)
 
 
+def _notification_recipient(_session: Session, user: User, target: Any) -> bool:
+    """The person a notification was given to (not through an organisation's API credential)."""
+    delegation = _delegation.get()
+    personal = delegation is None or delegation.organisation_id is None
+    return target is not None and getattr(target, "recipient_id", None) == user.id and personal
+
+
 def _either(*rules: Callable[[Session, User, Any], bool]) -> Callable[[Session, User, Any], bool]:
     return lambda session, user, target: any(rule(session, user, target) for rule in rules)
 
@@ -356,6 +370,11 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     Action.GRANT_DOWNLOAD: _member_of_licensee,
     # Delta Sharing recipient profiles read the license's files: minted and revoked by the licensee's members only.
     Action.GRANT_SHARE: _member_of_licensee,
+    # Bucket delivery: an organisation's admins add and remove its destinations (target: the organisation); its
+    # members use them (target: the destination) and follow the exports made under its licenses.
+    Action.EXPORT_DESTINATION_MANAGE: _at_least(Role.ADMIN),
+    Action.EXPORT_DESTINATION_USE: _member_of_owner,
+    Action.EXPORT_VIEW: _member_of_org_id("licensee_org_id"),
     # Offers: a private offer is seen (and bought) by its one buyer organisation only, besides its provider;
     # the provider's admins create and retire offers (target: the offer, or the dataset it is for).
     Action.OFFER_VIEW: _offer_audience,
@@ -427,6 +446,11 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # The tamper-evident audit log is the organisation's own record: its admins read and export it (platform
     # operators use the command line).
     Action.AUDIT_READ: _at_least(Role.ADMIN),
+    # A provider's analytics (target: the organisation, or one of its datasets) are its members' business; platform
+    # admins may look (never through an API credential).
+    Action.ANALYTICS_VIEW: _either(_member_of_owner, _platform_admin),
+    # A notification is its recipient's alone: nobody else reads or marks it, platform admins included.
+    Action.NOTIFICATION_READ: _notification_recipient,
 }
 
 #: Actions anyone may perform, signed in or not, when the rule says so. A published version's AI Act pack is

@@ -34,6 +34,8 @@ class SealedColumns:
 
 def sealed_tables() -> tuple[SealedColumns, ...]:
     """Every table holding secrets sealed by the key ring (add new ones here)."""
+    from marketplace.exports import destinations
+    from marketplace.exports.models import BucketDestination
     from marketplace.sso import services as sso
     from marketplace.sso.models import SsoConnection
     from marketplace.webhooks import services as webhooks
@@ -47,6 +49,7 @@ def sealed_tables() -> tuple[SealedColumns, ...]:
             webhooks.secret_box,
         ),
         SealedColumns("SSO connections", SsoConnection, ("client_secret_ciphertext",), sso.secret_box),
+        SealedColumns("bucket destinations", BucketDestination, ("secret_ciphertext",), destinations.secret_box),
     )
 
 

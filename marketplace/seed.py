@@ -118,6 +118,9 @@ def seed_demo(uow: UnitOfWork) -> list[str]:
     from marketplace.withdrawals.seed import seed_withdrawal
 
     report.extend(seed_withdrawal(uow))
+    from marketplace.analytics.seed import seed_analytics
+
+    report.extend(seed_analytics(uow))
     if not report:
         report.append("demo data already present; nothing to do")
     return report

@@ -1,8 +1,9 @@
-"""Mail about governed access, sent after the commit of the change it announces.
+"""Notices about governed access (in the site, and by mail after the commit of the change they announce).
 
-:func:`on_event` is subscribed to the domain events by ``create_app`` (one explicit registration): reviewers hear
-of new requests (those who chose real time at once, the others in the daily digest, :func:`send_digests`), the
-requester hears of approval or rejection (with the reason), of access ending within 14 days and of its end.
+:func:`on_event` is called by the notifications subscriber for access events: reviewers hear of new requests
+(those who chose real time at once by mail, the others by mail in the daily digest, :func:`send_digests`; all of
+them in the site), the requester hears of approval or rejection (with the reason), of access ending within 14 days
+and of its end. Each notice follows the person's preferences (:func:`marketplace.notifications.services.deliver`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.mail import send_after_commit
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.services import Notice, choices_of, deliver
 
 
 def _base(uow: UnitOfWork) -> str:
@@ -52,7 +55,8 @@ def reviewers_to_tell(uow: UnitOfWork, provider_id: int, notice: ReviewerNotice)
 
 
 def on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: list[int]) -> None:
-    """Send the mail an access event calls for (other events are ignored)."""
+    """Give the notices an access event calls for (other events are ignored); called by the notifications
+    subscriber (:mod:`marketplace.notifications.subscriber`), the one domain-event handler."""
     handler = _HANDLERS.get(event_type)
     if handler is not None:
         handler(uow, data)
@@ -63,11 +67,13 @@ def _requested(uow: UnitOfWork, data: dict[str, Any]) -> None:
     if request is None:
         return
     title = _title(uow, data.get("dataset"))
-    for reviewer in reviewers_to_tell(uow, request.provider_org_id, ReviewerNotice.REALTIME):
-        send_after_commit(
-            uow, reviewer.email, f"New access request: {title}",
-            f"{request.full_name} asked for access to {title}.\n\nReview it: {_base(uow)}/access/review\n",
-        )  # fmt: skip
+    notice = Notice(
+        NotificationKind.ACCESS_REQUEST, f"New access request: {title}",
+        f"{request.full_name} asked for access to {title}.", "/access/review", "Review it",
+    )  # fmt: skip
+    deliver(uow, reviewers_to_tell(uow, request.provider_org_id, ReviewerNotice.REALTIME), notice)
+    # Reviewers who chose the daily digest see it in the site now; their mail is the digest (send_digests).
+    deliver(uow, reviewers_to_tell(uow, request.provider_org_id, ReviewerNotice.DAILY_DIGEST), notice, mail=False)
 
 
 def _person(uow: UnitOfWork, data: dict[str, Any]) -> User | None:
@@ -75,67 +81,52 @@ def _person(uow: UnitOfWork, data: dict[str, Any]) -> User | None:
     return uow.session.get(User, user_id) if user_id else None
 
 
+def _tell_person(uow: UnitOfWork, data: dict[str, Any], title: str, body: str, link: str = "/access") -> None:
+    label = "My access" if link == "/access" else ""
+    deliver(uow, [_person(uow, data)], Notice(NotificationKind.ACCESS_DECISION, title, body, link, label))
+
+
 def _approved(uow: UnitOfWork, data: dict[str, Any]) -> None:
-    person = _person(uow, data)
-    if person is None:
-        return
     title = _title(uow, data.get("dataset"))
     until = f"until {data['expires_at'][:10]}" if data.get("expires_at") else "until further notice"
     reason = f"\nReviewer's note: {data['reason']}\n" if data.get("reason") else ""
-    send_after_commit(
-        uow, person.email, f"Access approved: {title}",
-        f"Your access to {title} was approved, {until}.\n{reason}\nMy access: {_base(uow)}/access\n",
-    )  # fmt: skip
+    _tell_person(uow, data, f"Access approved: {title}", f"Your access to {title} was approved, {until}.\n{reason}")
 
 
 def _rejected(uow: UnitOfWork, data: dict[str, Any]) -> None:
-    person = _person(uow, data)
-    if person is None:
-        return
     title = _title(uow, data.get("dataset"))
-    send_after_commit(
-        uow, person.email, f"Access request rejected: {title}",
-        f"Your request for access to {title} was rejected.\n\nReason: {data.get('reason', '')}\n\n"
-        f"My access: {_base(uow)}/access\n",
+    _tell_person(
+        uow, data, f"Access request rejected: {title}",
+        f"Your request for access to {title} was rejected.\n\nReason: {data.get('reason', '')}",
     )  # fmt: skip
 
 
 def _ended(uow: UnitOfWork, data: dict[str, Any]) -> None:
-    person = _person(uow, data)
-    if person is None:
-        return
     title = _title(uow, data.get("dataset"))
     state = data.get("state", "expired")
     words = {"expired": "has expired", "revoked": "was revoked", "reset": "was reset: you may request it again"}
     reason = f"\nReason: {data['reason']}\n" if data.get("reason") else ""
-    send_after_commit(
-        uow, person.email, f"Access {state}: {title}",
-        f"Your access to {title} {words.get(state, 'ended')}; downloads have stopped.\n{reason}\n"
-        f"My access: {_base(uow)}/access\n",
+    _tell_person(
+        uow, data, f"Access {state}: {title}",
+        f"Your access to {title} {words.get(state, 'ended')}; downloads have stopped.\n{reason}",
     )  # fmt: skip
 
 
 def _expiring(uow: UnitOfWork, data: dict[str, Any]) -> None:
-    person = _person(uow, data)
-    if person is None:
-        return
     title = _title(uow, data.get("dataset"))
     day = (data.get("expires_at") or "")[:10]
-    send_after_commit(
-        uow, person.email, f"Access ends on {day}: {title}",
+    _tell_person(
+        uow, data, f"Access ends on {day}: {title}",
         f"Your access to {title} ends on {day} (in 14 days or less). Ask the provider to renew it, or request "
-        f"access again after it ends.\n\nMy access: {_base(uow)}/access\n",
+        "access again after it ends.",
     )  # fmt: skip
 
 
 def _credential_expiring(uow: UnitOfWork, data: dict[str, Any]) -> None:
-    person = _person(uow, data)
-    if person is None:
-        return
-    send_after_commit(
-        uow, person.email, f"Your training certificate expires on {data.get('expires_on')}",
+    _tell_person(
+        uow, data, f"Your training certificate expires on {data.get('expires_on')}",
         "The access it supports to credentialed datasets is suspended when it expires. Upload a renewed "
-        f"certificate: {_base(uow)}/access/credentials\n",
+        "certificate:", "/access/credentials",
     )  # fmt: skip
 
 
@@ -154,8 +145,9 @@ def send_digests(uow: UnitOfWork, *, since: datetime | None = None) -> int:
     """Mail each reviewer who chose the daily digest the requests still waiting that arrived since ``since``
     (default: the last 24 hours at the unit of work's clock) and that no earlier digest named to them; returns how
     many digests were sent. Each request is in at most one digest per reviewer however often this runs (what was
-    sent is recorded in the same transaction as the mail is queued, and the mail goes only if it commits). Run it
-    once a day (``marketplace access digest``)."""
+    sent is recorded in the same transaction as the mail is queued, and the mail goes only if it commits). A
+    reviewer who turned access-request mail off gets no digest. Run it once a day (``marketplace access
+    digest``)."""
     session, now = uow.session, uow.now()
     since = since or now - timedelta(days=1)
     waiting = session.exec(
@@ -169,7 +161,11 @@ def send_digests(uow: UnitOfWork, *, since: datetime | None = None) -> int:
     sent = 0
     for provider_id, rows in by_provider.items():
         provider = session.get(Organisation, provider_id)
-        for reviewer in reviewers_to_tell(uow, provider_id, ReviewerNotice.DAILY_DIGEST):
+        digest_readers = reviewers_to_tell(uow, provider_id, ReviewerNotice.DAILY_DIGEST)
+        by_mail = choices_of(session, [r.id for r in digest_readers if r.id], NotificationKind.ACCESS_REQUEST)
+        for reviewer in digest_readers:
+            if not by_mail[reviewer.id or 0].by_mail:
+                continue  # the reviewer turned access-request mail off: no digest either
             already = set(
                 session.exec(
                     select(DigestEntry.request_id).where(

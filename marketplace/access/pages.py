@@ -35,7 +35,8 @@ from marketplace.accounts.services import organisations_of
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
 from marketplace.errors import FieldProblem, NotFound, ValidationFailed
-from marketplace.mail import send_after_commit
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.services import Notice, deliver
 from marketplace.permissions import Action, can
 
 MODE_LABELS = {
@@ -234,23 +235,20 @@ def approve_batch(uow: UnitOfWork, actor: User, expiries: dict[int, date | None]
 def decide_credential(
     uow: UnitOfWork, actor: User, credential: Credential, *, verified: bool, reason: str
 ) -> Credential:
-    """Verify or refuse a credential (:func:`credentials.decide_credential`) and tell its owner by mail."""
+    """Verify or refuse a credential (:func:`credentials.decide_credential`) and tell its owner (site and mail,
+    as they chose)."""
     decided = credentials.decide_credential(uow, actor, credential, verified=verified, reason=reason)
     owner = uow.session.get(User, decided.user_id)
-    if owner is not None:
-        base = uow.settings["BASE_URL"]
-        if verified:
-            subject = "Your training certificate was verified"
-            body = (
-                f"Your certificate “{decided.course}” ({decided.issuer}) was verified.\n\n{base}/access/credentials\n"
-            )
-        else:
-            subject = "Your training certificate was refused"
-            body = (
-                f"Your certificate “{decided.course}” ({decided.issuer}) was refused.\n\nReason: "
-                f"{decided.decision_reason}\n\nYou can upload another one: {base}/access/credentials\n"
-            )
-        send_after_commit(uow, owner.email, subject, body)
+    if verified:
+        subject = "Your training certificate was verified"
+        body = f"Your certificate “{decided.course}” ({decided.issuer}) was verified."
+    else:
+        subject = "Your training certificate was refused"
+        body = (
+            f"Your certificate “{decided.course}” ({decided.issuer}) was refused.\n\nReason: "
+            f"{decided.decision_reason}\n\nYou can upload another one:"
+        )
+    deliver(uow, [owner], Notice(NotificationKind.ACCESS_DECISION, subject, body, "/access/credentials"))
     return decided
 
 

@@ -16,15 +16,19 @@ from marketplace.api.routes import (
     access,
     access_review,
     aiact,
+    analytics,
     audit,
     catalog,
     contracts,
     custom,
+    exports,
     licenses,
     meta,
+    notifications,
     orders,
     provider,
     sharing,
+    viewer,
     webhooks,
     withdrawals,
 )
@@ -37,6 +41,7 @@ _ROUTE_MODULES = (
     orders,
     licenses,
     sharing,
+    exports,
     provider,
     webhooks,
     access,
@@ -45,6 +50,9 @@ _ROUTE_MODULES = (
     contracts,
     withdrawals,
     audit,
+    viewer,
+    analytics,
+    notifications,
 )
 
 

@@ -16,6 +16,8 @@ ACCESS_REVIEW = "access:review"
 WITHDRAWALS_READ = "withdrawals:read"
 WITHDRAWALS_WRITE = "withdrawals:write"
 AUDIT_READ = "audit:read"
+ANALYTICS_READ = "analytics:read"
+NOTIFICATIONS = "notifications"
 
 SCOPES: dict[str, str] = {
     CATALOG_READ: "Search the catalog; read listings, versions, Croissant metadata and offers.",
@@ -39,6 +41,10 @@ SCOPES: dict[str, str] = {
     WITHDRAWALS_WRITE: "Withdrawals: providers file withdrawals and publish patched versions; licensees confirm "
     "deletion.",
     AUDIT_READ: "Organisation admins: read and export the organisation's tamper-evident audit log (JSON Lines).",
+    ANALYTICS_READ: "Providers: read the analytics of the organisation's listings (views, checkouts, sales, revenue, "
+    "downloads).",
+    NOTIFICATIONS: "Read your own notifications and mark them read (a personal credential: an organisation's "
+    "credential reaches no one's notifications).",
 }
 
 

@@ -16,6 +16,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from marketplace.access.pages import dataset_access, provider_median_hours
 from marketplace.accounts.services import get_organisation
 from marketplace.aiact.services import packs_of
+from marketplace.analytics.recording import record_listing_view
+from marketplace.analytics.views import visit
 from marketplace.catalog import cli as catalog_cli
 from marketplace.catalog import exports, importer, search, services, vocab
 from marketplace.catalog.flat_records import flatten, unflatten
@@ -179,6 +181,8 @@ def dataset_page(slug: str) -> ViewResult:
         access=dataset_access(session, user, dataset, uow().now()),
         signals=signals,
     )
+    # After the page's own work: one statement, nothing if the visitor is the provider, a crawler or a reload.
+    record_listing_view(uow(), visit(), dataset)
     return Response(html, mimetype="text/html", headers=signals.headers if signals else None)
 
 

@@ -1,10 +1,9 @@
-"""The domain events of a contract's milestones (outbound webhooks to both parties) and the mail that goes with
-them, to the admins of the organisation that must act next."""
+"""The domain events of a contract's milestones, to both parties (outbound webhooks, and the notices of
+:mod:`marketplace.custom.notify` that the notifications subscriber gives each side's admins)."""
 
 from __future__ import annotations
 
 from marketplace.custom.models import Contract, Milestone
-from marketplace.custom.notify import tell
 from marketplace.custom.states import ContractState
 from marketplace.db import UnitOfWork
 from marketplace.events import emit
@@ -26,16 +25,6 @@ def milestone_delivered(uow: UnitOfWork, contract: Contract, milestone: Mileston
         _base(contract, milestone) | {"version": label, "manifest_digest": digest, "review_deadline": deadline},
         audience=_audience(contract),
     )
-    tell(
-        uow,
-        [contract.buyer_org_id],
-        f"Milestone {milestone.position} of contract {contract.id} is delivered",
-        f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it by "
-        f"{milestone.review_deadline:%Y-%m-%d %H:%M} UTC; silence until then accepts it."
-        if milestone.review_deadline
-        else f"Version {label} was delivered for '{milestone.title}'. Review it and accept or reject it.",
-        f"/contracts/{contract.id}",
-    )
 
 
 def milestone_accepted(
@@ -47,14 +36,6 @@ def milestone_accepted(
         _base(contract, milestone) | {"version": label, "automatic": automatic, "amount": milestone.amount},
         audience=_audience(contract),
     )
-    how = "was accepted automatically after the review period" if automatic else "was accepted"
-    tell(
-        uow,
-        [contract.provider_org_id],
-        f"Milestone {milestone.position} of contract {contract.id} accepted",
-        f"Version {label} of '{milestone.title}' {how}; its payment is on its way to your payout account.",
-        f"/contracts/{contract.id}",
-    )
 
 
 def milestone_rejected(uow: UnitOfWork, contract: Contract, milestone: Milestone, label: str, reason: str) -> None:
@@ -64,13 +45,6 @@ def milestone_rejected(uow: UnitOfWork, contract: Contract, milestone: Milestone
         _base(contract, milestone) | {"version": label, "reason": reason},
         audience=_audience(contract),
     )
-    tell(
-        uow,
-        [contract.provider_org_id],
-        f"Milestone {milestone.position} of contract {contract.id} rejected",
-        f"Version {label} of '{milestone.title}' was rejected: {reason}\nYou may redeliver it or escalate it.",
-        f"/contracts/{contract.id}",
-    )
 
 
 def contract_ended(uow: UnitOfWork, contract: Contract) -> None:
@@ -79,11 +53,3 @@ def contract_ended(uow: UnitOfWork, contract: Contract) -> None:
     if completed:
         data |= {"paid_out": contract.amount_paid_out, "fees": contract.fees_amount, "license_id": contract.grant_id}
     emit(uow, f"contract.{contract.state.value}", data, audience=_audience(contract))
-    for org_id in _audience(contract):
-        tell(
-            uow,
-            [org_id],
-            f"Contract {contract.id} is {contract.state.value}",
-            "Every milestone is settled." if completed else "The contract was cancelled; held money was refunded.",
-            f"/contracts/{contract.id}",
-        )

@@ -34,6 +34,7 @@ from marketplace.custom.states import FINAL_MILESTONE_STATES, ContractState, Mac
 from marketplace.custom.transitions import move
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, DomainError, NotFound
+from marketplace.notifications.kinds import NotificationKind
 from marketplace.orders.base import PaymentUnavailable
 from marketplace.orders.errors import OrderErrorCode
 from marketplace.orders.payments import (
@@ -292,6 +293,7 @@ def _tell_provider_paid(uow: UnitOfWork, contract: Contract, payment: ContractPa
         f"Contract {contract.id} is funded",
         f"The buyer paid {what}; the platform holds the money until each milestone is accepted.",
         f"/contracts/{contract.id}",
+        NotificationKind.CONTRACT,
     )
 
 

@@ -1,9 +1,9 @@
-"""Mail to the organisation admins of the right side at each step of a request for data, with a link.
+"""Notices to the organisation admins of the right side at each step of a request for data, with a link.
 
-:func:`subscribe_mail` is called once from ``create_app`` (no import side effects): it registers
-:func:`mail_on_event` as a domain-event handler (:mod:`marketplace.events`). The handler runs inside the unit of
-work that made the change and queues its messages with :func:`marketplace.mail.send_after_commit`, so nothing is
-mailed for a change that rolls back. Who hears of what:
+:func:`on_event` is called by the notifications subscriber (:mod:`marketplace.notifications.subscriber`, the one
+domain-event handler) inside the unit of work that made the change; each notice goes through
+:func:`marketplace.notifications.services.deliver` (a row in the site and a mail after the commit, as each person
+chose), so nothing is told of a change that rolls back. Who hears of what:
 
 ============================  ==========================================================
 ``request.created``           the invited providers (an open request is on the board)
@@ -11,44 +11,29 @@ mailed for a change that rolls back. Who hears of what:
 ``quote.submitted``           the buyer (a new quote, or a revised one)
 ``quote.declined``            the provider whose quote was declined (with the reason)
 ``quote.accepted``            the provider who won, and the buyer (the contract to pay)
+``milestone.*``               both sides: the one that must act next, and the other
+``contract.*``                both sides
 ============================  ==========================================================
-
-Milestone and contract mail (delivered, accepted, rejected, completed, cancelled) is sent by the contract
-services themselves, where the money moves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from marketplace.accounts.models import Organisation, Role
+from marketplace.db import UnitOfWork
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.services import Notice, deliver, people_of
 
-from marketplace.accounts.models import Membership, Organisation, Role, User
-from marketplace.db import ServiceContext, UnitOfWork
-from marketplace.events import subscribe
-from marketplace.mail import send_after_commit
-
-#: The roles that receive an organisation's mail about requests, quotes and contracts.
+#: The roles that receive an organisation's notices about requests, quotes and contracts.
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
 
 
-def admin_addresses(uow: UnitOfWork, org_id: int) -> list[str]:
-    """The e-mail addresses of the owners and admins of organisation ``org_id``, sorted, without repeats."""
-    rows = uow.session.exec(
-        select(User.email)
-        .join(Membership, col(Membership.user_id) == col(User.id))
-        .where(Membership.organisation_id == org_id, col(Membership.role).in_(ADMIN_ROLES))
-    ).all()
-    return sorted(set(rows))
-
-
-def tell(uow: UnitOfWork, org_ids: list[int], subject: str, body: str, path: str) -> None:
-    """Mail ``subject`` and ``body`` with a link to ``path`` to the admins of each organisation in ``org_ids``."""
-    link = f"{uow.settings['BASE_URL']}{path}"
-    for org_id in dict.fromkeys(org_ids):
-        for address in admin_addresses(uow, org_id):
-            send_after_commit(uow, address, subject, f"{body}\n\n{link}\n")
+def tell(uow: UnitOfWork, org_ids: list[int], subject: str, body: str, path: str, kind: NotificationKind) -> None:
+    """Tell the admins of each organisation in ``org_ids`` ``subject`` and ``body``, with a link to ``path``."""
+    deliver(uow, people_of(uow.session, dict.fromkeys(org_ids), ADMIN_ROLES), Notice(kind, subject, body, path))
 
 
 def _org_name(uow: UnitOfWork, org_id: int | None) -> str:
@@ -86,6 +71,7 @@ def _request_created(uow: UnitOfWork, data: dict[str, Any], audience: list[int])
         f"A buyer invites your organisation to quote on the request for data {data['title']!r} "
         f"(deadline {data['deadline']}).",
         f"/requests/{data['request_id']}",
+        NotificationKind.CUSTOM_REQUEST,
     )
 
 
@@ -98,6 +84,7 @@ def _request_revised(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]
         f"The buyer changed the request {title!r} you quoted on (now version {data['revision']}). "
         "Check the specification and revise your quote if needed.",
         f"/requests/{data['request_id']}",
+        NotificationKind.CUSTOM_REQUEST,
     )
 
 
@@ -112,6 +99,7 @@ def _quote_submitted(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]
         f"{provider} {what}: {title}",
         f"{provider} {what} for {_money(data['price_amount'], data['currency'])} on your request {title!r}.",
         f"/requests/{data['request_id']}",
+        NotificationKind.QUOTE,
     )
 
 
@@ -123,6 +111,7 @@ def _quote_declined(uow: UnitOfWork, data: dict[str, Any], _audience: list[int])
         f"Your quote was declined: {title}",
         f"Your quote on {title!r} was declined. Reason: {data.get('reason') or 'none given'}",
         f"/requests/{data['request_id']}",
+        NotificationKind.QUOTE,
     )
 
 
@@ -137,6 +126,7 @@ def _quote_accepted(uow: UnitOfWork, data: dict[str, Any], _audience: list[int])
         f"The buyer accepted your quote of {price} on {title!r}. The contract starts once the buyer has paid; "
         "the money is held and paid to you as each milestone is accepted.",
         path,
+        NotificationKind.QUOTE,
     )
     tell(
         uow,
@@ -145,7 +135,75 @@ def _quote_accepted(uow: UnitOfWork, data: dict[str, Any], _audience: list[int])
         f"You accepted {_org_name(uow, data['provider_org_id'])}'s quote of {price} on {title!r}. "
         "Pay to start the work.",
         path,
+        NotificationKind.QUOTE,
     )
+
+
+def _contract_of(uow: UnitOfWork, data: dict[str, Any]) -> Any:
+    from marketplace.custom.models import Contract
+
+    return uow.session.get(Contract, data.get("contract_id") or 0)
+
+
+def _milestone_delivered(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]) -> None:
+    contract = _contract_of(uow, data)
+    if contract is None:
+        return
+    n, label, title, path = data["milestone"], data["version"], data["title"], f"/contracts/{contract.id}"
+    deadline = datetime.fromisoformat(data["review_deadline"]) if data.get("review_deadline") else None
+    review = (
+        f"Review it and accept or reject it by {deadline:%Y-%m-%d %H:%M} UTC; silence until then accepts it."
+        if deadline
+        else "Review it and accept or reject it."
+    )
+    tell(uow, [contract.buyer_org_id], f"Milestone {n} of contract {contract.id} is delivered",
+         f"Version {label} was delivered for '{title}'. {review}", path, NotificationKind.CONTRACT)  # fmt: skip
+    tell(uow, [contract.provider_org_id], f"Milestone {n} of contract {contract.id}: delivered, awaiting review",
+         f"Version {label} of '{title}' was delivered; the buyer reviews it now.", path,
+         NotificationKind.CONTRACT)  # fmt: skip
+
+
+def _milestone_accepted(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]) -> None:
+    contract = _contract_of(uow, data)
+    if contract is None:
+        return
+    n, label, title, path = data["milestone"], data["version"], data["title"], f"/contracts/{contract.id}"
+    how = "was accepted automatically after the review period" if data.get("automatic") else "was accepted"
+    tell(uow, [contract.provider_org_id], f"Milestone {n} of contract {contract.id} accepted",
+         f"Version {label} of '{title}' {how}; its payment is on its way to your payout account.", path,
+         NotificationKind.CONTRACT)  # fmt: skip
+    tell(uow, [contract.buyer_org_id], f"Milestone {n} of contract {contract.id} accepted",
+         f"Version {label} of '{title}' {how}; its payment is released to the provider.", path,
+         NotificationKind.CONTRACT)  # fmt: skip
+
+
+def _milestone_rejected(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]) -> None:
+    contract = _contract_of(uow, data)
+    if contract is None:
+        return
+    n, label, title, path = data["milestone"], data["version"], data["title"], f"/contracts/{contract.id}"
+    tell(uow, [contract.provider_org_id], f"Milestone {n} of contract {contract.id} rejected",
+         f"Version {label} of '{title}' was rejected: {data['reason']}\nYou may redeliver it or escalate it.", path,
+         NotificationKind.CONTRACT)  # fmt: skip
+    tell(uow, [contract.buyer_org_id], f"Milestone {n} of contract {contract.id} rejected",
+         f"Version {label} of '{title}' was rejected: {data['reason']}\nThe provider may redeliver it or escalate "
+         "it.", path, NotificationKind.CONTRACT)  # fmt: skip
+
+
+def _contract_ended(uow: UnitOfWork, data: dict[str, Any], _audience: list[int]) -> None:
+    contract = _contract_of(uow, data)
+    if contract is None:
+        return
+    completed = "paid_out" in data
+    for org_id in (contract.buyer_org_id, contract.provider_org_id):
+        tell(
+            uow,
+            [org_id],
+            f"Contract {contract.id} is {'completed' if completed else 'cancelled'}",
+            "Every milestone is settled." if completed else "The contract was cancelled; held money was refunded.",
+            f"/contracts/{contract.id}",
+            NotificationKind.CONTRACT,
+        )
 
 
 _HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any], list[int]], None]] = {
@@ -154,16 +212,16 @@ _HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any], list[int]], None]] = 
     "quote.submitted": _quote_submitted,
     "quote.declined": _quote_declined,
     "quote.accepted": _quote_accepted,
+    "milestone.delivered": _milestone_delivered,
+    "milestone.accepted": _milestone_accepted,
+    "milestone.rejected": _milestone_rejected,
+    "contract.completed": _contract_ended,
+    "contract.cancelled": _contract_ended,
 }
 
 
-def mail_on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: list[int]) -> None:
-    """The domain-event handler: mail the right side's admins about ``event_type`` (other events: nothing)."""
+def on_event(uow: UnitOfWork, event_type: str, data: dict[str, Any], audience: list[int]) -> None:
+    """Tell the right side's admins about ``event_type`` (events of other domains: nothing)."""
     handler = _HANDLERS.get(event_type)
     if handler is not None:
         handler(uow, data, audience)
-
-
-def subscribe_mail(context: ServiceContext) -> None:
-    """Register the mail of the custom-data exchange with the application's events (called by create_app)."""
-    subscribe(context, mail_on_event)

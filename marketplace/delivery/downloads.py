@@ -36,7 +36,7 @@ from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import UnitOfWork
 from marketplace.delivery.errors import DeliveryErrorCode, DownloadRefused, RefusalReason, storage_errors
-from marketplace.delivery.models import DownloadEvent
+from marketplace.delivery.models import DownloadEvent, ViewEvent
 from marketplace.delivery.stores import dataset_storage, seconds_setting
 from marketplace.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from marketplace.licenses.models import Grant
@@ -52,6 +52,7 @@ __all__ = [
     "Rendition",
     "Requester",
     "check_download_allowed",
+    "check_view_allowed",
     "covered_versions",
     "deliverable_files",
     "downloads_used",
@@ -63,6 +64,7 @@ __all__ = [
 ]
 
 _REFERENCE = re.compile(r"dl-([1-9][0-9]{0,17})")
+_VIEW_REFERENCE = re.compile(r"vw-([1-9][0-9]{0,17})")
 _GONE = "This download link is no longer valid; ask for a new one."
 
 
@@ -326,6 +328,18 @@ def _chosen_files(
     return files
 
 
+def check_view_allowed(
+    uow: UnitOfWork, grant: Grant, requester: Requester, file_id: int
+) -> tuple[DatasetVersion, DatasetFile]:
+    """The version and file ``file_id`` when the requester may look at it under ``grant`` now: the download gate
+    (:func:`check_download_allowed`) and the same file rules as a download (its version covered, published, not
+    withdrawn, the file uploaded), but no download limit, which counts downloads only. Raises as a download would."""
+    value = check_download_allowed(uow, grant, requester)
+    withdrawn = withdrawals.withdrawn_versions(uow.session, grant.dataset_id)
+    served = {v.id: v for v in covered_versions(uow.session, grant, value, withdrawn=withdrawn)}
+    return _file_of_grant(uow.session, grant, file_id, served, withdrawn)
+
+
 def _refuse_withdrawn_label(session: Session, grant: Grant, label: str) -> None:
     version = session.exec(
         select(DatasetVersion).where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.version == label)
@@ -459,7 +473,10 @@ def link_refusal(uow: UnitOfWork, reference: str) -> str | None:
     the end of the term stops every link issued before, at once; a reinstated grant's unexpired links work again.
     """
     match = _REFERENCE.fullmatch(reference)
-    event = uow.session.get(DownloadEvent, int(match.group(1))) if match else None
+    event: DownloadEvent | ViewEvent | None = uow.session.get(DownloadEvent, int(match.group(1))) if match else None
+    viewed = _VIEW_REFERENCE.fullmatch(reference)
+    if viewed:  # a media player's link, issued by the data viewer under the same grant rules
+        event = uow.session.get(ViewEvent, int(viewed.group(1)))
     grant = uow.session.get(Grant, event.grant_id) if event is not None else None
     if grant is None:
         return _GONE

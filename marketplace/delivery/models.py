@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from marketplace.db import utc_column, utcnow
+from marketplace.db import enum_column, utc_column, utcnow
 
 
 class UploadStatus(enum.StrEnum):
@@ -89,3 +89,35 @@ class DownloadEvent(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=utc_column())
     # How the link was handed out: ``download`` (the site and the API) or ``delta-sharing`` (a Delta Sharing query).
     channel: str = Field(default="download", max_length=16, sa_column_kwargs={"server_default": "download"})
+
+
+class ViewKind(enum.StrEnum):
+    """What a look at a licensed file through the data viewer showed."""
+
+    ROWS = "rows"
+    SEARCH = "search"
+    STATISTICS = "statistics"
+    MEDIA = "media"  # a player's link to an image, audio or video file
+
+
+class ViewEvent(SQLModel, table=True):
+    """One look at a licensed file through the data viewer (rows, a search, statistics or a media player).
+
+    A view is not a download: it hands out no file, and it never counts toward a license's download limit.
+    Rows are only ever inserted, in the same transaction as the view's permission check.
+    """
+
+    __tablename__ = "view_event"
+    __table_args__ = (sa.Index("ix_view_event_dataset_id_viewed_at", "dataset_id", "viewed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(foreign_key="license_grant.id", index=True, max_length=26)
+    file_id: int = Field(foreign_key="dataset_file.id", index=True)
+    dataset_id: int = Field(foreign_key="dataset.id")
+    licensee_org_id: int = Field(foreign_key="organisation.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL")
+    api_key_id: int | None = Field(default=None)
+    what: ViewKind = Field(sa_column=enum_column(ViewKind))
+    ip_address: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=512)
+    viewed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

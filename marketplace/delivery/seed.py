@@ -8,12 +8,16 @@ storage before the version is published, with its true size and SHA-256. Idempot
 from __future__ import annotations
 
 import copy
+import csv
 import hashlib
 import io
 import json
 import random
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from sqlmodel import select
 
 from marketplace.accounts.models import User
@@ -48,8 +52,50 @@ def _pairs(lang: str, count: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _table(pairs: bytes) -> bytes:
+    """The pairs as CSV with a column per field and the instruction's length in words (for the data viewer)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "language", "annotator", "quality", "instruction_words"])
+    for line in pairs.decode().splitlines():
+        pair = json.loads(line)
+        writer.writerow(
+            [pair["id"], pair["language"], pair["annotator"], pair["quality"], len(pair["instruction"].split())]
+        )
+    return out.getvalue().encode()
+
+
+def _parquet(pairs: bytes) -> bytes:
+    """The pairs as one Parquet file, written by DuckDB (the data viewer's engine)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "pairs.jsonl", Path(tmp) / "pairs.parquet"
+        source.write_bytes(pairs)
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(
+                f"COPY (SELECT * FROM read_json('{source}', format = 'newline_delimited')) "  # noqa: S608 - own temp paths
+                f"TO '{target}' (FORMAT parquet)"
+            )
+        finally:
+            con.close()
+        return target.read_bytes()
+
+
+def samples() -> list[tuple[str, bytes, str, str]]:
+    """The starter pack's samples: the first 200 English pairs as Parquet and as CSV (name, bytes, type, note)."""
+    head = b"".join(_pairs("en", 1500).splitlines(keepends=True)[:200])
+    return [
+        ("starter-sample.parquet", _parquet(head), "application/vnd.apache.parquet", "200 English pairs (Parquet)."),
+        ("starter-sample.csv", _table(head), "text/csv", "The same 200 pairs' fields as CSV."),
+    ]
+
+
 def _files() -> dict[str, tuple[bytes, str]]:
     files = {f"data/{lang}.jsonl": (_pairs(lang, 1500), "application/jsonl") for lang in LANGS}
+    every = b"".join(_pairs(lang, 1500) for lang in LANGS)
+    # The same pairs as tables, so the data viewer has CSV and Parquet to show a licensee.
+    files["tables/pairs.parquet"] = (_parquet(every), "application/vnd.apache.parquet")
+    files["tables/pairs.csv"] = (_table(every), "text/csv")
     readme = (
         b"# Instruction pairs starter pack\n\n"
         b"A small, fully downloadable excerpt of the multilingual instruction pairs: 1,500 pairs per language.\n"
@@ -118,6 +164,9 @@ def seed_downloadable(uow: UnitOfWork) -> list[str]:
         if verified.error:
             raise RuntimeError(f"demo file {row.path} failed verification: {verified.error}")
     session.flush()
+    for name, content, media_type, note in samples():
+        services.add_sample(uow, provider, dataset, filename=name, content=content, media_type=media_type,
+                            description=note)  # fmt: skip
     services.submit_for_review(uow, provider, dataset)
     services.approve(uow, admin, dataset)
     assert dataset.status is DatasetStatus.PUBLISHED

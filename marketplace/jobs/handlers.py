@@ -52,8 +52,10 @@ def _webhook_delivery(work: UnitOfWork, payload: dict[str, Any]) -> None:
 
 def _grant_expiry(work: UnitOfWork, payload: dict[str, Any]) -> None:
     from marketplace.licenses.expiry import expire_ended
+    from marketplace.notifications.expiring import notify_expiring_licenses
 
     expire_ended(work)
+    notify_expiring_licenses(work)
 
 
 def _access_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
@@ -114,6 +116,24 @@ def _parquet_conversion(work: UnitOfWork, payload: dict[str, Any]) -> None:
     convert_version(work, int(payload["version_id"]))
 
 
+def _bucket_export(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.exports.services import run_export
+
+    run_export(work, payload)
+
+
+def _bucket_export_given_up(work: UnitOfWork, payload: dict[str, Any], reason: str) -> None:
+    from marketplace.exports.services import give_up
+
+    give_up(work, payload, reason)
+
+
+def _viewer_stats(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.viewer.statistics import compute_job
+
+    compute_job(work, payload)
+
+
 HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.SEND_MAIL: JobSpec(_send_mail),
     JobKind.CATALOG_IMPORT: JobSpec(_catalog_import, on_give_up=_catalog_import_given_up),
@@ -126,5 +146,7 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.PURGE_EXPIRED: JobSpec(_purge_expired),
     JobKind.VERIFY_UPLOAD: JobSpec(_verify_upload, on_give_up=_verify_upload_given_up),
     JobKind.WITHDRAWAL_SWEEP: JobSpec(_withdrawal_sweep),
+    JobKind.BUCKET_EXPORT: JobSpec(_bucket_export, on_give_up=_bucket_export_given_up),
+    JobKind.VIEWER_STATS: JobSpec(_viewer_stats),
     JobKind.PARQUET_CONVERSION: JobSpec(_parquet_conversion),
 }

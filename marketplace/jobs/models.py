@@ -32,6 +32,8 @@ class JobKind(enum.StrEnum):
     PURGE_EXPIRED = "purge_expired"
     VERIFY_UPLOAD = "verify_upload"
     WITHDRAWAL_SWEEP = "withdrawal_sweep"
+    BUCKET_EXPORT = "bucket_export"
+    VIEWER_STATS = "viewer_stats"
     PARQUET_CONVERSION = "parquet_conversion"
 
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Every periodic job and how often it runs. Each is safe to run at any time: it moves only what is due.
 PERIODIC: dict[JobKind, timedelta] = {
     JobKind.WEBHOOK_DELIVERY: timedelta(minutes=1),  # deliveries due for a retry (each delivery also wakes a job)
-    JobKind.GRANT_EXPIRY: timedelta(minutes=10),  # licenses whose term ended are recorded as expired
+    JobKind.GRANT_EXPIRY: timedelta(minutes=10),  # licenses whose term ended are expired; 14-day notices
     JobKind.ACCESS_SWEEP: timedelta(minutes=30),  # approvals, agreements and credentials that ended; 14-day notices
     JobKind.ACCESS_DIGEST: timedelta(hours=24),  # the reviewers' daily digest
     JobKind.CUSTOM_SWEEP: timedelta(minutes=10),  # quotes and requests that expired; milestones accepted by silence

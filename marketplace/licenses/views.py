@@ -17,6 +17,7 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Dataset
 from marketplace.delivery.views import grant_downloads
 from marketplace.errors import DomainError, PermissionDenied, ValidationFailed
+from marketplace.exports.views import license_section
 from marketplace.licenses import public, schemas, training_summary, verification
 from marketplace.licenses import services as svc
 from marketplace.licenses import signals as rights_signals
@@ -255,6 +256,7 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
         "actions": [a.value for a in licensing.usecheck.Action],
         "status_now": value.status_at(uow().now()).value,
         "downloads": grant_downloads(uow(), current_user(), grant),
+        "bucket_delivery": license_section(uow(), current_user(), grant),
         "withdrawal_notices": [
             withdrawal_lookup.notice_summary(session, notice, withdrawal)
             for notice, withdrawal in withdrawal_lookup.notices_for_grant(session, grant.id, grant.licensee_org_id)

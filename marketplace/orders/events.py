@@ -19,6 +19,7 @@ from licensing import GrantAction, GrantStatus
 from marketplace import metrics
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound
+from marketplace.events import emit
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
 from marketplace.mail import send_after_commit
@@ -178,12 +179,27 @@ def apply_full_refund(uow: UnitOfWork, order: Order, reason: str, amount: int) -
     if RANK[order.status] < RANK[OrderStatus.PAID]:
         uow.session.add(order)
         return "ignored: order was not paid"
-    advance(order, OrderStatus.REFUNDED, reason, uow.now())
+    moved = advance(order, OrderStatus.REFUNDED, reason, uow.now())
     for line in lines_of(uow.session, order):
         line.payout_status = PayoutStatus.REVERSED
         uow.session.add(line)
     uow.session.add(order)
     revoked = _change_grants(uow, order, licensing.GrantAction.REVOKE, reason, _HELD)
+    if not moved:  # already refunded (the provider's refund, then the payment provider's event): told once
+        return f"order refunded; {revoked} license(s) revoked"
+    emit(
+        uow,
+        "order.refunded",
+        {
+            "order_id": order.id,
+            "reference": order.reference,
+            "refunded": order.refunded_amount,
+            "currency": order.currency,
+            "reason": reason,
+            "license_ids": [ln.grant_id for ln in lines_of(uow.session, order) if ln.grant_id],
+        },
+        audience=[order.buyer_org_id],
+    )
     return f"order refunded; {revoked} license(s) revoked"
 
 

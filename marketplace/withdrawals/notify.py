@@ -1,7 +1,8 @@
 """What withdrawals tell people: the licensee's notice (mail and the ``dataset.withdrawal`` webhook event), and the
 periodic sweep that reminds licensees before the deadline and marks them overdue after it (telling the provider).
 
-Mail leaves only after the change is committed (:func:`marketplace.mail.send_after_commit`); the webhook event is
+Each notice is given in the site and by mail (always: the license obliges the licensee to act), the mail leaving
+only after the change is committed (:func:`marketplace.notifications.services.deliver`); the webhook event is
 recorded in the same transaction (:func:`marketplace.events.emit`).
 """
 
@@ -18,13 +19,14 @@ from marketplace.catalog.models import Dataset, DatasetVersion
 from marketplace.catalog.services.records import record_event
 from marketplace.db import UnitOfWork
 from marketplace.licenses.models import Grant
-from marketplace.mail import send_after_commit
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.services import Notice, deliver
 from marketplace.withdrawals import trail
 from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
 from marketplace.withdrawals.states import NoticeState, check_notice_move
 
 
-def recipients(session: Session, org_id: int, grants: list[Grant]) -> list[str]:
+def recipients(session: Session, org_id: int, grants: list[Grant]) -> list[User]:
     """The licensee's admins and owners, and whoever acquired its affected licenses."""
     ids = set(
         session.exec(
@@ -35,11 +37,12 @@ def recipients(session: Session, org_id: int, grants: list[Grant]) -> list[str]:
     )
     ids |= {g.acquired_by_id for g in grants if g.acquired_by_id is not None}
     users = session.exec(select(User).where(col(User.id).in_(ids)).order_by(col(User.id))).all() if ids else []
-    return [u.email for u in users]
+    return list(users)
 
 
-def _notice_url(uow: UnitOfWork, notice: WithdrawalNotice) -> str:
-    return f"{uow.settings['BASE_URL']}/withdrawal-notices/{notice.id}"
+def _notice(subject: str, body: str, notice: WithdrawalNotice) -> Notice:
+    """The licensee's notice (or reminder), with a link to its notice page."""
+    return Notice(NotificationKind.WITHDRAWAL, subject, body, f"/withdrawal-notices/{notice.id}", "Notice")
 
 
 def tell_licensee(
@@ -62,13 +65,12 @@ def tell_licensee(
         + (f"Details: {withdrawal.details}\n" if withdrawal.details else "")
         + f"\nYour licenses {', '.join(g.id for g in grants)} now cover the patched version {patched.version} "
         f"instead.\n\nDelete the withdrawn data you hold by {notice.deadline_at:%Y-%m-%d %H:%M} UTC and confirm "
-        f"the deletion, signed by a named person, at {_notice_url(uow, notice)}\n"
+        "the deletion, signed by a named person, on the notice page."
     )
     subject = (
         f"Withdrawal: delete data from {dataset.title} {withdrawal.version_label} by {notice.deadline_at:%Y-%m-%d}"
     )
-    for address in recipients(uow.session, notice.licensee_org_id, grants):
-        send_after_commit(uow, address, subject, body)
+    deliver(uow, recipients(uow.session, notice.licensee_org_id, grants), _notice(subject, body, notice))
     events.emit(
         uow, "dataset.withdrawal", _event_data(dataset, withdrawal, patched, notice), audience=[notice.licensee_org_id]
     )
@@ -134,11 +136,10 @@ def sweep(uow: UnitOfWork) -> dict[str, int]:
             continue
         body = (
             f"Version {withdrawal.version_label} of {dataset.title} was withdrawn ({withdrawal.reason.label.lower()}). "
-            f"The deadline to delete it is {notice.deadline_at:%Y-%m-%d %H:%M} UTC. Confirm the deletion at "
-            f"{_notice_url(uow, notice)}\n"
+            f"The deadline to delete it is {notice.deadline_at:%Y-%m-%d %H:%M} UTC. Confirm the deletion on the "
+            "notice page."
         )
-        for address in recipients(uow.session, notice.licensee_org_id, grants):
-            send_after_commit(uow, address, subject, body)
+        deliver(uow, recipients(uow.session, notice.licensee_org_id, grants), _notice(subject, body, notice))
         uow.session.add(notice)
     uow.session.flush()
     return done
@@ -151,8 +152,10 @@ def _tell_provider_overdue(uow: UnitOfWork, dataset: Dataset, withdrawal: Withdr
     subject = f"Overdue: {name} has not confirmed deleting {dataset.title} {withdrawal.version_label}"
     body = (
         f"{name} was told on {notice.notified_at:%Y-%m-%d} to delete the data withdrawn from {dataset.title} "
-        f"{withdrawal.version_label} by {notice.deadline_at:%Y-%m-%d %H:%M} UTC, and has not confirmed it. Each "
-        f"licensee's status: {uow.settings['BASE_URL']}/withdrawals/{withdrawal.id}\n"
+        f"{withdrawal.version_label} by {notice.deadline_at:%Y-%m-%d %H:%M} UTC, and has not confirmed it."
     )
-    for address in recipients(uow.session, withdrawal.organisation_id, []):
-        send_after_commit(uow, address, subject, body)
+    deliver(
+        uow,
+        recipients(uow.session, withdrawal.organisation_id, []),
+        Notice(NotificationKind.WITHDRAWAL, subject, body, f"/withdrawals/{withdrawal.id}", "Each licensee's status"),
+    )

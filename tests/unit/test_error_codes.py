@@ -37,12 +37,14 @@ ENUMS = {
     "marketplace.catalog.errors": {"CatalogErrorCode"},
     "marketplace.custom.errors": {"CustomErrorCode"},
     "marketplace.delivery.errors": {"DeliveryErrorCode", "RefusalReason"},  # RefusalReason: a refused download's
+    "marketplace.exports.errors": {"ExportErrorCode"},
     "marketplace.jobs.errors": {"JobsErrorCode"},
     "marketplace.sharing.errors": {"SharingErrorCode", "ProtocolErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
     "marketplace.orders.errors": {"OrderErrorCode"},
     "marketplace.sso.errors": {"SsoErrorCode"},
+    "marketplace.viewer.errors": {"ViewerErrorCode"},
     "marketplace.webhooks.errors": {"WebhookErrorCode"},
     "marketplace.withdrawals.errors": {"WithdrawalErrorCode"},
 }
@@ -54,7 +56,15 @@ SHARED = {
     "dataset_unavailable": ({"LicenseErrorCode", "OrderErrorCode"}, "the dataset is not published for licensing"),
     "offer_retired": ({"LicenseErrorCode", "OrderErrorCode"}, "the offer is no longer on sale"),
     "illegal_transition": (
-        {"AccessErrorCode", "CustomErrorCode", "JobsErrorCode", "LicenseErrorCode", "WithdrawalErrorCode"},
+        {
+            "AccessErrorCode",
+            "CustomErrorCode",
+            "ExportErrorCode",
+            "JobsErrorCode",
+            "LicenseErrorCode",
+            "ViewerErrorCode",
+            "WithdrawalErrorCode",
+        },
         "a state change its state machine does not allow",
     ),
     "offer_expired": ({"LicenseErrorCode", "OrderErrorCode"}, "a private offer past its expiry is no longer on sale"),

@@ -20,6 +20,7 @@ from marketplace.custom.models import Contract, DataRequest, Quote, RequestInvit
 from marketplace.custom.states import RequestState
 from marketplace.errors import NotAuthenticated, PermissionDenied
 from marketplace.licenses.models import Grant, Offer
+from marketplace.notifications.models import Notification
 from marketplace.orders.models import Order, OrderLine
 from marketplace.permissions import Action, DatasetVersionTarget, ProviderOnRequest, can, delegated, require
 from marketplace.withdrawals.models import Withdrawal, WithdrawalNotice
@@ -181,6 +182,12 @@ ai_act_pack:sign_off    other_org   -         -        -      -     -     -
 audit:read              none        -         -        -      y     y     -
 audit:read              same_org    -         -        -      y     y     -
 audit:read              other_org   -         -        -      -     -     -
+analytics:view          none        -         -        y      y     y     y
+analytics:view          same_org    -         -        y      y     y     -
+analytics:view          other_org   -         -        -      -     -     -
+notification:read       none        -         -        y      -     -     -
+notification:read       same_org    -         -        -      -     -     -
+notification:read       other_org   -         -        -      -     -     -
 """
 
 #: What each action is asked about: the organisation itself, its listing, or a license grant it holds.
@@ -239,6 +246,10 @@ TARGETS: dict[Action, str] = {
     Action.AI_ACT_PACK_READ: "draft_pack",
     Action.AI_ACT_SIGN_OFF: "dataset",
     Action.AUDIT_READ: "org",
+    Action.ANALYTICS_VIEW: "org",
+    # A notification given to the member alone: nobody else (admins and platform admins included) reads it, nor
+    # the member through an organisation's API credential.
+    Action.NOTIFICATION_READ: "notification_of_member",
 }
 
 
@@ -302,6 +313,7 @@ def cast(db_session: Session) -> dict[str, Any]:
         "withdrawal": Withdrawal(organisation_id=acme.id, dataset_id=dataset.id),
         "withdrawal_notice": WithdrawalNotice(licensee_org_id=acme.id, provider_org_id=third.id),
         "draft_pack": DatasetVersionTarget(dataset, DatasetVersion(dataset_id=dataset.id, version="1.0.0")),
+        "notification_of_member": Notification(recipient_id=people["member"].id),  # type: ignore[union-attr]
     }
     return {"acme": acme, "other": other, "people": people, "targets": targets}
 

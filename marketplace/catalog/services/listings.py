@@ -26,6 +26,7 @@ from marketplace.catalog.services.versions import _publish
 from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
 from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.events import emit
 from marketplace.permissions import Action, can, require
 
 # --- listing commands ------------------------------------------------------------------------------------------
@@ -106,7 +107,15 @@ def submit_for_review(uow: UnitOfWork, user: User | None, dataset: Dataset) -> D
     dataset.status_note = ""
     uow.session.add(dataset)
     record_event(uow, dataset, user, "submitted")
+    _announce(uow, "listing.submitted", dataset)
     return dataset
+
+
+def _announce(uow: UnitOfWork, event_type: str, dataset: Dataset, **extra: str) -> None:
+    """Emit a review event of ``dataset`` to its provider organisation, in the unit of work."""
+    org = uow.session.get(Organisation, dataset.organisation_id)
+    data = {"dataset": dataset.slug, "title": dataset.title, "organisation": org.slug if org else None, **extra}
+    emit(uow, event_type, data, audience=[dataset.organisation_id])
 
 
 def retract_submission(uow: UnitOfWork, user: User | None, dataset: Dataset) -> Dataset:
@@ -135,6 +144,7 @@ def approve(uow: UnitOfWork, admin: User | None, dataset: Dataset) -> Dataset:
         if version.file_count > 0:
             _publish(uow, admin, dataset, version)
     record_event(uow, dataset, admin, "approved")
+    _announce(uow, "listing.approved", dataset)
     return dataset
 
 
@@ -150,6 +160,7 @@ def reject(uow: UnitOfWork, admin: User | None, dataset: Dataset, reason: str) -
     dataset.status_note = reason
     uow.session.add(dataset)
     record_event(uow, dataset, admin, "rejected", reason)
+    _announce(uow, "listing.rejected", dataset, reason=reason)
     return dataset
 
 

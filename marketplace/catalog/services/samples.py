@@ -22,6 +22,7 @@ from marketplace.catalog.services.records import _require_edit, _require_editabl
 from marketplace.db import UnitOfWork
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.permissions import Action, can
+from marketplace.viewer import statistics as viewer_statistics
 
 # --- samples -----------------------------------------------------------------------------------------------------
 
@@ -34,6 +35,7 @@ SAMPLE_MEDIA_TYPES = {
     "application/json": "text",
     "application/jsonl": "text",
     "application/x-ndjson": "text",
+    "application/vnd.apache.parquet": "data",  # a table: shown by the data viewer, not inline
     "image/png": "image",
     "image/jpeg": "image",
     "image/webp": "image",
@@ -52,7 +54,10 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "image/gif": (b"GIF87a", b"GIF89a"),
     "audio/flac": (b"fLaC",),
     "audio/ogg": (b"OggS",),
+    "application/vnd.apache.parquet": (b"PAR1",),
 }
+#: What a browser that does not know a table format sends it as, by the file name's extension.
+_BY_EXTENSION = {".parquet": "application/vnd.apache.parquet", ".jsonl": "application/jsonl", ".csv": "text/csv"}
 SAMPLES_PER_DATASET = 10
 _FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$")
 
@@ -97,6 +102,8 @@ def add_sample(
     name = filename.strip().rsplit("/", 1)[-1]
     if not _FILENAME_RE.match(name):
         raise ValidationFailed.for_field("file", "use a file name of letters, digits, spaces, . _ and -")
+    if media_type in ("", "application/octet-stream"):
+        media_type = _BY_EXTENSION.get(name[name.rfind(".") :].lower(), media_type) if "." in name else media_type
     try:
         kind = vocab.media_type(media_type)
     except ValueError as exc:
@@ -104,7 +111,8 @@ def add_sample(
     if kind not in SAMPLE_MEDIA_TYPES:
         raise ValidationFailed.for_field(
             "file",
-            f"{kind} cannot be previewed; use text, CSV, JSON, PNG, JPEG, WebP, GIF, WAV, MP3, OGG, FLAC, MP4 or WebM",
+            f"{kind} cannot be previewed; use text, CSV, JSON, Parquet, PNG, JPEG, WebP, GIF, WAV, MP3, OGG, FLAC, "
+            "MP4 or WebM",
         )
     limit = int(uow.settings["CATALOG_SAMPLE_MAX_BYTES"])
     if not content:
@@ -131,6 +139,7 @@ def add_sample(
     session.add(sample)
     session.flush()
     record_event(uow, dataset, user, "sample_added", name)
+    viewer_statistics.request_for_sample(uow, sample)  # the data viewer's statistics, computed by a job
     return sample
 
 

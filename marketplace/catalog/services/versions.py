@@ -22,6 +22,7 @@ from marketplace.catalog.vocab import DatasetStatus, VersionStatus
 from marketplace.db import UnitOfWork
 from marketplace.delivery import guard
 from marketplace.errors import Conflict, ValidationFailed
+from marketplace.viewer import statistics as viewer_statistics
 
 # --- versions --------------------------------------------------------------------------------------------------
 
@@ -144,6 +145,8 @@ def _publish(uow: UnitOfWork, actor: User | None, dataset: Dataset, version: Dat
     from marketplace.sharing.conversion import request_conversion
 
     request_conversion(uow, version)
+    # The data viewer's statistics of the version's tables, computed once by a background job.
+    viewer_statistics.request_for_version(uow, version)
 
 
 def publish_version(uow: UnitOfWork, user: User | None, dataset: Dataset, version: DatasetVersion) -> DatasetVersion:

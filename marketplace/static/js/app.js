@@ -6,3 +6,12 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// An offer's terms opened on the dataset page count as a view of the offer (the provider's analytics).
+document.addEventListener("toggle", (event) => {
+  const details = event.target;
+  const url = details instanceof HTMLDetailsElement && details.open ? details.getAttribute("data-offer-view") : null;
+  if (url && navigator.sendBeacon) {
+    navigator.sendBeacon(url);
+  }
+}, true);

@@ -47,6 +47,8 @@ ALL_SCOPES = [
     "withdrawals:read",
     "withdrawals:write",
     "audit:read",
+    "analytics:read",
+    "notifications",
 ]
 
 

@@ -154,6 +154,10 @@ def test_the_whole_journey_through_the_api(world, client, contract, keys, outbox
     assert any(s == f"Contract {contract.id} is completed" for s in subjects)
     buyer_mail = [m.subject for m in outbox.messages_to("owner@example.org")]  # the buyer organisation's owner
     assert f"Milestone 2 of contract {contract.id} is delivered" in buyer_mail
+    # Both sides hear of every milestone step: the provider of its delivery, the buyer of its decision.
+    assert f"Milestone 2 of contract {contract.id}: delivered, awaiting review" in subjects
+    assert f"Milestone 2 of contract {contract.id} rejected" in buyer_mail
+    assert f"Contract {contract.id} is completed" in buyer_mail
 
 
 def test_illegal_moves_are_domain_errors(world, client, contract, keys) -> None:

@@ -20,8 +20,12 @@ from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import utcnow
 from marketplace.delivery import services as uploads
 from marketplace.events import emit
+from marketplace.notifications import services as notices
+from marketplace.notifications.kinds import NotificationKind
+from marketplace.notifications.models import Notification
 from marketplace.webhooks import services as hooks
 from marketplace.webhooks.models import WebhookDelivery
+from tests.contract.storage.conftest import s3rver_endpoint  # noqa: F401 (a fixture)
 from tests.factories import DatasetFileFactory, DatasetVersionFactory, MembershipFactory
 from tests.functional.aiact.support import documented_record, publish_listing
 from tests.functional.api.access_world import governed_access
@@ -29,6 +33,7 @@ from tests.functional.api.conftest import ALL_SCOPES, bearer, work
 from tests.functional.api.custom_support import CUSTOM_REQUIRED, custom_for_matrix
 from tests.functional.catalog.conftest import ALL_FIELDS, manifest, record
 from tests.support.contracts import contracts_for_matrix
+from tests.support.exports import exports_for_matrix
 from tests.support.withdrawals import withdrawals_for_matrix
 
 #: What each route requires, written out (not read from the route table), so a route that loses its scope check
@@ -51,6 +56,12 @@ REQUIRED: dict[str, str] = {
     "GET /v1/licenses/{license_id}/manifest": "downloads",
     "POST /v1/licenses/{license_id}/download-links": "downloads",
     "POST /v1/licenses/{license_id}/sharing-profiles": "downloads",
+    "GET /v1/destinations": "downloads",
+    "POST /v1/destinations": "downloads",
+    "DELETE /v1/destinations/{destination_id}": "downloads",
+    "POST /v1/licenses/{license_id}/exports": "downloads",
+    "GET /v1/licenses/{license_id}/exports": "downloads",
+    "GET /v1/exports/{export_id}": "downloads",
     "GET /v1/me": "any",
     "POST /v1/orders": "orders:write",
     "GET /v1/orders": "orders:write",
@@ -118,6 +129,7 @@ REQUIRED: dict[str, str] = {
     "GET /v1/provider/access-report": "access:review",
     "GET /v1/audit/entries": "audit:read",
     "GET /v1/audit/export": "audit:read",
+    "GET /v1/providers/{org}/analytics": "analytics:read",
     "GET /v1/provider/credentials": "access:review",
     "GET /v1/provider/credentials/{credential_id}": "access:review",
     "GET /v1/provider/credentials/{credential_id}/file": "access:review",
@@ -137,6 +149,15 @@ REQUIRED: dict[str, str] = {
     "GET /v1/withdrawal-notices": "withdrawals:read",
     "GET /v1/withdrawal-notices/{notice_id}": "withdrawals:read",
     "POST /v1/withdrawal-notices/{notice_id}/confirmation": "withdrawals:write",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/rows": "catalog:read",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/search": "catalog:read",
+    "GET /v1/datasets/{slug}/samples/{sample_id}/statistics": "catalog:read",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/rows": "downloads",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/search": "downloads",
+    "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/statistics": "downloads",
+    "GET /v1/notifications": "notifications",
+    "POST /v1/notifications/{notification_id}/read": "notifications",
+    "POST /v1/notifications/read-all": "notifications",
 }
 
 
@@ -216,7 +237,7 @@ def credentials(world) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture()
-def request_for(world, client, credentials) -> Request:
+def request_for(world, client, credentials, s3rver_endpoint) -> Request:  # noqa: F811
     """Everything each route needs to succeed: a draft listing and version, an upload, a job, a webhook endpoint
     with a delivery, and bodies that pass validation."""
     uow = work(world.app, world.session)
@@ -254,17 +275,26 @@ def request_for(world, client, credentials) -> Request:
     custom = custom_for_matrix(uow, world.people["buyer_admin"], seller)
     access = governed_access(world, client, credentials["all"])
     withdrawn = withdrawals_for_matrix(world)
+    exports = exports_for_matrix(world, s3rver_endpoint)
+    notices.deliver(uow, [world.people["buyer_admin"]], notices.Notice(NotificationKind.SALE, "A sale", "Paid."))
+    notification = world.session.exec(
+        select(Notification).where(Notification.recipient_id == world.people["buyer_admin"].id)
+    ).first()
     # A published listing whose AI Act documentation is complete but not yet signed off.
     publish_listing(
         world.app, uow, seller, world.people["admin"], organisation="prov", slug="documented", data=documented_record()
     )
+    sample = catalog.add_sample(uow, seller, dataset, filename="preview.csv", content=b"id,text\n1,hello\n",
+                                media_type="text/csv")  # fmt: skip
     return Request(
         values={
             **contracts["values"],
             **custom["values"],
             **access.values,
             **withdrawn,
+            **exports["values"],
             "slug": "speech",
+            "org": "prov",
             "version": "1.0.0",
             "section": "identity",
             "license_id": world.objects["grants"]["buy"].id,
@@ -274,6 +304,9 @@ def request_for(world, client, credentials) -> Request:
             "job_id": job.get_json()["id"],
             "endpoint_id": endpoint.id,
             "delivery_id": delivery.id,
+            "sample_id": sample.id,
+            "file_id": world.objects["file"].id,
+            "notification_id": notification.id,  # type: ignore[union-attr]
             "POST /v1/provider/datasets/{slug}/submit": {"slug": draft.slug},
             "PUT /v1/provider/datasets/{slug}/versions/{version}": {"version": "3.0.0"},
             "POST /v1/provider/datasets/{slug}/versions/{version}/publish": {"version": "2.0.0"},
@@ -284,6 +317,7 @@ def request_for(world, client, credentials) -> Request:
             **contracts["bodies"],
             **custom["bodies"],
             **access.bodies,
+            **exports["bodies"],
             "POST /v1/orders": {
                 "licensee": "buy",
                 "lines": [{"offer_id": extra.id, "accepted_terms_hash": extra.terms_hash}],
@@ -327,10 +361,13 @@ def request_for(world, client, credentials) -> Request:
         },
         queries={
             **access.queries,
+            **exports["queries"],
             "GET /v1/provider/datasets": "organisation=prov",
             "GET /v1/webhooks/endpoints": "organisation=prov",
             "GET /v1/audit/entries": "organisation=buy",
             "GET /v1/audit/export": "organisation=buy",
+            "GET /v1/datasets/{slug}/samples/{sample_id}/search": "q=hello",
+            "GET /v1/datasets/{slug}/versions/{version}/files/{file_id}/search": "q=hello",
         },
     )
 

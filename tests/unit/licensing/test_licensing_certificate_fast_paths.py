@@ -159,6 +159,15 @@ def _plain_json_object(raw: bytes) -> dict[str, Any] | None:
         b'{"a":"\xff"}',
         b'{"a":1}{"b":2}',
         b'{"\\u0061":1,"a":2}',
+        # Compact, sorted text (what orjson reads and writes back byte for byte) and its near misses.
+        b'{"a":1,"b":[1,2,{"c":null}],"d":{"e":true,"f":"x"}}',
+        b'{"a":{"b":1,"b":1}}',
+        b'{"a":1,"a":1,"b":2}',
+        b'{"b":1,"a":2}',
+        b'{"a":123456789012345678901234567890}',
+        b'{"a":"\\u00e9"}',
+        b'{"a":"\xc3\xa9"}',
+        b'{"a":1.0}',
     ],
 )
 def test_strict_json_matches_json_loads_with_hooks(raw: bytes) -> None:

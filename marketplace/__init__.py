@@ -199,6 +199,13 @@ def _blueprints(app: Flask, context: ServiceContext) -> None:
     from marketplace.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)  # the organisation's tamper-evident audit log
+    from marketplace.sharing.views import bp as sharing_bp
+
+    app.register_blueprint(sharing_bp)  # the Delta Sharing protocol's read endpoints under /delta-sharing
+    csrf.exempt(sharing_bp)  # Authenticated by recipient profiles' bearer tokens, never with the session cookie.
+    from marketplace.sharing.pages import bp as sharing_pages_bp
+
+    app.register_blueprint(sharing_pages_bp)  # the license page's recipient profiles (CSRF-protected forms)
     from marketplace.exports.views import bp as exports_bp
 
     app.register_blueprint(exports_bp)  # delivery into the licensee's own bucket

@@ -18,6 +18,7 @@ from marketplace.licenses import models as licenses_models
 from marketplace.notifications import models as notifications_models
 from marketplace.oauth import models as oauth_models
 from marketplace.orders import models as orders_models
+from marketplace.sharing import models as sharing_models
 from marketplace.sso import models as sso_models
 from marketplace.viewer import models as viewer_models
 from marketplace.webhooks import models as webhooks_models
@@ -42,6 +43,7 @@ __all__ = [
     "notifications_models",
     "oauth_models",
     "orders_models",
+    "sharing_models",
     "sso_models",
     "viewer_models",
     "webhooks_models",

@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     DATASET_REVIEW = "dataset:review"
     DATASET_DOWNLOAD_STATS = "dataset:download_stats"
     GRANT_DOWNLOAD = "grant:download"
+    GRANT_SHARE = "grant:share"
     OFFER_VIEW = "offer:view"
     OFFER_MANAGE = "offer:manage"
     WEBHOOKS_SEE = "webhooks:see"
@@ -374,6 +375,8 @@ _RULES: dict[Action, Callable[[Session, User, Any], bool]] = {
     # Delivery: who downloaded what is the provider's business only; files go to the licensee's members only.
     Action.DATASET_DOWNLOAD_STATS: _member_of_owner,
     Action.GRANT_DOWNLOAD: _member_of_licensee,
+    # Delta Sharing recipient profiles read the license's files: minted and revoked by the licensee's members only.
+    Action.GRANT_SHARE: _member_of_licensee,
     # Bucket delivery: an organisation's admins add and remove its destinations (target: the organisation); its
     # members use them (target: the destination) and follow the exports made under its licenses.
     Action.EXPORT_DESTINATION_MANAGE: _at_least(Role.ADMIN),

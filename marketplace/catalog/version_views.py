@@ -17,6 +17,7 @@ from marketplace.catalog.schemas import SampleFormSchema, VersionFormSchema
 from marketplace.catalog.views import ViewResult, bp, manage_action, manage_error
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.permissions import Action, can
+from marketplace.sharing.conversion import tables_of_version
 from marketplace.web import current_user, form_data, login_required, parse, require_user, uow
 
 
@@ -99,7 +100,11 @@ def version_page(slug: str, label: str) -> ViewResult:
         services.get_version(session, dataset, label) if private else services.get_any_version(session, dataset, label)
     )
     return render_template(
-        "catalog/version.html", dataset=dataset, version=version, files=services.version_files(session, version)
+        "catalog/version.html",
+        dataset=dataset,
+        version=version,
+        files=services.version_files(session, version),
+        parquet_tables=tables_of_version(session, version.id),  # type: ignore[arg-type]
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DownloadLink",
+    "Rendition",
     "Requester",
     "check_download_allowed",
     "check_view_allowed",
@@ -98,6 +99,20 @@ class Requester:
     @property
     def via_api(self) -> bool:
         return self.api_key_id is not None or self.oauth_client_id is not None
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A file served in another form than it was uploaded (its Parquet conversion, for Delta Sharing).
+
+    The link is issued, limited and audited for the source file (``file_id`` of the audit row) like any download;
+    only the object it points at is the rendition's, named in the audit entry with its own SHA-256.
+    """
+
+    path: str
+    storage_key: str
+    sha256: str
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -342,7 +357,15 @@ def link_reference(event: DownloadEvent) -> str:
 
 
 def _issue(
-    uow: UnitOfWork, grant: Grant, dataset: Dataset, version: DatasetVersion, file: DatasetFile, who: Requester
+    uow: UnitOfWork,
+    grant: Grant,
+    dataset: Dataset,
+    version: DatasetVersion,
+    file: DatasetFile,
+    who: Requester,
+    *,
+    channel: str = "download",
+    rendition: Rendition | None = None,
 ) -> DownloadLink:
     now = uow.now()
     lifetime = seconds_setting(uow, "DOWNLOAD_LINK_SECONDS", 900)
@@ -362,16 +385,18 @@ def _issue(
         user_agent=(who.user_agent or "")[:512],
         issued_at=now,
         expires_at=expires_at,
+        channel=channel,
     )
     uow.session.add(event)
     uow.session.flush()  # the row's id is the link's reference
     assert file.storage_key is not None
+    served = rendition or Rendition(file.path, file.storage_key, file.sha256, file.media_type)
     with storage_errors("path"):
         url = dataset_storage(uow, dataset).presign_download(
-            file.storage_key,
+            served.storage_key,
             expires_in=lifetime,
-            filename=posixpath.basename(file.path),
-            content_type=file.media_type or None,
+            filename=posixpath.basename(served.path),
+            content_type=served.media_type or None,
             reference=link_reference(event),
         )
     # Last, so the audit chains' heads are locked (concurrent downloads of one licensee wait for them) only from
@@ -391,6 +416,8 @@ def _issue(
             "sha256": file.sha256,
             "expires_at": format_time(expires_at),
             "ip_address": event.ip_address,
+            **({"channel": channel} if channel != "download" else {}),
+            **({"served_path": served.path, "served_sha256": served.sha256} if rendition is not None else {}),
         },
     )
     return DownloadLink(url=url, file=file, version=version, expires_at=expires_at, event=event)
@@ -403,10 +430,14 @@ def issue_download_links(
     requester: Requester,
     file_ids: Sequence[int] | None = None,
     version_label: str | None = None,
+    channel: str = "download",
+    renditions: Mapping[int, Rendition] | None = None,
 ) -> list[DownloadLink]:
     """Fresh links for the given files, or every file of one version, or every file the grant covers; all or nothing.
 
     One permission check, one lock and one limit check for the whole batch (see the module documentation).
+    ``channel`` names how the links are handed out (``delta-sharing`` for a Delta Sharing query); ``renditions``
+    points the links of some files (by id) at another form of them (see :class:`Rendition`).
     Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
     covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
     """
@@ -416,9 +447,13 @@ def issue_download_links(
     chosen = _chosen_files(uow.session, grant, value, file_ids, version_label)
     _check_limit(uow.session, grant, value, len(chosen))
     assert dataset is not None
-    links = [_issue(uow, grant, dataset, version, file, requester) for version, file in chosen]
+    forms = renditions or {}
+    links = [
+        _issue(uow, grant, dataset, version, file, requester, channel=channel, rendition=forms.get(file.id or 0))
+        for version, file in chosen
+    ]
     uow.session.flush()
-    kind = "api" if requester.via_api else "site"
+    kind = channel if channel != "download" else "api" if requester.via_api else "site"
     uow.after_commit(functools.partial(metrics.count_download_links, kind, len(links)))  # not for a rolled-back issue
     return links
 

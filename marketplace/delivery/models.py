@@ -87,6 +87,8 @@ class DownloadEvent(SQLModel, table=True):
     user_agent: str = Field(default="", max_length=512)
     issued_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
+    # How the link was handed out: ``download`` (the site and the API) or ``delta-sharing`` (a Delta Sharing query).
+    channel: str = Field(default="download", max_length=16, sa_column_kwargs={"server_default": "download"})
 
 
 class ViewKind(enum.StrEnum):

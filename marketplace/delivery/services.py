@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from marketplace.delivery.downloads import (
     DownloadLink,
+    Rendition,
     Requester,
     check_download_allowed,
     covered_versions,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_MEDIA_TYPE",
     "DownloadLink",
     "DownloadStats",
+    "Rendition",
     "Requester",
     "check_download_allowed",
     "complete_upload",

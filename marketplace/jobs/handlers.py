@@ -112,6 +112,12 @@ def _withdrawal_sweep(work: UnitOfWork, payload: dict[str, Any]) -> None:
     sweep(work)
 
 
+def _parquet_conversion(work: UnitOfWork, payload: dict[str, Any]) -> None:
+    from marketplace.sharing.conversion import convert_version
+
+    convert_version(work, int(payload["version_id"]))
+
+
 def _bucket_export(work: UnitOfWork, payload: dict[str, Any]) -> None:
     from marketplace.exports.services import run_export
 
@@ -144,4 +150,5 @@ HANDLERS: dict[JobKind, JobSpec] = {
     JobKind.WITHDRAWAL_SWEEP: JobSpec(_withdrawal_sweep),
     JobKind.BUCKET_EXPORT: JobSpec(_bucket_export, on_give_up=_bucket_export_given_up),
     JobKind.VIEWER_STATS: JobSpec(_viewer_stats),
+    JobKind.PARQUET_CONVERSION: JobSpec(_parquet_conversion),
 }

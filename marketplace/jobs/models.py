@@ -34,6 +34,7 @@ class JobKind(enum.StrEnum):
     WITHDRAWAL_SWEEP = "withdrawal_sweep"
     BUCKET_EXPORT = "bucket_export"
     VIEWER_STATS = "viewer_stats"
+    PARQUET_CONVERSION = "parquet_conversion"
 
 
 class JobState(enum.StrEnum):

@@ -26,6 +26,7 @@ from marketplace.licenses import signals as rights_signals
 from marketplace.licenses.comparison import compare_offers
 from marketplace.licenses.models import Offer
 from marketplace.permissions import Action, can
+from marketplace.sharing.pages import sharing_section
 from marketplace.web import (
     client_ip,
     current_user,
@@ -264,6 +265,7 @@ def _show_context(grant: Any, value: licensing.Grant, dataset: Any) -> dict[str,
             for notice, withdrawal in withdrawal_lookup.notices_for_grant(session, grant.id, grant.licensee_org_id)
         ],
         "may_read_training_summary": can(session, current_user(), Action.GRANT_TRAINING_SUMMARY, grant),
+        "sharing": sharing_section(uow(), current_user(), grant),
     }
 
 

@@ -40,6 +40,7 @@ ENUMS = {
     "marketplace.exports.errors": {"ExportErrorCode"},
     "marketplace.invoices.errors": {"InvoiceErrorCode"},
     "marketplace.jobs.errors": {"JobsErrorCode"},
+    "marketplace.sharing.errors": {"SharingErrorCode", "ProtocolErrorCode"},
     "marketplace.licenses.errors": {"LicenseErrorCode"},
     "marketplace.oauth.errors": {"OAuthErrorCode"},
     "marketplace.orders.errors": {"OrderErrorCode"},

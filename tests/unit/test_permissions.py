@@ -69,6 +69,9 @@ dataset:download_stats  other_org   -         -        -      -     -     -
 grant:download          none        -         -        y      y     y     -
 grant:download          same_org    -         -        y      y     y     -
 grant:download          other_org   -         -        -      -     -     -
+grant:share             none        -         -        y      y     y     -
+grant:share             same_org    -         -        y      y     y     -
+grant:share             other_org   -         -        -      -     -     -
 webhooks:see            none        -         -        y      y     y     y
 webhooks:see            same_org    -         -        y      y     y     -
 webhooks:see            other_org   -         -        -      -     -     -
@@ -213,6 +216,7 @@ TARGETS: dict[Action, str] = {
     Action.DATASET_REVIEW: "dataset",
     Action.DATASET_DOWNLOAD_STATS: "dataset",
     Action.GRANT_DOWNLOAD: "grant",
+    Action.GRANT_SHARE: "grant",
     Action.WEBHOOKS_SEE: "org",
     Action.WEBHOOKS_MANAGE: "org",
     Action.SSO_MANAGE: "org",

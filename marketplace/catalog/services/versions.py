@@ -141,6 +141,10 @@ def _publish(uow: UnitOfWork, actor: User | None, dataset: Dataset, version: Dat
     uow.session.add(version)
     uow.session.flush()
     record_event(uow, dataset, actor, "version_published", version.version)
+    # Its CSV and JSON Lines files get their Parquet form for Delta Sharing, in the background.
+    from marketplace.sharing.conversion import request_conversion
+
+    request_conversion(uow, version)
     # The data viewer's statistics of the version's tables, computed once by a background job.
     viewer_statistics.request_for_version(uow, version)
 

@@ -56,6 +56,7 @@ REQUIRED: dict[str, str] = {
     "GET /v1/licenses/{license_id}/verify": "public",
     "GET /v1/licenses/{license_id}/manifest": "downloads",
     "POST /v1/licenses/{license_id}/download-links": "downloads",
+    "POST /v1/licenses/{license_id}/sharing-profiles": "downloads",
     "GET /v1/destinations": "downloads",
     "POST /v1/destinations": "downloads",
     "DELETE /v1/destinations/{destination_id}": "downloads",
@@ -469,6 +470,8 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
             assert response.status_code == 404, (path, response.get_json())
         links = client.post(f"/api/v1/licenses/{own.id}/download-links", json={}, headers=headers)
         assert links.status_code == 404
+        profile = client.post(f"/api/v1/licenses/{own.id}/sharing-profiles", headers=headers)
+        assert profile.status_code == 404
     assert own_order.id not in _ids(client.get("/api/v1/orders", headers=headers))
     assert own.id not in _ids(client.get("/api/v1/licenses", headers=headers))
     if credential == "provider_org":
@@ -476,6 +479,8 @@ def test_other_organisations_orders_licenses_and_files_are_never_visible(world, 
         assert own.id in _ids(client.get("/api/v1/licenses?role=licensor", headers=headers))
         refused = client.post(f"/api/v1/licenses/{own.id}/download-links", json={}, headers=headers)
         assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "not_licensee"
+        # Nor a Delta Sharing profile, which reads the same files.
+        assert client.post(f"/api/v1/licenses/{own.id}/sharing-profiles", headers=headers).status_code == 403
         # Nor the licensee's training-content summary: that is the licensee's compliance record.
         summary = client.get(f"/api/v1/licenses/{own.id}/training-summary", headers=headers)
         assert summary.status_code == 403, summary.get_json()

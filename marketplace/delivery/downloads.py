@@ -36,7 +36,7 @@ from marketplace.catalog.models import Dataset, DatasetFile, DatasetVersion
 from marketplace.catalog.vocab import VersionStatus
 from marketplace.db import UnitOfWork
 from marketplace.delivery.errors import DeliveryErrorCode, DownloadRefused, RefusalReason, storage_errors
-from marketplace.delivery.models import DownloadEvent, ViewEvent
+from marketplace.delivery.models import DownloadChannel, DownloadEvent, ViewEvent
 from marketplace.delivery.stores import dataset_storage, seconds_setting
 from marketplace.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from marketplace.licenses.models import Grant
@@ -364,7 +364,7 @@ def _issue(
     file: DatasetFile,
     who: Requester,
     *,
-    channel: str = "download",
+    channel: DownloadChannel = DownloadChannel.DOWNLOAD,
     rendition: Rendition | None = None,
 ) -> DownloadLink:
     now = uow.now()
@@ -416,7 +416,7 @@ def _issue(
             "sha256": file.sha256,
             "expires_at": format_time(expires_at),
             "ip_address": event.ip_address,
-            **({"channel": channel} if channel != "download" else {}),
+            **({"channel": channel.value} if channel is not DownloadChannel.DOWNLOAD else {}),
             **({"served_path": served.path, "served_sha256": served.sha256} if rendition is not None else {}),
         },
     )
@@ -430,14 +430,14 @@ def issue_download_links(
     requester: Requester,
     file_ids: Sequence[int] | None = None,
     version_label: str | None = None,
-    channel: str = "download",
+    channel: DownloadChannel = DownloadChannel.DOWNLOAD,
     renditions: Mapping[int, Rendition] | None = None,
 ) -> list[DownloadLink]:
     """Fresh links for the given files, or every file of one version, or every file the grant covers; all or nothing.
 
     One permission check, one lock and one limit check for the whole batch (see the module documentation).
-    ``channel`` names how the links are handed out (``delta-sharing`` for a Delta Sharing query); ``renditions``
-    points the links of some files (by id) at another form of them (see :class:`Rendition`).
+    ``channel`` names how the links are handed out (:class:`DownloadChannel`: a Delta Sharing query, a bucket
+    export); ``renditions`` points the links of some files (by id) at another form of them (see :class:`Rendition`).
     Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
     covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
     """
@@ -453,7 +453,7 @@ def issue_download_links(
         for version, file in chosen
     ]
     uow.session.flush()
-    kind = channel if channel != "download" else "api" if requester.via_api else "site"
+    kind = channel.value if channel is not DownloadChannel.DOWNLOAD else "api" if requester.via_api else "site"
     uow.after_commit(functools.partial(metrics.count_download_links, kind, len(links)))  # not for a rolled-back issue
     return links
 

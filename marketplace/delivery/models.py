@@ -65,6 +65,15 @@ class FileUpload(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
+class DownloadChannel(enum.StrEnum):
+    """How the file behind a download link is handed out: to the licensee's browser or client, as a Delta Sharing
+    file URL, or copied by the marketplace into the licensee's own bucket."""
+
+    DOWNLOAD = "download"
+    DELTA_SHARING = "delta-sharing"
+    BUCKET_EXPORT = "bucket-export"
+
+
 class DownloadEvent(SQLModel, table=True):
     """One download link handed out: for which grant and file, to whom, from where, valid until when.
 
@@ -88,7 +97,9 @@ class DownloadEvent(SQLModel, table=True):
     issued_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
     # How the link was handed out: ``download`` (the site and the API) or ``delta-sharing`` (a Delta Sharing query).
-    channel: str = Field(default="download", max_length=16, sa_column_kwargs={"server_default": "download"})
+    channel: str = Field(
+        default=DownloadChannel.DOWNLOAD, max_length=16, sa_column_kwargs={"server_default": "download"}
+    )
 
 
 class ViewKind(enum.StrEnum):

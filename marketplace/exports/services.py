@@ -27,6 +27,7 @@ from marketplace.accounts.models import User
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.delivery import downloads
+from marketplace.delivery.models import DownloadChannel
 from marketplace.delivery.stores import dataset_storage
 from marketplace.errors import DomainError, NotFound
 from marketplace.exports import destinations
@@ -66,7 +67,9 @@ def request_export(
         or not can(uow.session, user, Action.EXPORT_DESTINATION_USE, destination)
     ):
         raise NotFound(message="No such destination.")
-    links = downloads.issue_download_links(uow, grant=grant, requester=requester, version_label=version_label)
+    links = downloads.issue_download_links(
+        uow, grant=grant, requester=requester, version_label=version_label, channel=DownloadChannel.BUCKET_EXPORT
+    )
     export = BucketExport(
         grant_id=grant.id,
         licensee_org_id=grant.licensee_org_id,

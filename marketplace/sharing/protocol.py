@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from marketplace.api.present import absolute
 from marketplace.db import UnitOfWork
 from marketplace.delivery.downloads import Rendition, issue_download_links
+from marketplace.delivery.models import DownloadChannel
 from marketplace.errors import BadRequest, NotFound
 from marketplace.sharing.conversion import PARQUET_MEDIA_TYPE
 from marketplace.sharing.errors import SharingErrorCode
@@ -208,7 +209,7 @@ def query_lines(uow: UnitOfWork, access: Access, share: str, schema: str, table_
         grant=access.grant,
         requester=access.requester,
         file_ids=[row.source_file_id],
-        channel="delta-sharing",
+        channel=DownloadChannel.DELTA_SHARING,
         renditions={row.source_file_id: Rendition(row.path, row.storage_key, row.sha256, PARQUET_MEDIA_TYPE)},
     )
     stats = json.dumps({"numRecords": row.num_rows}, separators=(",", ":"))

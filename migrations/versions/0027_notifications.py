@@ -1,7 +1,7 @@
 """notifications: notices in the site, each person's preferences per kind, and notices given once only
 
 Revision ID: 0027_notifications
-Revises: 0028_provider_analytics
+Revises: 0025_data_viewer
 Create Date: 2026-11-30
 
 New tables ``notification`` (one notice for one person; the bell counts a person's unread ones through the index
@@ -17,7 +17,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0027_notifications"
-down_revision: str | None = "0028_provider_analytics"
+down_revision: str | None = "0025_data_viewer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

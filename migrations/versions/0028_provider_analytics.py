@@ -1,7 +1,7 @@
 """provider analytics: views of listings and of offers, one row per visitor and time window
 
 Revision ID: 0028_provider_analytics
-Revises: 0032_bucket_exports
+Revises: 0027_notifications
 Create Date: 2026-11-30
 
 The provider's funnel starts with how often its listings and offers are looked at. Each view is one insert that
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0028_provider_analytics"
-down_revision: str | None = "0032_bucket_exports"
+down_revision: str | None = "0027_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

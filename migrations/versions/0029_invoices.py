@@ -1,7 +1,7 @@
 """invoices: numbered invoices and credit notes of orders, and billing details of organisations
 
 Revision ID: 0029_invoices
-Revises: 0027_notifications
+Revises: 0028_provider_analytics
 Create Date: 2026-11-30
 
 New tables ``invoice_counter`` (the last number of each series) and ``invoice_document`` (every issued invoice and
@@ -17,7 +17,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0029_invoices"
-down_revision: str | None = "0027_notifications"
+down_revision: str | None = "0028_provider_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """delta sharing: recipient profiles of licenses, Parquet tables of versions, the channel of a download link
 
 Revision ID: 0031_delta_sharing
-Revises: 0027_notifications
+Revises: 0029_invoices
 Create Date: 2026-11-30
 
 New tables ``sharing_recipient`` (a Delta Sharing profile minted for a license: only its token's hash) and
@@ -19,7 +19,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0031_delta_sharing"
-down_revision: str | None = "0027_notifications"
+down_revision: str | None = "0029_invoices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -37,7 +37,6 @@ JOB_KINDS = (
     "verify_upload",
     "withdrawal_sweep",
     "viewer_stats",
-    "bucket_export",
 )
 NEW_KIND = "parquet_conversion"
 

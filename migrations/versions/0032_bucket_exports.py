@@ -1,7 +1,7 @@
 """bucket exports: an organisation's S3-compatible destinations and the exports of licensed versions into them
 
 Revision ID: 0032_bucket_exports
-Revises: 0025_data_viewer
+Revises: 0031_delta_sharing
 Create Date: 2026-11-30
 
 New tables ``bucket_destination`` and ``bucket_export``; the job kind ``bucket_export`` joins the CHECK constraints
@@ -16,7 +16,7 @@ from alembic import op
 import marketplace.db
 
 revision: str = "0032_bucket_exports"
-down_revision: str | None = "0025_data_viewer"
+down_revision: str | None = "0031_delta_sharing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,6 +34,7 @@ JOB_KINDS = (
     "verify_upload",
     "withdrawal_sweep",
     "viewer_stats",
+    "parquet_conversion",
 )
 NEW_KIND = "bucket_export"
 EXPORT_STATES = ("queued", "running", "succeeded", "failed")

@@ -66,7 +66,7 @@ def test_signup_verify_login_org_invite_accept(browser, page, live_server) -> No
     second.get_by_role("button", name="Accept invitation").click()
     second.get_by_text("Welcome to Aurora Annotation").wait_for()
     members = second.get_by_test_id("members").inner_text()
-    assert "Ivan Invitee" in members and "admin" in members and "Olga Owner" in members
+    assert "Ivan Invitee ivan@example.org\tAdmin" in members and "Olga Owner" in members
     context.close()
 
     page.reload()

@@ -150,3 +150,23 @@ def test_an_incomplete_listing_is_refused_naming_fields_in_words(client, market,
     assert "not complete yet" in page
     assert "Design choices" in page
     _assert_speaks_plainly(page)
+
+
+def test_a_license_page_names_every_term_in_words(app, client, market, db_session) -> None:
+    from marketplace.db import ServiceContext, UnitOfWork
+    from marketplace.licenses import services as svc
+    from marketplace.mail import ConsoleMailer
+    from tests.functional.test_licenses import _offer
+
+    context = ServiceContext(
+        {"BASE_URL": "http://localhost"}, ConsoleMailer(), keyring=app.extensions["marketplace.context"].keyring
+    )
+    uow = UnitOfWork(db_session, context)
+    grant = svc.issue_grant(uow, _offer(db_session, market), licensee=market["buyer"], acquired_by=None)
+    db_session.flush()
+    log_in(client, "purchaser@example.org", PASSWORD)
+    page = client.get(f"/licenses/{grant.id}")
+    assert page.status_code == 200
+    text = _visible_text(page.get_data(as_text=True))
+    assert "Sharing the data" in text and "Personal data" in text and "Permitted uses" in text
+    assert "raw redistribution" not in text and "pii" not in text.split()

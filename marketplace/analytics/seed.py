@@ -1,25 +1,33 @@
 """Demo analytics for Northwind Data Labs: 90 days of listing and offer views and a few orders (paid, one refunded,
 some never paid), so the provider's analytics page of a fresh development site draws non-empty charts.
 
-The orders are history only: they carry no payment session and no license (the demo's real purchases go through
-the sandbox checkout). Idempotent: nothing is added once the provider's listings have any recorded view.
-Deterministic: the same figures for the same day of seeding.
+The orders are real: each is placed, paid through the sandbox checkout and (one of them) refunded by the provider
+through the same services as on the site, on the day it is dated, so it carries its licenses, its invoice (and
+credit note), and the notices and mail of each step. Idempotent: nothing is added once the provider's listings have
+any recorded view. Deterministic: the same figures for the same day of seeding.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 from sqlmodel import col, select
 
-from marketplace.accounts.models import Organisation
+from marketplace.accounts.models import Membership, Organisation, Role, User
 from marketplace.analytics.models import ListingView, OfferView
 from marketplace.catalog.models import Dataset
 from marketplace.catalog.vocab import DatasetStatus
 from marketplace.db import UnitOfWork
+from marketplace.errors import ValidationFailed
 from marketplace.licenses.models import Offer
-from marketplace.orders.models import Order, OrderLine, OrderStatus
+from marketplace.orders import services as orders
+from marketplace.orders.events import handle_event
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders.payments.sandbox import SandboxBackend
+from marketplace.orders.refunds import refund_order
 
 PROVIDER = "northwind-data"
 BUYERS = ("globex-ai", "initech-research")
@@ -38,7 +46,6 @@ ORDERS = (
     (5, OrderStatus.PAID),
     (2, OrderStatus.PENDING_PAYMENT),
 )
-FEE_PERCENT = 10
 
 
 def _paid_offers(uow: UnitOfWork, provider: Organisation) -> list[tuple[Dataset, Offer]]:
@@ -80,32 +87,75 @@ def _views(uow: UnitOfWork, listings: list[tuple[Dataset, Offer]], rng: random.R
     return total
 
 
-def _orders(uow: UnitOfWork, listings: list[tuple[Dataset, Offer]]) -> int:
-    buyers = uow.session.exec(select(Organisation).where(col(Organisation.slug).in_(BUYERS))).all()
-    if not buyers:
-        return 0
-    for index, (ago, status) in enumerate(ORDERS):
-        dataset, offer = listings[index % len(listings)]
-        buyer = buyers[index % len(buyers)]
+@contextmanager
+def _dated(uow: UnitOfWork, when: datetime) -> Iterator[None]:
+    """Within the block, ``uow``'s clock reads ``when`` (the services stamp what they write with it)."""
+    present = uow.context
+    uow.context = present.at(lambda: when)
+    try:
+        yield
+    finally:
+        uow.context = present
+
+
+def _admin_of(uow: UnitOfWork, org: Organisation) -> User | None:
+    statement = (
+        select(User)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(Membership.organisation_id == org.id, col(Membership.role).in_([Role.OWNER, Role.ADMIN]))
+        .order_by(col(User.id))
+    )
+    return uow.session.exec(statement).first()
+
+
+def _place(uow: UnitOfWork, buyer: User, org: Organisation, offer: Offer) -> Order | None:
+    """An order of ``offer`` for ``org`` placed by ``buyer``, or None when the checkout refuses it (the organisation
+    already holds the offer's license, or the offer may not be sold to it)."""
+    base = uow.settings["BASE_URL"]
+    try:
+        with uow.session.begin_nested():
+            return orders.order_offers(
+                uow, buyer, licensee_slug=org.slug, offer_ids=[offer.id],  # type: ignore[list-item]
+                accepted_terms={offer.id: offer.terms_hash},  # type: ignore[dict-item]
+                success_url=f"{base}/orders/{{ORDER_ID}}/complete?session_id={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{base}/cart",
+            )  # fmt: skip
+    except ValidationFailed:
+        return None
+
+
+def _orders(uow: UnitOfWork, provider: Organisation, listings: list[tuple[Dataset, Offer]]) -> int:
+    buyers = [
+        (org, user)
+        for org in uow.session.exec(select(Organisation).where(col(Organisation.slug).in_(BUYERS))).all()
+        for user in [_admin_of(uow, org)]
+        if user is not None
+    ]
+    seller = _admin_of(uow, provider)
+    payments = uow.context.payments
+    if not buyers or seller is None or not isinstance(payments, SandboxBackend):
+        return 0  # the demo pays through the sandbox checkout only
+    pairs = [(org, user, offer) for _dataset, offer in listings for org, user in buyers]
+    placed = 0
+    for ago, status in ORDERS:
         created = datetime.combine(uow.now().date() - timedelta(days=ago), time(10, 30), tzinfo=uow.now().tzinfo)
-        paid = created + timedelta(minutes=4) if status is not OrderStatus.PENDING_PAYMENT else None
-        fee = offer.price_amount * FEE_PERCENT // 100
-        order = Order(
-            buyer_org_id=buyer.id, buyer_email="orders@example.com", status=status, currency=offer.currency,  # type: ignore[arg-type]
-            total_amount=offer.price_amount, platform_fee_amount=fee, payment_backend="sandbox",
-            refunded_amount=offer.price_amount if status is OrderStatus.REFUNDED else 0, created_at=created,
-            updated_at=created, paid_at=paid, status_reason="demo history",
-        )  # fmt: skip
-        uow.session.add(order)
-        uow.session.flush()
-        line = OrderLine.model_validate(
-            {"order_id": order.id, "offer_id": offer.id, "dataset_id": dataset.id,
-             "provider_org_id": offer.organisation_id, "description": f"{dataset.title}: {offer.title}",
-             "amount": offer.price_amount, "currency": offer.currency, "platform_fee_amount": fee,
-             "terms_hash": offer.terms_hash}
-        )  # fmt: skip
-        uow.session.add(line)
-    return len(ORDERS)
+        with _dated(uow, created):
+            order = None
+            while order is None and pairs:
+                org, user, offer = pairs.pop(0)
+                order = _place(uow, user, org, offer)
+        if order is None:
+            break
+        placed += 1
+        if status is OrderStatus.PENDING_PAYMENT or order.checkout_session_id is None:
+            continue
+        with _dated(uow, created + timedelta(minutes=4)):
+            signed = payments.complete_checkout(order.checkout_session_id, "paid")
+            handle_event(uow, signed.payload, signed.signature_header)
+        if status is OrderStatus.REFUNDED:
+            with _dated(uow, created + timedelta(days=2)):
+                refund_order(uow, seller, order, reason="Bought the wrong language pair by mistake.")
+    return placed
 
 
 def seed_analytics(uow: UnitOfWork) -> list[str]:
@@ -120,6 +170,6 @@ def seed_analytics(uow: UnitOfWork) -> list[str]:
         return []
     rng = random.Random(f"{PROVIDER}-{uow.now().date().isoformat()}")
     views = _views(uow, listings, rng)
-    orders = _orders(uow, listings)
+    placed = _orders(uow, provider, listings)
     session.flush()
-    return [f"analytics for {PROVIDER}: {views} listing views over {DAYS} days, {orders} orders"]
+    return [f"analytics for {PROVIDER}: {views} listing views over {DAYS} days, {placed} orders"]

@@ -20,13 +20,9 @@ BUYER_ORG = "globex-ai"
 
 
 def _held_or_acquired(uow: UnitOfWork, dataset: Dataset, buyer: User, org: Organisation) -> Grant | None:
-    """The buyer organisation's license of ``dataset``; its free offer is acquired when it holds none."""
+    """The buyer organisation's license under the dataset's free offer, acquired when it holds none (licenses it
+    bought under other offers play no part: the demo downloads under the free one)."""
     session = uow.session
-    grant = session.exec(
-        select(Grant).where(Grant.dataset_id == dataset.id, Grant.licensee_org_id == org.id).order_by(col(Grant.id))
-    ).first()
-    if grant is not None:
-        return grant
     offer = session.exec(
         select(Offer)
         .where(Offer.dataset_id == dataset.id, Offer.price_amount == 0, col(Offer.is_active).is_(True))
@@ -35,6 +31,11 @@ def _held_or_acquired(uow: UnitOfWork, dataset: Dataset, buyer: User, org: Organ
     ).first()
     if offer is None:
         return None
+    grant = session.exec(
+        select(Grant).where(Grant.offer_id == offer.id, Grant.licensee_org_id == org.id).order_by(col(Grant.issued_at))
+    ).first()
+    if grant is not None:
+        return grant
     return licenses.acquire_free(uow, buyer, offer, licensee_slug=BUYER_ORG, accepted_terms_hash=offer.terms_hash,
                                  ip_address="127.0.0.1")  # fmt: skip
 

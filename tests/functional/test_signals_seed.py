@@ -4,11 +4,12 @@ training-content summary fragment (the starter pack's provider described crawlin
 from __future__ import annotations
 
 from flask import Flask
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from marketplace.accounts.models import Organisation
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
-from marketplace.licenses.models import Grant
+from marketplace.licenses.models import Grant, Offer
 from marketplace.licenses.seed import DEMO_LICENSE
 from marketplace.seed import DEMO_PASSWORD, seed_demo
 from tests.helpers import log_in
@@ -32,7 +33,13 @@ def test_the_demo_shows_signals_and_a_training_summary(app: Flask, db_session: S
     assert page.headers["tdm-reservation"] == "0"  # the starter pack has a CC-BY-4.0 offer
     assert "W3C TDMRep (tdm-reservation)" in page.get_data(as_text=True)  # the provider's answers, on the listing
     dataset = db_session.exec(select(Dataset).where(Dataset.slug == slug)).one()
-    grant = db_session.exec(select(Grant).where(Grant.dataset_id == dataset.id)).one()
+    licensee = db_session.exec(select(Organisation).where(Organisation.slug == _licensee)).one()
+    # The demo license (under the free offer; the demo's bought licenses are under others).
+    grant = db_session.exec(
+        select(Grant)
+        .join(Offer, col(Offer.id) == col(Grant.offer_id))
+        .where(Grant.dataset_id == dataset.id, Grant.licensee_org_id == licensee.id, Offer.price_amount == 0)
+    ).one()
     log_in(client, email, DEMO_PASSWORD)
     assert f"/licenses/{grant.id}/training-summary" in client.get(f"/licenses/{grant.id}").get_data(as_text=True)
     fragment = client.get(f"/licenses/{grant.id}/training-summary.json").get_json()

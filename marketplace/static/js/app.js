@@ -15,6 +15,7 @@ document.addEventListener("toggle", (event) => {
     navigator.sendBeacon(url);
   }
 }, true);
+
 // Copy buttons: <button data-copy-target="ID" hidden> copies the text of element ID (the clipboard API, else the
 // text is selected and copied the old way) and says so in the nearest [data-copy-status] live region. The button
 // stays hidden without JavaScript; the text itself stays selectable either way.
@@ -60,6 +61,7 @@ document.querySelectorAll("select[data-modality-select]").forEach((select) => {
     if (none) none.hidden = form.querySelector("fieldset[data-modality]:not([hidden])") !== null;
   };
   select.addEventListener("change", update);
+});
 
 // Escape closes the disclosure (<details>) that has the focus and returns the focus to its summary.
 document.addEventListener("keydown", (event) => {

@@ -153,6 +153,7 @@ EXAMPLES: dict[str, Callable[[Row], dict[str, Any]]] = {
     "analytics.listing": _dataset,
     "analytics.listing_csv": lambda row: {**_dataset(row), "table": "funnel"},
     "exports.destinations_page": _org,
+    "accounts.billing": _org,
     "uploads.progress": lambda row: {"upload_id": row("select id from upload_session order by id")[0]},
 }
 # Routes with parameters the demo data has no record for, and the Chromium journey that checks them instead.
@@ -166,6 +167,12 @@ NOT_SEEDED = {
     "custom.attachment": "a file download, not a page",
     "webhooks.show": "no Chromium journey yet: a webhook endpoint's delivery log",
     "exports.show": "no Chromium journey yet: an export into a licensee's bucket",
+    "invoices.invoice_pdf": "a PDF, not a page (test_invoice_journey reads its text)",
+    "invoices.credit_note_pdf": "a PDF, not a page (tests/functional/invoices read its text)",
+    **{
+        f"delta_sharing.{name}": "the Delta Sharing protocol: JSON for a recipient's bearer token (tests/sharing)"
+        for name in ("share", "schemas", "tables", "all_tables", "table_version", "metadata")
+    },
     "static": "stylesheets, scripts and images",
 }
 

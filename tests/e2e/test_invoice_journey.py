@@ -67,7 +67,7 @@ def test_buyer_pays_and_downloads_the_invoice(page, browser, live_server, tmp_pa
     _arrange(live_server)
     base = live_server.url
     _log_in(page, base, "bea@example.org")
-    page.goto(base + "/datasets/ferry-announcements")
+    page.goto(base + "/datasets/ferry-announcements?tab=licenses")
     page.get_by_test_id("offer").first.get_by_role("button", name="Add to cart").click()
     page.get_by_role("heading", name="Cart").wait_for()
     page.get_by_label("I accept these terms").check()
@@ -75,7 +75,7 @@ def test_buyer_pays_and_downloads_the_invoice(page, browser, live_server, tmp_pa
     page.get_by_text("Sandbox payments").wait_for()
     page.get_by_role("button", name="Pay", exact=True).click()
     page.get_by_test_id("order-status").wait_for()
-    assert page.get_by_test_id("order-status").inner_text() == "paid"
+    assert page.get_by_test_id("order-status").inner_text() == "Paid"
 
     # The order page links the invoice; the browser downloads it.
     link = page.get_by_test_id("invoice-link")

@@ -95,6 +95,11 @@ def test_search_open_and_buy_with_the_keyboard_only(page, live_server) -> None: 
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Ferry announcements").first.wait_for()
 
+    # The dataset page's tabs: the link to the licenses opens the Licenses tab.
+    _tab_to(page, _named("See the licenses"))
+    page.keyboard.press("Enter")
+    page.get_by_role("tab", name="Licenses", selected=True).wait_for()
+
     # The offer's terms open with Enter and close with Escape, leaving the focus on their summary.
     _tab_to(page, _named("What this license permits"))
     page.keyboard.press("Enter")
@@ -114,4 +119,4 @@ def test_search_open_and_buy_with_the_keyboard_only(page, live_server) -> None: 
     _tab_to(page, _named("Pay"))
     page.keyboard.press("Enter")
     page.get_by_test_id("order-status").wait_for()
-    assert page.get_by_test_id("order-status").inner_text() == "paid"
+    assert page.get_by_test_id("order-status").inner_text() == "Paid"

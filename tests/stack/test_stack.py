@@ -138,7 +138,7 @@ def _settle(stack: Stack, timeout: float = 30) -> list[tuple[Any, ...]]:
 
 def test_a_buyer_buys_and_downloads_every_file_from_s3(stack: Stack) -> None:
     shopper, purchase = _buy(stack)
-    assert len(purchase.files) == 5
+    assert len(purchase.files) == 7  # the starter pack: README, four JSON Lines files, a CSV and a Parquet table
     for file in purchase.files:
         content = shopper.download(purchase.grant_id, file)
         assert hashlib.sha256(content).hexdigest() == file["sha256"] and len(content) == file["size_bytes"]

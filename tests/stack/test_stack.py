@@ -145,7 +145,7 @@ def test_a_buyer_buys_and_downloads_every_file_from_s3(stack: Stack) -> None:
         # The link was the S3 server's, presigned: the bytes came from the bucket, not through the web process.
         assert shopper.last_link.startswith(stack.s3_endpoint + "/") and "X-Amz-Signature=" in shopper.last_link
     audited = stack.sql("SELECT count(*) FROM download_event WHERE grant_id = %s", purchase.grant_id)
-    assert audited == [(5,)]
+    assert audited == [(7,)]
 
 
 # --- (b) a catalog import, as a job -----------------------------------------------------------------------------

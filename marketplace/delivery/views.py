@@ -229,7 +229,7 @@ def _grant_for_download(grant_id: str) -> Grant:
     return grant
 
 
-def _requester() -> svc.Requester:
+def site_requester() -> svc.Requester:
     """The logged-in person asking for links, with where they ask from (recorded with each link)."""
     return svc.Requester(user=require_user(), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""))
 
@@ -237,7 +237,9 @@ def _requester() -> svc.Requester:
 @bp.post("/licenses/<grant_id>/files/<int:file_id>/download")
 @login_required
 def download(grant_id: str, file_id: int) -> Response:
-    link = svc.issue_download_link(uow(), grant=_grant_for_download(grant_id), file_id=file_id, requester=_requester())
+    link = svc.issue_download_link(
+        uow(), grant=_grant_for_download(grant_id), file_id=file_id, requester=site_requester()
+    )
     response = redirect(link.url, code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -283,7 +285,7 @@ def batch_links(grant_id: str) -> Response:
     fields = parse(LinkListSchema(), form_data())
     grant = _grant_for_download(grant_id)
     links = svc.issue_download_links(
-        uow(), grant=grant, requester=_requester(), version_label=fields["version"] or None
+        uow(), grant=grant, requester=site_requester(), version_label=fields["version"] or None
     )
     dataset = uow().session.get(Dataset, grant.dataset_id)
     slug = dataset.slug if dataset else str(grant.dataset_id)

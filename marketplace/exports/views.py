@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import Organisation, User
 from marketplace.accounts.services import get_organisation
 from marketplace.db import UnitOfWork
 from marketplace.delivery import services as delivery
+from marketplace.delivery.views import site_requester
 from marketplace.errors import ValidationFailed
 from marketplace.exports import destinations, services
 from marketplace.licenses.models import Grant
 from marketplace.permissions import Action, can
-from marketplace.web import client_ip, discard_changes, form_data, login_required, require_user, uow
+from marketplace.web import discard_changes, form_data, login_required, require_user, uow
 
 bp = Blueprint("exports", __name__)
 
@@ -34,10 +35,6 @@ LABELS = {
     "destination_id": "Destination",
     "version": "Version",
 }
-
-
-def _requester() -> delivery.Requester:
-    return delivery.Requester(user=require_user(), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""))
 
 
 def _destinations_page(
@@ -102,7 +99,7 @@ def export(grant_id: str) -> Response:
     if not version:
         raise ValidationFailed.for_field("version", "choose a version")
     created = services.request_export(
-        uow(), _requester(), grant_id, destination_id=destination_id, version_label=version
+        uow(), site_requester(), grant_id, destination_id=destination_id, version_label=version
     )
     flash("Export queued: files are copied in the background and checked one by one at the destination.", "success")
     return redirect(url_for("exports.show", export_id=created.id), code=303)
@@ -119,7 +116,7 @@ def show(export_id: int) -> str:
 @bp.post("/exports/<int:export_id>/repeat")
 @login_required
 def repeat(export_id: int) -> Response:
-    created = services.repeat_export(uow(), _requester(), export_id)
+    created = services.repeat_export(uow(), site_requester(), export_id)
     flash("Export queued again.", "success")
     return redirect(url_for("exports.show", export_id=created.id), code=303)
 

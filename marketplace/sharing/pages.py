@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Dataset
 from marketplace.db import UnitOfWork
-from marketplace.delivery.downloads import Requester
+from marketplace.delivery.views import site_requester
 from marketplace.licenses import services as licenses
 from marketplace.licenses.models import Grant
 from marketplace.permissions import Action, can
 from marketplace.sharing import recipients
 from marketplace.sharing.tables import share_name, shared_tables
-from marketplace.web import client_ip, current_user, login_required, require_user, uow
+from marketplace.web import current_user, login_required, require_user, uow
 
 bp = Blueprint("sharing_pages", __name__)
 
@@ -59,8 +59,7 @@ def sharing_section(work: UnitOfWork, user: User | None, grant: Grant) -> dict[s
 @bp.post("/licenses/<grant_id>/delta-sharing/profiles")
 @login_required
 def mint(grant_id: str) -> Response:
-    requester = Requester(user=require_user(), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""))
-    minted = recipients.mint_profile(uow(), requester, _grant(grant_id), endpoint=endpoint_url(uow().settings))
+    minted = recipients.mint_profile(uow(), site_requester(), _grant(grant_id), endpoint=endpoint_url(uow().settings))
     response = Response(json.dumps(minted.document, indent=2) + "\n", mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="license-{grant_id}.share"'
     response.headers["Cache-Control"] = "no-store"

@@ -2,7 +2,8 @@
 
 Signing writes the claims' JSON directly and caches the header segment and the key; verification decodes base64url
 and JSON with prebuilt decoders and remembers well-formed headers and parsed JWKS documents. Each is compared here
-with the plain version it replaces (json.dumps, joserfc, base64 with a canonical re-encoding, json.loads with hooks).
+with the plain version it replaces (json.dumps, joserfc, base64 with a canonical re-encoding, json.loads with hooks),
+and the in-line verification of usual certificates with the general path, on certificates and signed near misses.
 """
 
 from __future__ import annotations

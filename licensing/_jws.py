@@ -2,8 +2,8 @@
 
 These helpers sit on the hot path of :func:`~licensing.certificates.issue_certificate` and
 :func:`~licensing.certificates.verify_certificate`, whose cost should be that of the Ed25519 operation itself, so
-they call :mod:`binascii` and a prebuilt :class:`json.JSONDecoder` directly. What they accept is exactly what the
-straightforward versions accept:
+they call a vectorised base64 decoder (pybase64), orjson and a prebuilt :class:`json.JSONDecoder` directly. What
+they accept is exactly what the straightforward versions accept:
 
 * :func:`b64decode` takes the bytes of one segment and returns its bytes only when the segment is non-empty, uses
   the base64url alphabet alone (no ``+``, ``/``, ``=`` or whitespace) and is the canonical encoding of its bytes
@@ -22,16 +22,19 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import pybase64
 
-_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-#: base64url -> base64 for ``bytes.translate``; the characters that are not base64url (``+``, ``/`` and ``=``) become
-#: ``!``, which :func:`b64decode` refuses. One-to-one on base64url and dots, so it may be applied to a whole token.
-TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
-#: The 6-bit value of each (standard alphabet) byte, to check that unused trailing bits are zero.
-_VALUE = bytes(_ALPHABET.find(bytes([b])) & 0x3F for b in range(256))
+_URL_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+#: The 6-bit value of each base64url byte, to check that unused trailing bits are zero (63 for other bytes).
+VALUE = bytes(_URL_ALPHABET.find(bytes([b])) & 0x3F for b in range(256))
 _TO_URL = bytes.maketrans(b"+/", b"-_")
-_PADDING = (b"", b"", b"==", b"=")
-_UNUSED_BITS = (0, 0, 0x0F, 0x03)
+#: By ``len(segment) % 4``: the padding that completes an unpadded segment and the mask of its last character's
+#: unused bits.
+PADDING = (b"", b"", b"==", b"=")
+UNUSED_BITS = (0, 0, 0x0F, 0x03)
+#: ``pybase64.b64decode(data, altchars, validate)``: a vectorised decoder with the standard library's semantics.
+DECODE: Callable[[bytes, bytes, bool], bytes] = pybase64.b64decode
+URL_CHARS = b"-_"
 
 
 def b64encode(data: bytes) -> bytes:
@@ -39,20 +42,24 @@ def b64encode(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=")
 
 
-def b64decode(standard: bytes) -> bytes | None:
-    """The bytes of a strict, canonical, unpadded base64url segment (already translated with :data:`TO_STANDARD`);
-    None for anything else."""
-    size = len(standard)
+def b64decode(segment: bytes) -> bytes | None:
+    """The bytes of a strict, canonical, unpadded base64url segment; None for anything else.
+
+    With ``altchars`` the decoder also takes ``+`` and ``/``, and it takes ``=`` as padding: those are refused here
+    first, as are lengths that no unpadded encoding has and unused trailing bits that are not zero. What is left
+    holds base64url characters only when the decoder (``validate``) finds no other byte.
+    """
+    size = len(segment)
     remainder = size & 3
-    if size == 0 or remainder == 1:
+    if size == 0 or remainder == 1 or b"+" in segment or b"/" in segment or b"=" in segment:
         return None
     if remainder:
-        if _VALUE[standard[-1]] & _UNUSED_BITS[remainder]:
+        if VALUE[segment[-1]] & UNUSED_BITS[remainder]:
             return None
-        standard += _PADDING[remainder]
+        segment += PADDING[remainder]
     try:
-        return binascii.a2b_base64(standard, strict_mode=True)
-    except binascii.Error:
+        return DECODE(segment, URL_CHARS, True)
+    except ValueError:  # binascii.Error: a byte outside the alphabet
         return None
 
 

@@ -15,7 +15,9 @@ header may hold only ``alg``, ``kid`` and ``typ``, so changing any single charac
 token makes verification fail with a reason code. Signing and verification call ``cryptography``'s Ed25519
 directly and keep the rest cheap (see :mod:`licensing._jws`): the claims' JSON is written out in sorted order, the
 header segment of each key and the parsed JWKS documents are remembered, so both cost little more than the Ed25519
-operation itself (``bench/bench_licensing.py`` measures the ratio). Tokens are byte for byte what joserfc signs.
+operation itself (``bench/bench_licensing.py`` measures the ratio). A token shaped as this module signs them is
+verified in line, every check included; any other token takes the general path, which gives the same outcome (the
+tests compare both on certificates and near misses). Tokens are byte for byte what joserfc signs.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from json.encoder import encode_basestring_ascii as _quote
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import OKPKey
 from joserfc.jws import JWSRegistry
 
-from ._jws import TO_STANDARD, b64decode, b64encode, header_segment, json_object
+from ._jws import DECODE, PADDING, UNUSED_BITS, URL_CHARS, VALUE, b64decode, b64encode, header_segment, json_object
 from .duration import require_utc
 from .errors import CertificateError
 from .grants import Grant, GrantStatus
@@ -60,6 +64,11 @@ _REQUIRED_CLAIMS: dict[str, type] = {
 }
 _CLAIM_NAMES = tuple(_REQUIRED_CLAIMS)
 _CLAIM_KINDS = tuple(_REQUIRED_CLAIMS.values())
+#: The values of the required claims, in :data:`_CLAIM_NAMES` order (KeyError when one is missing).
+_CLAIM_VALUES = itemgetter(*_CLAIM_NAMES)
+#: The base64url length of an Ed25519 signature (64 bytes).
+_SIGNATURE_CHARS = 86
+_loads, _dumps, _SORT_KEYS = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
 
 
 class _EdDSAOnly(JWSRegistry):
@@ -340,10 +349,9 @@ def _fail(reason: VerificationReason, message: str, **extra: Any) -> Verificatio
 def _claims_problem(claims: Mapping[str, Any]) -> str | None:
     """Why parsed claims are not a certificate's (None when they are); their types are checked exactly."""
     get = claims.get
-    if tuple(map(type, map(get, _CLAIM_NAMES))) != _CLAIM_KINDS:
-        for name, kind in _REQUIRED_CLAIMS.items():
-            if get(name).__class__ is not kind:
-                return f"claim {name!r} is missing or has the wrong type"
+    for name, kind in _REQUIRED_CLAIMS.items():
+        if get(name).__class__ is not kind:
+            return f"claim {name!r} is missing or has the wrong type"
     if "exp" in claims and claims["exp"].__class__ is not int:
         return "claim 'exp' has the wrong type"
     if claims["sub"] != claims["jti"]:
@@ -361,6 +369,23 @@ def _claims_problem(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _usual_claims(claims: dict[str, Any]) -> bool:
+    """Whether ``claims`` are plainly a certificate's: every required claim of its exact type, ``sub`` equal to
+    ``jti``, an integer ``exp`` if any, and no ``agreement`` nor ``contract`` claim. Only a quick test: claims for
+    which it is false go through :func:`_claims_problem`, which says whether and why they are not."""
+    try:
+        kinds = tuple(map(type, _CLAIM_VALUES(claims)))
+    except KeyError:
+        return False
+    return (
+        kinds == _CLAIM_KINDS
+        and claims["sub"] == claims["jti"]
+        and claims.get("exp", 0).__class__ is int
+        and "agreement" not in claims
+        and "contract" not in claims
+    )
+
+
 def verify_certificate(
     token: str,
     jwks: Mapping[str, Any] | str | PublicKeys | KeyRing,
@@ -376,6 +401,10 @@ def verify_certificate(
     with a message. ``leeway`` seconds of clock skew are tolerated on ``nbf``/``exp``. Revocation is
     not visible offline: ask the platform's online endpoint for that. A naive ``now`` raises
     :class:`~licensing.errors.LicensingError`; a malformed JWKS raises :class:`CertificateError`.
+
+    A token shaped as this module signs them (a remembered header, base64url without ``+``, ``/`` or ``=``, a
+    signature segment of 86 characters, a payload that orjson writes back byte for byte, the usual claims) is
+    checked here in line, as :func:`_verify_parts` would check it; any other token is left to that function.
     """
     at = int(now.timestamp()) if now.__class__ is datetime and now.tzinfo is UTC else _ts(now)
     keys = jwks if jwks.__class__ is PublicKeys else PublicKeys.coerce(jwks)
@@ -385,7 +414,51 @@ def verify_certificate(
         data = None
     if data is None or not isinstance(token, str):
         return _fail(VerificationReason.MALFORMED, "a certificate is an ASCII string")
-    parts = data.translate(TO_STANDARD).split(b".")
+    parts = data.split(b".")
+    known = _HEADERS.get(parts[0])
+    if known is None or len(parts) != 3 or b"+" in data or b"/" in data or b"=" in data:
+        return _verify_parts(parts, data, keys, at, leeway)
+    head, body, tail = parts
+    remainder = len(body) & 3
+    if (
+        len(tail) != _SIGNATURE_CHARS
+        or VALUE[tail[-1]] & 0x0F
+        or not body
+        or (remainder and VALUE[body[-1]] & UNUSED_BITS[remainder])
+    ):
+        return _verify_parts(parts, data, keys, at, leeway)
+    try:
+        payload = DECODE(body + PADDING[remainder], URL_CHARS, True)
+        signature = DECODE(tail + b"==", URL_CHARS, True)
+    except ValueError:
+        return _verify_parts(parts, data, keys, at, leeway)
+    kid = known[0]
+    key = keys._keys.get(kid)
+    if key is None:
+        return _fail(VerificationReason.UNKNOWN_KEY, f"no key {kid!r} in the JWKS", kid=kid, header=dict(known[1]))
+    try:
+        key.verify(signature, data[: len(head) + 1 + len(body)])
+    except InvalidSignature:
+        return _fail(VerificationReason.BAD_SIGNATURE, "the signature does not match", kid=kid, header=dict(known[1]))
+    try:
+        claims = _loads(payload)
+    except ValueError:
+        claims = None
+    if (
+        claims.__class__ is not dict
+        or _dumps(claims, option=_SORT_KEYS) != payload
+        or not _usual_claims(claims)
+        or at + leeway < claims["nbf"]
+        or ("exp" in claims and at - leeway >= claims["exp"])
+    ):
+        return _checked_claims(payload, kid, dict(known[1]), at, leeway)
+    result = object.__new__(VerificationResult)
+    result.__dict__.update(valid=True, reason=None, message="valid", claims=claims, kid=kid, header=dict(known[1]))
+    return result
+
+
+def _verify_parts(parts: list[bytes], data: bytes, keys: PublicKeys, at: int, leeway: int) -> VerificationResult:
+    """:func:`verify_certificate` for any token: ``parts`` are its dot-separated segments, ``data`` its bytes."""
     if len(parts) != 3:
         return _fail(VerificationReason.MALFORMED, "a certificate has three dot-separated parts")
     head, body, tail = parts
@@ -407,6 +480,11 @@ def verify_certificate(
         key.verify(signature, data[: len(head) + 1 + len(body)])
     except InvalidSignature:
         return _fail(VerificationReason.BAD_SIGNATURE, "the signature does not match", kid=kid, header=header)
+    return _checked_claims(payload, kid, header, at, leeway)
+
+
+def _checked_claims(payload: bytes, kid: str, header: dict[str, Any], at: int, leeway: int) -> VerificationResult:
+    """The outcome for a signed ``payload``: its claims if they are a certificate's and valid at ``at``."""
     claims = json_object(payload)
     if claims is None:
         return _fail(VerificationReason.MALFORMED, "the payload is not a JSON object", kid=kid, header=header)
@@ -428,7 +506,7 @@ def _valid(claims: dict[str, Any], kid: str, header: dict[str, Any]) -> Verifica
     return result
 
 
-#: Header segments (translated with TO_STANDARD) found well-formed -> (kid, header): a key's certificates share one.
+#: Header segments found well-formed -> (kid, header): a key's certificates share one.
 _HEADERS: dict[bytes, tuple[str, dict[str, Any]]] = {}
 
 

@@ -234,6 +234,10 @@ def test_header_that_is_not_an_object(keyring: KeyRing, token: str) -> None:
         {"exp": False},
         {"jti": "other"},
         {"dataset": "ds"},
+        {"agreement": "dua-1"},
+        {"agreement": {"id": "dua-1", "version": "1"}},
+        {"agreement": {"id": "dua-1", "version": "1", "sha256": 1}},
+        {"agreement": {"id": "dua-1", "version": "1", "sha256": "ab", "note": "x"}},
     ],
 )
 def test_claim_types_are_checked(keyring: KeyRing, change: dict[str, Any]) -> None:

@@ -56,6 +56,7 @@ __all__ = [
     "covered_versions",
     "deliverable_files",
     "downloads_used",
+    "grant_for_download",
     "grant_manifest",
     "issue_download_link",
     "issue_download_links",
@@ -432,6 +433,7 @@ def issue_download_links(
     version_label: str | None = None,
     channel: DownloadChannel = DownloadChannel.DOWNLOAD,
     renditions: Mapping[int, Rendition] | None = None,
+    dataset: Dataset | None = None,
 ) -> list[DownloadLink]:
     """Fresh links for the given files, or every file of one version, or every file the grant covers; all or nothing.
 
@@ -440,9 +442,11 @@ def issue_download_links(
     export); ``renditions`` points the links of some files (by id) at another form of them (see :class:`Rendition`).
     Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
     covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
+    ``dataset``: the grant's dataset when the caller holds it already (:func:`grant_for_download`).
     """
     # Held from here on, so the access check's look-up of the dataset is answered from the session, not the database.
-    dataset = uow.session.get(Dataset, grant.dataset_id)
+    if dataset is None or dataset.id != grant.dataset_id:
+        dataset = uow.session.get(Dataset, grant.dataset_id)
     value = check_download_allowed(uow, grant, requester)
     chosen = _chosen_files(uow.session, grant, value, file_ids, version_label)
     _check_limit(uow.session, grant, value, len(chosen))
@@ -458,9 +462,21 @@ def issue_download_links(
     return links
 
 
-def issue_download_link(uow: UnitOfWork, *, grant: Grant, file_id: int, requester: Requester) -> DownloadLink:
+def issue_download_link(
+    uow: UnitOfWork, *, grant: Grant, file_id: int, requester: Requester, dataset: Dataset | None = None
+) -> DownloadLink:
     """One link to one file: :func:`issue_download_links` for a single file."""
-    return issue_download_links(uow, grant=grant, requester=requester, file_ids=[file_id])[0]
+    return issue_download_links(uow, grant=grant, requester=requester, file_ids=[file_id], dataset=dataset)[0]
+
+
+def grant_for_download(session: Session, grant_id: str) -> tuple[Grant, Dataset] | None:
+    """The grant ``grant_id`` and its dataset, read by one statement (the gate needs both), or ``None``."""
+    if len(grant_id) > 26:
+        return None
+    row = session.exec(
+        select(Grant, Dataset).join(Dataset, col(Dataset.id) == col(Grant.dataset_id)).where(Grant.id == grant_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 # --- links that die with the license -------------------------------------------------------------------------------

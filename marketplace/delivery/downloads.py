@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 import licensing
 import storage
@@ -43,6 +43,7 @@ from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
 from marketplace.permissions import Action, delegated, require
 from marketplace.withdrawals import lookup as withdrawals
+from marketplace.withdrawals.models import Withdrawal
 
 if TYPE_CHECKING:
     from marketplace.apikeys.services import Principal
@@ -147,16 +148,45 @@ def covered_versions(
     instead, once that is published (see :mod:`marketplace.withdrawals.lookup`). ``withdrawn``: the dataset's
     withdrawn versions when the caller has already read them.
     """
-    value = value or grant_value(grant)
-    published = session.exec(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.status == VersionStatus.PUBLISHED)
+    published, found = _versions_and_withdrawals(session, grant.dataset_id)
+    return _served_of(value or grant_value(grant), published, found if withdrawn is None else withdrawn)
+
+
+def _versions_and_withdrawals(
+    session: Session, dataset_id: int
+) -> tuple[list[DatasetVersion], dict[int, int | None]]:
+    """The dataset's published versions, oldest first, and its withdrawn versions as
+    :func:`~marketplace.withdrawals.lookup.withdrawn_versions` gives them, read by one statement (a download asks
+    for both)."""
+    rows = session.exec(
+        select(DatasetVersion, Withdrawal.id, Withdrawal.patched_version_id, Withdrawal.patch_published_at)
+        .outerjoin(Withdrawal, col(Withdrawal.version_id) == col(DatasetVersion.id))
+        .where(DatasetVersion.dataset_id == dataset_id)
+        .where(or_(DatasetVersion.status == VersionStatus.PUBLISHED, col(Withdrawal.id).is_not(None)))
         .order_by(col(DatasetVersion.published_at), col(DatasetVersion.id))
     ).all()
-    if withdrawn is None:
-        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+    published = [version for version, *_ in rows if version.status is VersionStatus.PUBLISHED]
+    withdrawn = {
+        version.id: (patched if patch_published_at is not None else None)
+        for version, withdrawal_id, patched, patch_published_at in rows
+        if withdrawal_id is not None
+    }
+    return published, withdrawn  # type: ignore[return-value]
+
+
+def _served_of(
+    value: licensing.Grant, published: list[DatasetVersion], withdrawn: dict[int, int | None]
+) -> list[DatasetVersion]:
     served = withdrawals.with_substitutes(withdrawn, {v.id for v in published if _covers(value, v)})  # type: ignore[misc]
     return [v for v in published if v.id in served]
+
+
+def _served_versions(
+    session: Session, grant: Grant, value: licensing.Grant
+) -> tuple[dict[int | None, DatasetVersion], dict[int, int | None]]:
+    """The versions the grant serves now, by id, and the dataset's withdrawn versions (one statement)."""
+    published, withdrawn = _versions_and_withdrawals(session, grant.dataset_id)
+    return {v.id: v for v in _served_of(value, published, withdrawn)}, withdrawn
 
 
 def _covers(value: licensing.Grant, version: DatasetVersion) -> bool:
@@ -318,8 +348,7 @@ def _chosen_files(
 ) -> list[tuple[DatasetVersion, DatasetFile]]:
     if file_ids is not None:
         # A file asked for twice gets one link (and counts once).
-        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
-        served = {v.id: v for v in covered_versions(session, grant, value, withdrawn=withdrawn)}
+        served, withdrawn = _served_versions(session, grant, value)
         return [_file_of_grant(session, grant, file_id, served, withdrawn) for file_id in dict.fromkeys(file_ids)]
     if version_label is not None:
         _refuse_withdrawn_label(session, grant, version_label)
@@ -336,8 +365,7 @@ def check_view_allowed(
     (:func:`check_download_allowed`) and the same file rules as a download (its version covered, published, not
     withdrawn, the file uploaded), but no download limit, which counts downloads only. Raises as a download would."""
     value = check_download_allowed(uow, grant, requester)
-    withdrawn = withdrawals.withdrawn_versions(uow.session, grant.dataset_id)
-    served = {v.id: v for v in covered_versions(uow.session, grant, value, withdrawn=withdrawn)}
+    served, withdrawn = _served_versions(uow.session, grant, value)
     return _file_of_grant(uow.session, grant, file_id, served, withdrawn)
 
 

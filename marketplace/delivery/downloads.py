@@ -152,9 +152,7 @@ def covered_versions(
     return _served_of(value or grant_value(grant), published, found if withdrawn is None else withdrawn)
 
 
-def _versions_and_withdrawals(
-    session: Session, dataset_id: int
-) -> tuple[list[DatasetVersion], dict[int, int | None]]:
+def _versions_and_withdrawals(session: Session, dataset_id: int) -> tuple[list[DatasetVersion], dict[int, int | None]]:
     """The dataset's published versions, oldest first, and its withdrawn versions as
     :func:`~marketplace.withdrawals.lookup.withdrawn_versions` gives them, read by one statement (a download asks
     for both)."""

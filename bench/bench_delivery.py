@@ -5,7 +5,9 @@ as a request would. The HTTP figures run the application under gunicorn as produ
 infra/gunicorn.conf.py marketplace.wsgi:app``: its worker class and count, read from that file at run time; only
 the address, the access log and ``--workers`` when given are set here) on a free loopback port and POST the
 licensee's download form, counting a 303 to the presigned link as success; first one client, then several in
-parallel. Loops are bounded; everything lives in a temporary folder and is removed afterwards.
+parallel. Each HTTP phase also prints the server's CPU time per request, gunicorn's workers and the database's
+backends apart (from ``/proc``): on a shared machine it moves far less than the latencies do. Loops are bounded;
+everything lives in a temporary folder and is removed afterwards.
 
 Run with ``python bench/bench_delivery.py [service_iterations] [http_iterations] [--postgres URL] [--clients 8]
 [--quick] [--json] [--profile N] [--workers N]``; ``--postgres`` (or ``BENCH_DATABASE_URL``) names an empty

@@ -273,18 +273,12 @@ def stop(process: subprocess.Popen[Any]) -> None:
         process.kill()
 
 
-def gunicorn_command(app: str, port: int, workers: int, config: str, like: str = "") -> list[str]:
-    """``config``: ours, everything else as that file says (worker class and threads, recycling, access log).
-    Without it (bare): the worker class, threads and count of the settings file ``like``, nothing else."""
+def gunicorn_command(app: str, port: int, workers: int, config: str) -> list[str]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    if config:
+    if config:  # ours: everything else as infra/gunicorn.conf.py says (worker class, recycling, access log)
         command[3:3] = ["-c", config]
-    else:
-        import runpy
-
-        ours = runpy.run_path(like) if like else {}
-        command += ["--worker-class", str(ours.get("worker_class", "sync")), "--threads", str(ours.get("threads", 1))]
-        command += ["--pythonpath", str(BENCH)]
+    else:  # bare: the same worker class and count, nothing else
+        command += ["--worker-class", "sync", "--pythonpath", str(BENCH)]
     return [*command, app]
 
 
@@ -480,7 +474,7 @@ def start_servers(
     if "bare flask" in wanted:
         port = ports["bare"] = bench_api.free_port()
         env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-        command = gunicorn_command("compare_peers:bare_app()", port, args.workers, "", like=args.gunicorn_config)
+        command = gunicorn_command("compare_peers:bare_app()", port, args.workers, "")
         servers.append(start("bare flask", command, env, port, "/search", logs / "bare.log"))
     if "datasette" in wanted:
         port = ports["datasette"] = bench_api.free_port()

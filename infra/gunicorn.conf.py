@@ -2,8 +2,6 @@
 
 import multiprocessing
 import os
-import threading
-import time
 
 from marketplace.logs import install_redaction
 
@@ -12,15 +10,12 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(
     os.environ.get("WEB_CONCURRENCY") or os.environ.get("GUNICORN_WORKERS") or multiprocessing.cpu_count() * 2 + 1
 )
-# Threaded workers (gthread): while one request waits on the database, another thread of the same worker runs, and
-# kept-alive connections skip a TCP handshake per request. Measured with bench/bench_delivery.py (2 workers, 8
-# clients, PostgreSQL, A/B alternating): about twice the download links per second and less CPU per request than
-# synchronous workers. gunicorn's master cannot bound a request in a threaded worker (its main thread keeps
-# answering the heartbeat while a request thread is stuck), so each worker watches its own requests instead: one
-# still running after `timeout` makes the worker exit and the master replace it (see _watch_requests below), as the
-# master does with a silent synchronous worker.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Synchronous workers, one request at a time each: gunicorn's `timeout` then bounds every request (a worker silent
+# for longer, i.e. still inside one request, is killed and replaced). A threaded worker (gthread) keeps telling the
+# master it is alive while one of its threads is stuck, so there the timeout would bound nothing. Slow clients are
+# the proxy's business (it buffers requests and responses). `threads` must stay 1, or gunicorn switches to gthread.
+worker_class = "sync"
+threads = 1
 # Longer than every limit inside a request (the database's DATABASE_STATEMENT_TIMEOUT_MS, outbound HTTP timeouts),
 # so those answer first with a clear 503; this is the backstop.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -59,32 +54,6 @@ def on_starting(server):
     trial.extensions["marketplace.db"].dispose()  # workers build their own application and connections
 
 
-#: When each request thread of this worker started its current request (``time.monotonic()``), by thread id.
-_REQUESTS_STARTED: dict[int, float] = {}
-
-
-def pre_request(worker, req):
-    """A request thread starts a request: the watchdog now times it."""
-    _REQUESTS_STARTED[threading.get_ident()] = time.monotonic()
-
-
-def post_request(worker, req, environ, resp):
-    """A request thread is done with its request (also after an error): the watchdog stops timing it."""
-    _REQUESTS_STARTED.pop(threading.get_ident(), None)
-
-
-def _watch_requests(worker, interval=1.0):
-    """Exit the worker once one of its requests has run longer than ``timeout``: the master replaces it, and the
-    stuck request's connection closes, as the master's own timeout does for a synchronous worker."""
-    while True:
-        time.sleep(interval)
-        started = list(_REQUESTS_STARTED.values())
-        if started and time.monotonic() - min(started) > worker.cfg.timeout:
-            worker.log.critical("a request ran longer than %s s (timeout): worker %s exits", worker.cfg.timeout,
-                                worker.pid)  # fmt: skip
-            os._exit(1)
-
-
 def post_worker_init(worker):
     """Before a new worker takes its first request: compile every template and freeze the objects alive after
     start-up out of the garbage collector's reach (marketplace/warmup.py). Without it the first search page took
@@ -92,7 +61,6 @@ def post_worker_init(worker):
     (seconds of wall time on a busy machine) while the requests queued behind it waited: the p99 tail."""
     from marketplace.warmup import warm_up
 
-    threading.Thread(target=_watch_requests, args=(worker,), name="request-watchdog", daemon=True).start()
     done = warm_up(worker.wsgi)
     worker.log.info("worker ready: %d templates compiled, %d objects frozen in %.1f s", done["templates"],
                     done["frozen"], done["seconds"])  # fmt: skip

@@ -214,7 +214,8 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path) -> None:
 
 def test_gunicorn_bounds_every_request_and_tidies_the_metrics_of_exited_workers() -> None:
     settings = runpy.run_path(str(ROOT / "infra" / "gunicorn.conf.py"))
-    # Threaded workers time their own requests: one stuck past `timeout` ends its worker (test_request_time_limit).
-    assert settings["worker_class"] == "gthread" and callable(settings["pre_request"])
+    # Synchronous workers: `timeout` kills a worker stuck in one request (a threaded worker would keep answering the
+    # master's heartbeat while a thread is stuck). More than one thread would make gunicorn switch to gthread.
+    assert settings["worker_class"] == "sync" and settings["threads"] == 1
     assert settings["timeout"] * 1000 > SETTINGS_BY_NAME["DATABASE_STATEMENT_TIMEOUT_MS"].default
     assert callable(settings["child_exit"])

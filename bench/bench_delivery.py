@@ -5,7 +5,9 @@ as a request would. The HTTP figures run the application under gunicorn as produ
 infra/gunicorn.conf.py marketplace.wsgi:app``: its worker class and count, read from that file at run time; only
 the address, the access log and ``--workers`` when given are set here) on a free loopback port and POST the
 licensee's download form, counting a 303 to the presigned link as success; first one client, then several in
-parallel. Loops are bounded; everything lives in a temporary folder and is removed afterwards.
+parallel. Each HTTP phase also prints the server's CPU time per request, gunicorn's workers and the database's
+backends apart (from ``/proc``): on a shared machine it moves far less than the latencies do. Loops are bounded;
+everything lives in a temporary folder and is removed afterwards.
 
 Run with ``python bench/bench_delivery.py [service_iterations] [http_iterations] [--postgres URL] [--clients 8]
 [--quick] [--json] [--profile N] [--workers N]``; ``--postgres`` (or ``BENCH_DATABASE_URL``) names an empty
@@ -310,6 +312,59 @@ def _gunicorn_workers(env: dict[str, str], workers: int | None) -> str:
     return f"{count} {config.get('worker_class', 'sync')} workers x {config.get('threads', 1)} threads"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``), 0 when it is gone or unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(master: int, database_url: str) -> tuple[list[int], list[int]]:
+    """The gunicorn master's workers, and the database's server processes (PostgreSQL on this machine)."""
+    try:
+        workers = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        workers = []
+    backends: list[int] = []
+    if database_url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        from marketplace.db import make_engine
+
+        engine = make_engine(database_url)
+        with engine.connect() as conn:
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            backends = [int(pid) for pid in conn.execute(text(query)).scalars()]
+        engine.dispose()
+    return workers, backends
+
+
+class _ServerCpu:
+    """CPU time the server side spent over a phase: gunicorn's workers and the database's backends, per request
+    (steadier than latencies on a shared machine: it does not count time spent waiting for a core)."""
+
+    def __init__(self, master: int, database_url: str) -> None:
+        self.master, self.database_url = master, database_url
+        self.before: dict[int, float] = {}
+        self.workers: list[int] = []
+
+    def start(self) -> None:
+        self.workers, backends = _server_pids(self.master, self.database_url)
+        self.before = {pid: _cpu_seconds(pid) for pid in [*self.workers, *backends]}
+
+    def per_request_ms(self, requests_: int) -> dict[str, float]:
+        _, backends = _server_pids(self.master, self.database_url)
+        worker_s = sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in self.workers)
+        # A backend that started during the phase counts whole; one gone since is lost (pooled: rare).
+        database_s = sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in backends)
+        return {
+            "worker_cpu_ms_per_request": round(worker_s * 1000 / requests_, 2),
+            "database_cpu_ms_per_request": round(database_s * 1000 / requests_, 2),
+        }
+
+
 def bench_http(
     folder: Path,
     settings: dict[str, str],
@@ -345,9 +400,13 @@ def bench_http(
         warm: list[float] = []
         _http_loop(first, base, grant_id, file_ids, 30, warm)
 
+        cpu = _ServerCpu(server.pid, settings["DATABASE_URL"])
         one: list[float] = []
+        cpu.start()
         elapsed = _timed(lambda: _http_loop(first, base, grant_id, file_ids, iterations, one))
-        _report("HTTP POST → 303 (1 client)", one, elapsed, clients=1)
+        used = cpu.per_request_ms(len(one))
+        _report("HTTP POST → 303 (1 client)", one, elapsed, clients=1, **used)
+        _say_cpu(used)
 
         if settings["DATABASE_URL"].startswith("sqlite"):
             _say("(parallel clients: run with --postgres URL or BENCH_DATABASE_URL; SQLite serialises writers)")
@@ -366,14 +425,22 @@ def bench_http(
             for thread in threads_:
                 thread.join()
 
+        cpu.start()
         elapsed = _timed(parallel)
-        _report(f"HTTP POST → 303 ({clients} clients)", many, elapsed, clients=clients)
+        used = cpu.per_request_ms(len(many))
+        _report(f"HTTP POST → 303 ({clients} clients)", many, elapsed, clients=clients, **used)
+        _say_cpu(used)
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _say_cpu(used: dict[str, float]) -> None:
+    _say(f"  server CPU per request: gunicorn workers {used['worker_cpu_ms_per_request']:.2f} ms, "
+         f"database {used['database_cpu_ms_per_request']:.2f} ms")  # fmt: skip
 
 
 def _empty_postgres(url: str) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 import licensing
 import storage
@@ -43,6 +43,7 @@ from marketplace.licenses.models import Grant
 from marketplace.licenses.services import grant_value
 from marketplace.permissions import Action, delegated, require
 from marketplace.withdrawals import lookup as withdrawals
+from marketplace.withdrawals.models import Withdrawal
 
 if TYPE_CHECKING:
     from marketplace.apikeys.services import Principal
@@ -56,6 +57,7 @@ __all__ = [
     "covered_versions",
     "deliverable_files",
     "downloads_used",
+    "grant_for_download",
     "grant_manifest",
     "issue_download_link",
     "issue_download_links",
@@ -146,16 +148,43 @@ def covered_versions(
     instead, once that is published (see :mod:`marketplace.withdrawals.lookup`). ``withdrawn``: the dataset's
     withdrawn versions when the caller has already read them.
     """
-    value = value or grant_value(grant)
-    published = session.exec(
-        select(DatasetVersion)
-        .where(DatasetVersion.dataset_id == grant.dataset_id, DatasetVersion.status == VersionStatus.PUBLISHED)
+    published, found = _versions_and_withdrawals(session, grant.dataset_id)
+    return _served_of(value or grant_value(grant), published, found if withdrawn is None else withdrawn)
+
+
+def _versions_and_withdrawals(session: Session, dataset_id: int) -> tuple[list[DatasetVersion], dict[int, int | None]]:
+    """The dataset's published versions, oldest first, and its withdrawn versions as
+    :func:`~marketplace.withdrawals.lookup.withdrawn_versions` gives them, read by one statement (a download asks
+    for both)."""
+    rows = session.exec(
+        select(DatasetVersion, Withdrawal.id, Withdrawal.patched_version_id, Withdrawal.patch_published_at)
+        .outerjoin(Withdrawal, col(Withdrawal.version_id) == col(DatasetVersion.id))
+        .where(DatasetVersion.dataset_id == dataset_id)
+        .where(or_(DatasetVersion.status == VersionStatus.PUBLISHED, col(Withdrawal.id).is_not(None)))
         .order_by(col(DatasetVersion.published_at), col(DatasetVersion.id))
     ).all()
-    if withdrawn is None:
-        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
+    published = [version for version, *_ in rows if version.status is VersionStatus.PUBLISHED]
+    withdrawn = {
+        version.id: (patched if patch_published_at is not None else None)
+        for version, withdrawal_id, patched, patch_published_at in rows
+        if withdrawal_id is not None
+    }
+    return published, withdrawn  # type: ignore[return-value]
+
+
+def _served_of(
+    value: licensing.Grant, published: list[DatasetVersion], withdrawn: dict[int, int | None]
+) -> list[DatasetVersion]:
     served = withdrawals.with_substitutes(withdrawn, {v.id for v in published if _covers(value, v)})  # type: ignore[misc]
     return [v for v in published if v.id in served]
+
+
+def _served_versions(
+    session: Session, grant: Grant, value: licensing.Grant
+) -> tuple[dict[int | None, DatasetVersion], dict[int, int | None]]:
+    """The versions the grant serves now, by id, and the dataset's withdrawn versions (one statement)."""
+    published, withdrawn = _versions_and_withdrawals(session, grant.dataset_id)
+    return {v.id: v for v in _served_of(value, published, withdrawn)}, withdrawn
 
 
 def _covers(value: licensing.Grant, version: DatasetVersion) -> bool:
@@ -317,8 +346,7 @@ def _chosen_files(
 ) -> list[tuple[DatasetVersion, DatasetFile]]:
     if file_ids is not None:
         # A file asked for twice gets one link (and counts once).
-        withdrawn = withdrawals.withdrawn_versions(session, grant.dataset_id)
-        served = {v.id: v for v in covered_versions(session, grant, value, withdrawn=withdrawn)}
+        served, withdrawn = _served_versions(session, grant, value)
         return [_file_of_grant(session, grant, file_id, served, withdrawn) for file_id in dict.fromkeys(file_ids)]
     if version_label is not None:
         _refuse_withdrawn_label(session, grant, version_label)
@@ -335,8 +363,7 @@ def check_view_allowed(
     (:func:`check_download_allowed`) and the same file rules as a download (its version covered, published, not
     withdrawn, the file uploaded), but no download limit, which counts downloads only. Raises as a download would."""
     value = check_download_allowed(uow, grant, requester)
-    withdrawn = withdrawals.withdrawn_versions(uow.session, grant.dataset_id)
-    served = {v.id: v for v in covered_versions(uow.session, grant, value, withdrawn=withdrawn)}
+    served, withdrawn = _served_versions(uow.session, grant, value)
     return _file_of_grant(uow.session, grant, file_id, served, withdrawn)
 
 
@@ -432,6 +459,7 @@ def issue_download_links(
     version_label: str | None = None,
     channel: DownloadChannel = DownloadChannel.DOWNLOAD,
     renditions: Mapping[int, Rendition] | None = None,
+    dataset: Dataset | None = None,
 ) -> list[DownloadLink]:
     """Fresh links for the given files, or every file of one version, or every file the grant covers; all or nothing.
 
@@ -440,9 +468,11 @@ def issue_download_links(
     export); ``renditions`` points the links of some files (by id) at another form of them (see :class:`Rendition`).
     Raises :class:`DownloadRefused` (not licensee, revoked, suspended, expired, not yet valid, version not
     covered, limit reached), :class:`NotFound` for a file outside the grant's dataset; nothing is written then.
+    ``dataset``: the grant's dataset when the caller holds it already (:func:`grant_for_download`).
     """
     # Held from here on, so the access check's look-up of the dataset is answered from the session, not the database.
-    dataset = uow.session.get(Dataset, grant.dataset_id)
+    if dataset is None or dataset.id != grant.dataset_id:
+        dataset = uow.session.get(Dataset, grant.dataset_id)
     value = check_download_allowed(uow, grant, requester)
     chosen = _chosen_files(uow.session, grant, value, file_ids, version_label)
     _check_limit(uow.session, grant, value, len(chosen))
@@ -458,9 +488,21 @@ def issue_download_links(
     return links
 
 
-def issue_download_link(uow: UnitOfWork, *, grant: Grant, file_id: int, requester: Requester) -> DownloadLink:
+def issue_download_link(
+    uow: UnitOfWork, *, grant: Grant, file_id: int, requester: Requester, dataset: Dataset | None = None
+) -> DownloadLink:
     """One link to one file: :func:`issue_download_links` for a single file."""
-    return issue_download_links(uow, grant=grant, requester=requester, file_ids=[file_id])[0]
+    return issue_download_links(uow, grant=grant, requester=requester, file_ids=[file_id], dataset=dataset)[0]
+
+
+def grant_for_download(session: Session, grant_id: str) -> tuple[Grant, Dataset] | None:
+    """The grant ``grant_id`` and its dataset, read by one statement (the gate needs both), or ``None``."""
+    if len(grant_id) > 26:
+        return None
+    row = session.exec(
+        select(Grant, Dataset).join(Dataset, col(Dataset.id) == col(Grant.dataset_id)).where(Grant.id == grant_id)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 # --- links that die with the license -------------------------------------------------------------------------------

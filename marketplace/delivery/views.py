@@ -220,13 +220,12 @@ def abort(upload_id: int) -> Response:
 # --- downloads (licensee) ------------------------------------------------------------------------------------------
 
 
-def _grant_for_download(grant_id: str) -> Grant:
+def _grant_for_download(grant_id: str) -> tuple[Grant, Dataset]:
     # A stranger asking about a grant id gets the same "not the licensee" answer whether or not it exists.
-    session = uow().session
-    grant = session.get(Grant, grant_id) if len(grant_id) <= 26 else None
-    if grant is None:
+    found = svc.grant_for_download(uow().session, grant_id)
+    if found is None:
         raise DownloadRefused.because(RefusalReason.NOT_LICENSEE)
-    return grant
+    return found
 
 
 def site_requester() -> svc.Requester:
@@ -237,9 +236,8 @@ def site_requester() -> svc.Requester:
 @bp.post("/licenses/<grant_id>/files/<int:file_id>/download")
 @login_required
 def download(grant_id: str, file_id: int) -> Response:
-    link = svc.issue_download_link(
-        uow(), grant=_grant_for_download(grant_id), file_id=file_id, requester=site_requester()
-    )
+    grant, dataset = _grant_for_download(grant_id)
+    link = svc.issue_download_link(uow(), grant=grant, file_id=file_id, requester=site_requester(), dataset=dataset)
     response = redirect(link.url, code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -283,12 +281,11 @@ def link_list(links: list[svc.DownloadLink], dataset_slug: str, *, fmt: str, bas
 @login_required
 def batch_links(grant_id: str) -> Response:
     fields = parse(LinkListSchema(), form_data())
-    grant = _grant_for_download(grant_id)
+    grant, dataset = _grant_for_download(grant_id)
     links = svc.issue_download_links(
-        uow(), grant=grant, requester=site_requester(), version_label=fields["version"] or None
+        uow(), grant=grant, requester=site_requester(), version_label=fields["version"] or None, dataset=dataset
     )
-    dataset = uow().session.get(Dataset, grant.dataset_id)
-    slug = dataset.slug if dataset else str(grant.dataset_id)
+    slug = dataset.slug
     body = link_list(links, slug, fmt=fields["format"], base=request.host_url)
     response = Response(body, mimetype="text/plain")
     response.headers["Content-Disposition"] = f'attachment; filename="{slug}-links-{fields["format"]}.txt"'

@@ -161,7 +161,11 @@ def download_links(call: Call, license_id: str) -> dict[str, Any]:
     that asked for it and counts toward the limit. Send an ``Idempotency-Key`` to retry safely: a replay returns
     the same links and issues none. A link stops working when the license is refunded, revoked or suspended
     (local storage), or at ``expires_at`` at the latest (S3)."""
-    grant = _visible_grant(call, license_id)
+    found = delivery.grant_for_download(call.uow.session, license_id)  # the grant and its dataset, one statement
+    if found is None:
+        raise NotFound(message="No such license.")
+    grant, dataset = found
+    licenses.require_view_grant(call.uow.session, call.caller.user, grant)
     requester = delivery.Requester.through_api(
         call.caller, ip=client_ip(), user_agent=request.headers.get("User-Agent", "")
     )
@@ -171,6 +175,7 @@ def download_links(call: Call, license_id: str) -> dict[str, Any]:
         requester=requester,
         file_ids=call.body.get("file_ids"),
         version_label=call.body.get("version"),
+        dataset=dataset,
     )
     return {
         "license_id": grant.id,

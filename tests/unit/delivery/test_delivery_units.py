@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import licensing
 import storage
 from marketplace import create_app
 from marketplace.config import ConfigError, load_settings
@@ -17,7 +18,9 @@ from marketplace.delivery.charts import bar_chart
 from marketplace.delivery.errors import DownloadRefused, RefusalReason, domain_error, storage_errors
 from marketplace.delivery.views import link_list
 from marketplace.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed, status_for
+from marketplace.licenses.services import grant_value
 from marketplace.production_settings import unsafe_for_production
+from tests.unit.licensing.licensing_testkit import make_grant
 
 DATASET = SimpleNamespace(id=7)
 VERSION = SimpleNamespace(id=3)
@@ -166,3 +169,17 @@ def test_declared_only_versions_are_publishable_only_in_development() -> None:
     ]:
         settings = {"MARKETPLACE_ENV": env, "PUBLISH_DECLARED_MANIFESTS": flag}
         assert guard.declared_manifests_allowed(settings) is expected
+
+
+def test_the_engine_grant_is_rebuilt_once_per_record_and_again_when_the_record_changes() -> None:
+    active = make_grant()
+    stored = SimpleNamespace(record=active.to_dict())
+    first = grant_value(stored)  # type: ignore[arg-type]
+    assert first == active and grant_value(SimpleNamespace(record=active.to_dict())) is first  # type: ignore[arg-type]
+    # A record that changed (a revocation) is another value, never the cached one.
+    stored.record = active.revoke(datetime(2025, 4, 1, tzinfo=UTC), reason="refund").to_dict()
+    assert grant_value(stored).status is licensing.GrantStatus.REVOKED  # type: ignore[arg-type]
+    # A tampered record is still refused: its terms hash is checked whenever it is rebuilt.
+    stored.record = {**active.to_dict(), "terms_hash": "0" * 64}
+    with pytest.raises(licensing.LicensingError):
+        grant_value(stored)  # type: ignore[arg-type]

@@ -348,6 +348,9 @@ def any_of(dialect: sa.Dialect, column: sa.ColumnElement[Any], values: Iterable[
     if not items:
         return []
     if dialect.name == "postgresql":
-        array = sa.bindparam(None, items, type_=postgresql.ARRAY(column.type))
-        return [column == sa.any_(array)]
+        # Text without a length: a cast to VARCHAR(n) would cut a longer value short, and match another one.
+        base = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
+        kind = sa.String() if isinstance(base, sa.String) else column.type
+        array = sa.bindparam(None, items, type_=postgresql.ARRAY(kind))
+        return [sa.type_coerce(column, kind) == sa.any_(array)]
     return [column.in_(items[start : start + IN_LIST_CHUNK]) for start in range(0, len(items), IN_LIST_CHUNK)]

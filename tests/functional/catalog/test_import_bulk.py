@@ -17,7 +17,7 @@ from marketplace.catalog import importer, search_index, services, vocab
 from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion, TermScheme
 from marketplace.catalog.services import bulk
 from marketplace.catalog.services.rows import delete_rows, update_rows
-from marketplace.db import UnitOfWork
+from marketplace.db import UnitOfWork, any_of
 from marketplace.errors import ValidationFailed
 from tests.factories import OrganisationFactory, member
 from tests.functional.catalog.conftest import BASE_RECORD, Catalog, manifest
@@ -436,3 +436,20 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(
     ids = _imported(fixed_uow, provider, 1)
     with pytest.raises(sa.exc.DBAPIError), db_session.begin_nested():
         update_rows(db_session.connection(), Dataset.__table__, "id", [{"id": ids[0], "title": "x" * 201}])  # type: ignore[attr-defined]
+
+
+def test_a_look_up_by_many_values_matches_whole_values_only(provider, db_session: Session) -> None:
+    """The values of a look-up are compared whole: one longer than the column is not cut to match another."""
+    org, _ = provider
+    table = Dataset.__table__  # type: ignore[attr-defined]
+    stored = "a" * 80
+    db_session.add(Dataset(slug=stored, organisation_id=org.id, title="Long slug corpus"))
+    db_session.flush()
+    connection = db_session.connection()
+    found = set()
+    for condition in any_of(connection.dialect, table.c.slug, [stored + "-longer", "b" * 3]):
+        found.update(connection.execute(sa.select(table.c.slug).where(condition)).scalars())
+    assert found == set()
+    for condition in any_of(connection.dialect, table.c.slug, [f"x{i}" for i in range(1200)] + [stored]):
+        found.update(connection.execute(sa.select(table.c.slug).where(condition)).scalars())
+    assert found == {stored}

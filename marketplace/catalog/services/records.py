@@ -84,8 +84,11 @@ def dataset_record(session: Session, dataset: Dataset, terms: dict[str, list[str
     """The listing as a record (the shape :class:`~marketplace.catalog.schemas.DatasetRecordSchema` loads)."""
     assert dataset.id is not None
     record: dict[str, Any] = {"slug": dataset.slug}
+    # The loaded values are in the instance's __dict__ (read there, without the attribute machinery: this runs for
+    # every row of an import); one not loaded yet is read as an attribute, which loads it.
+    loaded = dataset.__dict__
     for name in COLUMN_FIELDS:
-        value = getattr(dataset, name)
+        value = loaded[name] if name in loaded else getattr(dataset, name)
         if isinstance(value, vocab.Vocabulary):
             value = value.value
         record[name] = value

@@ -388,7 +388,7 @@ class _Known:
 def _check_against_database(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> tuple[_Known, list[FieldProblem]]:
     """Problems only the database can tell: duplicates, taken slugs, locked listings, published versions.
 
-    A few queries for the whole file (by 500 keys), never one per row."""
+    A few queries for the whole file (one per kind on PostgreSQL, per 500 keys on SQLite), never one per row."""
     problems: list[FieldProblem] = []
     existing = _existing_datasets(uow, org_id, rows)
     known = _Known(existing, _stored_versions(uow, list(existing.values())))

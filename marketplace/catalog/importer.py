@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlmodel import col, select
 
@@ -41,7 +42,7 @@ from marketplace.catalog.models import Dataset, DatasetEvent, DatasetVersion
 from marketplace.catalog.schemas import SECTION_FIELDS, load_record, record_fields
 from marketplace.catalog.services import bulk
 from marketplace.catalog.services.records import RecordChanges
-from marketplace.db import UnitOfWork
+from marketplace.db import UnitOfWork, any_of
 from marketplace.errors import FieldProblem, ValidationFailed
 from marketplace.forms import field_problems
 
@@ -262,11 +263,8 @@ def _existing_datasets(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> d
     one of our own pages, or the ``url`` an earlier import kept)."""
     ids = [row.record["external_id"] for row in rows]
     existing: dict[str, Dataset] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for dataset in uow.session.exec(
-            select(Dataset).where(Dataset.organisation_id == org_id, col(Dataset.external_id).in_(chunk))
-        ):
+    for condition in any_of(_dialect(uow), _DATASET.c.external_id, ids):
+        for dataset in uow.session.exec(select(Dataset).where(Dataset.organisation_id == org_id, condition)):
             assert dataset.external_id is not None
             existing[dataset.external_id] = dataset
     for row in rows:
@@ -275,6 +273,18 @@ def _existing_datasets(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> d
             if found is not None:
                 existing[row.record["external_id"]] = found
     return existing
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+_DATASET = _table(Dataset)
+
+
+def _dialect(uow: UnitOfWork) -> sa.Dialect:
+    return uow.session.connection().dialect
 
 
 def _page_prefix(uow: UnitOfWork) -> str:
@@ -286,31 +296,29 @@ def _public_parents(uow: UnitOfWork, rows: list[ImportRow]) -> set[str]:
     parent_slugs = {p["slug"] for row in rows for p in row.record["parent_datasets"] if p.get("slug")}
     if not parent_slugs:
         return set()
-    return set(
-        uow.session.exec(
-            select(Dataset.slug).where(
-                col(Dataset.slug).in_(sorted(parent_slugs)), col(Dataset.status).in_(vocab.PUBLIC_STATUSES)
-            )
+    public: set[str] = set()
+    for condition in any_of(_dialect(uow), _DATASET.c.slug, sorted(parent_slugs)):
+        public.update(
+            uow.session.exec(select(Dataset.slug).where(condition, col(Dataset.status).in_(vocab.PUBLIC_STATUSES)))
         )
-    )
+    return public
 
 
 def _taken_slugs(uow: UnitOfWork, rows: list[ImportRow]) -> set[str]:
-    """Which of the slugs the rows give already name a listing (one query per 500 slugs)."""
+    """Which of the slugs the rows give already name a listing (one query; per 500 slugs on SQLite)."""
     slugs = sorted({row.record["slug"] for row in rows if row.record.get("slug")})
     taken: set[str] = set()
-    for start in range(0, len(slugs), 500):
-        taken.update(uow.session.exec(select(Dataset.slug).where(col(Dataset.slug).in_(slugs[start : start + 500]))))
+    for condition in any_of(_dialect(uow), _DATASET.c.slug, slugs):
+        taken.update(uow.session.exec(select(Dataset.slug).where(condition)))
     return taken
 
 
 def _stored_versions(uow: UnitOfWork, datasets: list[Dataset]) -> dict[tuple[int, str], DatasetVersion]:
-    """Every version of ``datasets``, by ``(dataset id, label)`` (one query per 500 listings)."""
+    """Every version of ``datasets``, by ``(dataset id, label)`` (one query; per 500 listings on SQLite)."""
     ids = sorted({d.id for d in datasets if d.id is not None})
     found: dict[tuple[int, str], DatasetVersion] = {}
-    for start in range(0, len(ids), 500):
-        statement = select(DatasetVersion).where(col(DatasetVersion.dataset_id).in_(ids[start : start + 500]))
-        for version in uow.session.exec(statement):
+    for condition in any_of(_dialect(uow), _table(DatasetVersion).c.dataset_id, ids):
+        for version in uow.session.exec(select(DatasetVersion).where(condition)):
             found[(version.dataset_id, version.version)] = version
     return found
 
@@ -380,7 +388,7 @@ class _Known:
 def _check_against_database(uow: UnitOfWork, org_id: int, rows: list[ImportRow]) -> tuple[_Known, list[FieldProblem]]:
     """Problems only the database can tell: duplicates, taken slugs, locked listings, published versions.
 
-    A few queries for the whole file (by 500 keys), never one per row."""
+    A few queries for the whole file (one per kind on PostgreSQL, per 500 keys on SQLite), never one per row."""
     problems: list[FieldProblem] = []
     existing = _existing_datasets(uow, org_id, rows)
     known = _Known(existing, _stored_versions(uow, list(existing.values())))

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session as OrmSession
 from marketplace.catalog.facets import FACETS, Source
 from marketplace.catalog.models import Dataset, DatasetTerm
 from marketplace.catalog.vocab import DatasetStatus
+from marketplace.db import any_of
 
 NO_PRICE = 2**62  # price_key of a listing without a public offer: after every priced one
 ALL_LISTINGS = ("", "")  # the dictionary row that counts every published listing
@@ -56,7 +57,8 @@ GIN_INDEXES = {
     "ix_search_document_text": "ON search_document USING gin (text_vector)",
 }
 _PAIR = sa.table("search_pair", sa.column("dataset_id"), sa.column("facet"), sa.column("value"))
-_CHUNK = 500
+_CHUNK = 500  # listings rewritten together (SQLite: the ids are one IN list)
+_ARRAY_CHUNK = 10_000  # the same on PostgreSQL, where the ids are one array parameter
 
 # The index's own sources: the text, status and date live on the listing; the price on its offers.
 BASE_SOURCES: list[Source] = [(Dataset, lambda _s, obj: [obj.id]), (DatasetTerm, lambda _s, obj: [obj.dataset_id])]
@@ -174,7 +176,7 @@ def _facet_pairs(conn: Connection, ids: Sequence[int]) -> set[tuple[int, str, st
                 pairs.c.dataset_id,
                 sa.literal(name, sa.String()).label("facet"),
                 sa.type_coerce(pairs.c.value, sa.String()).label("value"),
-            ).where(pairs.c.dataset_id.in_(list(ids)), pairs.c.value.is_not(None))
+            ).where(sa.or_(*any_of(conn.dialect, pairs.c.dataset_id, ids)), pairs.c.value.is_not(None))
         )
     if not parts:
         return set()
@@ -210,16 +212,15 @@ def _value_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, 
 def _current(conn: Connection, ids: Sequence[int]) -> dict[int, set[int]]:
     """The indexed listings among ``ids`` with their facet value ids."""
     docs: dict[int, set[int]] = {}
-    expanding: Any = sa.bindparam("ids", expanding=True)
     if conn.dialect.name == "postgresql":
-        statement = sa.text("SELECT dataset_id, facet_ids FROM search_document WHERE dataset_id IN :ids")
-        for dataset_id, value_ids in conn.execute(statement.bindparams(expanding), {"ids": list(ids)}):
+        statement = _with_ids(conn, "SELECT dataset_id, facet_ids FROM search_document WHERE dataset_id IN :ids")
+        for dataset_id, value_ids in conn.execute(statement, {"ids": list(ids)}):
             docs[int(dataset_id)] = set(value_ids or ())
         return docs
-    statement = sa.text("SELECT dataset_id FROM search_document WHERE dataset_id IN :ids")
-    docs = {int(d): set() for (d,) in conn.execute(statement.bindparams(expanding), {"ids": list(ids)})}
-    statement = sa.text("SELECT dataset_id, value_id FROM search_facet WHERE dataset_id IN :ids")
-    for dataset_id, value_id in conn.execute(statement.bindparams(expanding), {"ids": list(ids)}):
+    statement = _with_ids(conn, "SELECT dataset_id FROM search_document WHERE dataset_id IN :ids")
+    docs = {int(d): set() for (d,) in conn.execute(statement, {"ids": list(ids)})}
+    statement = _with_ids(conn, "SELECT dataset_id, value_id FROM search_facet WHERE dataset_id IN :ids")
+    for dataset_id, value_id in conn.execute(statement, {"ids": list(ids)}):
         docs.setdefault(int(dataset_id), set()).add(int(value_id))
     return docs
 
@@ -228,18 +229,27 @@ def reindex(conn: Connection, dataset_ids: Iterable[int]) -> None:
     """Rewrite the index rows of ``dataset_ids``: a published listing gets its row, any other loses it; the
     dictionary's counts move by the difference."""
     ids = sorted(set(dataset_ids))
-    for start in range(0, len(ids), _CHUNK):
-        _reindex_chunk(conn, ids[start : start + _CHUNK])
+    chunk = _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _CHUNK
+    for start in range(0, len(ids), chunk):
+        _reindex_chunk(conn, ids[start : start + chunk])
+
+
+def _with_ids(conn: Connection, sql: str) -> sa.TextClause:
+    """``sql`` with its condition ``IN :ids`` as the database takes a list best: on PostgreSQL
+    ``= ANY(:ids)``, the ids as one array parameter (a statement whose text does not grow with the ids, prepared
+    as fast for 10 as for 10,000); elsewhere an ``IN`` list of the ids."""
+    if conn.dialect.name == "postgresql":
+        return sa.text(sql.replace(" IN :ids", " = ANY(CAST(:ids AS INTEGER[]))"))
+    return sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
 
 
 def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
     postgres = conn.dialect.name == "postgresql"
-    expanding: Any = sa.bindparam("ids", expanding=True)
     before = _current(conn, ids)
     published = [
         int(i)
         for (i,) in conn.execute(
-            sa.text("SELECT id FROM dataset WHERE id IN :ids AND status = :published").bindparams(expanding),
+            _with_ids(conn, "SELECT id FROM dataset WHERE id IN :ids AND status = :published"),
             {"ids": ids, "published": DatasetStatus.PUBLISHED.value},
         )
     ]
@@ -249,17 +259,18 @@ def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
     for dataset_id, facet, value in pairs:
         after[dataset_id].add(value_ids[(facet, value)])
 
-    conn.execute(sa.text("DELETE FROM search_document WHERE dataset_id IN :ids").bindparams(expanding), {"ids": ids})
+    conn.execute(_with_ids(conn, "DELETE FROM search_document WHERE dataset_id IN :ids"), {"ids": ids})
     if not postgres:
-        conn.execute(sa.text("DELETE FROM search_facet WHERE dataset_id IN :ids").bindparams(expanding), {"ids": ids})
+        conn.execute(_with_ids(conn, "DELETE FROM search_facet WHERE dataset_id IN :ids"), {"ids": ids})
     if published:
         vector = ", text_vector" if postgres else ""
         conn.execute(
-            sa.text(
+            _with_ids(
+                conn,
                 f"INSERT INTO search_document (dataset_id, published_at, price_key, sample_key{vector})"  # noqa: S608 (constants, no input)
                 f" SELECT d.id, COALESCE(d.published_at, d.created_at), {_price_sql('d.id')}, {sample_key_sql('d.id')}"
-                f"{', d.search_vector' if postgres else ''} FROM dataset d WHERE d.id IN :ids"
-            ).bindparams(expanding),
+                f"{', d.search_vector' if postgres else ''} FROM dataset d WHERE d.id IN :ids",
+            ),
             {"ids": published},
         )
         if postgres:

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from marketplace.accounts.models import Organisation, User
 from marketplace.catalog import search_index, vocab
@@ -34,7 +34,8 @@ from marketplace.catalog.services.records import (
     _slug_taken,
     write_terms,
 )
-from marketplace.db import UnitOfWork
+from marketplace.catalog.services.rows import update_rows, write_rows
+from marketplace.db import UnitOfWork, any_of
 from marketplace.errors import ValidationFailed
 from marketplace.text import slugify
 
@@ -157,8 +158,9 @@ def _insert_chunk(
 
 def update_listings(uow: UnitOfWork, changed: Sequence[tuple[Dataset, RecordChanges, dict[str, Any]]]) -> None:
     """Store the changes of many listings at once: for each ``(listing, its changes, its stored record)``, what
-    :func:`~.records.apply_record` would store, with one ``UPDATE`` per set of changed columns (sent as one
-    batch) and the list-valued fields rewritten together; ``updated_at`` moves on each changed listing.
+    :func:`~.records.apply_record` would store, with one ``UPDATE`` per set of changed columns (on PostgreSQL one
+    statement for all its listings, the values as arrays; elsewhere one batch) and the list-valued fields rewritten
+    together; ``updated_at`` moves on each changed listing.
 
     The listings' objects in the session are given the stored values as their committed state (nothing is left
     for the ORM to flush), and the search index is told which listings changed.
@@ -176,14 +178,13 @@ def update_listings(uow: UnitOfWork, changed: Sequence[tuple[Dataset, RecordChan
         assert dataset.id is not None
         ids.append(dataset.id)
         values = {**changes.columns, "updated_at": now}
-        by_columns.setdefault(tuple(values), []).append({"_id": dataset.id, **{f"v_{k}": v for k, v in values.items()}})
+        by_columns.setdefault(tuple(values), []).append({"id": dataset.id, **values})
         for key, value in values.items():
             set_committed_value(dataset, key, value)
         if changes.terms:
             terms.append((dataset.id, changes.terms, current))
-    for keys, rows in by_columns.items():
-        statement = sa.update(table).where(table.c.id == sa.bindparam("_id"))
-        connection.execute(statement.values({key: sa.bindparam(f"v_{key}") for key in keys}), rows)
+    for rows in by_columns.values():
+        update_rows(connection, table, "id", rows)
     write_terms(connection, terms)
     search_index.touch(uow.session, ids)
 
@@ -191,76 +192,20 @@ def update_listings(uow: UnitOfWork, changed: Sequence[tuple[Dataset, RecordChan
 def _ids_by_slug(connection: sa.Connection, slugs: list[str]) -> dict[str, int]:
     table = _table(Dataset)
     found: dict[str, int] = {}
-    for start in range(0, len(slugs), 500):
-        statement = sa.select(table.c.slug, table.c.id).where(table.c.slug.in_(slugs[start : start + 500]))
-        found.update({slug: id_ for slug, id_ in connection.execute(statement)})
+    for condition in any_of(connection.dialect, table.c.slug, slugs):
+        found.update(
+            {slug: id_ for slug, id_ in connection.execute(sa.select(table.c.slug, table.c.id).where(condition))}
+        )
     return found
 
 
 def _version_ids(connection: sa.Connection, dataset_ids: list[int]) -> dict[tuple[int, str], int]:
     table = _table(DatasetVersion)
     found: dict[tuple[int, str], int] = {}
-    for start in range(0, len(dataset_ids), 500):
-        statement = sa.select(table.c.dataset_id, table.c.version, table.c.id).where(
-            table.c.dataset_id.in_(dataset_ids[start : start + 500])
-        )
+    for condition in any_of(connection.dialect, table.c.dataset_id, dataset_ids):
+        statement = sa.select(table.c.dataset_id, table.c.version, table.c.id).where(condition)
         found.update({(dataset_id, label): id_ for dataset_id, label, id_ in connection.execute(statement)})
     return found
-
-
-def write_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dictionaries with the same keys) into ``table`` as fast as the database takes them: COPY on
-    PostgreSQL, the driver's own ``executemany`` on SQLite. A refused row raises SQLAlchemy's error for it
-    (:class:`sqlalchemy.exc.IntegrityError`…), as a statement through SQLAlchemy would.
-
-    Each value goes through its column type's bind processing first, exactly as an ``INSERT`` through SQLAlchemy
-    would send it (JSON documents, enums, UTC timestamps): the stored rows are the same, without SQLAlchemy's
-    per-row bookkeeping, which costs more than the database's own work at these sizes.
-    """
-    if not rows:
-        return
-    dialect = connection.dialect
-    keys = list(rows[0])
-    processors = [_memo(table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for key in keys]
-    by_column = []
-    for key, process in zip(keys, processors, strict=True):
-        column = [row[key] for row in rows]
-        by_column.append(column if process is None else list(map(process, column)))
-    values = list(zip(*by_column, strict=True))
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(table.c[key].name) for key in keys)
-    if dialect.name == "postgresql":
-        statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
-        driver = connection.connection.driver_connection
-        assert driver is not None and dialect.loaded_dbapi is not None
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in values:
-                    copy.write_row(row)
-        except dialect.loaded_dbapi.Error as error:  # raised as any statement's error would be (IntegrityError…)
-            raise sa.exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error) from error
-    else:
-        marks = ", ".join("?" for _ in keys)
-        statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
-        connection.exec_driver_sql(statement, values)
-
-
-def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """``process`` remembering its results for hashable values (enums, the import's one timestamp, dates)."""
-    if process is None:
-        return None
-    results: dict[tuple[type, Any], Any] = {}
-
-    def processed(value: Any) -> Any:
-        try:
-            key = (type(value), value)
-            if key not in results:
-                results[key] = process(value)
-            return results[key]
-        except TypeError:  # a JSON document
-            return process(value)
-
-    return processed
 
 
 def _dataset_values(
@@ -346,6 +291,6 @@ def _base(title: str) -> str:
 def _taken(session: Session, slugs: list[str]) -> set[str]:
     """Which of ``slugs`` already name a listing."""
     found: set[str] = set()
-    for start in range(0, len(slugs), 500):
-        found.update(session.exec(select(Dataset.slug).where(col(Dataset.slug).in_(slugs[start : start + 500]))))
+    for condition in any_of(session.connection().dialect, _table(Dataset).c.slug, slugs):
+        found.update(session.exec(select(Dataset.slug).where(condition)))
     return found

@@ -21,8 +21,9 @@ from marketplace.catalog.models import (
     TermScheme,
 )
 from marketplace.catalog.schemas import SECTION_FIELDS
+from marketplace.catalog.services.rows import delete_rows, write_rows
 from marketplace.catalog.vocab import DatasetStatus
-from marketplace.db import UnitOfWork
+from marketplace.db import UnitOfWork, any_of
 from marketplace.errors import Conflict, FieldProblem, PermissionDenied, ValidationFailed
 from marketplace.labels import describe_problems
 from marketplace.permissions import Action, require
@@ -67,12 +68,11 @@ RESERVED_SLUGS = frozenset({"new", "import", "mine", "review", "reviews", "searc
 def terms_of(session: Session, dataset_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
     """For each dataset id, its list-valued fields (``{"tasks": [...], "languages": [...], ...}``) in entry order."""
     out: dict[int, dict[str, list[str]]] = {i: {name: [] for name in TERM_FIELDS} for i in dataset_ids}
-    ids = list(dataset_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    table = DatasetTerm.__table__  # type: ignore[attr-defined]
+    for condition in any_of(session.connection().dialect, table.c.dataset_id, dataset_ids):
         rows = session.exec(
             select(DatasetTerm.dataset_id, DatasetTerm.scheme, DatasetTerm.value)
-            .where(col(DatasetTerm.dataset_id).in_(chunk))
+            .where(condition)
             .order_by(col(DatasetTerm.dataset_id), col(DatasetTerm.scheme), col(DatasetTerm.position))
         ).all()
         for dataset_id, scheme, value in rows:
@@ -84,8 +84,11 @@ def dataset_record(session: Session, dataset: Dataset, terms: dict[str, list[str
     """The listing as a record (the shape :class:`~marketplace.catalog.schemas.DatasetRecordSchema` loads)."""
     assert dataset.id is not None
     record: dict[str, Any] = {"slug": dataset.slug}
+    # The loaded values are in the instance's __dict__ (read there, without the attribute machinery: this runs for
+    # every row of an import); one not loaded yet is read as an attribute, which loads it.
+    loaded = dataset.__dict__
     for name in COLUMN_FIELDS:
-        value = getattr(dataset, name)
+        value = loaded[name] if name in loaded else getattr(dataset, name)
         if isinstance(value, vocab.Vocabulary):
             value = value.value
         record[name] = value
@@ -277,27 +280,24 @@ def apply_record(
 
 def write_terms(connection: sa.Connection, changed: Sequence[tuple[int, dict[str, list[str]], dict[str, Any]]]) -> None:
     """Replace the list-valued fields of listings: for each ``(dataset id, new lists by field, stored record)``, the
-    rows of each changed field are deleted (when the stored record has any) and the new list written in order."""
+    rows of each changed field are deleted (when the stored record has any) and the new list written in order: one
+    statement for the deletions and one for the new rows, whatever the number of listings (PostgreSQL; batches of
+    one statement per row on SQLite)."""
     table = DatasetTerm.__table__  # type: ignore[attr-defined]
     stale = [
-        {"d": dataset_id, "s": TERM_FIELDS[name]}
+        {"dataset_id": dataset_id, "scheme": TERM_FIELDS[name]}
         for dataset_id, terms, current in changed
         for name in terms
         if current.get(name)
     ]
-    if stale:
-        connection.execute(
-            sa.delete(table).where(table.c.dataset_id == sa.bindparam("d"), table.c.scheme == sa.bindparam("s")),
-            stale,
-        )
+    delete_rows(connection, table, stale)
     rows = [
         {"dataset_id": dataset_id, "scheme": TERM_FIELDS[name], "value": item, "position": position}
         for dataset_id, terms, _ in changed
         for name, value in terms.items()
         for position, item in enumerate(value)
     ]
-    if rows:
-        connection.execute(sa.insert(table), rows)
+    write_rows(connection, table, rows)
 
 
 def _require_editable(dataset: Dataset) -> None:

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, func, select
 
 from marketplace.accounts.models import Organisation, Role, User
 from marketplace.catalog import importer, search_index, services, vocab
-from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion
+from marketplace.catalog.models import Dataset, DatasetEvent, DatasetFile, DatasetTerm, DatasetVersion, TermScheme
 from marketplace.catalog.services import bulk
-from marketplace.db import UnitOfWork
+from marketplace.catalog.services.rows import delete_rows, update_rows
+from marketplace.db import UnitOfWork, any_of
 from marketplace.errors import ValidationFailed
 from tests.factories import OrganisationFactory, member
 from tests.functional.catalog.conftest import BASE_RECORD, Catalog, manifest
@@ -354,3 +355,101 @@ def test_a_reimport_of_published_listings_keeps_the_search_index(
     assert kept == search_index.snapshot(connection)
     assert len(kept["documents"]) == 6
     assert all(("language", "fr") in document["facets"] for document in kept["documents"].values())
+
+
+def _imported(uow: UnitOfWork, provider: tuple[Organisation, User], n: int) -> list[int]:
+    org, user = provider
+    rows = [
+        {**json.loads(json.dumps(BASE_RECORD)), "external_id": f"R-{i}", "title": f"Row corpus {i}"} for i in range(n)
+    ]
+    importer.import_catalog(uow, user, organisation=org.slug, data=_jsonl(rows), fmt="jsonl")
+    found = uow.session.exec(select(Dataset.id).where(Dataset.organisation_id == org.id).order_by(col(Dataset.id)))
+    return [i for i in found if i is not None]
+
+
+def _jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def test_rows_updated_together_store_each_value_as_its_column_binds_it(
+    fixed_uow: UnitOfWork, provider, db_session: Session
+) -> None:
+    """Whole and fractional numbers in one column, enum members, JSON documents, dates and NULLs: one statement
+    (PostgreSQL: the values as arrays) stores what one UPDATE per row would."""
+    ids = _imported(fixed_uow, provider, 3)
+    table = Dataset.__table__  # type: ignore[attr-defined]
+    connection = db_session.connection()
+    update_rows(
+        connection,
+        table,
+        "id",
+        [
+            {"id": ids[0], "agreement_value": 1, "modality": vocab.Modality.AUDIO, "ai_act": {"a": [1, 2]},
+             "collection_start": date(2020, 1, 2), "title": "First, \"quoted\" {braces}", "record_count": 2**40},
+            {"id": ids[1], "agreement_value": 0.25, "modality": None, "ai_act": {}, "collection_start": None,
+             "title": "Second", "record_count": None},
+        ],
+    )  # fmt: skip
+    stored = {
+        row.id: row
+        for row in connection.execute(
+            sa.select(table.c.id, table.c.agreement_value, table.c.modality, table.c.ai_act, table.c.collection_start,
+                      table.c.title, table.c.record_count).where(table.c.id.in_(ids))
+        )
+    }  # fmt: skip
+    assert tuple(stored[ids[0]])[1:] == (1.0, vocab.Modality.AUDIO, {"a": [1, 2]}, date(2020, 1, 2),
+                                         'First, "quoted" {braces}', 2**40)  # fmt: skip
+    assert tuple(stored[ids[1]])[1:] == (0.25, None, {}, None, "Second", None)
+    assert tuple(stored[ids[2]])[1:] == (0.8, vocab.Modality.TEXT, stored[ids[2]].ai_act, date(2024, 1, 1),
+                                         "Row corpus 2", 10)  # fmt: skip
+    assert stored[ids[2]].ai_act["design_choices"] == "Balanced classes."
+
+
+def test_rows_deleted_together_are_those_matching_on_every_key(
+    fixed_uow: UnitOfWork, provider, db_session: Session
+) -> None:
+    ids = _imported(fixed_uow, provider, 2)
+    table = DatasetTerm.__table__  # type: ignore[attr-defined]
+    connection = db_session.connection()
+    delete_rows(
+        connection,
+        table,
+        [
+            {"dataset_id": ids[0], "scheme": TermScheme.LANGUAGE},
+            {"dataset_id": ids[1], "scheme": TermScheme.TAG},
+            {"dataset_id": ids[1], "scheme": TermScheme.SPECIAL_CATEGORY},  # none stored: nothing to delete
+        ],
+    )
+    left = {
+        (d, s)
+        for d, s in connection.execute(sa.select(table.c.dataset_id, table.c.scheme).where(table.c.dataset_id.in_(ids)))
+    }
+    assert (ids[0], TermScheme.LANGUAGE) not in left and (ids[1], TermScheme.TAG) not in left
+    assert (ids[0], TermScheme.TAG) in left and (ids[1], TermScheme.LANGUAGE) in left
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(
+    fixed_uow: UnitOfWork, provider, db_session: Session
+) -> None:
+    if db_session.connection().dialect.name != "postgresql":
+        pytest.skip("SQLite does not enforce the length of a VARCHAR")
+    ids = _imported(fixed_uow, provider, 1)
+    with pytest.raises(sa.exc.DBAPIError), db_session.begin_nested():
+        update_rows(db_session.connection(), Dataset.__table__, "id", [{"id": ids[0], "title": "x" * 201}])  # type: ignore[attr-defined]
+
+
+def test_a_look_up_by_many_values_matches_whole_values_only(provider, db_session: Session) -> None:
+    """The values of a look-up are compared whole: one longer than the column is not cut to match another."""
+    org, _ = provider
+    table = Dataset.__table__  # type: ignore[attr-defined]
+    stored = "a" * 80
+    db_session.add(Dataset(slug=stored, organisation_id=org.id, title="Long slug corpus"))
+    db_session.flush()
+    connection = db_session.connection()
+    found = set()
+    for condition in any_of(connection.dialect, table.c.slug, [stored + "-longer", "b" * 3]):
+        found.update(connection.execute(sa.select(table.c.slug).where(condition)).scalars())
+    assert found == set()
+    for condition in any_of(connection.dialect, table.c.slug, [f"x{i}" for i in range(1200)] + [stored]):
+        found.update(connection.execute(sa.select(table.c.slug).where(condition)).scalars())
+    assert found == {stored}

@@ -267,6 +267,14 @@ SETTINGS: tuple[Setting, ...] = (
         "more). Also the sample's size: larger is more exact and slower.",
         parse=_parse_int,
     ),
+    Setting(
+        "SEARCH_CACHE_ENTRIES",
+        1_000,
+        "Searches whose counts and page of ids each web worker keeps, reused while the search index is unchanged "
+        "(every write to it sets a new generation token in the same transaction, so a kept result is never stale); "
+        "0 turns the cache off.",
+        parse=_parse_int,
+    ),
 )
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from marketplace.catalog import search_engine, search_index
+from marketplace.catalog import search_cache, search_engine, search_index
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
@@ -280,6 +280,7 @@ def search(
     *,
     with_facets: bool = True,
     exact_count_limit: int = DEFAULT_EXACT_COUNT_LIMIT,
+    cache_entries: int = 0,
 ) -> SearchResults:
     """Run ``query`` over published listings: one page of dataset ids in order, the total, and facet counts.
 
@@ -289,22 +290,31 @@ def search(
     exactly one page. A page past the end is simply empty. Counts are exact up to
     ``exact_count_limit`` matches (the ``SEARCH_EXACT_COUNT_LIMIT`` setting) and estimated past it (see
     :mod:`marketplace.catalog.search_engine`). Changes made in this session are indexed first.
+
+    The facet dictionary is read once per generation of the index, and with ``cache_entries`` (the
+    ``SEARCH_CACHE_ENTRIES`` setting) the engine's answers to that many recent searches are reused while the index
+    is unchanged (:mod:`marketplace.catalog.search_cache`): the results are the same as without.
     """
     search_index.sync(session)
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
-        # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
-        # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
-        # Both for this transaction only (set_config's third argument), in one round trip.
-        session.execute(
-            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
-            {"work_mem": search_engine.WORK_MEM},
-        )
     request = _request(query, exact_count_limit)
-    words = search_engine.read_dictionary(session)
-    counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
-    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
+    token = search_index.generation(session.connection())
+    if token is None:
+        words, counts, ids = _run_engine(session, dialect, request, with_facets, None)
+    else:
+        database = session.get_bind().engine.url.render_as_string(hide_password=True)
+        words = search_cache.CACHE.dictionary(database, token, lambda: search_engine.read_dictionary(session))
+        if cache_entries > 0:
+            key = (query.terms, query.phrases, tuple(sorted(request.filters.items())), query.sort, query.page)
+            counts, ids = search_cache.CACHE.answer(
+                database,
+                token,
+                (*key, with_facets, exact_count_limit),
+                cache_entries,
+                lambda: _run_engine(session, dialect, request, with_facets, words)[1:],
+            )
+        else:
+            _, counts, ids = _run_engine(session, dialect, request, with_facets, words)
     facets = (
         [
             facet_result(
@@ -320,8 +330,35 @@ def search(
         else []
     )
     return SearchResults(
-        query=query, dataset_ids=ids, total=counts.total, facets=facets, total_is_estimate=counts.total_estimated
+        query=query,
+        dataset_ids=list(ids),
+        total=counts.total,
+        facets=facets,
+        total_is_estimate=counts.total_estimated,
     )
+
+
+def _run_engine(
+    session: Session,
+    dialect: str,
+    request: search_engine.Request,
+    with_facets: bool,
+    words: search_engine.Dictionary | None,
+) -> tuple[search_engine.Dictionary, search_engine.Counts, tuple[int, ...]]:
+    """The engine's answer: the dictionary used (``words``, or read now), the counts and the page of ids."""
+    if dialect == "postgresql":
+        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
+        # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
+        # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
+        # Both for this transaction only (set_config's third argument), in one round trip.
+        session.execute(
+            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
+            {"work_mem": search_engine.WORK_MEM},
+        )
+    words = words if words is not None else search_engine.read_dictionary(session)
+    counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
+    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
+    return words, counts, tuple(ids)
 
 
 def facet_results(

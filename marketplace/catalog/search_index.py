@@ -22,10 +22,15 @@ the listings it changed: they are rewritten together at the next flush, before c
 session (:func:`sync`), set-based in chunks. :func:`rebuild` recomputes everything in a few set-based
 statements (the migration's fill, ``marketplace catalog reindex``, the benchmark's generator); an index kept by
 :func:`sync` always equals a rebuild (the tests check it after each kind of change).
+
+Every write to the index also sets a new random token in the one-row table ``search_generation``, in the same
+transaction (:func:`new_generation`): what a process read from the index under one token stays true for as long
+as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so).
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 from array import array
 from collections import Counter
@@ -230,6 +235,24 @@ def reindex(conn: Connection, dataset_ids: Iterable[int]) -> None:
     ids = sorted(set(dataset_ids))
     for start in range(0, len(ids), _CHUNK):
         _reindex_chunk(conn, ids[start : start + _CHUNK])
+    if ids:
+        new_generation(conn)
+
+
+def new_generation(conn: Connection) -> None:
+    """Give the index a new generation token, in the transaction of the write it marks.
+
+    Every write to the index calls it (:func:`reindex`, :func:`rebuild`): a process that read the index under one
+    token (see :func:`generation`) may keep what it read for as long as the token is unchanged. The token is random,
+    never a counter: a transaction rolled back cannot leave behind a value that a later one would reuse.
+    """
+    conn.execute(sa.text("UPDATE search_generation SET token = :token WHERE id = 1"), {"token": secrets.randbits(62)})
+
+
+def generation(conn: Connection) -> int | None:
+    """The index's generation token as this transaction sees it (None without one: nothing may then be kept)."""
+    token = conn.execute(sa.text("SELECT token FROM search_generation WHERE id = 1")).scalar()
+    return None if token is None else int(token)
 
 
 def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
@@ -381,6 +404,8 @@ def rebuild(conn: Connection) -> int:
             conn.execute(sa.text("ANALYZE search_document"))
         total = int(conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one())
         conn.execute(sa.text("UPDATE search_facet_value SET listings = :n WHERE facet = ''"), {"n": total})
+        if sa.inspect(conn).has_table("search_generation"):  # not yet while migration 0023 fills the index
+            new_generation(conn)
     finally:
         conn.execute(sa.text("DROP TABLE IF EXISTS search_pair"))
         if postgres:

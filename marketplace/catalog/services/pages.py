@@ -197,4 +197,5 @@ def search_catalog(
 
 def _run(uow: UnitOfWork, query: SearchQuery, with_facets: bool) -> SearchResults:
     limit = int(uow.settings.get("SEARCH_EXACT_COUNT_LIMIT") or search.DEFAULT_EXACT_COUNT_LIMIT)
-    return search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit)
+    entries = int(uow.settings.get("SEARCH_CACHE_ENTRIES") or 0)
+    return search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit, cache_entries=entries)

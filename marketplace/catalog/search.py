@@ -20,6 +20,7 @@ API passes its parsed parameters), :func:`parse_search` reads a query string int
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -250,6 +251,9 @@ class SearchResults:
     total: int
     facets: list[FacetResult]
     total_is_estimate: bool = False
+    #: The index's generation token the search ran under (None when unknown): what was read of the index then
+    #: holds for as long as the token is unchanged (:mod:`marketplace.catalog.search_cache`).
+    generation: int | None = None
 
     @property
     def pages(self) -> int:
@@ -292,29 +296,59 @@ def search(
     :mod:`marketplace.catalog.search_engine`). Changes made in this session are indexed first.
 
     The facet dictionary is read once per generation of the index, and with ``cache_entries`` (the
-    ``SEARCH_CACHE_ENTRIES`` setting) the engine's answers to that many recent searches are reused while the index
-    is unchanged (:mod:`marketplace.catalog.search_cache`): the results are the same as without.
+    ``SEARCH_CACHE_ENTRIES`` setting) the results of that many recent searches (page, counts, facets as shown) are
+    reused while the index is unchanged (:mod:`marketplace.catalog.search_cache`): the same results as without.
+    ``generation`` of the results is the index's token they hold for (None when the database has none).
     """
     search_index.sync(session)
     dialect = session.get_bind().dialect.name
     request = _request(query, exact_count_limit)
     token = search_index.generation(session.connection())
     if token is None:
-        words, counts, ids = _run_engine(session, dialect, request, with_facets, None)
-    else:
-        database = session.get_bind().engine.url.render_as_string(hide_password=True)
-        words = search_cache.CACHE.dictionary(database, token, lambda: search_engine.read_dictionary(session))
-        if cache_entries > 0:
-            key = (query.terms, query.phrases, tuple(sorted(request.filters.items())), query.sort, query.page)
-            counts, ids = search_cache.CACHE.answer(
-                database,
-                token,
-                (*key, with_facets, exact_count_limit),
-                cache_entries,
-                lambda: _run_engine(session, dialect, request, with_facets, words)[1:],
-            )
-        else:
-            _, counts, ids = _run_engine(session, dialect, request, with_facets, words)
+        return _run(session, dialect, query, request, with_facets, None, None)
+    database = database_key(session)
+    words = search_cache.CACHE.dictionary(database, token, lambda: search_engine.read_dictionary(session))
+    if cache_entries <= 0:
+        return _run(session, dialect, query, request, with_facets, words, token)
+    key = (query.terms, query.phrases, tuple(sorted(request.filters.items())), query.sort, query.page)
+    kept = search_cache.CACHE.answer(
+        database,
+        token,
+        (*key, with_facets, exact_count_limit),
+        cache_entries,
+        lambda: _run(session, dialect, query, request, with_facets, words, token),
+    )
+    # The same search, maybe typed differently ("Speech" and "speech"): this one's query, a list of its own.
+    return dataclasses.replace(kept, query=query, dataset_ids=list(kept.dataset_ids))
+
+
+def database_key(session: Session) -> str:
+    """Which database ``session`` reads, as :mod:`marketplace.catalog.search_cache` keys it (its URL, no password)."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _run(
+    session: Session,
+    dialect: str,
+    query: SearchQuery,
+    request: search_engine.Request,
+    with_facets: bool,
+    words: search_engine.Dictionary | None,
+    token: int | None,
+) -> SearchResults:
+    """Ask the engine (with the dictionary ``words``, or one read now) and build the facets as shown."""
+    if dialect == "postgresql":
+        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
+        # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
+        # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
+        # Both for this transaction only (set_config's third argument), in one round trip.
+        session.execute(
+            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
+            {"work_mem": search_engine.WORK_MEM},
+        )
+    words = words if words is not None else search_engine.read_dictionary(session)
+    counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
+    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
     facets = (
         [
             facet_result(
@@ -331,34 +365,12 @@ def search(
     )
     return SearchResults(
         query=query,
-        dataset_ids=list(ids),
+        dataset_ids=ids,
         total=counts.total,
         facets=facets,
         total_is_estimate=counts.total_estimated,
+        generation=token,
     )
-
-
-def _run_engine(
-    session: Session,
-    dialect: str,
-    request: search_engine.Request,
-    with_facets: bool,
-    words: search_engine.Dictionary | None,
-) -> tuple[search_engine.Dictionary, search_engine.Counts, tuple[int, ...]]:
-    """The engine's answer: the dictionary used (``words``, or read now), the counts and the page of ids."""
-    if dialect == "postgresql":
-        # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
-        # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
-        # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
-        # Both for this transaction only (set_config's third argument), in one round trip.
-        session.execute(
-            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
-            {"work_mem": search_engine.WORK_MEM},
-        )
-    words = words if words is not None else search_engine.read_dictionary(session)
-    counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
-    ids = search_engine.page_ids(session, dialect, request, words, counts.total)
-    return words, counts, tuple(ids)
 
 
 def facet_results(

@@ -12,9 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from marketplace.catalog import search, search_cache, search_engine, search_index, services
+from marketplace.catalog.services import pages
 from marketplace.db import UnitOfWork
+from marketplace.licenses import services as licenses
 from tests.functional.catalog import search_fixture
-from tests.functional.catalog.conftest import ALL_FIELDS, Catalog, record
+from tests.functional.catalog.conftest import ALL_FIELDS, Catalog, manifest, record
 
 
 @pytest.fixture(autouse=True)
@@ -135,3 +137,53 @@ def test_the_page_shows_a_listing_published_after_a_kept_search(
     uow.session.commit()
     body = client.get("/datasets?q=lighthouse").get_data(as_text=True)
     assert "Lighthouse logs" in body and "Lighthouse keepers" in body
+
+
+def test_kept_cards_follow_every_change_a_card_shows(
+    app: Flask, client: FlaskClient, uow: UnitOfWork, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset = catalog.published(title="Tide tables")
+    uow.session.commit()
+    read: list[list[int]] = []
+    real = pages.search_hits
+    monkeypatch.setattr(pages, "search_hits", lambda session, ids: read.append(list(ids)) or real(session, ids))
+
+    def card() -> str:
+        body = client.get("/datasets?q=tide").get_data(as_text=True)
+        assert body.count('data-testid="result"') == 1
+        return body.split('data-testid="result"')[1].split("</article>")[0]
+
+    first = card()
+    assert "Tide tables" in first and "Acme Data" in first and "card-price" not in first
+    assert read == [[dataset.id]]
+    assert card() == first  # kept, and served again in another request's session
+    assert read == [[dataset.id]]
+    # The provider's name.
+    organisation, user = catalog.provider()
+    organisation.name = "Acme Tides"
+    uow.session.commit()
+    assert "Acme Tides" in card()
+    # An offer: its price.
+    with app.app_context():
+        licenses.create_offer(
+            uow,
+            user,
+            dataset,
+            title="Standard",
+            price_amount=4200,
+            currency="EUR",
+            license_id="LicenseRef-standard-commercial-1.0",
+        )
+    uow.session.commit()
+    assert "42" in card().split('data-testid="card-price"')[1][:40]
+    # The summary, a term list (written below the ORM) and a newer published version.
+    services.apply_record(uow, dataset, record(title="Tide tables", summary="Hourly tides.", tasks=["forecasting"]),
+                          ALL_FIELDS)  # fmt: skip
+    uow.session.commit()
+    shown = card()
+    assert "Hourly tides." in shown and "Forecasting" in shown
+    with app.app_context():
+        version = services.add_version(uow, user, dataset, version="2.0.0", files=manifest("tide/v2"))
+        services.publish_version(uow, user, dataset, version)
+    uow.session.commit()
+    assert "v2.0.0" in card()

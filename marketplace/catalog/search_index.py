@@ -233,10 +233,10 @@ def reindex(conn: Connection, dataset_ids: Iterable[int]) -> None:
     """Rewrite the index rows of ``dataset_ids``: a published listing gets its row, any other loses it; the
     dictionary's counts move by the difference."""
     ids = sorted(set(dataset_ids))
+    if ids:
+        new_generation(conn)  # first: see new_generation
     for start in range(0, len(ids), _CHUNK):
         _reindex_chunk(conn, ids[start : start + _CHUNK])
-    if ids:
-        new_generation(conn)
 
 
 def new_generation(conn: Connection) -> None:
@@ -245,6 +245,10 @@ def new_generation(conn: Connection) -> None:
     Every write to the index calls it (:func:`reindex`, :func:`rebuild`): a process that read the index under one
     token (see :func:`generation`) may keep what it read for as long as the token is unchanged. The token is random,
     never a counter: a transaction rolled back cannot leave behind a value that a later one would reuse.
+
+    On PostgreSQL the row stays locked until the transaction ends, so transactions that write the index take turns
+    from their first index write on. Each takes the row before any of the dictionary's rows (``reindex`` calls this
+    first), so that waiting for it never closes a cycle of waits on the dictionary's counts.
     """
     conn.execute(sa.text("UPDATE search_generation SET token = :token WHERE id = 1"), {"token": secrets.randbits(62)})
 
@@ -316,6 +320,8 @@ def rebuild(conn: Connection) -> int:
     """Recompute the whole index from the listings, set-based (fast at a million listings); returns how many
     listings it holds. Takes the place of every row (dictionary ids are kept, so cached ids stay valid)."""
     postgres = conn.dialect.name == "postgresql"
+    if sa.inspect(conn).has_table("search_generation"):  # not yet while migration 0023 fills the index
+        new_generation(conn)
     conn.execute(sa.text("DELETE FROM search_document"))
     if postgres:
         # One big grouping and two GIN builds: memory for them (this transaction only) saves spilling to disk.
@@ -404,8 +410,6 @@ def rebuild(conn: Connection) -> int:
             conn.execute(sa.text("ANALYZE search_document"))
         total = int(conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one())
         conn.execute(sa.text("UPDATE search_facet_value SET listings = :n WHERE facet = ''"), {"n": total})
-        if sa.inspect(conn).has_table("search_generation"):  # not yet while migration 0023 fills the index
-            new_generation(conn)
     finally:
         conn.execute(sa.text("DROP TABLE IF EXISTS search_pair"))
         if postgres:

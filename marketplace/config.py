@@ -269,10 +269,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SEARCH_CACHE_ENTRIES",
-        1_000,
-        "Searches whose counts and page of ids each web worker keeps, reused while the search index is unchanged "
-        "(every write to it sets a new generation token in the same transaction, so a kept result is never stale); "
-        "0 turns the cache off.",
+        200,
+        "Searches whose results (page, counts, facets) each web worker keeps, with the cards of as many listings, "
+        "reused while the search index is unchanged (every write to it sets a new generation token in the same "
+        "transaction, so a kept result is never stale); 0 turns the cache off. A kept card is about 90 objects that "
+        "the garbage collector's full collections walk (a kept search's facets are plain tuples it skips): keep it "
+        "in the hundreds.",
         parse=_parse_int,
     ),
 )

@@ -20,7 +20,6 @@ API passes its parsed parameters), :func:`parse_search` reads a query string int
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 import unicodedata
@@ -316,10 +315,56 @@ def search(
         token,
         (*key, with_facets, exact_count_limit),
         cache_entries,
-        lambda: _run(session, dialect, query, request, with_facets, words, token),
+        lambda: _packed(_run(session, dialect, query, request, with_facets, words, token)),
     )
-    # The same search, maybe typed differently ("Speech" and "speech"): this one's query, a list of its own.
-    return dataclasses.replace(kept, query=query, dataset_ids=list(kept.dataset_ids))
+    # The same search, maybe typed differently ("Speech" and "speech"): this one's query, objects of its own.
+    return _unpacked(kept, query)
+
+
+# A kept result as tuples of plain values: the garbage collector stops tracking those, where each facet value as an
+# object would add to what every full collection walks (see marketplace/warmup.py).
+_Packed = tuple[
+    tuple[int, ...],
+    int,
+    bool,
+    int | None,
+    tuple[tuple[str, str, int, bool, tuple[tuple[str, str, int, bool, str | None, str], ...]], ...],
+]
+
+
+def _packed(results: SearchResults) -> _Packed:
+    facets = tuple(
+        (
+            f.name,
+            f.label,
+            f.more,
+            f.estimated,
+            tuple((v.value, v.label, v.count, v.selected, v.parent, v.leaf_label) for v in f.values),
+        )
+        for f in results.facets
+    )
+    return tuple(results.dataset_ids), results.total, results.total_is_estimate, results.generation, facets
+
+
+def _unpacked(packed: _Packed, query: SearchQuery) -> SearchResults:
+    ids, total, estimate, token, facets = packed
+    return SearchResults(
+        query=query,
+        dataset_ids=list(ids),
+        total=total,
+        facets=[
+            FacetResult(
+                name=name,
+                label=label,
+                values=[FacetValue(*value) for value in values],
+                more=more,
+                estimated=estimated,
+            )
+            for name, label, more, estimated, values in facets
+        ],
+        total_is_estimate=estimate,
+        generation=token,
+    )
 
 
 def database_key(session: Session) -> str:

@@ -9,7 +9,7 @@ Every write to the index sets a new random generation token in the same transact
 - the answer to a recent search (its page of ids, its counts and the facets as shown, labels included), up to
   ``entries`` searches per database, least recently used first out;
 - what a result card shows of a listing (:func:`marketplace.catalog.services.pages.search_hits`), for up to
-  twice as many listings. Everything a card shows is read from what feeds the index (the listing, its terms, its
+  as many listings. Everything a card shows is read from what feeds the index (the listing, its terms, its
   provider, its offers, its published versions and their AI Act sign-offs: each a source of the index or of a
   facet), so a write to any of it sets a new token too.
 

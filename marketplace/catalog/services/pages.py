@@ -4,6 +4,7 @@ the provider's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -31,7 +32,7 @@ from marketplace.catalog.services.reading import (
 )
 from marketplace.catalog.services.records import dataset_record, terms_of
 from marketplace.catalog.services.samples import sample_kind
-from marketplace.catalog.vocab import DatasetStatus, VersionStatus
+from marketplace.catalog.vocab import DatasetStatus, Modality, StorageRegion, VersionStatus
 from marketplace.db import UnitOfWork
 
 # --- page data ---------------------------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def search_catalog(
 
 
 def _cards(uow: UnitOfWork, results: SearchResults) -> list[dict[str, Any]]:
-    """:func:`search_hits` of the results, through the cache when it is on (twice as many cards as answers)."""
+    """:func:`search_hits` of the results, through the cache when it is on (as many cards as answers)."""
     entries = int(uow.settings.get("SEARCH_CACHE_ENTRIES") or 0)
     if results.generation is None or entries <= 0 or not results.dataset_ids:
         return search_hits(uow.session, results.dataset_ids)
@@ -221,26 +222,59 @@ def _cards(uow: UnitOfWork, results: SearchResults) -> list[dict[str, Any]]:
         search.database_key(session),
         results.generation,
         results.dataset_ids,
-        2 * entries,
+        entries,
         lambda missing: _detached_hits(session, missing),
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CardListing:
+    """What a result card (``catalog/_macros.html``) and the API's search hit read of a listing: a kept card holds
+    this instead of the database row (no session, and a few objects for the garbage collector to walk instead of
+    the hundreds of a row with its JSON fields)."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    status: DatasetStatus
+    modality: Modality | None
+    storage_region: StorageRegion | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardProvider:
+    """What a result card and the API's search hit read of the provider."""
+
+    slug: str
+    name: str
+
+
 def _detached_hits(session: Session, ids: list[int]) -> tuple[dict[int, dict[str, Any]], set[int]]:
-    """The cards of ``ids`` by id, and those that may be kept: their listing and provider were read for them (not
-    already held by this session), and are taken out of the session, so that nothing the request does later (a
-    rollback expiring what it holds) can touch what other requests will be given."""
-    held = set(session.identity_map.keys())
-    hits = {hit["dataset"].id: hit for hit in search_hits(session, ids)}
-    keep = {
-        i
-        for i, hit in hits.items()
-        if sa.inspect(hit["dataset"]).identity_key not in held and sa.inspect(hit["org"]).identity_key not in held
-    }
-    detached = {id(o): o for i in keep for o in (hits[i]["dataset"], hits[i]["org"])}
-    for instance in detached.values():
-        session.expunge(instance)
-    return hits, keep
+    """The cards of ``ids`` by id, as plain values (:class:`CardListing`, :class:`CardProvider`, tuples), all of
+    them to be kept."""
+    cards: dict[int, dict[str, Any]] = {}
+    for hit in search_hits(session, ids):
+        dataset, org = hit["dataset"], hit["org"]
+        listing = CardListing(
+            id=dataset.id,
+            slug=dataset.slug,
+            title=dataset.title,
+            summary=dataset.summary,
+            status=dataset.status,
+            modality=dataset.modality,
+            storage_region=dataset.storage_region,
+            published_at=dataset.published_at,
+        )
+        cards[dataset.id] = {
+            **hit,
+            "dataset": listing,
+            "org": CardProvider(slug=org.slug, name=org.name),
+            "terms": {name: tuple(values) for name, values in hit["terms"].items()},
+            "ai_act_complete": tuple(hit["ai_act_complete"]),
+        }
+    return cards, set(cards)
 
 
 def _run(uow: UnitOfWork, query: SearchQuery, with_facets: bool) -> SearchResults:

@@ -24,6 +24,11 @@ per second) for the page and the API. Rate limits are raised for the run (``benc
     .venv/bin/python bench/compare_peers.py --size 100000 --keep /tmp/peers
     .venv/bin/python bench/compare_peers.py --postgres postgresql://postgres@127.0.0.1:5432/bench_peers
 
+Our app keeps the engine's answers to recent searches while the index is unchanged (``SEARCH_CACHE_ENTRIES``,
+:mod:`marketplace.catalog.search_cache`): as every cell repeats one query, all but a worker's first request of it
+are answered from that cache. ``--no-search-cache`` runs our app with it off (every request runs the search);
+the report says which. Run both to see the search's own cost.
+
 ``--postgres`` puts our app and the bare app on PostgreSQL (database ``<name>_<size>``, dropped and rebuilt unless
 ``--keep`` finds it full); Datasette always reads the SQLite copy. Only loopback is used; nothing is downloaded.
 """
@@ -401,11 +406,29 @@ def ratios(figures: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
     return table
 
 
+def search_cache_entries(env: list[str]) -> int:
+    """Our app's ``SEARCH_CACHE_ENTRIES`` in this run: the last ``--env`` giving it, else the environment's or the
+    default."""
+    from marketplace.config import SETTINGS
+
+    given = [item.split("=", 1)[1] for item in env if item.startswith("SEARCH_CACHE_ENTRIES=")]
+    if given:
+        return int(given[-1])
+    default = next(s.default for s in SETTINGS if s.name == "SEARCH_CACHE_ENTRIES")
+    return int(os.environ.get("SEARCH_CACHE_ENTRIES", default))
+
+
 def print_report(result: dict[str, Any]) -> None:
+    entries = result["search_cache_entries"]
+    cache = (
+        f"ON ({entries:,} answers per worker: each cell repeats one query, so nearly every request of ours is a hit)"
+        if entries
+        else "OFF (every request of ours runs the search)"
+    )
     print(
         f"\n{result['listings']:,} listings on {result['database']}; {result['clients']} client threads; "
         f"{result['seconds']} s per cell × {result['rounds']} rounds; {result['cpus']} CPUs; "
-        f"load average {result['load_average']}"
+        f"load average {result['load_average']}\nour search cache: {cache}"
     )
     heads = ("req/s", "p50 ms", "p95 ms", "p99 ms", "max ms")
     print(f"\n{'target':<12} {'query':<16} " + " ".join(f"{h:>8}" for h in heads) + f" {'n':>6}")
@@ -505,11 +528,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5,000 listings, 1 s per cell, one round")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument(
+        "--no-search-cache", action="store_true", help="our app without its search cache (SEARCH_CACHE_ENTRIES=0)"
+    )
+    parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="extra setting for our app (repeatable)"
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.seconds, args.rounds = min(args.size, 5000), 1.0, 1
+    if args.no_search_cache:
+        args.env.append("SEARCH_CACHE_ENTRIES=0")
     args.targets = [t for t in TARGETS if t in args.targets.split(",")]
     queries = [q for q in QUERIES if q[0] in args.queries.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch:
@@ -544,6 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "search_cache_entries": search_cache_entries(args.env),
         "figures": figures,
         "ratios": ratios(figures),
     }

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from marketplace.catalog import search_engine, search_index
+from marketplace.catalog import search_cache, search_engine, search_index
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
@@ -250,6 +250,9 @@ class SearchResults:
     total: int
     facets: list[FacetResult]
     total_is_estimate: bool = False
+    #: The index's generation token the search ran under (None when unknown): what was read of the index then
+    #: holds for as long as the token is unchanged (:mod:`marketplace.catalog.search_cache`).
+    generation: int | None = None
 
     @property
     def pages(self) -> int:
@@ -280,6 +283,7 @@ def search(
     *,
     with_facets: bool = True,
     exact_count_limit: int = DEFAULT_EXACT_COUNT_LIMIT,
+    cache_entries: int = 0,
 ) -> SearchResults:
     """Run ``query`` over published listings: one page of dataset ids in order, the total, and facet counts.
 
@@ -289,9 +293,95 @@ def search(
     exactly one page. A page past the end is simply empty. Counts are exact up to
     ``exact_count_limit`` matches (the ``SEARCH_EXACT_COUNT_LIMIT`` setting) and estimated past it (see
     :mod:`marketplace.catalog.search_engine`). Changes made in this session are indexed first.
+
+    The facet dictionary is read once per generation of the index, and with ``cache_entries`` (the
+    ``SEARCH_CACHE_ENTRIES`` setting) the results of that many recent searches (page, counts, facets as shown) are
+    reused while the index is unchanged (:mod:`marketplace.catalog.search_cache`): the same results as without.
+    ``generation`` of the results is the index's token they hold for (None when the database has none).
     """
     search_index.sync(session)
     dialect = session.get_bind().dialect.name
+    request = _request(query, exact_count_limit)
+    token = search_index.generation(session.connection())
+    if token is None:
+        return _run(session, dialect, query, request, with_facets, None, None)
+    database = database_key(session)
+    words = search_cache.CACHE.dictionary(database, token, lambda: search_engine.read_dictionary(session))
+    if cache_entries <= 0:
+        return _run(session, dialect, query, request, with_facets, words, token)
+    key = (query.terms, query.phrases, tuple(sorted(request.filters.items())), query.sort, query.page)
+    kept = search_cache.CACHE.answer(
+        database,
+        token,
+        (*key, with_facets, exact_count_limit),
+        cache_entries,
+        lambda: _packed(_run(session, dialect, query, request, with_facets, words, token)),
+    )
+    # The same search, maybe typed differently ("Speech" and "speech"): this one's query, objects of its own.
+    return _unpacked(kept, query)
+
+
+# A kept result as tuples of plain values: the garbage collector stops tracking those, where each facet value as an
+# object would add to what every full collection walks (see marketplace/warmup.py).
+_Packed = tuple[
+    tuple[int, ...],
+    int,
+    bool,
+    int | None,
+    tuple[tuple[str, str, int, bool, tuple[tuple[str, str, int, bool, str | None, str], ...]], ...],
+]
+
+
+def _packed(results: SearchResults) -> _Packed:
+    facets = tuple(
+        (
+            f.name,
+            f.label,
+            f.more,
+            f.estimated,
+            tuple((v.value, v.label, v.count, v.selected, v.parent, v.leaf_label) for v in f.values),
+        )
+        for f in results.facets
+    )
+    return tuple(results.dataset_ids), results.total, results.total_is_estimate, results.generation, facets
+
+
+def _unpacked(packed: _Packed, query: SearchQuery) -> SearchResults:
+    ids, total, estimate, token, facets = packed
+    return SearchResults(
+        query=query,
+        dataset_ids=list(ids),
+        total=total,
+        facets=[
+            FacetResult(
+                name=name,
+                label=label,
+                values=[FacetValue(*value) for value in values],
+                more=more,
+                estimated=estimated,
+            )
+            for name, label, more, estimated, values in facets
+        ],
+        total_is_estimate=estimate,
+        generation=token,
+    )
+
+
+def database_key(session: Session) -> str:
+    """Which database ``session`` reads, as :mod:`marketplace.catalog.search_cache` keys it (its URL, no password)."""
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _run(
+    session: Session,
+    dialect: str,
+    query: SearchQuery,
+    request: search_engine.Request,
+    with_facets: bool,
+    words: search_engine.Dictionary | None,
+    token: int | None,
+) -> SearchResults:
+    """Ask the engine (with the dictionary ``words``, or one read now) and build the facets as shown."""
     if dialect == "postgresql":
         # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
         # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
@@ -301,8 +391,7 @@ def search(
             sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
             {"work_mem": search_engine.WORK_MEM},
         )
-    request = _request(query, exact_count_limit)
-    words = search_engine.read_dictionary(session)
+    words = words if words is not None else search_engine.read_dictionary(session)
     counts = search_engine.count(session, dialect, request, words, with_facets=with_facets)
     ids = search_engine.page_ids(session, dialect, request, words, counts.total)
     facets = (
@@ -320,7 +409,12 @@ def search(
         else []
     )
     return SearchResults(
-        query=query, dataset_ids=ids, total=counts.total, facets=facets, total_is_estimate=counts.total_estimated
+        query=query,
+        dataset_ids=ids,
+        total=counts.total,
+        facets=facets,
+        total_is_estimate=counts.total_estimated,
+        generation=token,
     )
 
 

@@ -22,10 +22,15 @@ the listings it changed: they are rewritten together at the next flush, before c
 session (:func:`sync`), set-based in chunks. :func:`rebuild` recomputes everything in a few set-based
 statements (the migration's fill, ``marketplace catalog reindex``, the benchmark's generator); an index kept by
 :func:`sync` always equals a rebuild (the tests check it after each kind of change).
+
+Every write to the index also sets a new random token in the one-row table ``search_generation``, in the same
+transaction (:func:`new_generation`): what a process read from the index under one token stays true for as long
+as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so).
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 from array import array
 from collections import Counter
@@ -229,6 +234,8 @@ def reindex(conn: Connection, dataset_ids: Iterable[int]) -> None:
     """Rewrite the index rows of ``dataset_ids``: a published listing gets its row, any other loses it; the
     dictionary's counts move by the difference."""
     ids = sorted(set(dataset_ids))
+    if ids:
+        new_generation(conn)  # first: see new_generation
     chunk = _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _CHUNK
     for start in range(0, len(ids), chunk):
         _reindex_chunk(conn, ids[start : start + chunk])
@@ -241,6 +248,26 @@ def _with_ids(conn: Connection, sql: str) -> sa.TextClause:
     if conn.dialect.name == "postgresql":
         return sa.text(sql.replace(" IN :ids", " = ANY(CAST(:ids AS INTEGER[]))"))
     return sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
+
+
+def new_generation(conn: Connection) -> None:
+    """Give the index a new generation token, in the transaction of the write it marks.
+
+    Every write to the index calls it (:func:`reindex`, :func:`rebuild`): a process that read the index under one
+    token (see :func:`generation`) may keep what it read for as long as the token is unchanged. The token is random,
+    never a counter: a transaction rolled back cannot leave behind a value that a later one would reuse.
+
+    On PostgreSQL the row stays locked until the transaction ends, so transactions that write the index take turns
+    from their first index write on. Each takes the row before any of the dictionary's rows (``reindex`` calls this
+    first), so that waiting for it never closes a cycle of waits on the dictionary's counts.
+    """
+    conn.execute(sa.text("UPDATE search_generation SET token = :token WHERE id = 1"), {"token": secrets.randbits(62)})
+
+
+def generation(conn: Connection) -> int | None:
+    """The index's generation token as this transaction sees it (None without one: nothing may then be kept)."""
+    token = conn.execute(sa.text("SELECT token FROM search_generation WHERE id = 1")).scalar()
+    return None if token is None else int(token)
 
 
 def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
@@ -304,6 +331,8 @@ def rebuild(conn: Connection) -> int:
     """Recompute the whole index from the listings, set-based (fast at a million listings); returns how many
     listings it holds. Takes the place of every row (dictionary ids are kept, so cached ids stay valid)."""
     postgres = conn.dialect.name == "postgresql"
+    if sa.inspect(conn).has_table("search_generation"):  # not yet while migration 0023 fills the index
+        new_generation(conn)
     conn.execute(sa.text("DELETE FROM search_document"))
     if postgres:
         # One big grouping and two GIN builds: memory for them (this transaction only) saves spilling to disk.

@@ -4,14 +4,17 @@ the provider's dashboard."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from marketplace.accounts.models import Organisation
+from marketplace.aiact.models import AiActSignOff
 from marketplace.aiact.status import complete_versions
-from marketplace.catalog import search, spelling, vocab
+from marketplace.catalog import search, search_cache, spelling, vocab
 from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.models import (
     Dataset,
@@ -29,7 +32,7 @@ from marketplace.catalog.services.reading import (
 )
 from marketplace.catalog.services.records import dataset_record, terms_of
 from marketplace.catalog.services.samples import sample_kind
-from marketplace.catalog.vocab import DatasetStatus, VersionStatus
+from marketplace.catalog.vocab import DatasetStatus, Modality, StorageRegion, VersionStatus
 from marketplace.db import UnitOfWork
 
 # --- page data ---------------------------------------------------------------------------------------------------
@@ -53,16 +56,7 @@ def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, 
     ).all()
     by_id = {dataset.id: (dataset, org) for dataset, org in rows}
     terms = terms_of(session, ids)
-    latest: dict[int, str] = {}
-    for version in session.exec(
-        select(DatasetVersion).where(
-            col(DatasetVersion.dataset_id).in_(ids), DatasetVersion.status == VersionStatus.PUBLISHED
-        )
-    ):
-        known = latest.get(version.dataset_id)
-        if known is None or vocab.semver_key(version.version) > vocab.semver_key(known):
-            latest[version.dataset_id] = version.version
-    documented = complete_versions(session, ids)
+    latest, documented = _published_versions(session, ids)
     facts = discovery.card_facts(session, [dataset for dataset, _ in rows])
     return [
         {
@@ -77,6 +71,26 @@ def search_hits(session: Session, dataset_ids: Sequence[int]) -> list[dict[str, 
         for i in ids
         if i in by_id
     ]
+
+
+def _published_versions(session: Session, ids: Sequence[int]) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """For each of ``ids``: its latest published version's label, and the labels of its published versions whose
+    AI Act documentation is signed off, newest first (as :func:`~marketplace.aiact.status.complete_versions`).
+    One query of two columns and a flag per published version."""
+    rows = session.execute(
+        sa.select(col(DatasetVersion.dataset_id), col(DatasetVersion.version), col(AiActSignOff.id).is_not(None))
+        .outerjoin(AiActSignOff, col(AiActSignOff.version_id) == DatasetVersion.id)
+        .where(col(DatasetVersion.dataset_id).in_(ids), col(DatasetVersion.status) == VersionStatus.PUBLISHED)
+    )
+    latest: dict[int, str] = {}
+    signed: dict[int, list[str]] = {}
+    for dataset_id, label, signed_off in rows:
+        known = latest.get(dataset_id)
+        if known is None or vocab.semver_key(label) > vocab.semver_key(known):
+            latest[dataset_id] = label
+        if signed_off:
+            signed.setdefault(dataset_id, []).append(label)
+    return latest, {i: sorted(labels, key=vocab.semver_key, reverse=True) for i, labels in signed.items()}
 
 
 def home_page(session: Session, now: datetime) -> dict[str, Any]:
@@ -184,6 +198,9 @@ def search_catalog(
     With ``correct_spelling``, a text search that finds nothing is run again with its words corrected to the
     closest title words (:func:`marketplace.catalog.spelling.correct`); when that finds listings, they are the
     results, and ``correction`` says what was searched for instead. Otherwise the empty results stand.
+
+    With the ``SEARCH_CACHE_ENTRIES`` setting, the engine's answers and the cards are kept while the search index is
+    unchanged (:mod:`marketplace.catalog.search_cache`).
     """
     results = _run(uow, query, with_facets)
     if correct_spelling and results.total == 0 and query.terms:
@@ -191,10 +208,76 @@ def search_catalog(
         if correction is not None:
             corrected = _run(uow, correction.corrected, with_facets)
             if corrected.total > 0:
-                return CatalogSearch(corrected, search_hits(uow.session, corrected.dataset_ids), correction)
-    return CatalogSearch(results, search_hits(uow.session, results.dataset_ids))
+                return CatalogSearch(corrected, _cards(uow, corrected), correction)
+    return CatalogSearch(results, _cards(uow, results))
+
+
+def _cards(uow: UnitOfWork, results: SearchResults) -> list[dict[str, Any]]:
+    """:func:`search_hits` of the results, through the cache when it is on (as many cards as answers)."""
+    entries = int(uow.settings.get("SEARCH_CACHE_ENTRIES") or 0)
+    if results.generation is None or entries <= 0 or not results.dataset_ids:
+        return search_hits(uow.session, results.dataset_ids)
+    session = uow.session
+    return search_cache.CACHE.cards(
+        search.database_key(session),
+        results.generation,
+        results.dataset_ids,
+        entries,
+        lambda missing: _detached_hits(session, missing),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CardListing:
+    """What a result card (``catalog/_macros.html``) and the API's search hit read of a listing: a kept card holds
+    this instead of the database row (no session, and a few objects for the garbage collector to walk instead of
+    the hundreds of a row with its JSON fields)."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    status: DatasetStatus
+    modality: Modality | None
+    storage_region: StorageRegion | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardProvider:
+    """What a result card and the API's search hit read of the provider."""
+
+    slug: str
+    name: str
+
+
+def _detached_hits(session: Session, ids: list[int]) -> tuple[dict[int, dict[str, Any]], set[int]]:
+    """The cards of ``ids`` by id, as plain values (:class:`CardListing`, :class:`CardProvider`, tuples), all of
+    them to be kept."""
+    cards: dict[int, dict[str, Any]] = {}
+    for hit in search_hits(session, ids):
+        dataset, org = hit["dataset"], hit["org"]
+        listing = CardListing(
+            id=dataset.id,
+            slug=dataset.slug,
+            title=dataset.title,
+            summary=dataset.summary,
+            status=dataset.status,
+            modality=dataset.modality,
+            storage_region=dataset.storage_region,
+            published_at=dataset.published_at,
+        )
+        cards[dataset.id] = {
+            **hit,
+            "dataset": listing,
+            "org": CardProvider(slug=org.slug, name=org.name),
+            "terms": {name: tuple(values) for name, values in hit["terms"].items()},
+            "ai_act_complete": tuple(hit["ai_act_complete"]),
+        }
+    return cards, set(cards)
 
 
 def _run(uow: UnitOfWork, query: SearchQuery, with_facets: bool) -> SearchResults:
     limit = int(uow.settings.get("SEARCH_EXACT_COUNT_LIMIT") or search.DEFAULT_EXACT_COUNT_LIMIT)
-    return search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit)
+    entries = int(uow.settings.get("SEARCH_CACHE_ENTRIES") or 0)
+    return search.search(uow.session, query, with_facets=with_facets, exact_count_limit=limit, cache_entries=entries)

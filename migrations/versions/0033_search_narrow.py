@@ -5,7 +5,8 @@ facet value ids but not its ``tsvector`` (about 80 bytes a row instead of 900: a
 so the facet counts of a search read pages already in memory; its sample index holds the facet ids, so the sample
 is read from the index alone). It is filled from
 ``search_document`` in newest order and kept with it by :mod:`marketplace.catalog.search_index`. SQLite's
-``search_document`` holds no text already: nothing changes there.
+``search_document`` holds no text already; there the sample key's index gains the packed facet values, so the
+sample is read from that index alone (10,000 rows in sequence instead of 10,000 lookups).
 
 Revision ID: 0033_search_narrow
 Revises: 0032_bucket_exports
@@ -28,8 +29,12 @@ INDEXES = {
 }
 
 
+SQLITE_SAMPLE_INDEX = "ix_search_document_sample_values"
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
+        op.execute(f"CREATE INDEX {SQLITE_SAMPLE_INDEX} ON search_document (sample_key, facet_values)")
         return
     op.execute(
         "CREATE TABLE search_keys (dataset_id integer PRIMARY KEY, published_at timestamp with time zone NOT NULL,"
@@ -48,3 +53,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TABLE search_keys")
+    else:
+        op.execute(f"DROP INDEX {SQLITE_SAMPLE_INDEX}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from marketplace.catalog import search, search_counts, search_engine
@@ -113,3 +114,35 @@ def test_a_facet_scope_goes_to_the_sample_when_the_whole_selection_is_past_the_b
     monkeypatch.setattr(search_counts, "_surely_past", lambda *_: next(verdicts, False))
     estimated = search_counts.count(session, dialect, request, words, with_facets=True)
     assert "modality" in estimated.estimated
+
+
+def test_postgresql_reads_a_words_sample_up_to_enough_matches(
+    searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Text alone on PostgreSQL: the sample is read in sample-key order until TEXT_SAMPLE_MATCHES matches, and the
+    # estimate is scaled by the listings read, not by the whole sample.
+    session = searchable.session
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    words = search_engine.read_dictionary(session)
+    monkeypatch.setattr(search_counts, "TEXT_SAMPLE_MATCHES", 2)
+    matched = {
+        int(i)
+        for (i,) in session.execute(
+            sa.text("SELECT dataset_id FROM search_document WHERE text_vector @@ to_tsquery('english', 'speech:*')")
+        )
+    }
+    order = [int(i) for (i,) in session.execute(sa.text("SELECT dataset_id FROM search_keys ORDER BY sample_key"))]
+    hits = [n for n, dataset_id in enumerate(order) if dataset_id in matched]
+    assert len(hits) == 5
+    whole = search._request(search.parse_search({"q": ["speech"]}), len(order))  # the whole catalog is the sample
+    groups, read = search_counts._text_sample(session, whole, len(order))
+    assert read == hits[1] + 1 and len(groups[1]) == 2  # stopped at the second match
+    bounded = search._request(search.parse_search({"q": ["speech"]}), 4)  # 5 matches, past a bound of 4
+    sample = order[:4]
+    found = [n for n, dataset_id in enumerate(sample) if dataset_id in matched]
+    read = found[1] + 1 if len(found) >= 2 else len(sample)
+    counts = search_counts.count(session, dialect, bounded, words, with_facets=False)
+    assert counts.total_estimated
+    assert counts.total == max(5, search_counts._round(min(2, len(found)) * words.everything / read))

@@ -52,6 +52,7 @@ ESTIMATE_SIGMAS = 3  # a sample count this many standard deviations past the bou
 # PostgreSQL, text without facet filters: the sample is read up to this many matches (then scaled by the listings
 # read): the total's standard error is then about 3 %, less than the rounding of an estimate to two digits.
 TEXT_SAMPLE_MATCHES = 1_000
+WALK_SHARE = 0.05  # ... and walks the sample, testing each listing, when the planner expects this share to match
 
 
 @dataclass
@@ -174,7 +175,7 @@ def _read_sample(
     scope come back. PostgreSQL reads the sample of a search without text from ``search_keys``' index alone."""
     read = min(request.limit, everything)
     if dialect == "postgresql" and conds.text and not conds.names:
-        groups, read = _text_sample(session, request, read)
+        groups, read = _text_sample(session, request, read, everything)
     else:
         groups = _masked_sample(session, dialect, request, conds, scopes)
     masker = _Masker(dialect, conds.value_ids)
@@ -221,7 +222,15 @@ def _masked_sample(
     return groups
 
 
-def _text_sample(session: Session, request: Request, sampled: int) -> tuple[dict[int, list[Any]], int]:
+def _planned_rows(session: Session, statement: Any) -> float:
+    """How many rows PostgreSQL's planner expects ``statement`` to return (planned, not run)."""
+    connection = session.connection()
+    compiled = statement.compile(dialect=connection.dialect)
+    plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _text_sample(session: Session, request: Request, sampled: int, everything: int) -> tuple[dict[int, list[Any]], int]:
     """PostgreSQL, text alone: the sample in sample-key order, stopping at :data:`TEXT_SAMPLE_MATCHES` matches
     (a word in half the catalog reads 2,000 wide rows, not the whole sample); the estimate scales by the listings
     read. Returns the matches' values (all of mask 1) and how many listings were read."""
@@ -235,12 +244,18 @@ def _text_sample(session: Session, request: Request, sampled: int) -> tuple[dict
         .order_by(DOC.c.sample_key)
         .limit(TEXT_SAMPLE_MATCHES)
     )
-    # Walk the sample in key order, testing each listing: a bitmap of a common word's matches costs more.
-    session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    # A word in many listings: walk the sample in key order, testing each listing (a bitmap of its matches from
+    # the text index costs more; the planner, whose estimate of the matches is good, may still choose it for a
+    # prefix). A rarer word: the planner's choice (the text index's matches within the sample's key range).
+    matches = sa.select(DOC.c.dataset_id).where(text_condition("postgresql", request.groups))
+    walk = _planned_rows(session, matches) > everything * WALK_SHARE
+    if walk:
+        session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
     try:
         rows = session.execute(statement).all()
     finally:
-        session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
+        if walk:
+            session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
     read = sampled
     if len(rows) >= TEXT_SAMPLE_MATCHES:
         read = int(

@@ -137,7 +137,7 @@ def test_postgresql_reads_a_words_sample_up_to_enough_matches(
     hits = [n for n, dataset_id in enumerate(order) if dataset_id in matched]
     assert len(hits) == 5
     whole = search._request(search.parse_search({"q": ["speech"]}), len(order))  # the whole catalog is the sample
-    groups, read = search_counts._text_sample(session, whole, len(order))
+    groups, read = search_counts._text_sample(session, whole, len(order), len(order))
     assert read == hits[1] + 1 and len(groups[1]) == 2  # stopped at the second match
     bounded = search._request(search.parse_search({"q": ["speech"]}), 4)  # 5 matches, past a bound of 4
     sample = order[:4]

@@ -402,16 +402,8 @@ def rebuild(conn: Connection) -> int:
             for name, definition in {**DOCUMENT_INDEXES, **GIN_INDEXES}.items():
                 conn.execute(sa.text(f"CREATE INDEX {name} {definition}"))
             conn.execute(sa.text("ANALYZE search_document"))
-        if keys:  # in newest order: the pages of the newest listings together
-            conn.execute(
-                sa.text(
-                    f"INSERT INTO search_keys ({KEYS_COLUMNS}) SELECT {KEYS_COLUMNS} FROM search_document"  # noqa: S608 (constants, no input)
-                    " ORDER BY published_at DESC, dataset_id DESC"
-                )
-            )
-            for name, definition in KEYS_INDEXES.items():
-                conn.execute(sa.text(f"CREATE INDEX {name} {definition}"))
-            conn.execute(sa.text("ANALYZE search_keys"))
+        if keys:
+            _fill_keys(conn)
         total = int(conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one())
         conn.execute(sa.text("UPDATE search_facet_value SET listings = :n WHERE facet = ''"), {"n": total})
     finally:
@@ -420,6 +412,20 @@ def rebuild(conn: Connection) -> int:
             conn.execute(sa.text("DROP TABLE IF EXISTS search_pair_id"))
             conn.execute(sa.text("DROP TABLE IF EXISTS search_value_list"))
     return total
+
+
+def _fill_keys(conn: Connection) -> None:
+    """PostgreSQL: ``search_keys`` from ``search_document``, in newest order (the newest listings' rows together),
+    then its indexes."""
+    conn.execute(
+        sa.text(
+            f"INSERT INTO search_keys ({KEYS_COLUMNS}) SELECT {KEYS_COLUMNS} FROM search_document"  # noqa: S608 (constants, no input)
+            " ORDER BY published_at DESC, dataset_id DESC"
+        )
+    )
+    for name, definition in KEYS_INDEXES.items():
+        conn.execute(sa.text(f"CREATE INDEX {name} {definition}"))
+    conn.execute(sa.text("ANALYZE search_keys"))
 
 
 def _pack_all(conn: Connection) -> None:

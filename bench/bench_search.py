@@ -4,7 +4,8 @@ Builds a fresh database per size (a migrated schema; rows by multi-row INSERT on
 then the search index's set-based rebuild), then times each query type: browsing (newest, price, with 1 and 3
 facet filters), a rare, a medium and a common word (by relevance, newest and price), a prefix, two words with two
 facets, and deep pages (50 and 400). For each: the median and p95 of the whole :func:`search.search` call, and
-the medians of its parts (the page of ids; the total alone; the facet counts beyond the total).
+the medians of its parts (the page of ids, ordered from the matches the counts read when they read them all; the
+total alone; the facet counts beyond the total).
 
     .venv/bin/python bench/bench_search.py                                   # SQLite, 10k and 100k
     .venv/bin/python bench/bench_search.py --quick                           # SQLite, 10k (well under a minute)
@@ -38,7 +39,7 @@ from sqlmodel import Session
 
 from licensing import LicenseFamily
 from marketplace import migrate, register_catalog_facets
-from marketplace.catalog import search, search_engine, search_index
+from marketplace.catalog import search, search_counts, search_engine, search_index
 from marketplace.catalog.models import TermScheme
 from marketplace.catalog.vocab import Industry, Modality, StorageRegion, Task
 from marketplace.config import normalise_database_url
@@ -315,20 +316,23 @@ def measure(url: str, repeat: int) -> list[dict[str, Any]]:
             request = search._request(query, search.DEFAULT_EXACT_COUNT_LIMIT)
             whole = _samples(lambda q=query: search.search(session, q), repeat)
             words = search_engine.read_dictionary(session)
-            n = search.search(session, query, with_facets=False).total
-            page = _samples(lambda r=request, w=words, n=n: search_engine.page_ids(session, dialect, r, w, n), repeat)
+            read = search_counts.count(session, dialect, request, words, with_facets=True)
+            page = _samples(
+                lambda r=request, w=words, c=read: search_engine.page_ids(session, dialect, r, w, c.total, c.matches),
+                repeat,
+            )
             count = _samples(
-                lambda r=request, w=words: search_engine.count(session, dialect, r, w, with_facets=False), repeat
+                lambda r=request, w=words: search_counts.count(session, dialect, r, w, with_facets=False), repeat
             )
             counts = _samples(
-                lambda r=request, w=words: search_engine.count(session, dialect, r, w, with_facets=True), repeat
+                lambda r=request, w=words: search_counts.count(session, dialect, r, w, with_facets=True), repeat
             )
-            found = search.search(session, query)
+            shown = search.search(session, query)
             results.append(
                 {
                     "query": label,
-                    "matches": found.total,
-                    "estimated": found.total_is_estimate,
+                    "matches": shown.total,
+                    "estimated": shown.total_is_estimate,
                     "median_ms": round(statistics.median(whole), 2),
                     "p95_ms": round(_p95(whole), 2),
                     "page_ms": round(statistics.median(page), 2),

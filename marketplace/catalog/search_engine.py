@@ -3,15 +3,16 @@ SQLite (FTS5, a child table of facet value ids) and PostgreSQL (``tsvector`` and
 
 Every query's cost is bounded, whatever it matches:
 
-- **Counts** are exact up to ``limit`` matches (``SEARCH_EXACT_COUNT_LIMIT``): counting stops at ``limit + 1``.
-  Past it, the total and the facet counts are estimated from the fixed sample (the ``limit`` listings with the
-  lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and flagged as estimates.
-  With no text and no filter, counts are the dictionary's, maintained on write: exact and read in one statement.
+- **Counts** (:mod:`marketplace.catalog.search_counts`) are exact up to ``limit`` matches
+  (``SEARCH_EXACT_COUNT_LIMIT``). Past it, the total and the facet counts are estimated from the fixed sample (the
+  ``limit`` listings with the lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and
+  flagged as estimates. With no text and no filter, counts are the dictionary's, maintained on write.
 - **Relevance** ranks the first ``candidates`` matches in newest order (the first pages: 1,000 listings), so a
   page costs at most that many scores; when fewer match, all are ranked. The pages past them list the further
   matches in newest order: the order is total (ranked candidates, then the rest newest first) and the same on
   every page, as the candidates are exactly the newest matches.
-- **Pages** in newest or price order walk an index in that order.
+- **Pages** in newest or price order walk an index in that order. When the counts read every match (at most
+  ``limit``), the page is ordered from those rows instead (relevance scores only the candidates, by id).
 
 Relevance is field-weighted and the same on both databases: each query group (a typed word, with its synonyms;
 or a quoted phrase) adds 2 × the weight of every field group it occurs in exactly (title 8, summary and tags 3,
@@ -20,8 +21,6 @@ description 1), or 1 × the weight where it occurs only as a prefix of a longer 
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from marketplace.catalog import search_index
 from marketplace.catalog.facets import FACETS
 from marketplace.catalog.synonyms import Alternative, TermGroup
 
@@ -48,6 +46,15 @@ DOC = sa.table(
     sa.column("facet_ids"),
     sa.column("text_vector"),
     sa.column("facet_values"),
+)
+# PostgreSQL: search_document without the text vector (search_index), for what reads no text.
+KEYS = sa.table(
+    "search_keys",
+    sa.column("dataset_id", sa.Integer()),
+    sa.column("published_at"),
+    sa.column("price_key", sa.BigInteger()),
+    sa.column("sample_key", sa.BigInteger()),
+    sa.column("facet_ids"),
 )
 FTS = sa.table("dataset_fts", sa.column("rowid", sa.Integer()))
 # Walking the order's index reads about (rows needed) x (listings / matches) rows; sorting reads the matches. A page
@@ -72,11 +79,19 @@ class Request:
 
 
 @dataclass
-class Counts:
-    total: int
-    total_estimated: bool
-    facets: dict[str, dict[str, int]]
-    estimated: set[str]
+class Matches:
+    """Every match of a search, read by its counts: ids newest first, and (``by_price``, for the price order)
+    lowest price first."""
+
+    newest: list[int]
+    by_price: list[int] | None = None
+
+    @classmethod
+    def ordered(cls, rows: Sequence[tuple[int, Any, int]], *, price: bool) -> Matches:
+        """From (id, published_at, price_key) rows, in no order."""
+        newest = sorted(rows, key=lambda m: (m[1], m[0]), reverse=True)
+        by_price = [m[0] for m in sorted(newest, key=lambda m: m[2])] if price else None
+        return cls([m[0] for m in newest], by_price)
 
 
 # --- dictionary -----------------------------------------------------------------------------------------------------
@@ -291,10 +306,45 @@ def _newest(source: Any) -> list[Any]:
     return [source.c.published_at.desc(), source.c.dataset_id.desc()]
 
 
-def page_ids(session: Session, dialect: str, request: Request, words: Dictionary, matches: int = 0) -> list[int]:
-    """The page's ids in order. ``matches`` (the count, or its estimate) decides between walking the order's index
-    and testing each listing (when many match: the first page then reads a few dozen rows) and sorting the matches
-    (when few do)."""
+def _page_of(session: Session, dialect: str, request: Request, found: Matches) -> list[int]:
+    """The page from every match, read already (by the counts); relevance scores the candidates (the newest
+    ``candidates`` of them) by id, without matching the text again."""
+    end = request.offset + request.page_size
+    if request.sort == "price" and found.by_price is not None:
+        return found.by_price[request.offset : end]
+    if not (request.sort == "relevance" and request.groups and request.offset < request.candidates):
+        return found.newest[request.offset : end]
+    ids = found.newest[: request.candidates]
+    if not ids:
+        return []
+    if dialect == "postgresql":
+        array = sa.cast(sa.literal(ids, postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
+        condition = DOC.c.dataset_id == sa.any_(array)
+    else:
+        condition = DOC.c.dataset_id.in_(sa.bindparam("ids", ids, expanding=True))
+    statement = (
+        sa.select(DOC.c.dataset_id)
+        .where(condition)
+        .order_by(score(dialect, request.groups, DOC).desc(), *_newest(DOC))
+        .limit(request.page_size)
+        .offset(request.offset)
+    )
+    return [int(row[0]) for row in session.execute(statement)]
+
+
+def page_ids(
+    session: Session,
+    dialect: str,
+    request: Request,
+    words: Dictionary,
+    matches: int = 0,
+    found: Matches | None = None,
+) -> list[int]:
+    """The page's ids in order. With ``found`` (every match, read by the counts) the page is ordered from those.
+    Otherwise ``matches`` (the count, or its estimate) decides between walking the order's index and testing each
+    listing (when many match: the first page then reads a few dozen rows) and sorting the matches (when few do)."""
+    if found is not None and (request.sort != "price" or found.by_price is not None):
+        return _page_of(session, dialect, request, found)
     ranked = request.sort == "relevance" and bool(request.groups) and request.offset < request.candidates
     needed = request.candidates if ranked else request.offset + request.page_size
     walks = matches > 0 and needed * words.everything / matches * WALK_FACTOR < matches
@@ -337,122 +387,3 @@ def page_ids(session: Session, dialect: str, request: Request, words: Dictionary
     finally:
         if walk_pg:
             session.execute(sa.text("SET LOCAL enable_bitmapscan = on"))
-
-
-# --- counts ---------------------------------------------------------------------------------------------------------
-
-
-def _value_counts(session: Session, dialect: str, rows: Any, *, with_rows: bool = False) -> Any:
-    """Counts by value id over ``rows`` (a SELECT of the matching listings' value ids: an array on PostgreSQL,
-    counted there; a packed blob on SQLite, counted here, several times faster than grouping rows in SQLite);
-    ``with_rows``: and how many rows there were, as a pair (at most a bound's or a sample's ten thousand arrays:
-    read in one query and counted here)."""
-    if dialect == "postgresql" and with_rows:
-        arrays = [ids for (ids,) in session.execute(rows)]
-        return dict(Counter(value for ids in arrays for value in ids or ())), len(arrays)
-    if dialect == "postgresql":
-        listed = rows.subquery()
-        value = sa.func.unnest(listed.c.facet_ids).table_valued("v").render_derived()
-        statement: Any = sa.select(value.c.v, sa.func.count()).select_from(listed).join(value, sa.true())
-        counts = {int(v): int(n) for v, n in session.execute(statement.group_by(value.c.v))}
-        if not with_rows:
-            return counts
-        return counts, int(session.execute(sa.select(sa.func.count()).select_from(listed)).scalar_one())
-    blobs = [packed for (packed,) in session.execute(rows)]
-    counts = dict(Counter(search_index.unpack_values(blobs)))
-    return (counts, len(blobs)) if with_rows else counts
-
-
-def _sample(dialect: str, limit: int) -> Any:
-    """The fixed sample: the ``limit`` listings with the lowest sample keys (an index range)."""
-    columns = [DOC.c.dataset_id, DOC.c.published_at]
-    if dialect == "postgresql":
-        columns += [DOC.c.facet_ids, DOC.c.text_vector]
-    else:
-        columns.append(DOC.c.facet_values)
-    return sa.select(*columns).order_by(DOC.c.sample_key).limit(limit).subquery("sample")
-
-
-def _round(estimate: float) -> int:
-    """Two significant digits: what an estimate is worth (48,317 → 48,000)."""
-    if estimate < 100:
-        return round(estimate)
-    digits = len(str(int(estimate))) - 2
-    return int(round(estimate, -digits))
-
-
-def _large(request: Request, words: Dictionary, selected: Sequence[Sequence[int]], wider_than: int) -> bool:
-    """Whether a facet's disjunctive scope is surely past the bound: it holds the whole selection's matches
-    (``wider_than``), or, without text, its filters' listings multiplied as if independent are four times it."""
-    if wider_than > request.limit:
-        return True
-    if request.groups or not words.everything:
-        return False
-    share = 1.0
-    for value_ids in selected:
-        share *= min(1.0, sum(words.listings.get(i, 0) for i in value_ids) / words.everything)
-    return share * words.everything > 4 * request.limit
-
-
-def _surely_past(found: int, scale: float, limit: int) -> bool:
-    """Whether ``found`` matches in the sample, scaled, are past ``limit`` even three standard deviations low."""
-    return (found - 3 * math.sqrt(found)) * scale > limit
-
-
-def _scope_counts(
-    session: Session,
-    dialect: str,
-    request: Request,
-    words: Dictionary,
-    skip: str | None,
-    wider_than: int = 0,
-) -> tuple[int, bool, dict[int, int], bool]:
-    """(matches, whether that is an estimate, counts by value id, whether those are estimates) of the matches with
-    every filter but ``skip``'s. The sample (a few milliseconds: the same rows every time, in memory) is read
-    first; a scope surely past the bound by it, or for a facet's scope by ``wider_than`` (how many the whole
-    selection matches: the scope holds them all) or by :func:`_large`, is estimated without counting it."""
-    if not conditions(dialect, request, words, skip=skip):
-        return words.everything, False, dict(words.listings), False
-    values = DOC.c.facet_ids if dialect == "postgresql" else DOC.c.facet_values
-    selected = [words.ids_for(n, v) for n, v in request.filters.items() if n != skip]
-    known = not request.groups and len(selected) == 1 and len(selected[0]) == 1
-    sampled = min(request.limit, words.everything) or 1
-    scale = words.everything / sampled
-    if known:
-        matches = words.listings.get(selected[0][0], 0)  # one value alone: the dictionary counts it, exactly
-        if matches <= request.limit:
-            counts = _value_counts(session, dialect, matching(dialect, request, words, [values], skip))
-            return matches, False, counts, False
-    sample = _sample(dialect, request.limit)
-    in_sample = sa.select(sample.c.facet_ids if dialect == "postgresql" else sample.c.facet_values).where(
-        *conditions(dialect, request, words, skip=skip, source=sample, walk=True)
-    )
-    sample_counts, found = _value_counts(session, dialect, in_sample, with_rows=True)
-    past = _surely_past(found, scale, request.limit) or (
-        skip is not None and _large(request, words, selected, wider_than)
-    )
-    if not known and not past:  # one pass: up to limit + 1 matches' values, counted here when that is all of them
-        rows = matching(dialect, request, words, [values], skip).limit(request.limit + 1)
-        counts, matches = _value_counts(session, dialect, rows, with_rows=True)
-        if matches <= request.limit:
-            return matches, False, counts, False
-    total = matches if known else max(request.limit + 1, _round(found * scale))
-    return total, not known, {v: max(1, _round(n * scale)) for v, n in sample_counts.items()}, True
-
-
-def count(session: Session, dialect: str, request: Request, words: Dictionary, *, with_facets: bool) -> Counts:
-    """The total and (``with_facets``) every facet's counts, disjunctive: a facet with a selection is counted over
-    the matches of every other selection (and the text) but not its own."""
-    total, total_estimated, shared, shared_estimated = _scope_counts(session, dialect, request, words, None)
-    if not with_facets:
-        return Counts(total, total_estimated, {}, set())
-    facets = words.by_name(shared)
-    estimated_facets = {name for name in FACETS if shared_estimated and name not in request.filters}
-    for name in request.filters:
-        if name not in FACETS:
-            continue
-        _, _, own, own_estimated = _scope_counts(session, dialect, request, words, name, total)
-        facets[name] = words.by_name(own)[name]
-        if own_estimated:
-            estimated_facets.add(name)
-    return Counts(total, total_estimated, facets, estimated_facets)

@@ -12,7 +12,9 @@ Search reads ``search_document`` (one row per published listing) instead of the 
   (filtering, by its primary key) and again packed in ``search_document.facet_values`` (:func:`pack_values`:
   counting reads one small blob per listing instead of ten rows);
 - the text: PostgreSQL copies the listing's weighted ``tsvector`` into ``text_vector`` (GIN); SQLite keeps using
-  the FTS5 table ``dataset_fts`` (keyed by the same id).
+  the FTS5 table ``dataset_fts`` (keyed by the same id);
+- PostgreSQL only: ``search_keys``, the same rows without the text vector (about 80 bytes a row instead of 900),
+  which the searches that read no text, the sample and facet counts read: their pages stay in memory.
 
 Staying in step: every ORM flush collects the ids of the listings its objects feed (the index's own sources and
 each registered facet's :attr:`~marketplace.catalog.facets.Facet.sources`, so a facet registered by another part
@@ -61,6 +63,13 @@ GIN_INDEXES = {
     "ix_search_document_facets": "ON search_document USING gin (facet_ids)",
     "ix_search_document_text": "ON search_document USING gin (text_vector)",
 }
+# ``search_keys`` (PostgreSQL): search_document without its text vector (migration 0034; the migrations before it
+# rebuild without it).
+KEYS_INDEXES = {
+    "ix_search_keys_facets": "ON search_keys USING gin (facet_ids)",
+    "ix_search_keys_sample": "ON search_keys (sample_key) INCLUDE (dataset_id, facet_ids)",  # index-only sample
+}
+KEYS_COLUMNS = "dataset_id, published_at, price_key, sample_key, facet_ids"
 _PAIR = sa.table("search_pair", sa.column("dataset_id"), sa.column("facet"), sa.column("value"))
 _CHUNK = 500  # listings rewritten together (SQLite: the ids are one IN list)
 _ARRAY_CHUNK = 10_000  # the same on PostgreSQL, where the ids are one array parameter
@@ -287,7 +296,9 @@ def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
         after[dataset_id].add(value_ids[(facet, value)])
 
     conn.execute(_with_ids(conn, "DELETE FROM search_document WHERE dataset_id IN :ids"), {"ids": ids})
-    if not postgres:
+    if postgres:
+        conn.execute(_with_ids(conn, "DELETE FROM search_keys WHERE dataset_id IN :ids"), {"ids": ids})
+    else:
         conn.execute(_with_ids(conn, "DELETE FROM search_facet WHERE dataset_id IN :ids"), {"ids": ids})
     if published:
         vector = ", text_vector" if postgres else ""
@@ -304,6 +315,14 @@ def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
             conn.execute(
                 sa.text("UPDATE search_document SET facet_ids = :f WHERE dataset_id = :d"),
                 [{"d": d, "f": sorted(v)} for d, v in after.items()],
+            )
+            conn.execute(
+                _with_ids(
+                    conn,
+                    f"INSERT INTO search_keys ({KEYS_COLUMNS}) SELECT {KEYS_COLUMNS} FROM search_document"  # noqa: S608 (constants, no input)
+                    " WHERE dataset_id IN :ids",
+                ),
+                {"ids": published},
             )
         else:
             rows = [{"v": v, "d": d} for d, values in after.items() for v in sorted(values)]
@@ -333,7 +352,12 @@ def rebuild(conn: Connection) -> int:
     postgres = conn.dialect.name == "postgresql"
     if sa.inspect(conn).has_table("search_generation"):  # not yet while migration 0023 fills the index
         new_generation(conn)
+    keys = postgres and sa.inspect(conn).has_table("search_keys")
     conn.execute(sa.text("DELETE FROM search_document"))
+    if keys:
+        conn.execute(sa.text("DELETE FROM search_keys"))
+        for name in KEYS_INDEXES:
+            conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
     if postgres:
         # One big grouping and two GIN builds: memory for them (this transaction only) saves spilling to disk.
         conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
@@ -419,6 +443,8 @@ def rebuild(conn: Connection) -> int:
             for name, definition in {**DOCUMENT_INDEXES, **GIN_INDEXES}.items():
                 conn.execute(sa.text(f"CREATE INDEX {name} {definition}"))
             conn.execute(sa.text("ANALYZE search_document"))
+        if keys:
+            _fill_keys(conn)
         total = int(conn.execute(sa.text("SELECT count(*) FROM search_document")).scalar_one())
         conn.execute(sa.text("UPDATE search_facet_value SET listings = :n WHERE facet = ''"), {"n": total})
     finally:
@@ -427,6 +453,20 @@ def rebuild(conn: Connection) -> int:
             conn.execute(sa.text("DROP TABLE IF EXISTS search_pair_id"))
             conn.execute(sa.text("DROP TABLE IF EXISTS search_value_list"))
     return total
+
+
+def _fill_keys(conn: Connection) -> None:
+    """PostgreSQL: ``search_keys`` from ``search_document``, in newest order (the newest listings' rows together),
+    then its indexes."""
+    conn.execute(
+        sa.text(
+            f"INSERT INTO search_keys ({KEYS_COLUMNS}) SELECT {KEYS_COLUMNS} FROM search_document"  # noqa: S608 (constants, no input)
+            " ORDER BY published_at DESC, dataset_id DESC"
+        )
+    )
+    for name, definition in KEYS_INDEXES.items():
+        conn.execute(sa.text(f"CREATE INDEX {name} {definition}"))
+    conn.execute(sa.text("ANALYZE search_keys"))
 
 
 def _pack_all(conn: Connection) -> None:
@@ -462,7 +502,18 @@ def snapshot(conn: Connection) -> dict[str, Any]:
     if conn.dialect.name != "postgresql":
         for dataset_id, packed in conn.execute(sa.text("SELECT dataset_id, facet_values FROM search_document")):
             docs[int(dataset_id)]["packed"] = sorted(names[v] for v in unpack_values([packed]))
+    differ: list[int] = []
     if conn.dialect.name == "postgresql":
         for dataset_id, vector in conn.execute(sa.text("SELECT dataset_id, text_vector::text FROM search_document")):
             docs[int(dataset_id)]["text"] = vector
-    return {"documents": docs, "counts": counts}
+        differ = sorted(  # search_keys must be search_document without the text, row for row
+            int(i)
+            for (i,) in conn.execute(
+                sa.text(
+                    f"SELECT COALESCE(d.dataset_id, k.dataset_id) FROM (SELECT {KEYS_COLUMNS} FROM search_document) d"  # noqa: S608 (constants, no input)
+                    " FULL JOIN search_keys k ON k.dataset_id = d.dataset_id"
+                    " WHERE (d.*) IS DISTINCT FROM (k.*)"
+                )
+            )
+        )
+    return {"documents": docs, "counts": counts, "keys_differ": differ}

@@ -201,17 +201,6 @@ def test_only_the_last_typed_word_is_a_prefix(uow: UnitOfWork, catalog: Catalog)
     assert run(uow, {"q": "radi notes"})["total"] == 0
 
 
-def test_a_facet_scope_past_the_whole_selections_matches_goes_to_the_sample(searchable: UnitOfWork) -> None:
-    # A selected facet's scope holds every match of the whole selection: when those are past the bound, its counts
-    # come from the sample (flagged) without counting the scope. (Told that 4 match, past a bound of 3.)
-    session = searchable.session
-    dialect = session.get_bind().dialect.name
-    words = search_engine.read_dictionary(session)
-    request = search._request(search.parse_search({"q": ["dutch"], "modality": ["audio"]}), 3)
-    assert search_engine._scope_counts(session, dialect, request, words, "modality")[3] is False  # one match: exact
-    assert search_engine._scope_counts(session, dialect, request, words, "modality", 4)[3] is True
-
-
 def test_synonyms_find_each_other(uow: UnitOfWork, catalog: Catalog) -> None:
     catalog.published(slug="asr-bench", title="ASR benchmark", description="Word error rates.")
     catalog.published(slug="broadcast", title="Broadcast speech recognition corpus", description="News.")

@@ -58,7 +58,7 @@ def update_rows(connection: sa.Connection, table: sa.Table, key: str, rows: list
     if dialect.name == "postgresql":
         names = [quote(table.c[k].name) for k in keys]
         assignments = ", ".join(f"{quote(table.c[k].name)} = v.{quote(table.c[k].name)}" for k in others)
-        arrays = ", ".join(f"%(a{i})s::{_array_type(dialect, table.c[k])}" for i, k in enumerate(keys))
+        arrays = _unnest_arguments(dialect, table, keys)
         match = quote(table.c[key].name)
         statement = (
             f"UPDATE {quote(table.name)} AS t SET {assignments}"  # noqa: S608 (names from the model)
@@ -84,7 +84,7 @@ def delete_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str,
     columns = _columns(dialect, table, keys, rows)
     names = [quote(table.c[k].name) for k in keys]
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"%(a{i})s::{_array_type(dialect, table.c[k])}" for i, k in enumerate(keys))
+        arrays = _unnest_arguments(dialect, table, keys)
         match = " AND ".join(f"t.{name} = v.{name}" for name in names)
         statement = (
             f"DELETE FROM {quote(table.name)} AS t"  # noqa: S608 (names from the model)
@@ -95,6 +95,11 @@ def delete_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str,
     match = " AND ".join(f"{name} = ?" for name in names)
     statement = f"DELETE FROM {quote(table.name)} WHERE {match}"  # noqa: S608 (names from the model)
     connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
+
+
+def _unnest_arguments(dialect: sa.Dialect, table: sa.Table, keys: Sequence[str]) -> str:
+    """``unnest``'s arguments on PostgreSQL: one array parameter per key, cast to its column's array type."""
+    return ", ".join(f"%(a{i})s::{_array_type(dialect, table.c[k])}" for i, k in enumerate(keys))
 
 
 def _columns(dialect: sa.Dialect, table: sa.Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> list[list[Any]]:

@@ -313,6 +313,19 @@ def _base(dialect: str, request: Request, words: Dictionary, conds: _Conditions,
     return sa.select(*columns).where(facet_condition(dialect, driver, drive=True), *others)
 
 
+def _narrowed(statement: Any, conds: _Conditions, required: Sequence[int]) -> Any:
+    """SQLite: ``statement`` (of :func:`_base`) returning only the rows that may be in a scope of ``required``: those
+    meeting at least as many of the selected facets as the scope with the fewest, by a count the database makes
+    cheaply from the packed values (``instr``: a value's bytes found at any offset, so never fewer than the true
+    ones; the true mask is computed here on the rows returned)."""
+    met: Any = sa.literal(0)
+    for ids in conds.value_ids:
+        found = [sa.func.instr(DOC.c.facet_values, sa.literal(struct.pack("<I", i), sa.LargeBinary())) for i in ids]
+        met = met + sa.func.min(sum(found[1:], found[0]), 1) if found else met
+    fewest = min(bin(mask & ~conds.text_bit).count("1") for mask in required)
+    return statement.where(met >= fewest)
+
+
 Result = tuple[int, bool, dict[int, int], bool]  # matches, estimated?, counts by value id, estimated?
 
 
@@ -436,6 +449,8 @@ class _Counter:
         thousands of rows promotes no objects to the collector's oldest generation (whose full collections, over
         the whole heap, would cost more than the read)."""
         statement = _base(self.dialect, self.request, self.words, self.conds, exact).limit(cap + 1)
+        if self.conds.names:
+            statement = _narrowed(statement, self.conds, [scope.required for scope in exact])
         groups: dict[int, list[Any]] = {}
         matches: list[tuple[int, Any, int]] = []
         full, text_bit, masker = self.conds.full, self.conds.text_bit, self.masker

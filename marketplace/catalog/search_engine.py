@@ -197,7 +197,7 @@ def _ts_query(text: str) -> Any:
 def _fts_ids(expression: str, within: tuple[int, int] | None = None) -> Any:
     """The ids of the listings matching ``expression``; ``within`` (lowest, highest): only those in that range of
     ids, which FTS5 seeks to in its lists instead of reading them whole."""
-    rowid = sa.literal_column("rowid")
+    rowid: Any = sa.literal_column("rowid")
     found = sa.select(rowid).select_from(sa.table("dataset_fts"))
     found = found.where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(expression)))
     return found.where(rowid.between(*within)) if within is not None else found

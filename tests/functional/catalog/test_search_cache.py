@@ -146,7 +146,12 @@ def test_kept_cards_follow_every_change_a_card_shows(
     uow.session.commit()
     read: list[list[int]] = []
     real = pages.search_hits
-    monkeypatch.setattr(pages, "search_hits", lambda session, ids: read.append(list(ids)) or real(session, ids))
+
+    def spy_hits(session: Any, ids: Any) -> Any:
+        read.append(list(ids))
+        return real(session, ids)
+
+    monkeypatch.setattr(pages, "search_hits", spy_hits)
 
     def card() -> str:
         body = client.get("/datasets?q=tide").get_data(as_text=True)

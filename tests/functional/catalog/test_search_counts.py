@@ -106,7 +106,12 @@ def test_a_small_selection_without_text_reads_no_sample(
         pytest.skip("SQLite only")
     samples: list[int] = []
     read_sample = search_counts._read_sample
-    monkeypatch.setattr(search_counts, "_read_sample", lambda *args: samples.append(1) or read_sample(*args))
+
+    def spy_sample(*args: Any) -> int:
+        samples.append(1)
+        return read_sample(*args)
+
+    monkeypatch.setattr(search_counts, "_read_sample", spy_sample)
     words = search_engine.read_dictionary(session)
     args = {"modality": ["audio"], "language": ["en"], "personal_data": ["yes"]}
     request = search._request(search.parse_search(args), 10_000)

@@ -53,6 +53,9 @@ ESTIMATE_SIGMAS = 3  # a sample count this many standard deviations past the bou
 # read): the total's standard error is then about 3 %, less than the rounding of an estimate to two digits.
 TEXT_SAMPLE_MATCHES = 1_000
 WALK_SHARE = 0.05  # ... and walks the sample, testing each listing, when the planner expects this share to match
+# SQLite, no text: when the dictionary expects every scope under this share of the bound, they are counted from the
+# shared read first, without the sample (which they then do not need); a misjudged search reads the sample after all.
+FIRST_SHARE = 0.9
 
 
 @dataclass
@@ -310,6 +313,19 @@ def _base(dialect: str, request: Request, words: Dictionary, conds: _Conditions,
     return sa.select(*columns).where(facet_condition(dialect, driver, drive=True), *others)
 
 
+def _narrowed(statement: Any, conds: _Conditions, required: Sequence[int]) -> Any:
+    """SQLite: ``statement`` (of :func:`_base`) returning only the rows that may be in a scope of ``required``: those
+    meeting at least as many of the selected facets as the scope with the fewest, by a count the database makes
+    cheaply from the packed values (``instr``: a value's bytes found at any offset, so never fewer than the true
+    ones; the true mask is computed here on the rows returned)."""
+    met: Any = sa.literal(0)
+    for ids in conds.value_ids:
+        found = [sa.func.instr(DOC.c.facet_values, sa.literal(struct.pack("<I", i), sa.LargeBinary())) for i in ids]
+        met = met + sa.func.min(sum(found[1:], found[0]), 1) if found else met
+    fewest = min(bin(mask & ~conds.text_bit).count("1") for mask in required)
+    return statement.where(met >= fewest)
+
+
 Result = tuple[int, bool, dict[int, int], bool]  # matches, estimated?, counts by value id, estimated?
 
 
@@ -344,6 +360,8 @@ class _Counter:
             if not scope.required:  # no condition left: the dictionary's counts
                 self.results[scope.skip] = (self.words.everything, False, dict(self.words.listings), False)
         open_scopes = [s for s in self.scopes if s.required]
+        if open_scopes and self._likely_small(open_scopes) and self._counted_first(open_scopes):
+            return
         read = _read_sample(self.session, self.dialect, self.request, self.conds, open_scopes, self.words.everything)
         self.scale = self.words.everything / (read or 1)
         limit = self.request.limit
@@ -370,7 +388,46 @@ class _Counter:
         found = read(exact, cap, wanted)
         if found is None:
             return False
-        counted, matches = found
+        self._settle(exact, *found)
+        return True
+
+    def _likely_small(self, scopes: list[_Scope]) -> bool:
+        """SQLite, no text: whether every scope is expected (the dictionary's counts of its selections, multiplied as
+        if independent; a lone value's exact count) to hold at most :data:`FIRST_SHARE` of the bound."""
+        if self.dialect == "postgresql" or self.conds.text or not self.words.everything:
+            return False
+        for scope in scopes:
+            expected = float(scope.known) if scope.known is not None else float(self.words.everything)
+            if scope.known is None:
+                for value_ids in scope.selected:
+                    expected *= min(1.0, _size(self.words, value_ids) / self.words.everything)
+            if expected > self.request.limit * FIRST_SHARE:
+                return False
+        return True
+
+    def _counted_first(self, scopes: list[_Scope]) -> bool:
+        """Count every scope exactly from the read they share, without the sample: false, having counted none, when
+        the read would pass ``limit`` rows per scope or a scope is past the bound (the dictionary misjudged them:
+        the caller then reads the sample and counts as usual)."""
+        wanted = {scope.required for scope in scopes} | {self.conds.full}
+        found = self._read_here(scopes, self.request.limit * len(scopes), wanted)
+        if found is None:
+            return False
+        counted = found[0]
+        for scope in scopes:
+            if (
+                sum(n for mask, (n, _) in counted.items() if mask & scope.required == scope.required)
+                > self.request.limit
+            ):
+                return False
+        self._settle(scopes, *found)
+        return True
+
+    def _settle(
+        self, exact: list[_Scope], counted: dict[int, tuple[int, Counter[int]]], matches: Matches | None
+    ) -> None:
+        """Each of the ``exact`` scopes' results from the shared read's rows counted by mask: estimated (from the
+        sample) when found past the bound."""
         for scope in exact:
             inside = [counted[mask] for mask in counted if mask & scope.required == scope.required]
             size = sum(n for n, _ in inside)
@@ -383,20 +440,23 @@ class _Counter:
             self.results[scope.skip] = (size, False, dict(counts), False)
             if scope.skip is None:
                 self.matches = matches
-        return True
 
     def _read_here(
         self, exact: list[_Scope], cap: int, wanted: set[int]
     ) -> tuple[dict[int, tuple[int, Counter[int]]], Matches | None] | None:
-        """SQLite: the shared listings' rows, masked and counted here."""
+        """SQLite: the shared listings' rows, masked and counted here as they stream in: only the matches' keys and
+        the wanted rows' values (bytes, which the garbage collector does not track) are kept, so a read of tens of
+        thousands of rows promotes no objects to the collector's oldest generation (whose full collections, over
+        the whole heap, would cost more than the read)."""
         statement = _base(self.dialect, self.request, self.words, self.conds, exact).limit(cap + 1)
-        rows = self.session.execute(statement).all()
-        if len(rows) > cap:
-            return None
+        if self.conds.names:
+            statement = _narrowed(statement, self.conds, [scope.required for scope in exact])
         groups: dict[int, list[Any]] = {}
         matches: list[tuple[int, Any, int]] = []
         full, text_bit, masker = self.conds.full, self.conds.text_bit, self.masker
-        for dataset_id, published_at, price_key, values in rows:
+        for read, (dataset_id, published_at, price_key, values) in enumerate(self.session.execute(statement), 1):
+            if read > cap:
+                return None
             mask = masker(values) | text_bit
             if mask == full:
                 matches.append((dataset_id, published_at, price_key))

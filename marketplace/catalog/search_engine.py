@@ -194,12 +194,13 @@ def _ts_query(text: str) -> Any:
     return sa.func.to_tsquery(_TS_CONFIG, text, type_=postgresql.TSQUERY)
 
 
-def _fts_ids(expression: str) -> Any:
-    return (
-        sa.select(sa.literal_column("rowid"))
-        .select_from(sa.table("dataset_fts"))
-        .where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(expression)))
-    )
+def _fts_ids(expression: str, within: tuple[int, int] | None = None) -> Any:
+    """The ids of the listings matching ``expression``; ``within`` (lowest, highest): only those in that range of
+    ids, which FTS5 seeks to in its lists instead of reading them whole."""
+    rowid: Any = sa.literal_column("rowid")
+    found = sa.select(rowid).select_from(sa.table("dataset_fts"))
+    found = found.where(sa.literal_column("dataset_fts").op("MATCH")(sa.literal(expression)))
+    return found.where(rowid.between(*within)) if within is not None else found
 
 
 def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC, *, walk: bool = False) -> Any:
@@ -211,8 +212,9 @@ def text_condition(dialect: str, groups: Sequence[TermGroup], source: Any = DOC,
     return key.in_(_fts_ids(fts5_expression(groups)))
 
 
-def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
-    """The relevance score of a matching row of ``source`` (see the module documentation)."""
+def score(dialect: str, groups: Sequence[TermGroup], source: Any, within: tuple[int, int] | None = None) -> Any:
+    """The relevance score of a matching row of ``source`` (see the module documentation); on SQLite, ``within``
+    bounds the ids of the rows scored (see :func:`_fts_ids`)."""
     total: Any = sa.literal(0)
     for n, group in enumerate(groups[:RANKED_GROUPS]):
         last = n == len(groups) - 1
@@ -222,8 +224,11 @@ def score(dialect: str, groups: Sequence[TermGroup], source: Any) -> Any:
                 exact = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=False, label=label)))
                 loose = source.c.text_vector.op("@@")(_ts_query(ts_query_text([group], prefix=LAST, label=label)))
             else:
-                exact = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=False, columns=columns)))
-                loose = source.c.dataset_id.in_(_fts_ids(fts5_expression([group], prefix=LAST, columns=columns)))
+                exact_text = fts5_expression([group], prefix=False, columns=columns)
+                exact = source.c.dataset_id.in_(_fts_ids(exact_text, within))
+                loose = source.c.dataset_id.in_(
+                    _fts_ids(fts5_expression([group], prefix=LAST, columns=columns), within)
+                )
             cases = [(exact, 2 * weight)] + ([(loose, weight)] if has_prefix else [])
             total = total + sa.case(*cases, else_=0)
     return total
@@ -314,18 +319,25 @@ def _page_of(session: Session, dialect: str, request: Request, found: Matches) -
         return found.by_price[request.offset : end]
     if not (request.sort == "relevance" and request.groups and request.offset < request.candidates):
         return found.newest[request.offset : end]
-    ids = found.newest[: request.candidates]
+    return _scored_page(session, dialect, request, found.newest[: request.candidates])
+
+
+def _scored_page(session: Session, dialect: str, request: Request, ids: list[int]) -> list[int]:
+    """The page of the candidates ``ids`` by relevance (then newest first). On SQLite the text's lists are read
+    only over the candidates' range of ids (the newest matches: a narrow range when ids grow with time)."""
     if not ids:
         return []
+    within = None
     if dialect == "postgresql":
         array = sa.cast(sa.literal(ids, postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
         condition = DOC.c.dataset_id == sa.any_(array)
     else:
         condition = DOC.c.dataset_id.in_(sa.bindparam("ids", ids, expanding=True))
+        within = (min(ids), max(ids))
     statement = (
         sa.select(DOC.c.dataset_id)
         .where(condition)
-        .order_by(score(dialect, request.groups, DOC).desc(), *_newest(DOC))
+        .order_by(score(dialect, request.groups, DOC, within).desc(), *_newest(DOC))
         .limit(request.page_size)
         .offset(request.offset)
     )
@@ -359,6 +371,8 @@ def page_ids(
         # The candidates are chosen narrow (id and date: a sort that stays in memory), then scored; PostgreSQL
         # reads the vectors of those candidates only.
         narrow = select(DOC.c.dataset_id, DOC.c.published_at).order_by(*_newest(DOC)).limit(request.candidates)
+        if dialect == "sqlite":  # scored by id once read (the text's lists read over their range only)
+            return _scored_page(session, dialect, request, [int(row[0]) for row in session.execute(narrow)])
         candidates = narrow.subquery("candidate")
         scored: Any = candidates
         source: Any = candidates

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from marketplace.catalog import search, search_cache, search_engine, search_index, services
+from marketplace.catalog import search, search_cache, search_counts, search_index, services
 from marketplace.catalog.services import pages
 from marketplace.db import UnitOfWork
 from marketplace.licenses import services as licenses
@@ -99,7 +99,7 @@ def test_kept_answers_equal_fresh_ones(app: Flask, uow: UnitOfWork, monkeypatch:
         assert fresh[key]["slugs"] == expected, args
         assert {k: v for k, v in _cached(uow, args).items() if k != "estimate"} == fresh[key], args
     # Now every answer is kept: the engine is not asked again, and the answers are the same.
-    monkeypatch.setattr(search_engine, "count", lambda *a, **k: pytest.fail("the engine was asked again"))
+    monkeypatch.setattr(search_counts, "count", lambda *a, **k: pytest.fail("the engine was asked again"))
     for args, _expected in search_fixture.QUERY_SET:
         assert {k: v for k, v in _cached(uow, args).items() if k != "estimate"} == fresh[repr(sorted(args.items()))]
 
@@ -109,13 +109,13 @@ def test_without_entries_the_engine_answers_every_search(
 ) -> None:
     catalog.published(title="Uncached corpus")
     asked = []
-    real = search_engine.count
+    real = search_counts.count
 
-    def counting(*args: Any, **kwargs: Any) -> search_engine.Counts:
+    def counting(*args: Any, **kwargs: Any) -> search_counts.Counts:
         asked.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(search_engine, "count", counting)
+    monkeypatch.setattr(search_counts, "count", counting)
     query = search.parse_search({"q": ["corpus"]})
     for _ in range(2):
         search.search(uow.session, query)
@@ -146,7 +146,12 @@ def test_kept_cards_follow_every_change_a_card_shows(
     uow.session.commit()
     read: list[list[int]] = []
     real = pages.search_hits
-    monkeypatch.setattr(pages, "search_hits", lambda session, ids: read.append(list(ids)) or real(session, ids))
+
+    def spy_hits(session: Any, ids: Any) -> Any:
+        read.append(list(ids))
+        return real(session, ids)
+
+    monkeypatch.setattr(pages, "search_hits", spy_hits)
 
     def card() -> str:
         body = client.get("/datasets?q=tide").get_data(as_text=True)

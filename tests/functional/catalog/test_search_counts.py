@@ -85,6 +85,50 @@ def test_counting_together_one_by_one_and_ordering_in_sql_agree(
     assert _all(searchable, limit, monkeypatch) == reference
 
 
+@pytest.mark.parametrize("limit", [10_000, 3, 2, 1])
+def test_counting_from_the_shared_read_first_agrees(
+    searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # SQLite, no text: a search the dictionary expects under the bound is counted from the shared read, without the
+    # sample; one it misjudged (a scope past the bound) is counted as usual after all.
+    monkeypatch.setattr(search_counts, "FIRST_SHARE", 0.0)
+    reference = _all(searchable, limit, monkeypatch)
+    monkeypatch.setattr(search_counts, "FIRST_SHARE", 1e9)  # every search without text is expected small
+    assert _all(searchable, limit, monkeypatch) == reference
+
+
+def test_a_small_selection_without_text_reads_no_sample(
+    searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = searchable.session
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pytest.skip("SQLite only")
+    samples: list[int] = []
+    read_sample = search_counts._read_sample
+
+    def spy_sample(*args: Any) -> int:
+        samples.append(1)
+        return read_sample(*args)
+
+    monkeypatch.setattr(search_counts, "_read_sample", spy_sample)
+    words = search_engine.read_dictionary(session)
+    args = {"modality": ["audio"], "language": ["en"], "personal_data": ["yes"]}
+    request = search._request(search.parse_search(args), 10_000)
+    first = search_counts.count(session, dialect, request, words, with_facets=True)
+    assert not samples and first.total == 1 and not first.estimated
+    monkeypatch.setattr(search_counts, "FIRST_SHARE", 0.0)
+    assert search_counts.count(session, dialect, request, words, with_facets=True) == first
+    assert samples
+    # Misjudged: English listings without personal data are within the bound of 3, but the scope of the language's
+    # own counts (every listing without personal data) is past it: the sample is read, to estimate that scope.
+    samples.clear()
+    monkeypatch.setattr(search_counts, "FIRST_SHARE", 1e9)
+    request = search._request(search.parse_search({"language": ["en"], "personal_data": ["no"]}), 3)
+    misjudged = search_counts.count(session, dialect, request, words, with_facets=True)
+    assert samples and misjudged.total == 3 and "language" in misjudged.estimated
+
+
 def test_the_expected_pages_and_counts(searchable: UnitOfWork) -> None:
     found = run(searchable, {"modality": "audio", "language": "en", "personal_data": "yes"})
     assert found["slugs"] == ["call-centre"]

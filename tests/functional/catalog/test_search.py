@@ -181,3 +181,12 @@ def test_postgresql_parses_the_text_query_once_not_per_row(searchable) -> None:
     plan = "\n".join(str(row[0]) for row in explained)
     assert "tsquery" in plan and "@@" in plan
     assert "to_tsquery" not in plan
+
+
+def test_postgresql_plans_each_search_for_its_own_values(searchable) -> None:
+    # A generic plan of a statement the driver prepared would test the text query as a parameter, row by row.
+    session = searchable.session
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    search.search(session, search.parse_search({"q": ["speech"]}))
+    assert session.execute(sa.text("SELECT current_setting('plan_cache_mode')")).scalar_one() == "force_custom_plan"

@@ -386,9 +386,15 @@ def _run(
         # JIT compiling cost 85 ms on a 1M-listing relevance query that runs in less: never worth it here.
         # A text match ANDed with a facet's listings builds bitmaps of a few hundred thousand rows: with the default
         # 4 MB they go lossy and every row of their pages is re-checked (3 to 10 times slower at 1M listings).
-        # Both for this transaction only (set_config's third argument), in one round trip.
+        # Plans are made for each search's own values: the driver prepares a statement run five times, and a
+        # generic plan (made once, for any values) re-parses the text query for every row it tests, as its text is
+        # then a parameter, and guesses how many listings match (twice the time of a 1M relevance page).
+        # All for this transaction only (set_config's third argument), in one round trip.
         session.execute(
-            sa.text("SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true)"),
+            sa.text(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', :work_mem, true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            ),
             {"work_mem": search_engine.WORK_MEM},
         )
     words = words if words is not None else search_engine.read_dictionary(session)

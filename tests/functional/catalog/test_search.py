@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from marketplace import create_app, migrate
-from marketplace.catalog import search
+from marketplace.catalog import search, search_engine
 from marketplace.db import unit_of_work
 from tests.conftest import base_settings, drop_scratch_database, is_postgres, scratch_database_url
 from tests.functional.catalog import search_fixture
@@ -160,3 +161,32 @@ def test_whole_catalog_counts_are_maintained_on_write(app, searchable, catalog) 
     again = search.search(session, query)
     assert {v.value: v.count for v in again.facets[0].values}["audio"] == 5
     assert again.total == len(search_fixture.NEWEST) + 1 and not again.total_is_estimate
+
+
+def test_postgresql_parses_the_text_query_once_not_per_row(searchable) -> None:
+    # The text configuration is a constant, so to_tsquery(config, text) is folded when the query is planned; a
+    # configuration cast from a bound string is only stable and was evaluated again for every row tested.
+    session = searchable.session
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    groups = search._request(search.parse_search({"q": ["speech recog"]}), 10).groups
+    doc = search_engine.DOC
+    statement = (
+        sa.select(doc.c.dataset_id, search_engine.score("postgresql", groups, doc))
+        .where(search_engine.text_condition("postgresql", groups, doc))
+        .order_by(search_engine.score("postgresql", groups, doc).desc())
+    )
+    compiled = statement.compile(session.get_bind())
+    explained = session.connection().exec_driver_sql("EXPLAIN VERBOSE " + str(compiled), compiled.params)
+    plan = "\n".join(str(row[0]) for row in explained)
+    assert "tsquery" in plan and "@@" in plan
+    assert "to_tsquery" not in plan
+
+
+def test_postgresql_plans_each_search_for_its_own_values(searchable) -> None:
+    # A generic plan of a statement the driver prepared would test the text query as a parameter, row by row.
+    session = searchable.session
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    search.search(session, search.parse_search({"q": ["speech"]}))
+    assert session.execute(sa.text("SELECT current_setting('plan_cache_mode')")).scalar_one() == "force_custom_plan"

@@ -105,8 +105,7 @@ class _Masker:
         if self.packed:
             for bit, patterns in enumerate(self.patterns):
                 for pattern in patterns:
-                    at = values.find(pattern)
-                    if at >= 0 and (at % 4 == 0 or _has(values, pattern)):
+                    if _has(values, pattern):
                         mask |= 1 << bit
                         break
             return mask
@@ -159,10 +158,16 @@ def _large(request: Request, words: Dictionary, selected: Sequence[Sequence[int]
         return True
     if request.groups or not words.everything:
         return False
-    share = 1.0
+    return _independent(words, selected) > 4 * request.limit
+
+
+def _independent(words: Dictionary, selected: Sequence[Sequence[int]]) -> float:
+    """How many listings meet every one of ``selected`` (each a selection's value ids) if they were independent:
+    the catalog times each selection's share of it (by the dictionary's counts)."""
+    expected = float(words.everything)
     for value_ids in selected:
-        share *= min(1.0, sum(words.listings.get(i, 0) for i in value_ids) / words.everything)
-    return share * words.everything > 4 * request.limit
+        expected *= min(1.0, words.listed(value_ids) / words.everything)
+    return expected
 
 
 def _values_column(dialect: str, source: Any = DOC) -> Any:
@@ -280,17 +285,13 @@ def _parse_ids(text: str | None) -> list[int]:
     return [int(i) for i in text.split(",")] if text else []
 
 
-def _size(words: Dictionary, value_ids: Sequence[int]) -> int:
-    return sum(words.listings.get(i, 0) for i in value_ids)
-
-
 def _base(dialect: str, request: Request, words: Dictionary, conds: _Conditions, exact: Sequence[_Scope]) -> Any:
     """SELECT (id, date, price, values) of the listings the ``exact`` scopes share (see the module's text)."""
     own = {s.skip for s in exact if s.skip is not None}
     lists = [ids for name, ids in zip(conds.names, conds.value_ids, strict=True) if name not in own]
     if len(own) >= 2:  # a listing of any of these scopes meets all but one of them: one of any two
         narrowest = sorted(conds.value_ids[conds.names.index(n)] for n in own)
-        narrowest.sort(key=lambda ids: _size(words, ids))
+        narrowest.sort(key=words.listed)
         lists.append(sorted({i for ids in narrowest[:2] for i in ids}))
     columns = [DOC.c.dataset_id, DOC.c.published_at, DOC.c.price_key, _values_column(dialect)]
     if dialect == "postgresql" and not request.groups:  # the narrow table
@@ -308,7 +309,7 @@ def _base(dialect: str, request: Request, words: Dictionary, conds: _Conditions,
         )
     if not lists:
         return sa.select(*columns)
-    driver = min(lists, key=lambda ids: _size(words, ids))
+    driver = min(lists, key=words.listed)
     others = [facet_condition(dialect, ids) for ids in lists if ids is not driver]
     return sa.select(*columns).where(facet_condition(dialect, driver, drive=True), *others)
 
@@ -397,10 +398,7 @@ class _Counter:
         if self.dialect == "postgresql" or self.conds.text or not self.words.everything:
             return False
         for scope in scopes:
-            expected = float(scope.known) if scope.known is not None else float(self.words.everything)
-            if scope.known is None:
-                for value_ids in scope.selected:
-                    expected *= min(1.0, _size(self.words, value_ids) / self.words.everything)
+            expected = scope.known if scope.known is not None else _independent(self.words, scope.selected)
             if expected > self.request.limit * FIRST_SHARE:
                 return False
         return True

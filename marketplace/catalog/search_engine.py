@@ -115,6 +115,11 @@ class Dictionary:
             if f == facet and (v in values or (hierarchical and any(v.startswith(s + "-") for s in values)))
         )
 
+    def listed(self, value_ids: Sequence[int]) -> int:
+        """The dictionary's listings of ``value_ids``, summed (a listing with two of them counts twice: exact for
+        one value, an upper bound for several)."""
+        return sum(self.listings.get(i, 0) for i in value_ids)
+
     def by_name(self, counts: Mapping[int, int]) -> dict[str, dict[str, int]]:
         named: dict[str, dict[str, int]] = {name: {} for name in FACETS}
         for value_id, n in counts.items():
@@ -274,7 +279,7 @@ def conditions(
     selected = {name: words.ids_for(name, values) for name, values in request.filters.items() if name != skip}
     driver = None
     if not request.groups and not walk and selected:
-        driver = min(selected, key=lambda name: sum(words.listings.get(i, 0) for i in selected[name]))
+        driver = min(selected, key=lambda name: words.listed(selected[name]))
     for name, value_ids in selected.items():
         found.append(facet_condition(dialect, value_ids, source, drive=name == driver))
     return found

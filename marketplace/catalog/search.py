@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from marketplace.catalog import search_cache, search_counts, search_engine, search_index
+from marketplace.catalog import search_bitmaps, search_cache, search_counts, search_engine, search_index
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
@@ -398,7 +398,13 @@ def _run(
             {"work_mem": search_engine.WORK_MEM},
         )
     words = words if words is not None else search_engine.read_dictionary(session)
-    counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
+    counts = None
+    if token is not None and not request.groups and request.filters:  # exact counts from the facet bitmaps
+        bitmaps = search_bitmaps.STORE.current(session.connection(), database_key(session))
+        if bitmaps is not None:
+            counts = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
+    if counts is None:
+        counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
     ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)
     facets = (
         [

@@ -402,7 +402,7 @@ def _run(
     if token is not None and not request.groups and request.filters:  # exact counts from the facet bitmaps
         bitmaps = search_bitmaps.STORE.current(session.connection(), database_key(session))
         if bitmaps is not None:
-            counts = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
+            counts = search_bitmaps.count(session.connection(), bitmaps, request, words, with_facets=with_facets)
     if counts is None:
         counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
     ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)

@@ -89,7 +89,7 @@ def test_counts_from_bitmaps_equal_the_sql_counts(searchable: UnitOfWork) -> Non
     compared = 0
     for args in [*browsing, *_selections(words, 60)]:
         request = _request(args)
-        from_bitmaps = search_bitmaps.count(bitmaps, request, words, with_facets=True)
+        from_bitmaps = search_bitmaps.count(session.connection(), bitmaps, request, words, with_facets=True)
         if from_bitmaps is None:  # no filter: the dictionary's counts
             assert not request.filters
             continue
@@ -97,6 +97,9 @@ def test_counts_from_bitmaps_equal_the_sql_counts(searchable: UnitOfWork) -> Non
         assert not from_sql.total_estimated
         assert (from_bitmaps.total, from_bitmaps.facets) == (from_sql.total, from_sql.facets), args
         assert not from_bitmaps.total_estimated and not from_bitmaps.estimated
+        assert from_bitmaps.matches is not None and from_sql.matches is not None  # the page's orders too
+        assert from_bitmaps.matches.newest == from_sql.matches.newest, args
+        assert from_bitmaps.matches.by_price == from_sql.matches.by_price, args
         compared += 1
     assert compared > 60
 
@@ -198,7 +201,7 @@ def _reader_agrees(app: Flask) -> search_bitmaps.Bitmaps:
         request = _request({"modality": ["audio", "text", "video", "tabular", "image"], "personal_data": "yes"})
         words = search_engine.read_dictionary(session)
         assert found is not None
-        from_bitmaps = search_bitmaps.count(found, request, words, with_facets=True)
+        from_bitmaps = search_bitmaps.count(conn, found, request, words, with_facets=True)
         from_sql = search_counts.count(session, conn.dialect.name, request, words, with_facets=True)
         assert from_bitmaps is not None
         assert (from_bitmaps.total, from_bitmaps.facets) == (from_sql.total, from_sql.facets)

@@ -398,14 +398,20 @@ def _run(
             {"work_mem": search_engine.WORK_MEM},
         )
     words = words if words is not None else search_engine.read_dictionary(session)
-    counts = None
+    counted = None
     if token is not None and not request.groups and request.filters:  # exact counts from the facet bitmaps
         bitmaps = search_bitmaps.STORE.current(session.connection(), database_key(session))
         if bitmaps is not None:
-            counts = search_bitmaps.count(session.connection(), bitmaps, request, words, with_facets=with_facets)
-    if counts is None:
+            counted = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
+    if counted is not None:
+        counts, matched = counted
+        if counts.total <= request.limit:  # the page of the matches, by primary key
+            ids = search_bitmaps.page(session.connection(), matched, request)
+        else:  # many: the order's index, walked
+            ids = search_engine.page_ids(session, dialect, request, words, counts.total)
+    else:
         counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
-    ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)
+        ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)
     facets = (
         [
             facet_result(

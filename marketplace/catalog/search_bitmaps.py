@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection
 from marketplace.catalog import search_index
 from marketplace.catalog.facets import FACETS
 from marketplace.catalog.search_counts import Counts
-from marketplace.catalog.search_engine import Dictionary, Matches, Request
+from marketplace.catalog.search_engine import Dictionary, Request
 
 REREAD_MAX = 50_000  # past this many changed listings since the bitmaps' number, they are built from scratch
 _EVERYTHING = -1  # the value id under which the build statement returns every indexed listing
@@ -192,38 +192,37 @@ def _intersection(sets: list[FrozenBitMap], everything: FrozenBitMap) -> FrozenB
     return found
 
 
-def matches(conn: Connection, ids: FrozenBitMap, *, price: bool) -> Matches:
-    """The listings ``ids`` in the page's orders (newest first; lowest price first when ``price``), from their sort
-    keys read by primary key in one statement (the ids as one parameter)."""
+def page(conn: Connection, ids: FrozenBitMap, request: Request) -> list[int]:
+    """The page of the listings ``ids`` in the request's order (newest first, or lowest price first), ordered by
+    the database from their sort keys read by primary key, in one statement (the ids as one parameter): only the
+    page's rows come back."""
+    price = "price_key, " if request.sort == "price" else ""
     if conn.dialect.name == "postgresql":
-        statement = (
-            "SELECT dataset_id, published_at, price_key FROM search_keys"
-            " WHERE dataset_id = ANY(CAST(:ids AS INTEGER[]))"
-        )
-        rows = conn.execute(sa.text(statement), {"ids": list(ids)}).all()
+        source, condition = "search_keys", "dataset_id = ANY(CAST(:ids AS INTEGER[]))"
+        ids_param: Any = list(ids)
     else:
-        statement = (
-            "SELECT dataset_id, published_at, price_key FROM search_document"
-            " WHERE dataset_id IN (SELECT value FROM json_each(:ids))"
-        )
-        rows = conn.execute(sa.text(statement), {"ids": json.dumps(list(ids))}).all()
-    return Matches.ordered([(int(i), published, int(key)) for i, published, key in rows], price=price)
+        source, condition = "search_document", "dataset_id IN (SELECT value FROM json_each(:ids))"
+        ids_param = json.dumps(list(ids))
+    statement = (
+        f"SELECT dataset_id FROM {source} WHERE {condition}"  # noqa: S608 (constants, no input)
+        f" ORDER BY {price}published_at DESC, dataset_id DESC LIMIT :size OFFSET :offset"
+    )
+    rows = conn.execute(sa.text(statement), {"ids": ids_param, "size": request.page_size, "offset": request.offset})
+    return [int(i) for (i,) in rows]
 
 
 def count(
-    conn: Connection, bitmaps: Bitmaps, request: Request, words: Dictionary, *, with_facets: bool
-) -> Counts | None:
-    """The total and (``with_facets``) every facet's disjunctive counts of a search without text, exact (None for
-    a search with text, or without a facet filter: the dictionary's counts serve that one). Up to ``request.limit``
-    matches, they are returned too, ordered (:func:`matches`), so the page is taken from them."""
+    bitmaps: Bitmaps, request: Request, words: Dictionary, *, with_facets: bool
+) -> tuple[Counts, FrozenBitMap] | None:
+    """The total and (``with_facets``) every facet's disjunctive counts of a search without text, exact, and its
+    matches (None for a search with text, or without a facet filter: the dictionary's counts serve that one)."""
     names = [name for name in request.filters if name in FACETS]
     if request.groups or not names:
         return None
     selected = {name: _union(bitmaps, words.ids_for(name, request.filters[name])) for name in names}
     whole = _intersection(list(selected.values()), bitmaps.everything)
-    found = matches(conn, whole, price=request.sort == "price") if len(whole) <= request.limit else None
     if not with_facets:
-        return Counts(len(whole), False, {}, set(), found)
+        return Counts(len(whole), False, {}, set()), whole
     own = {
         name: _intersection([s for other, s in selected.items() if other != name], bitmaps.everything) for name in names
     }
@@ -232,4 +231,4 @@ def count(
         listings = bitmaps.values.get(value_id)
         if listings is not None:
             counted[value_id] = listings.intersection_cardinality(own.get(facet, whole))
-    return Counts(len(whole), False, words.by_name(counted), set(), found)
+    return Counts(len(whole), False, words.by_name(counted), set()), whole

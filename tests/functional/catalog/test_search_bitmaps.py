@@ -68,6 +68,8 @@ def _selections(words: search_engine.Dictionary, count: int) -> list[dict[str, A
         args: dict[str, Any] = {}
         for facet in chosen.sample(facets, chosen.randint(1, min(3, len(facets)))):
             args[facet] = chosen.sample(sorted(by_facet[facet]), min(len(by_facet[facet]), chosen.randint(1, 2)))
+        args["sort"] = chosen.choice(["newest", "price"])
+        args["page"] = str(chosen.randint(1, 2))
         found.append(args)
     return found
 
@@ -80,26 +82,30 @@ def searchable(app: Flask, uow: UnitOfWork) -> UnitOfWork:
     return uow
 
 
-def test_counts_from_bitmaps_equal_the_sql_counts(searchable: UnitOfWork) -> None:
+def test_counts_from_bitmaps_equal_the_sql_counts(searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "PAGE_SIZE", 3)  # several pages, and page 2 is not empty
     session = searchable.session
     dialect = session.get_bind().dialect.name
     words = search_engine.read_dictionary(session)
     bitmaps = _fresh(session.connection())
-    browsing = [{k: v for k, v in args.items() if k not in ("q", "page")} for args in QUERIES]
+    browsing = [{k: v for k, v in args.items() if k != "q"} for args in QUERIES]
     compared = 0
     for args in [*browsing, *_selections(words, 60)]:
         request = _request(args)
-        from_bitmaps = search_bitmaps.count(session.connection(), bitmaps, request, words, with_facets=True)
-        if from_bitmaps is None:  # no filter: the dictionary's counts
+        counted = search_bitmaps.count(bitmaps, request, words, with_facets=True)
+        if counted is None:  # no filter: the dictionary's counts
             assert not request.filters
             continue
+        from_bitmaps, matched = counted
         from_sql = search_counts.count(session, dialect, request, words, with_facets=True)
         assert not from_sql.total_estimated
         assert (from_bitmaps.total, from_bitmaps.facets) == (from_sql.total, from_sql.facets), args
         assert not from_bitmaps.total_estimated and not from_bitmaps.estimated
-        assert from_bitmaps.matches is not None and from_sql.matches is not None  # the page's orders too
-        assert from_bitmaps.matches.newest == from_sql.matches.newest, args
-        assert from_bitmaps.matches.by_price == from_sql.matches.by_price, args
+        assert from_sql.matches is not None  # the page: the same as ordered from the matches the SQL read
+        ordered = from_sql.matches.by_price if request.sort == "price" else from_sql.matches.newest
+        assert ordered is not None
+        window = ordered[request.offset : request.offset + request.page_size]
+        assert search_bitmaps.page(session.connection(), matched, request) == window, args
         compared += 1
     assert compared > 60
 
@@ -201,9 +207,10 @@ def _reader_agrees(app: Flask) -> search_bitmaps.Bitmaps:
         request = _request({"modality": ["audio", "text", "video", "tabular", "image"], "personal_data": "yes"})
         words = search_engine.read_dictionary(session)
         assert found is not None
-        from_bitmaps = search_bitmaps.count(conn, found, request, words, with_facets=True)
+        counted = search_bitmaps.count(found, request, words, with_facets=True)
         from_sql = search_counts.count(session, conn.dialect.name, request, words, with_facets=True)
-        assert from_bitmaps is not None
+        assert counted is not None
+        from_bitmaps = counted[0]
         assert (from_bitmaps.total, from_bitmaps.facets) == (from_sql.total, from_sql.facets)
         return found
 

@@ -15,7 +15,8 @@ There is one entry point for every caller: :func:`build_query` validates a searc
 API passes its parsed parameters), :func:`parse_search` reads a query string into those values (the page), and
 :func:`search` runs it over the search index (:mod:`marketplace.catalog.search_index`) with the engine of
 :mod:`marketplace.catalog.search_engine` (SQLite and PostgreSQL behind one interface; counts exact up to
-``SEARCH_EXACT_COUNT_LIMIT`` matches, estimated past it).
+``SEARCH_EXACT_COUNT_LIMIT`` matches, estimated past it; a search without text but with facet filters counts
+exactly from in-memory bitmaps: :mod:`marketplace.catalog.search_bitmaps`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ bitmaps are labelled with the change number they hold. A search first reads the 
 current facet values) and the bitmaps updated: each such id is removed from every bitmap, then added to those of
 its current values (and to every listing's, when it is still indexed). When the log no longer holds every number
 since (pruned: :data:`~marketplace.catalog.search_index.CHANGES_KEPT` numbers are kept), holds a rebuild's marker,
-or names more than :data:`REREAD_MAX` listings, the bitmaps are built from scratch by one set-based statement.
+or holds more than :data:`REREAD_MAX` rows since, the bitmaps are built from scratch by one set-based statement.
 
 On PostgreSQL (read committed) the statements that read the log and the listings may see writes committed after
 the number read first: the bitmaps then hold some listings newer than their label, never older, and the next
@@ -46,7 +46,7 @@ from marketplace.catalog.facets import FACETS
 from marketplace.catalog.search_counts import Counts
 from marketplace.catalog.search_engine import Dictionary, Request
 
-REREAD_MAX = 50_000  # past this many changed listings since the bitmaps' number, they are built from scratch
+REREAD_MAX = 50_000  # past this many log rows since the bitmaps' number, they are built from scratch
 _EVERYTHING = -1  # the value id under which the build statement returns every indexed listing
 
 
@@ -92,17 +92,17 @@ def _parsed(text: str | None) -> FrozenBitMap:
 
 def advanced(conn: Connection, held: Bitmaps, change: int) -> Bitmaps | None:
     """``held`` brought to ``change`` from the log (see the module's text); None when the log cannot say (pruned,
-    a rebuild since, or more than :data:`REREAD_MAX` listings changed): then build from scratch."""
+    a rebuild since, or more than :data:`REREAD_MAX` rows since): then build from scratch."""
     rows = conn.execute(
-        sa.text("SELECT change, dataset_id FROM search_change WHERE change > :held AND change <= :now"),
-        {"held": held.change, "now": change},
+        sa.text("SELECT change, dataset_id FROM search_change WHERE change > :held AND change <= :now LIMIT :most"),
+        {"held": held.change, "now": change, "most": REREAD_MAX + 1},
     ).all()
+    if len(rows) > REREAD_MAX:
+        return None
     numbers = {int(number) for number, _ in rows}
     if len(numbers) != change - held.change or any(dataset_id is None for _, dataset_id in rows):
-        return None
+        return None  # a number without rows: pruned; a row without a listing: a rebuild
     ids = sorted({int(dataset_id) for _, dataset_id in rows})
-    if len(ids) > REREAD_MAX:
-        return None
     current = search_index.indexed_values(conn, ids) if ids else {}
     changed = BitMap(ids)
     values = dict(held.values)

@@ -27,7 +27,10 @@ statements (the migration's fill, ``marketplace catalog reindex``, the benchmark
 
 Every write to the index also sets a new random token in the one-row table ``search_generation``, in the same
 transaction (:func:`new_generation`): what a process read from the index under one token stays true for as long
-as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so).
+as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so). The same
+UPDATE increments the change number and the write logs the listings it changed under it in ``search_change``
+(a rebuild: one row meaning "everything"), from which a process brings its facet bitmaps up to date
+(:mod:`marketplace.catalog.search_bitmaps`).
 """
 
 from __future__ import annotations

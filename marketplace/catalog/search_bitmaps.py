@@ -198,8 +198,9 @@ def page(conn: Connection, ids: FrozenBitMap, request: Request) -> list[int]:
     page's rows come back."""
     price = "price_key, " if request.sort == "price" else ""
     if conn.dialect.name == "postgresql":
+        # The ids as one array literal: the driver adapts a list of thousands of ints far more slowly.
         source, condition = "search_keys", "dataset_id = ANY(CAST(:ids AS INTEGER[]))"
-        ids_param: Any = list(ids)
+        ids_param = "{" + ",".join(map(str, ids)) + "}"
     else:
         source, condition = "search_document", "dataset_id IN (SELECT value FROM json_each(:ids))"
         ids_param = json.dumps(list(ids))

@@ -401,7 +401,9 @@ def _run(
     words = words if words is not None else search_engine.read_dictionary(session)
     counted = None
     if token is not None and not request.groups and request.filters:  # exact counts from the facet bitmaps
-        bitmaps = search_bitmaps.STORE.current(session.connection(), database_key(session))
+        bitmaps = search_bitmaps.STORE.current(
+            session.connection(), database_key(session), wait=words.everything <= search_bitmaps.SYNC_BUILD_MAX
+        )
         if bitmaps is not None:
             counted = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
     if counted is not None:

@@ -25,12 +25,15 @@ would take back: it never replaces the process's bitmaps. It counts from a priva
 it sees from the shared one (or, with no shared bitmaps, or when that would mean a rebuild, by SQL).
 
 **Threads.** Bitmaps are never changed once made (frozen sets, a fresh mapping per update: copy on write); the
-store swaps them under a lock, and one build per database runs at a time.
+store swaps them under a lock, and one build per database runs at a time. A catalog past :data:`SYNC_BUILD_MAX`
+listings is built in a thread of its own, on its own connection, and searches count by SQL until it is done (a
+web worker is never held up by it past its request timeout).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -46,6 +49,11 @@ from marketplace.catalog.facets import FACETS
 from marketplace.catalog.search_counts import Counts
 from marketplace.catalog.search_engine import Dictionary, Request
 
+logger = logging.getLogger(__name__)
+
+# Catalogs up to this many listings build their bitmaps in the search that needs them (100,000: about a second);
+# larger ones in a thread of their own, while searches count by SQL (a million: tens of seconds on two cores).
+SYNC_BUILD_MAX = 200_000
 REREAD_MAX = 50_000  # past this many log rows since the bitmaps' number, they are built from scratch
 _EVERYTHING = -1  # the value id under which the build statement returns every indexed listing
 
@@ -125,6 +133,7 @@ class BitmapStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._builds: dict[str, threading.Lock] = {}
+        self._background: set[str] = set()
         self._by_database: dict[str, Bitmaps] = {}
         self.last_build_seconds = 0.0
 
@@ -138,10 +147,12 @@ class BitmapStore:
             if kept is None or kept.change < bitmaps.change:
                 self._by_database[database] = bitmaps
 
-    def current(self, conn: Connection, database: str) -> Bitmaps | None:
+    def current(self, conn: Connection, database: str, *, wait: bool = True) -> Bitmaps | None:
         """The bitmaps as of the change number ``conn``'s transaction sees: kept, brought up to it, or built; None
         when they cannot be had cheaply and truthfully (the transaction sees an older number than the kept one,
-        or it wrote the index and there is nothing to start from without a rebuild): then count by SQL."""
+        or it wrote the index and there is nothing to start from without a rebuild), or when they must be built
+        from scratch and ``wait`` is false: the build then runs in a thread of its own (on its own connection) and
+        the caller counts by SQL meanwhile."""
         change = read_change(conn)
         if change is None:
             return None
@@ -159,12 +170,42 @@ class BitmapStore:
             if held is not None and held.change >= change:
                 return held if held.change == change else None
             fresh = advanced(conn, held, change) if held is not None else None
+            if fresh is None and not wait:
+                self._build_later(conn.engine, database)
+                return None
             if fresh is None:
-                started = time.perf_counter()
-                fresh = build(conn, change)
-                self.last_build_seconds = time.perf_counter() - started
+                fresh = self._built(conn, change)
             self._keep(database, fresh)
             return fresh
+
+    def _built(self, conn: Connection, change: int) -> Bitmaps:
+        started = time.perf_counter()
+        fresh = build(conn, change)
+        self.last_build_seconds = time.perf_counter() - started
+        return fresh
+
+    def _build_later(self, engine: sa.Engine, database: str) -> None:
+        """Build ``database``'s bitmaps from scratch in a thread (one at a time per database) and keep them."""
+        with self._lock:
+            if database in self._background:
+                return
+            self._background.add(database)
+
+        def run() -> None:
+            try:
+                with engine.connect() as conn:
+                    if conn.dialect.name == "postgresql":  # one large grouping: memory saves spilling to disk
+                        conn.execute(sa.text("SELECT set_config('work_mem', '256MB', true)"))
+                    change = read_change(conn)
+                    if change is not None:
+                        self._keep(database, self._built(conn, change))
+            except sa.exc.SQLAlchemyError:
+                logger.exception("building the facet bitmaps failed; searches count by SQL meanwhile")
+            finally:
+                with self._lock:
+                    self._background.discard(database)
+
+        threading.Thread(target=run, name="search-bitmaps", daemon=True).start()
 
     def clear(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,25 @@ def test_a_process_holding_old_bitmaps_follows_each_committed_write(committed: F
         session.commit()
     after = _reader_agrees(committed)
     assert after.change == before.change + 1
+
+
+def test_a_large_catalog_builds_in_the_background_and_counts_by_sql_meanwhile(
+    committed: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_bitmaps, "SYNC_BUILD_MAX", 0)
+    args = {"modality": ["audio", "text"], "personal_data": "yes"}
+    with Session(_engine(committed)) as session:
+        uow = UnitOfWork(session, committed.extensions["marketplace.context"])
+        by_sql = search_fixture.run(uow, args)
+        database = search.database_key(session)
+    for _ in range(200):  # the build's thread keeps them when done
+        if search_bitmaps.STORE.held(database) is not None:
+            break
+        time.sleep(0.05)
+    assert search_bitmaps.STORE.held(database) is not None
+    _reader_agrees(committed)
+    with Session(_engine(committed)) as session:
+        assert search_fixture.run(UnitOfWork(session, committed.extensions["marketplace.context"]), args) == by_sql
 
 
 def test_a_pruned_log_makes_the_process_build_afresh(committed: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

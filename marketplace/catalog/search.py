@@ -408,9 +408,14 @@ def _run(
             counted = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
     if counted is not None:
         counts, matched = counted
-        if counts.total <= request.limit:  # the page of the matches, by primary key
+        # Walking the order's index reads about (the page's end) x (listings / matches) rows: when that is fewer
+        # than the matches, walk (a first page of 8,000 matches in a million: 10 ms, where ordering them by their
+        # ids took 100); otherwise order the matches, by their ids (up to the exact-count bound).
+        needed = request.offset + request.page_size
+        walks = needed * words.everything < counts.total * counts.total
+        if counts.total <= request.limit and not walks:
             ids = search_bitmaps.page(session.connection(), matched, request)
-        else:  # many: the order's index, walked
+        else:
             ids = search_engine.page_ids(session, dialect, request, words, counts.total)
     else:
         counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)

@@ -5,7 +5,10 @@ then the search index's set-based rebuild), then times each query type: browsing
 facet filters), a rare, a medium and a common word (by relevance, newest and price), a prefix, two words with two
 facets, and deep pages (50 and 400). For each: the median and p95 of the whole :func:`search.search` call, and
 the medians of its parts (the page of ids, ordered from the matches the counts read when they read them all; the
-total alone; the facet counts beyond the total).
+total alone; the facet counts beyond the total: these parts time the SQL counting of
+:mod:`marketplace.catalog.search_counts`, while the whole call of a search without text but with facet filters
+counts from the facet bitmaps). Before the queries it builds the facet bitmaps from scratch and prints the time
+and the process's resident memory they added.
 
     .venv/bin/python bench/bench_search.py                                   # SQLite, 10k and 100k
     .venv/bin/python bench/bench_search.py --quick                           # SQLite, 10k (well under a minute)
@@ -39,7 +42,7 @@ from sqlmodel import Session
 
 from licensing import LicenseFamily
 from marketplace import migrate, register_catalog_facets
-from marketplace.catalog import search, search_counts, search_engine, search_index
+from marketplace.catalog import search, search_bitmaps, search_counts, search_engine, search_index
 from marketplace.catalog.models import TermScheme
 from marketplace.catalog.vocab import Industry, Modality, StorageRegion, Task
 from marketplace.config import normalise_database_url
@@ -311,6 +314,8 @@ def measure(url: str, repeat: int) -> list[dict[str, Any]]:
     register_catalog_facets()
     results = []
     with Session(engine) as session:
+        results.append(_bitmaps_built(session))
+        session.rollback()
         for label, args in QUERIES:
             query = search.parse_search(args)
             request = search._request(query, search.DEFAULT_EXACT_COUNT_LIMIT)
@@ -343,6 +348,34 @@ def measure(url: str, repeat: int) -> list[dict[str, Any]]:
             session.rollback()
     engine.dispose()
     return results
+
+
+def _resident_mb() -> float:
+    """This process's resident memory (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _bitmaps_built(session: Session) -> dict[str, Any]:
+    """Build the facet bitmaps from scratch once: seconds, and the resident memory they added (MB)."""
+    search_bitmaps.STORE.clear()
+    before = _resident_mb()
+    started = time.perf_counter()
+    built = search_bitmaps.STORE.current(session.connection(), search.database_key(session))
+    seconds = time.perf_counter() - started
+    listings = len(built.everything) if built is not None else 0
+    return {
+        "query": "facet bitmaps, built",
+        "bitmaps": listings,
+        "build_s": round(seconds, 2),
+        "rss_mb": round(_resident_mb() - before, 1),
+    }
 
 
 def _postgres_url(base: str, n: int, *, fresh: bool) -> str:
@@ -427,6 +460,11 @@ def main() -> None:
                 continue
             print(f"\n{engine_name}, {n:,} published listings ({built}), ms (whole call: median, p95; parts: median):")
             print(f"  {'query':<24} {'matches':>10} {'median':>7} {'p95':>7} {'page':>7} {'count':>7} {'facets':>7}")
+            bitmaps = results.pop(0)
+            print(
+                f"  facet bitmaps of {bitmaps['bitmaps']:,} listings built in {bitmaps['build_s']} s,"
+                f" +{bitmaps['rss_mb']} MB resident"
+            )
             for r in results:
                 shown = ("~" if r["estimated"] else "") + f"{r['matches']:,}"
                 print(

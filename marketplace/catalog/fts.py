@@ -5,9 +5,9 @@ FTS5 table ``dataset_fts`` (with its shadow tables ``dataset_fts_data``, ``_idx`
 on SQLite. Migration ``0024_title_trigrams`` adds the title words the spelling corrector looks up: the table
 ``title_word`` (its trigram GIN index ``ix_title_word_trgm`` on PostgreSQL) and, on SQLite, the table of their
 trigrams ``title_word_gram``; migration ``0023_search_index`` adds the search index (its columns differ by
-database: see :mod:`marketplace.catalog.search_index`), ``0033_search_generation`` its generation token and
-``0034_search_narrow`` its ``search_keys`` (PostgreSQL). None of these are in the models, so autogenerate would
-otherwise propose to drop them.
+database: see :mod:`marketplace.catalog.search_index`), ``0033_search_generation`` its generation token,
+``0034_search_narrow`` its ``search_keys`` (PostgreSQL) and ``0035_search_changes`` its change log. None of these
+are in the models, so autogenerate would otherwise propose to drop them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ TRIGRAM_TABLES = frozenset({"title_word", "title_word_gram"})
 FTS_COLUMNS = frozenset({("dataset", "search_vector")})
 FTS_INDEXES = frozenset({"ix_dataset_search_vector", "ix_title_word_trgm"})
 SEARCH_INDEX_TABLES = frozenset(
-    {"search_document", "search_facet", "search_facet_value", "search_generation", "search_keys"}
+    {"search_change", "search_document", "search_facet", "search_facet_value", "search_generation", "search_keys"}
 )
 
 

@@ -15,7 +15,8 @@ There is one entry point for every caller: :func:`build_query` validates a searc
 API passes its parsed parameters), :func:`parse_search` reads a query string into those values (the page), and
 :func:`search` runs it over the search index (:mod:`marketplace.catalog.search_index`) with the engine of
 :mod:`marketplace.catalog.search_engine` (SQLite and PostgreSQL behind one interface; counts exact up to
-``SEARCH_EXACT_COUNT_LIMIT`` matches, estimated past it).
+``SEARCH_EXACT_COUNT_LIMIT`` matches, estimated past it; a search without text but with facet filters counts
+exactly from in-memory bitmaps: :mod:`marketplace.catalog.search_bitmaps`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from marketplace.catalog import search_cache, search_counts, search_engine, search_index
+from marketplace.catalog import search_bitmaps, search_cache, search_counts, search_engine, search_index
 from marketplace.catalog.errors import CatalogErrorCode
 from marketplace.catalog.facets import (
     FACET_VALUES_SHOWN,
@@ -398,8 +399,27 @@ def _run(
             {"work_mem": search_engine.WORK_MEM},
         )
     words = words if words is not None else search_engine.read_dictionary(session)
-    counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
-    ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)
+    counted = None
+    if token is not None and not request.groups and request.filters:  # exact counts from the facet bitmaps
+        bitmaps = search_bitmaps.STORE.current(
+            session.connection(), database_key(session), wait=words.everything <= search_bitmaps.SYNC_BUILD_MAX
+        )
+        if bitmaps is not None:
+            counted = search_bitmaps.count(bitmaps, request, words, with_facets=with_facets)
+    if counted is not None:
+        counts, matched = counted
+        # Walking the order's index reads about (the page's end) x (listings / matches) rows: when that is fewer
+        # than the matches, walk (a first page of 8,000 matches in a million: 10 ms, where ordering them by their
+        # ids took 100); otherwise order the matches, by their ids (up to the exact-count bound).
+        needed = request.offset + request.page_size
+        walks = needed * words.everything < counts.total * counts.total
+        if counts.total <= request.limit and not walks:
+            ids = search_bitmaps.page(session.connection(), matched, request)
+        else:
+            ids = search_engine.page_ids(session, dialect, request, words, counts.total)
+    else:
+        counts = search_counts.count(session, dialect, request, words, with_facets=with_facets)
+        ids = search_engine.page_ids(session, dialect, request, words, counts.total, counts.matches)
     facets = (
         [
             facet_result(

@@ -6,7 +6,10 @@ Every query's cost is bounded, whatever it matches:
 - **Counts** (:mod:`marketplace.catalog.search_counts`) are exact up to ``limit`` matches
   (``SEARCH_EXACT_COUNT_LIMIT``). Past it, the total and the facet counts are estimated from the fixed sample (the
   ``limit`` listings with the lowest ``sample_key``), scaled to the catalog, rounded to two significant digits and
-  flagged as estimates. With no text and no filter, counts are the dictionary's, maintained on write.
+  flagged as estimates. With no text and no filter, counts are the dictionary's, maintained on write. With no text
+  and facet filters, the total and every facet's counts are exact, whatever they count, from the process's facet
+  bitmaps (:mod:`marketplace.catalog.search_bitmaps`); a page the order's index reaches in fewer rows than the
+  matches walks it, a deeper one orders up to ``limit`` matches by their ids.
 - **Relevance** ranks the first ``candidates`` matches in newest order (the first pages: 1,000 listings), so a
   page costs at most that many scores; when fewer match, all are ranked. The pages past them list the further
   matches in newest order: the order is total (ranked candidates, then the rest newest first) and the same on

@@ -27,7 +27,10 @@ statements (the migration's fill, ``marketplace catalog reindex``, the benchmark
 
 Every write to the index also sets a new random token in the one-row table ``search_generation``, in the same
 transaction (:func:`new_generation`): what a process read from the index under one token stays true for as long
-as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so).
+as :func:`generation` returns that token (the search keeps the facet dictionary and recent results so). The same
+UPDATE increments the change number and the write logs the listings it changed under it in ``search_change``
+(a rebuild: one row meaning "everything"), from which a process brings its facet bitmaps up to date
+(:mod:`marketplace.catalog.search_bitmaps`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from marketplace.db import any_of
 NO_PRICE = 2**62  # price_key of a listing without a public offer: after every priced one
 ALL_LISTINGS = ("", "")  # the dictionary row that counts every published listing
 _PENDING = "search_index_pending"
+WROTE_INDEX = "search_index_wrote"  # Connection.info: the transaction that last wrote the index on it
+CHANGES_KEPT = 10_000  # change numbers kept in the log (search_change); older ones are pruned on write
 # The indexes of ``search_document`` (the migration creates them; a rebuild drops and recreates them around the
 # load on PostgreSQL, much faster than growing them row by row). The GIN ones are PostgreSQL's only.
 DOCUMENT_INDEXES = {
@@ -223,7 +228,7 @@ def _value_ids(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _current(conn: Connection, ids: Sequence[int]) -> dict[int, set[int]]:
+def indexed_values(conn: Connection, ids: Sequence[int]) -> dict[int, set[int]]:
     """The indexed listings among ``ids`` with their facet value ids."""
     docs: dict[int, set[int]] = {}
     if conn.dialect.name == "postgresql":
@@ -244,7 +249,7 @@ def reindex(conn: Connection, dataset_ids: Iterable[int]) -> None:
     dictionary's counts move by the difference."""
     ids = sorted(set(dataset_ids))
     if ids:
-        new_generation(conn)  # first: see new_generation
+        new_generation(conn, ids)  # first: see new_generation
     chunk = _ARRAY_CHUNK if conn.dialect.name == "postgresql" else _CHUNK
     for start in range(0, len(ids), chunk):
         _reindex_chunk(conn, ids[start : start + chunk])
@@ -259,18 +264,56 @@ def _with_ids(conn: Connection, sql: str) -> sa.TextClause:
     return sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
 
 
-def new_generation(conn: Connection) -> None:
-    """Give the index a new generation token, in the transaction of the write it marks.
+def new_generation(conn: Connection, dataset_ids: Sequence[int] | None = None) -> int:
+    """Give the index a new generation token and change number, in the transaction of the write it marks, and log
+    which listings it changes (``dataset_ids``; None: everything, a rebuild); returns the change number.
 
     Every write to the index calls it (:func:`reindex`, :func:`rebuild`): a process that read the index under one
     token (see :func:`generation`) may keep what it read for as long as the token is unchanged. The token is random,
     never a counter: a transaction rolled back cannot leave behind a value that a later one would reuse.
 
+    The change number (``search_generation.change``) is a counter incremented in the same UPDATE, and
+    ``search_change`` gets one row per listing changed under it (one row with no listing for a rebuild), so a
+    process that kept facet bitmaps at change *C* learns which listings to read again to reach the current
+    number (:mod:`marketplace.catalog.search_bitmaps`). Numbers are committed in order, without gaps: on
+    PostgreSQL the UPDATE locks the row until the transaction ends, so a second writer's UPDATE waits for the first
+    to commit (and then increments the number it committed) or roll back (and then increments the number before
+    it); SQLite has one writer at a time. So a transaction that sees change *N* sees every log row up to *N*, and a
+    rolled-back write leaves neither its number nor its rows. Rows older than :data:`CHANGES_KEPT` numbers are
+    pruned here, on write.
+
     On PostgreSQL the row stays locked until the transaction ends, so transactions that write the index take turns
     from their first index write on. Each takes the row before any of the dictionary's rows (``reindex`` calls this
     first), so that waiting for it never closes a cycle of waits on the dictionary's counts.
     """
-    conn.execute(sa.text("UPDATE search_generation SET token = :token WHERE id = 1"), {"token": secrets.randbits(62)})
+    change = int(
+        conn.execute(
+            sa.text("UPDATE search_generation SET token = :token, change = change + 1 WHERE id = 1 RETURNING change"),
+            {"token": secrets.randbits(62)},
+        ).scalar_one()
+    )
+    if dataset_ids is None:
+        conn.execute(sa.text("INSERT INTO search_change (change, dataset_id) VALUES (:c, NULL)"), {"c": change})
+    elif conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("INSERT INTO search_change (change, dataset_id) SELECT :c, unnest(CAST(:ids AS INTEGER[]))"),
+            {"c": change, "ids": list(dataset_ids)},
+        )
+    else:
+        conn.execute(
+            sa.text("INSERT INTO search_change (change, dataset_id) VALUES (:c, :d)"),
+            [{"c": change, "d": d} for d in dataset_ids],
+        )
+    conn.execute(sa.text("DELETE FROM search_change WHERE change <= :c"), {"c": change - CHANGES_KEPT})
+    conn.info[WROTE_INDEX] = conn.get_transaction()
+    return change
+
+
+def wrote_index(conn: Connection) -> bool:
+    """Whether the transaction ``conn`` is in has written to the index (not yet committed: what it reads of the
+    index may still be rolled back)."""
+    written = conn.info.get(WROTE_INDEX)
+    return written is not None and written is conn.get_transaction()
 
 
 def generation(conn: Connection) -> int | None:
@@ -281,7 +324,7 @@ def generation(conn: Connection) -> int | None:
 
 def _reindex_chunk(conn: Connection, ids: list[int]) -> None:
     postgres = conn.dialect.name == "postgresql"
-    before = _current(conn, ids)
+    before = indexed_values(conn, ids)
     published = [
         int(i)
         for (i,) in conn.execute(
@@ -497,7 +540,7 @@ def snapshot(conn: Connection) -> dict[str, Any]:
         sa.text("SELECT dataset_id, published_at, price_key, sample_key FROM search_document")
     ):
         docs[int(dataset_id)] = {"published_at": str(published_at), "price": int(price), "sample": int(sample)}
-    for dataset_id, values in _current(conn, sorted(docs)).items():
+    for dataset_id, values in indexed_values(conn, sorted(docs)).items():
         docs[dataset_id]["facets"] = sorted(names[v] for v in values)
     if conn.dialect.name != "postgresql":
         for dataset_id, packed in conn.execute(sa.text("SELECT dataset_id, facet_values FROM search_document")):

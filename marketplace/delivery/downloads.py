@@ -22,8 +22,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, func, or_, select
 
 import licensing
@@ -384,6 +386,21 @@ def link_reference(event: DownloadEvent) -> str:
     return f"dl-{event.id}"
 
 
+def _insert_event(session: Session, **values: Any) -> DownloadEvent:
+    """Insert one :class:`DownloadEvent` row (every column given) by a plain ``INSERT`` and return it, in the
+    session, with its id: the link's reference. The same row the session's flush would write, without its unit of
+    work's bookkeeping for a row that is only ever inserted. What the session holds unwritten is written first, as
+    before (the row refers to the grant and the file)."""
+    session.flush()
+    statement = sa.insert(DownloadEvent.__table__).values(values)  # type: ignore[attr-defined]
+    key = cast(sa.CursorResult[Any], session.execute(statement)).inserted_primary_key
+    assert key is not None
+    event = DownloadEvent(id=key[0], **values)
+    make_transient_to_detached(event)
+    session.add(event)
+    return event
+
+
 def _issue(
     uow: UnitOfWork,
     grant: Grant,
@@ -402,9 +419,10 @@ def _issue(
         lifetime = max(timedelta(seconds=1), min(lifetime, grant.valid_until - now))
     with storage_errors("path"):
         expires_at = now + timedelta(seconds=storage.expiry_seconds(lifetime))
-    event = DownloadEvent(
+    event = _insert_event(
+        uow.session,
         grant_id=grant.id,
-        file_id=file.id,  # type: ignore[arg-type]
+        file_id=file.id,
         dataset_id=grant.dataset_id,
         licensee_org_id=grant.licensee_org_id,
         user_id=who.user.id if who.user is not None and who.api_key_id is None else None,
@@ -413,10 +431,8 @@ def _issue(
         user_agent=(who.user_agent or "")[:512],
         issued_at=now,
         expires_at=expires_at,
-        channel=channel,
+        channel=channel.value,
     )
-    uow.session.add(event)
-    uow.session.flush()  # the row's id is the link's reference
     assert file.storage_key is not None
     served = rendition or Rendition(file.path, file.storage_key, file.sha256, file.media_type)
     with storage_errors("path"):

@@ -386,14 +386,17 @@ def link_reference(event: DownloadEvent) -> str:
     return f"dl-{event.id}"
 
 
+#: Built once: its values come as parameters, so each link neither builds nor compiles it again.
+_INSERT_EVENT = sa.insert(DownloadEvent.__table__)  # type: ignore[attr-defined]
+
+
 def _insert_event(session: Session, **values: Any) -> DownloadEvent:
     """Insert one :class:`DownloadEvent` row (every column given) by a plain ``INSERT`` and return it, in the
     session, with its id: the link's reference. The same row the session's flush would write, without its unit of
     work's bookkeeping for a row that is only ever inserted. What the session holds unwritten is written first, as
     before (the row refers to the grant and the file)."""
     session.flush()
-    statement = sa.insert(DownloadEvent.__table__).values(values)  # type: ignore[attr-defined]
-    key = cast(sa.CursorResult[Any], session.execute(statement)).inserted_primary_key
+    key = cast(sa.CursorResult[Any], session.execute(_INSERT_EVENT, values)).inserted_primary_key
     assert key is not None
     event = DownloadEvent(id=key[0], **values)
     make_transient_to_detached(event)

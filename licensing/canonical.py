@@ -70,6 +70,63 @@ def _write(value: Any, path: str, out: list[str]) -> None:
         raise CanonicalJSONError(f"value of type {type(value).__name__} at {path} is not JSON")
 
 
+class _Unusual(Exception):
+    """Raised by :func:`_write_plain` for anything it does not handle itself (see there)."""
+
+
+def _plain_string(value: str) -> str:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _Unusual from exc
+    return encode_basestring(value)
+
+
+def _write_plain(value: Any, out: list[str]) -> None:
+    """:func:`_write` for values made of the exact built-in types only (``dict`` with ``str`` keys, ``list``,
+    ``tuple``, ``str``, ``int``, ``bool``, ``None``), without carrying a path for error messages: the same bytes,
+    several times faster. Raises :class:`_Unusual` for anything else (a subclass such as an enum, another
+    mapping, a float, an error of any kind), and :func:`canonical_json` then starts over with :func:`_write`,
+    which decides and words the error."""
+    kind = type(value)
+    if kind is str:
+        out.append(_plain_string(value))
+    elif kind is dict:
+        keys = list(value)
+        ascii_keys = True
+        for key in keys:
+            if type(key) is not str:
+                raise _Unusual
+            ascii_keys = ascii_keys and key.isascii()
+        # Sorting ASCII keys by code point is sorting them by UTF-16 code unit.
+        out.append("{")
+        for index, key in enumerate(sorted(keys) if ascii_keys else sorted(keys, key=_utf16_key)):
+            if index:
+                out.append(",")
+            out.append(_plain_string(key))
+            out.append(":")
+            _write_plain(value[key], out)
+        out.append("}")
+    elif value is None:
+        out.append("null")
+    elif kind is bool:
+        out.append("true" if value else "false")
+    elif kind is int:
+        if abs(value) > _MAX_SAFE_INTEGER:
+            raise _Unusual
+        out.append(str(value))
+    elif kind is list or kind is tuple:
+        out.append("[")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",")
+            _write_plain(item, out)
+        out.append("]")
+    else:
+        raise _Unusual
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the canonical UTF-8 JSON bytes of ``value``.
 
@@ -77,7 +134,11 @@ def canonical_json(value: Any) -> bytes:
     Raises :class:`CanonicalJSONError` for floats, non-string keys, huge integers or non-JSON types.
     """
     out: list[str] = []
-    _write(value, "$", out)
+    try:
+        _write_plain(value, out)
+    except (_Unusual, RecursionError):
+        out = []
+        _write(value, "$", out)
     return "".join(out).encode("utf-8")
 
 

@@ -16,6 +16,7 @@ from marketplace.db import Database, ServiceContext
 from marketplace.logs import configure_logging, install_redaction
 from marketplace.mail import mailer_from_settings
 from marketplace.production_settings import unsafe_for_production
+from marketplace.session_cookie import RenewingSessionInterface
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -68,6 +69,7 @@ def _checked_settings(overrides: dict[str, Any] | None) -> dict[str, Any]:
 def _flask_app(settings: dict[str, Any]) -> MarketplaceFlask:
     """The Flask object with its cookie, CSRF, upload-size and logging settings, behind any trusted proxies."""
     app = MarketplaceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.session_interface = RenewingSessionInterface()  # an unchanged cookie is not signed again on every response
     app.config.update(settings)
     production = settings["MARKETPLACE_ENV"] == "production"
     app.config.update(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, select
 
@@ -126,10 +126,11 @@ def _role_in_organisation(session: Session, user: User | None, organisation_id: 
     delegation = _delegation.get()
     if delegation is not None and delegation.organisation_id not in (None, organisation_id):
         return None
-    membership = session.exec(
-        select(Membership).where(Membership.organisation_id == organisation_id, Membership.user_id == user.id)
+    # The role alone: no membership object is built for a check (every permission check of a member asks this).
+    role = session.exec(
+        select(Membership.role).where(Membership.organisation_id == organisation_id, Membership.user_id == user.id)
     ).first()
-    return membership.role if membership else None
+    return cast(Role | None, role)  # the column reads as a Role (its enum type), which the stubs do not know
 
 
 def _at_least(minimum: Role) -> Callable[[Session, User, Any], bool]:

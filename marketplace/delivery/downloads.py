@@ -22,8 +22,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, func, or_, select
 
 import licensing
@@ -58,6 +60,7 @@ __all__ = [
     "deliverable_files",
     "downloads_used",
     "grant_for_download",
+    "grant_for_file_download",
     "grant_manifest",
     "issue_download_link",
     "issue_download_links",
@@ -383,6 +386,24 @@ def link_reference(event: DownloadEvent) -> str:
     return f"dl-{event.id}"
 
 
+#: Built once: its values come as parameters, so each link neither builds nor compiles it again.
+_INSERT_EVENT = sa.insert(DownloadEvent.__table__)  # type: ignore[attr-defined]
+
+
+def _insert_event(session: Session, **values: Any) -> DownloadEvent:
+    """Insert one :class:`DownloadEvent` row (every column given) by a plain ``INSERT`` and return it, in the
+    session, with its id: the link's reference. The same row the session's flush would write, without its unit of
+    work's bookkeeping for a row that is only ever inserted. What the session holds unwritten is written first, as
+    before (the row refers to the grant and the file)."""
+    session.flush()
+    key = cast(sa.CursorResult[Any], session.execute(_INSERT_EVENT, values)).inserted_primary_key
+    assert key is not None
+    event = DownloadEvent(id=key[0], **values)
+    make_transient_to_detached(event)
+    session.add(event)
+    return event
+
+
 def _issue(
     uow: UnitOfWork,
     grant: Grant,
@@ -401,9 +422,10 @@ def _issue(
         lifetime = max(timedelta(seconds=1), min(lifetime, grant.valid_until - now))
     with storage_errors("path"):
         expires_at = now + timedelta(seconds=storage.expiry_seconds(lifetime))
-    event = DownloadEvent(
+    event = _insert_event(
+        uow.session,
         grant_id=grant.id,
-        file_id=file.id,  # type: ignore[arg-type]
+        file_id=file.id,
         dataset_id=grant.dataset_id,
         licensee_org_id=grant.licensee_org_id,
         user_id=who.user.id if who.user is not None and who.api_key_id is None else None,
@@ -412,10 +434,8 @@ def _issue(
         user_agent=(who.user_agent or "")[:512],
         issued_at=now,
         expires_at=expires_at,
-        channel=channel,
+        channel=channel.value,
     )
-    uow.session.add(event)
-    uow.session.flush()  # the row's id is the link's reference
     assert file.storage_key is not None
     served = rendition or Rendition(file.path, file.storage_key, file.sha256, file.media_type)
     with storage_errors("path"):
@@ -503,6 +523,26 @@ def grant_for_download(session: Session, grant_id: str) -> tuple[Grant, Dataset]
         select(Grant, Dataset).join(Dataset, col(Dataset.id) == col(Grant.dataset_id)).where(Grant.id == grant_id)
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+def grant_for_file_download(
+    session: Session, grant_id: str, file_id: int
+) -> tuple[Grant, Dataset, DatasetFile | None] | None:
+    """:func:`grant_for_download`, and the file ``file_id`` (``None`` when there is none) read by the same statement.
+
+    A read ahead for :func:`issue_download_link`: while the caller holds the file, the gate's look-up of it is
+    answered from the session instead of another statement, and it checks the file exactly as it would have
+    (whose version it is, covered, published, not withdrawn, uploaded). The file is not checked here.
+    """
+    if len(grant_id) > 26 or isinstance(file_id, bool) or not isinstance(file_id, int):
+        return None
+    row = session.exec(
+        select(Grant, Dataset, DatasetFile)
+        .join(Dataset, col(Dataset.id) == col(Grant.dataset_id))
+        .outerjoin(DatasetFile, col(DatasetFile.id) == file_id)
+        .where(Grant.id == grant_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 # --- links that die with the license -------------------------------------------------------------------------------

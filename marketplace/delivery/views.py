@@ -236,7 +236,12 @@ def site_requester() -> svc.Requester:
 @bp.post("/licenses/<grant_id>/files/<int:file_id>/download")
 @login_required
 def download(grant_id: str, file_id: int) -> Response:
-    grant, dataset = _grant_for_download(grant_id)
+    # The grant, its dataset and the file in one read; holding the file (``_file``) keeps it in the session, where
+    # the gate looks it up.
+    found = svc.grant_for_file_download(uow().session, grant_id, file_id)
+    if found is None:  # the same answer as _grant_for_download's, whether or not the grant exists
+        raise DownloadRefused.because(RefusalReason.NOT_LICENSEE)
+    grant, dataset, _file = found
     link = svc.issue_download_link(uow(), grant=grant, file_id=file_id, requester=site_requester(), dataset=dataset)
     response = redirect(link.url, code=303)
     response.headers["Cache-Control"] = "no-store"

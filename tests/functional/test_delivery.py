@@ -369,6 +369,44 @@ def test_provider_sees_downloads_per_day_and_licensee(app, client, market, db_se
     assert count == 2
 
 
+def test_the_download_form_reads_the_file_with_the_grant(app, client, market, db_session) -> None:
+    """The form's request reads the grant, its dataset and the file by one statement; the gate then finds the file
+    in the session instead of reading it again (and still refuses another dataset's file: see the next test)."""
+    from sqlalchemy import event
+
+    grant = issue(app, db_session, market)
+    log_in(client, market["purchaser"].email, PASSWORD)
+    token = csrf_token(client, "/settings")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(" ".join(statement.split()))
+
+    connection = db_session.connection()
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            f"/licenses/{grant.id}/files/{market['files'][0].id}/download", data={"csrf_token": token}
+        )
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert response.status_code == 303
+    listing = "\n".join(statements)
+    reads_of_files = [s for s in statements if s.startswith("SELECT") and "dataset_file" in s]
+    assert len(reads_of_files) == 1 and " JOIN dataset_file " in reads_of_files[0], listing
+
+
+def test_the_download_form_refuses_a_file_of_another_dataset(app, client, market, db_session) -> None:
+    grant = issue(app, db_session, market)
+    other = DatasetFactory(organisation=market["provider"])
+    version = DatasetVersionFactory(dataset=other)
+    stranger = DatasetFileFactory(version=version)
+    log_in(client, market["purchaser"].email, PASSWORD)
+    assert _download(client, grant.id, stranger.id).status_code == 404
+    assert _download(client, grant.id, 10**9).status_code == 404
+    assert _events(db_session) == []
+
+
 def test_a_link_reads_each_row_once_and_writes_its_audit_entries_in_one_flush(app, market, db_session) -> None:
     """Issuing a link costs a fixed, small number of statements: each row it checks is read once, the two audit
     chains' heads are locked by one read and the entries and heads written by one flush (each statement is a round

@@ -6,7 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from licensing import CanonicalJSONError, Duration, LicensingError, TermsError, canonical_json, new_ulid, sha256_hex
@@ -40,6 +40,43 @@ def test_canonical_json_ignores_key_order(value: dict[str, int], rnd: object) ->
     items = list(value.items())
     rnd.shuffle(items)  # type: ignore[attr-defined]
     assert canonical_json(dict(items)) == canonical_json(value)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_JSON)
+def test_canonical_json_writes_what_the_general_writer_writes(value: object) -> None:
+    # The fast writer for plain built-in values must give exactly the general writer's bytes (non-ASCII keys too).
+    from licensing.canonical import _write
+
+    out: list[str] = []
+    _write(value, "$", out)
+    assert canonical_json(value) == "".join(out).encode("utf-8")
+
+
+def test_canonical_json_of_subclasses_and_other_mappings() -> None:
+    from collections import OrderedDict
+    from enum import IntEnum, StrEnum
+    from types import MappingProxyType
+
+    class Colour(StrEnum):
+        RED = "red"
+
+    class Size(IntEnum):
+        BIG = 3
+
+    value = {"c": Colour.RED, "s": Size.BIG, "m": MappingProxyType({"b": 1, "a": OrderedDict(z=True)})}
+    assert canonical_json(value) == b'{"c":"red","m":{"a":{"z":true},"b":1},"s":3}'
+    with pytest.raises(CanonicalJSONError, match=r"at \$\.m\.b"):
+        canonical_json({"m": MappingProxyType({"b": 1.5})})
+    with pytest.raises(CanonicalJSONError, match=r"at \$\.a\[1\]"):
+        canonical_json({"a": [1, 2**53]})
 
 
 @pytest.mark.parametrize(

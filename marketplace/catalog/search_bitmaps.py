@@ -20,6 +20,12 @@ On PostgreSQL (read committed) the statements that read the log and the listings
 the number read first: the bitmaps then hold some listings newer than their label, never older, and the next
 update reads those listings again (an update is idempotent: it sets each listing to its current values).
 
+**One history.** A change number names a state of the index only together with the token set with it (every log
+row carries its change's token, :func:`~marketplace.catalog.search_index.new_generation`). Bitmaps are labelled with
+both, and are brought forward only from a log whose rows at their number carry their token: a database restored
+from an older backup, or dropped and created again under the same URL, reaches the same numbers with other
+contents, and is then built from scratch instead of being patched onto bitmaps of another history.
+
 **Uncommitted writes.** A transaction that wrote to the index itself sees numbers and log rows that a rollback
 would take back: it never replaces the process's bitmaps. It counts from a private copy brought up to the number
 it sees from the shared one (or, with no shared bitmaps, or when that would mean a rebuild, by SQL).
@@ -38,7 +44,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from pyroaring import BitMap, FrozenBitMap
@@ -58,23 +64,40 @@ REREAD_MAX = 50_000  # past this many log rows since the bitmaps' number, they a
 _EVERYTHING = -1  # the value id under which the build statement returns every indexed listing
 
 
-@dataclass(frozen=True)
-class Bitmaps:
-    """The listings of every facet value (by dictionary id) and of the whole index, as of change ``change``."""
+class Label(NamedTuple):
+    """A state of the index: its change number and the generation token set with it (see "One history")."""
 
     change: int
+    token: int
+
+
+@dataclass(frozen=True)
+class Bitmaps:
+    """The listings of every facet value (by dictionary id) and of the whole index, as of ``label``."""
+
+    label: Label
     everything: FrozenBitMap
     values: Mapping[int, FrozenBitMap]
+
+    @property
+    def change(self) -> int:
+        return self.label.change
+
+
+def read_label(conn: Connection) -> Label | None:
+    """The index's change number and token as this transaction sees them (None without them)."""
+    found = conn.execute(sa.text("SELECT change, token FROM search_generation WHERE id = 1")).first()
+    return None if found is None else Label(int(found[0]), int(found[1]))
 
 
 def read_change(conn: Connection) -> int | None:
     """The index's change number as this transaction sees it (None without one)."""
-    found = conn.execute(sa.text("SELECT change FROM search_generation WHERE id = 1")).scalar()
-    return None if found is None else int(found)
+    label = read_label(conn)
+    return None if label is None else label.change
 
 
-def build(conn: Connection, change: int) -> Bitmaps:
-    """Every bitmap from scratch, in one statement (so from one snapshot); labelled ``change``, which must have
+def build(conn: Connection, label: Label) -> Bitmaps:
+    """Every bitmap from scratch, in one statement (so from one snapshot); labelled ``label``, which must have
     been read before (see the module's text)."""
     if conn.dialect.name == "postgresql":
         statement = (
@@ -90,7 +113,7 @@ def build(conn: Connection, change: int) -> Bitmaps:
         )
         found = {int(v): _parsed(ids) for v, ids in conn.execute(sa.text(statement))}
     everything = found.pop(_EVERYTHING, FrozenBitMap())
-    return Bitmaps(change, everything, found)
+    return Bitmaps(label, everything, found)
 
 
 def _parsed(text: str | None) -> FrozenBitMap:
@@ -98,19 +121,25 @@ def _parsed(text: str | None) -> FrozenBitMap:
     return FrozenBitMap(json.loads("[" + text + "]")) if text else FrozenBitMap()
 
 
-def advanced(conn: Connection, held: Bitmaps, change: int) -> Bitmaps | None:
-    """``held`` brought to ``change`` from the log (see the module's text); None when the log cannot say (pruned,
-    a rebuild since, or more than :data:`REREAD_MAX` rows since): then build from scratch."""
+def advanced(conn: Connection, held: Bitmaps, label: Label) -> Bitmaps | None:
+    """``held`` brought to ``label`` from the log (see the module's text); None when the log cannot say (pruned,
+    another history than ``held``'s, a rebuild since, or more than :data:`REREAD_MAX` rows since): then build
+    from scratch."""
     rows = conn.execute(
-        sa.text("SELECT change, dataset_id FROM search_change WHERE change > :held AND change <= :now LIMIT :most"),
-        {"held": held.change, "now": change, "most": REREAD_MAX + 1},
+        sa.text(
+            "SELECT change, dataset_id, token FROM search_change WHERE change >= :held AND change <= :now LIMIT :most"
+        ),
+        {"held": held.change, "now": label.change, "most": REREAD_MAX + 1},
     ).all()
     if len(rows) > REREAD_MAX:
         return None
-    numbers = {int(number) for number, _ in rows}
-    if len(numbers) != change - held.change or any(dataset_id is None for _, dataset_id in rows):
+    tokens = {int(number): int(token) for number, _, token in rows}
+    if tokens.get(held.change) != held.label.token or tokens.get(label.change) != label.token:
+        return None  # the log does not hold the bitmaps' own state (pruned, or another history)
+    since = [(int(number), dataset_id) for number, dataset_id, _ in rows if number > held.change]
+    if len(tokens) != label.change - held.change + 1 or any(dataset_id is None for _, dataset_id in since):
         return None  # a number without rows: pruned; a row without a listing: a rebuild
-    ids = sorted({int(dataset_id) for _, dataset_id in rows})
+    ids = sorted({int(dataset_id) for _, dataset_id in since})
     current = search_index.indexed_values(conn, ids) if ids else {}
     changed = BitMap(ids)
     values = dict(held.values)
@@ -124,7 +153,7 @@ def advanced(conn: Connection, held: Bitmaps, change: int) -> Bitmaps | None:
     for value_id, dataset_ids in added.items():
         values[value_id] = FrozenBitMap(values.get(value_id, FrozenBitMap()) | BitMap(dataset_ids))
     everything = FrozenBitMap((held.everything - changed) | BitMap(current))
-    return Bitmaps(change, everything, values)
+    return Bitmaps(label, everything, values)
 
 
 class BitmapStore:
@@ -144,7 +173,7 @@ class BitmapStore:
     def _keep(self, database: str, bitmaps: Bitmaps) -> None:
         with self._lock:
             kept = self._by_database.get(database)
-            if kept is None or kept.change < bitmaps.change:
+            if kept is None or kept.change <= bitmaps.change:  # the same number: this one is of the database's history
                 self._by_database[database] = bitmaps
 
     def current(self, conn: Connection, database: str, *, wait: bool = True) -> Bitmaps | None:
@@ -153,34 +182,40 @@ class BitmapStore:
         or it wrote the index and there is nothing to start from without a rebuild), or when they must be built
         from scratch and ``wait`` is false: the build then runs in a thread of its own (on its own connection) and
         the caller counts by SQL meanwhile."""
-        change = read_change(conn)
-        if change is None:
+        label = read_label(conn)
+        if label is None:
             return None
-        held = self.held(database)
-        if held is not None and held.change == change:
+        held = self._of_history(database, label)
+        if held is not None and held.label == label:
             return held
-        if held is not None and held.change > change:
+        if held is not None and held.change > label.change:
             return None
         if search_index.wrote_index(conn):  # private: never kept, as a rollback may take the change back
-            return advanced(conn, held, change) if held is not None else None
+            return advanced(conn, held, label) if held is not None else None
         with self._lock:
             building = self._builds.setdefault(database, threading.Lock())
         with building:
-            held = self.held(database)
-            if held is not None and held.change >= change:
-                return held if held.change == change else None
-            fresh = advanced(conn, held, change) if held is not None else None
+            held = self._of_history(database, label)
+            if held is not None and held.change >= label.change:
+                return held if held.label == label else None
+            fresh = advanced(conn, held, label) if held is not None else None
             if fresh is None and not wait:
                 self._build_later(conn.engine, database)
                 return None
             if fresh is None:
-                fresh = self._built(conn, change)
+                fresh = self._built(conn, label)
             self._keep(database, fresh)
             return fresh
 
-    def _built(self, conn: Connection, change: int) -> Bitmaps:
+    def _of_history(self, database: str, label: Label) -> Bitmaps | None:
+        """The kept bitmaps, unless they hold the same change number as ``label`` with another token (another
+        history: see the module's text)."""
+        held = self.held(database)
+        return None if held is not None and held.change == label.change and held.label != label else held
+
+    def _built(self, conn: Connection, label: Label) -> Bitmaps:
         started = time.perf_counter()
-        fresh = build(conn, change)
+        fresh = build(conn, label)
         self.last_build_seconds = time.perf_counter() - started
         return fresh
 
@@ -196,9 +231,9 @@ class BitmapStore:
                 with engine.connect() as conn:
                     if conn.dialect.name == "postgresql":  # one large grouping: memory saves spilling to disk
                         conn.execute(sa.text("SELECT set_config('work_mem', '256MB', true)"))
-                    change = read_change(conn)
-                    if change is not None:
-                        self._keep(database, self._built(conn, change))
+                    label = read_label(conn)
+                    if label is not None:
+                        self._keep(database, self._built(conn, label))
             except sa.exc.SQLAlchemyError:
                 logger.exception("building the facet bitmaps failed; searches count by SQL meanwhile")
             finally:

@@ -273,7 +273,8 @@ def new_generation(conn: Connection, dataset_ids: Sequence[int] | None = None) -
     never a counter: a transaction rolled back cannot leave behind a value that a later one would reuse.
 
     The change number (``search_generation.change``) is a counter incremented in the same UPDATE, and
-    ``search_change`` gets one row per listing changed under it (one row with no listing for a rebuild), so a
+    ``search_change`` gets one row per listing changed under it (one row with no listing for a rebuild; every row
+    with the new token, which tells this history's change *N* from another's: a restored backup's), so a
     process that kept facet bitmaps at change *C* learns which listings to read again to reach the current
     number (:mod:`marketplace.catalog.search_bitmaps`). Numbers are committed in order, without gaps: on
     PostgreSQL the UPDATE locks the row until the transaction ends, so a second writer's UPDATE waits for the first
@@ -286,23 +287,27 @@ def new_generation(conn: Connection, dataset_ids: Sequence[int] | None = None) -
     from their first index write on. Each takes the row before any of the dictionary's rows (``reindex`` calls this
     first), so that waiting for it never closes a cycle of waits on the dictionary's counts.
     """
+    token = secrets.randbits(62)
     change = int(
         conn.execute(
             sa.text("UPDATE search_generation SET token = :token, change = change + 1 WHERE id = 1 RETURNING change"),
-            {"token": secrets.randbits(62)},
+            {"token": token},
         ).scalar_one()
     )
+    logged = {"c": change, "t": token}
     if dataset_ids is None:
-        conn.execute(sa.text("INSERT INTO search_change (change, dataset_id) VALUES (:c, NULL)"), {"c": change})
+        conn.execute(sa.text("INSERT INTO search_change (change, dataset_id, token) VALUES (:c, NULL, :t)"), logged)
     elif conn.dialect.name == "postgresql":
         conn.execute(
-            sa.text("INSERT INTO search_change (change, dataset_id) SELECT :c, unnest(CAST(:ids AS INTEGER[]))"),
-            {"c": change, "ids": list(dataset_ids)},
+            sa.text(
+                "INSERT INTO search_change (change, dataset_id, token) SELECT :c, unnest(CAST(:ids AS INTEGER[])), :t"
+            ),
+            {**logged, "ids": list(dataset_ids)},
         )
     else:
         conn.execute(
-            sa.text("INSERT INTO search_change (change, dataset_id) VALUES (:c, :d)"),
-            [{"c": change, "d": d} for d in dataset_ids],
+            sa.text("INSERT INTO search_change (change, dataset_id, token) VALUES (:c, :d, :t)"),
+            [{**logged, "d": d} for d in dataset_ids],
         )
     conn.execute(sa.text("DELETE FROM search_change WHERE change <= :c"), {"c": change - CHANGES_KEPT})
     conn.info[WROTE_INDEX] = conn.get_transaction()

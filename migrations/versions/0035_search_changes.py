@@ -8,7 +8,8 @@ Create Date: 2026-12-01
 sets its new token), and the new table ``search_change`` holds, for each change number, the ids of the listings that
 write changed (one row each; a full rebuild writes one row with ``dataset_id`` NULL: "everything changed"). A process
 that keeps facet bitmaps (:mod:`marketplace.catalog.search_bitmaps`) brings them up to date from it. The log starts
-with a rebuild marker at change 1, so a process that held nothing builds from scratch.
+with a rebuild marker at change 1, so a process that held nothing builds from scratch. Every row carries the token its
+change set, so change *N* of one history is told from change *N* of another (a database restored from a backup).
 """
 
 from collections.abc import Sequence
@@ -29,9 +30,10 @@ def upgrade() -> None:
         "search_change",
         sa.Column("change", sa.BigInteger(), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=True),
+        sa.Column("token", sa.BigInteger(), nullable=False),
     )
     op.create_index("ix_search_change_change", "search_change", ["change"])
-    op.execute("INSERT INTO search_change (change, dataset_id) VALUES (1, NULL)")
+    op.execute("INSERT INTO search_change (change, dataset_id, token) SELECT 1, NULL, token FROM search_generation")
 
 
 def downgrade() -> None:

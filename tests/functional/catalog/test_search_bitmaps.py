@@ -52,9 +52,9 @@ def _same(found: search_bitmaps.Bitmaps | None, fresh: search_bitmaps.Bitmaps) -
 
 
 def _fresh(conn: Connection) -> search_bitmaps.Bitmaps:
-    change = search_bitmaps.read_change(conn)
-    assert change is not None
-    return search_bitmaps.build(conn, change)
+    label = search_bitmaps.read_label(conn)
+    assert label is not None
+    return search_bitmaps.build(conn, label)
 
 
 def _selections(words: search_engine.Dictionary, count: int) -> list[dict[str, Any]]:
@@ -157,19 +157,19 @@ def test_bitmaps_brought_up_from_the_log_equal_a_fresh_build(searchable: UnitOfW
     after = _fresh(conn)
     assert after.change == held.change + 1
     assert after.everything != held.everything or after.values != held.values  # the write changed something
-    _same(search_bitmaps.advanced(conn, held, after.change), after)
+    _same(search_bitmaps.advanced(conn, held, after.label), after)
 
 
 def test_a_rebuild_or_a_pruned_log_cannot_be_followed(searchable: UnitOfWork, monkeypatch: pytest.MonkeyPatch) -> None:
     conn = searchable.session.connection()
     held = _fresh(conn)
     _write(searchable.session, "rebuild")
-    assert search_bitmaps.advanced(conn, held, held.change + 1) is None
+    assert search_bitmaps.advanced(conn, held, _fresh(conn).label) is None
     held = _fresh(conn)
     monkeypatch.setattr(search_index, "CHANGES_KEPT", 1)
     _write(searchable.session, "edit")
     _write(searchable.session, "withdraw")
-    assert search_bitmaps.advanced(conn, held, held.change + 2) is None
+    assert search_bitmaps.advanced(conn, held, _fresh(conn).label) is None
 
 
 # --- a database of its own: real commits, several connections ------------------------------------------------------
@@ -251,6 +251,23 @@ def test_a_pruned_log_makes_the_process_build_afresh(committed: Flask, monkeypat
             _write(session, kind)
             session.commit()
     assert _reader_agrees(committed).change == before.change + 2
+
+
+def test_bitmaps_of_another_history_are_neither_served_nor_brought_forward(committed: Flask) -> None:
+    """A change number of another history (a database restored from a backup, or made again under the same URL)
+    carries another token: bitmaps labelled so are not served at that number, nor patched from this log later."""
+    before = _reader_agrees(committed)
+    database = search.database_key(Session(_engine(committed)))
+    other = search_bitmaps.Label(before.change, before.label.token ^ 1)
+    search_bitmaps.STORE.clear()
+    search_bitmaps.STORE._keep(database, search_bitmaps.Bitmaps(other, before.everything, {}))
+    _reader_agrees(committed)  # the same number, another token: built afresh
+    search_bitmaps.STORE.clear()
+    search_bitmaps.STORE._keep(database, search_bitmaps.Bitmaps(other, before.everything, {}))
+    with Session(_engine(committed)) as session:
+        _write(session, "edit")
+        session.commit()
+    assert _reader_agrees(committed).change == before.change + 1  # not brought forward from the wrong state
 
 
 def test_a_rolled_back_write_never_advances_the_kept_bitmaps(committed: Flask) -> None:

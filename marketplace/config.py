@@ -270,9 +270,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SEARCH_CACHE_ENTRIES",
         200,
-        "Searches whose results (page, counts, facets) each web worker keeps, with the cards of as many listings, "
-        "reused while the search index is unchanged (every write to it sets a new generation token in the same "
-        "transaction, so a kept result is never stale); 0 turns the cache off. A kept card is about 90 objects that "
+        "Searches whose results (page, counts, facets) each web worker keeps, with the cards of as many listings and "
+        "as many search pages and API answers as sent (their HTML or JSON), reused while the search index is "
+        "unchanged (every write to it sets a new generation token in the same transaction, so a kept result is "
+        "never stale); 0 turns the cache off. A kept card is about 90 objects that "
         "the garbage collector's full collections walk (a kept search's facets are plain tuples it skips): keep it "
         "in the hundreds.",
         parse=_parse_int,

@@ -74,8 +74,9 @@ def _segment(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """``text`` with every secret query value and token-like path segment replaced by :data:`PLACEHOLDER`."""
-    text = _PARAMETER.sub(lambda m: m.group("name") + PLACEHOLDER, text)
-    if "/" in text:
+    if "=" in text:  # every secret parameter is ``name=value``
+        text = _PARAMETER.sub(lambda m: m.group("name") + PLACEHOLDER, text)
+    if len(text) > 32 and "/" in text:  # a secret-looking segment is a slash and at least 32 more characters
         text = _SEGMENT.sub(_segment, text)
     return text
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from marketplace import create_app
+from marketplace.catalog import search_cache
 from marketplace.config import SETTINGS, normalise_database_url
 from marketplace.db import make_engine
 from marketplace.mail import ConsoleMailer
@@ -94,6 +95,15 @@ def drop_scratch_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def empty_search_cache() -> Iterator[None]:
+    """No test is served a search, a page or an answer kept by an earlier test (kept by the process, not the
+    database, so a rolled-back test's index could otherwise still be shown)."""
+    search_cache.CACHE.clear()
+    yield
+    search_cache.CACHE.clear()
 
 
 @pytest.fixture(scope="session")

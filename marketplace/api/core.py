@@ -127,6 +127,18 @@ class Result:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A view's result already serialised with its response schema (:func:`prepare`): sent as it is."""
+
+    body: bytes
+
+
+def prepare(schema: Schema, value: Any) -> Prepared:
+    """``value`` dumped with ``schema`` into the very JSON body the operation would send for it."""
+    return Prepared(jsonify(schema.dump(value)).get_data())
+
+
 # --- authentication ----------------------------------------------------------------------------------------------
 
 
@@ -479,6 +491,8 @@ def _respond(op: Operation, result: Any) -> Response:
         result = result.value
     if code == 204:
         response = Response(status=204)
+    elif isinstance(result, Prepared):
+        response = current_app.response_class(result.body, status=code, mimetype="application/json")  # as jsonify
     elif op.media_type != "application/json" and isinstance(result, str | bytes):
         # A document sent as it is (a CSV report, an uploaded file); headers may name its exact media type.
         response = Response(result, status=code, mimetype=op.media_type)

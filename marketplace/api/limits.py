@@ -8,9 +8,11 @@ limiter falls back to memory rather than failing requests.
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
 
 from marketplace.api.core import bp, credential_rate_key
 from marketplace.oauth.server import bp as oauth_bp
@@ -31,9 +33,29 @@ def _per_address() -> str:
     return str(current_app.config["API_RATE_LIMIT_PER_ADDRESS"])
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """The process's counters (``marketplace-memory://``): limits' in-memory storage, whose expired counters are
+    swept at most once a second by the request that finds a sweep due, instead of by a timer thread started whenever
+    none is running (with requests more than 10 ms apart, a new thread for nearly every request). A counter past its
+    expiry counts as zero when read either way, so the limits are the same."""
+
+    STORAGE_SCHEME = ["marketplace-memory"]
+    SWEEP_SECONDS = 1.0
+    _swept = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the timer of MemoryStorage.incr and the others
+        now = time.monotonic()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
+MEMORY = "marketplace-memory://"
+
+
 def init_limiter(app: Flask) -> Limiter:
-    storage = str(app.config.get("REDIS_URL") or "") or "memory://"
-    if storage == "memory://" and app.config.get("MARKETPLACE_ENV") == "production":
+    storage = str(app.config.get("REDIS_URL") or "") or MEMORY
+    if storage == MEMORY and app.config.get("MARKETPLACE_ENV") == "production":
         log.warning("REDIS_URL is not set: each worker process counts API rate limits on its own")
     limiter = Limiter(
         key_func=_address,
@@ -42,9 +64,13 @@ def init_limiter(app: Flask) -> Limiter:
         headers_enabled=True,
         strategy="fixed-window",
         key_prefix=str(app.config.get("RATELIMIT_KEY_PREFIX", "marketplace")),
-        in_memory_fallback_enabled=storage != "memory://",
+        in_memory_fallback_enabled=storage != MEMORY,
         default_limits=[],
     )
+    # Only these blueprints have limits: every other request (the site's pages) skips the limiter's per-request
+    # work of finding which limits apply (none).
+    limited = frozenset({bp.name, oauth_bp.name})
+    limiter.request_filter(lambda: request.blueprint not in limited)
     limiter.shared_limit(_per_address, scope="api-address", key_func=_address)(bp)
     limiter.shared_limit(_per_address, scope="api-address", key_func=_address)(oauth_bp)
     limiter.shared_limit(

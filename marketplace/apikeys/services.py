@@ -287,32 +287,95 @@ def record_use(uow: UnitOfWork, principal: Principal, ip: str) -> None:
     uow.session.execute(sa.update(ApiKey).where(col(ApiKey.id) == principal.credential_id).values(**values))
 
 
+#: A key by its candidate hashes, with what its request needs of the user it acts as and whether that user is still
+#: a member of the key's organisation: one statement, read afresh on every request (nothing about a key's validity
+#: is kept between requests, so a revocation, an expiry or a departure holds from the next request on).
+_OWNER = sa.func.coalesce(col(ApiKey.user_id), col(ApiKey.created_by_id))
+_KEY_WITH_OWNER: Any = (
+    sa.select(
+        col(ApiKey.id).label("key_id"),
+        col(ApiKey.name),
+        col(ApiKey.environment),
+        col(ApiKey.pepper_id),
+        col(ApiKey.key_hash),
+        col(ApiKey.organisation_id),
+        col(ApiKey.scopes),
+        col(ApiKey.expires_at),
+        col(ApiKey.revoked_at),
+        col(ApiKey.last_used_at),
+        col(ApiKey.last_used_ip),
+        col(User.id).label("user_id"),
+        col(User.email),
+        col(User.display_name),
+        col(User.email_verified_at),
+        col(User.session_version),
+        col(User.created_at),
+        sa.exists()
+        .where(col(Membership.organisation_id) == col(ApiKey.organisation_id), col(Membership.user_id) == col(User.id))
+        .label("is_member"),
+    )
+    .select_from(ApiKey)
+    .outerjoin(User, col(User.id) == _OWNER)
+    .where(col(ApiKey.key_hash).in_(sa.bindparam("hashes", expanding=True)))
+    .limit(1)
+)
+
+
 def authenticate_key(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:
-    """The principal of an API key; :class:`CredentialRefused` (401) when it is not usable now."""
+    """The principal of an API key; :class:`CredentialRefused` (401) when it is not usable now.
+
+    The key, the user it acts as and that user's membership of the key's organisation are read by one statement on
+    every request (and the organisation itself for an organisation's key): a revoked or expired key, a deleted user
+    or a departed member is refused on the very next request.
+    """
     if not tokens.well_formed(secret) or not secret.startswith((tokens.LIVE_KEY_PREFIX, tokens.TEST_KEY_PREFIX)):
         raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
     ring = peppers(uow.settings)
     candidates = ring.candidates(secret)
-    key = uow.session.exec(select(ApiKey).where(col(ApiKey.key_hash).in_(list(candidates.values())))).first()
+    key = uow.session.execute(_KEY_WITH_OWNER, {"hashes": list(candidates.values())}).first()
     if key is None or not ring.matches(secret, key.pepper_id, key.key_hash):
         raise _refused(ApiKeyErrorCode.INVALID_CREDENTIAL, "The API key is not valid.")
     _check_usable(uow, revoked_at=key.revoked_at, expires_at=key.expires_at, env=key.environment)
-    owner_id = key.user_id if key.user_id is not None else key.created_by_id
-    user, org = acting_user(uow.session, owner_id, key.organisation_id)
-    assert key.id is not None
+    user, org = _acting_user_of(uow.session, key)
     rehash = ring.digest(secret) if key.pepper_id != ring.writing_id else None
     return Principal(
         kind="api_key",
-        credential_id=key.id,
+        credential_id=key.key_id,
         name=key.name,
         user=user,
         organisation=org,
-        scopes=frozenset(s for s in key.scope_list if s in SCOPES),
+        scopes=frozenset(s for s in key.scopes.split() if s in SCOPES),
         environment=key.environment,
         expires_at=key.expires_at,
         use_to_record=rehash is not None or _stale_use(uow, key, ip),
         rehash=rehash,
     )
+
+
+def _acting_user_of(session: Session, key: Any) -> tuple[User, Organisation | None]:
+    """:func:`acting_user` from a row of :data:`_KEY_WITH_OWNER` (the same refusals; the user as :func:`as_api_caller`
+    makes it)."""
+    if key.user_id is None:
+        raise _refused(ApiKeyErrorCode.CREDENTIAL_INACTIVE, "The account this credential acts as no longer exists.")
+    user = User(
+        id=key.user_id,
+        email=key.email,
+        display_name=key.display_name,
+        password_hash="",
+        email_verified_at=key.email_verified_at,
+        is_platform_admin=False,
+        session_version=key.session_version,
+        created_at=key.created_at,
+    )
+    if key.organisation_id is None:
+        return user, None
+    org = session.get(Organisation, key.organisation_id) if key.is_member else None
+    if org is None:
+        raise _refused(
+            ApiKeyErrorCode.CREDENTIAL_INACTIVE,
+            "The person who created this organisation credential has left the organisation; create a new one.",
+        )
+    return user, org
 
 
 def authenticate(uow: UnitOfWork, secret: str, *, ip: str) -> Principal:

@@ -11,7 +11,10 @@ Every write to the index sets a new random generation token in the same transact
 - what a result card shows of a listing (:func:`marketplace.catalog.services.pages.search_hits`), for up to
   as many listings. Everything a card shows is read from what feeds the index (the listing, its terms, its
   provider, its offers, its published versions and their AI Act sign-offs: each a source of the index or of a
-  facet), so a write to any of it sets a new token too.
+  facet), so a write to any of it sets a new token too;
+- what a search shows as a whole, made from one of those answers and its cards (the search page's rendered
+  results, the API's serialised answer), for up to as many searches. The caller's key must hold everything it was
+  made from besides the index: only what is the same for every viewer may be kept so.
 
 What is kept under a token was read after that token, so it is never older than what the token promises. A newer
 token (a write committed since, or this transaction's own write) starts the database's store afresh. A facet's
@@ -38,6 +41,7 @@ class _Generation:
     dictionary: Dictionary | None = None
     answers: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
     cards: OrderedDict[int, dict[str, Any]] = field(default_factory=OrderedDict)
+    shown: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict)
 
 
 class IndexCache:
@@ -86,6 +90,24 @@ class IndexCache:
             while len(answers) > entries:
                 answers.popitem(last=False)
         return fresh
+
+    def kept_shown(self, database: str, token: int, key: Hashable) -> Any | None:
+        """What was kept by :meth:`keep_shown` under ``token`` and ``key``, or None."""
+        with self._lock:
+            kept = self._by_database.get(database)
+            if kept is None or kept.token != token or key not in kept.shown:
+                return None
+            kept.shown.move_to_end(key)
+            return kept.shown[key]
+
+    def keep_shown(self, database: str, token: int, key: Hashable, entries: int, value: Any) -> None:
+        """Keep ``value``, made from what the index held under ``token``, as what ``key`` shows (at most ``entries``
+        per database, the least recently used dropped first)."""
+        with self._lock:
+            shown = self._current(database, token).shown
+            shown[key] = value
+            while len(shown) > entries:
+                shown.popitem(last=False)
 
     def cards(
         self,

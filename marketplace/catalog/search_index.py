@@ -322,8 +322,11 @@ def wrote_index(conn: Connection) -> bool:
 
 
 def generation(conn: Connection) -> int | None:
-    """The index's generation token as this transaction sees it (None without one: nothing may then be kept)."""
-    token = conn.execute(sa.text("SELECT token FROM search_generation WHERE id = 1")).scalar()
+    """The index's generation token as this transaction sees it (None without one: nothing may then be kept).
+
+    Read on every search, kept or not, so sent as it is written (no statement to build or compile).
+    """
+    token = conn.exec_driver_sql("SELECT token FROM search_generation WHERE id = 1").scalar()
     return None if token is None else int(token)
 
 

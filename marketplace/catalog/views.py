@@ -140,18 +140,27 @@ def catalog() -> ViewResult:
     try:
         query = search.parse_search(request.args.to_dict(flat=False))
     except BadRequest as error:
-        return render_template("catalog/search.html", query=None, results=None, hits=[], error=error), 400
+        return render_template("catalog/search.html", query_text="", form=None, error=error), 400
     # ``exact=1`` (the notice's link) searches the words as typed, without correcting them.
-    found = services.search_catalog(uow(), query, correct_spelling=request.args.get("exact") != "1")
-    correction = found.correction
-    return render_template(
-        "catalog/search.html",
-        query=correction.corrected if correction else query,
-        results=found.results,
-        hits=found.hits,
-        correction=correction,
-        error=None,
+    query_text, form = services.shown_search(
+        uow(),
+        query,
+        _search_form,
+        variant=("page", request.script_root),  # the form's links, and nothing about the viewer
+        correct_spelling=request.args.get("exact") != "1",
     )
+    return render_template("catalog/search.html", query_text=query_text, form=form, error=None)
+
+
+def _search_form(found: services.CatalogSearch) -> tuple[str, Markup]:
+    """The text searched for (as corrected) and the search form with its results, as HTML: the same for every
+    viewer of the same search. Rendered without the request's template context (no ``current_user``, ``session``,
+    ``request`` or ``g``), so nothing about the viewer can get into it."""
+    correction = found.correction
+    query = correction.corrected if correction else found.results.query
+    template = current_app.jinja_env.get_template("catalog/_search_form.html")
+    html = template.render(query=query, results=found.results, hits=found.hits, correction=correction)
+    return query.text, Markup(html)  # noqa: S704 - rendered by Jinja with autoescaping
 
 
 @bp.get("/datasets/<slug>")

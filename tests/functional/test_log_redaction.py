@@ -45,6 +45,13 @@ def test_redact_keeps_the_address_and_drops_the_secret() -> None:
     assert redact(kept) == kept
 
 
+def test_redact_catches_the_shortest_secret_segment_and_parameter() -> None:
+    shortest = "Ab1" + "x" * 29  # 32 characters: the shortest that looks like a token
+    assert redact("/" + shortest) == "/" + PLACEHOLDER
+    assert redact("/" + shortest[:-1]) == "/" + shortest[:-1]
+    assert redact("?sig=a") == "?sig=" + PLACEHOLDER
+
+
 def test_the_development_server_logs_no_token(app, caplog) -> None:
     caplog.set_level(logging.INFO, logger="werkzeug")
     server = make_server("127.0.0.1", 0, _hello, threaded=True)

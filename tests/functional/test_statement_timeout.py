@@ -4,6 +4,7 @@ the connection serves the next request. SQLite has no statement timeout: nothing
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 from marketplace import create_app
 from marketplace.accounts.models import OrgKind, Role
 from marketplace.apikeys import services as keys
-from marketplace.catalog import services as catalog
+from marketplace.catalog import search_cache
+from marketplace.catalog.services import pages  # where the search pages and the API run the search
 from marketplace.db import UnitOfWork, unit_of_work
 from marketplace.errors import ErrorCode, StatementTimedOut
 from tests.conftest import is_postgres
@@ -22,6 +24,14 @@ pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(not is_postgres(), reason="statement_timeout is PostgreSQL's; SQLite has none"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """No search page kept by an earlier test: each request here runs the (slow) search."""
+    search_cache.CACHE.clear()
+    yield
+    search_cache.CACHE.clear()
 
 
 def _slow_search(uow: Any, *args: Any, **kwargs: Any) -> Any:
@@ -35,7 +45,7 @@ def app_settings(app_settings):  # type: ignore[no-untyped-def]
 
 
 def test_a_slow_search_page_answers_503_and_the_next_request_works(client, monkeypatch) -> None:
-    monkeypatch.setattr(catalog, "search_catalog", _slow_search)
+    monkeypatch.setattr(pages, "search_catalog", _slow_search)
     response = client.get("/datasets?q=speech")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(StatementTimedOut.retry_after)
@@ -57,7 +67,7 @@ def _api_key(app: Any, db_session: Any) -> dict[str, str]:
 
 def test_a_slow_search_in_the_api_answers_503_in_its_shape(app, client, db_session, monkeypatch) -> None:
     headers = _api_key(app, db_session)
-    monkeypatch.setattr(catalog, "search_catalog", _slow_search)
+    monkeypatch.setattr(pages, "search_catalog", _slow_search)
     response = client.get("/api/v1/datasets?q=speech", headers=headers)
     assert response.status_code == 503
     # The rate limiter sends the later of its own window's reset and the error's own wait.
@@ -86,7 +96,7 @@ def test_the_limit_is_the_requests_own_and_the_pooled_connection_comes_back_clea
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, statement, *_a: statements.append(statement))
     try:
-        monkeypatch.setattr(catalog, "search_catalog", _slow_search)
+        monkeypatch.setattr(pages, "search_catalog", _slow_search)
         client = app.test_client()
         assert client.get("/datasets?q=speech").status_code == 503
         monkeypatch.undo()
@@ -115,6 +125,6 @@ def test_the_setting_is_the_requests_limit(app_settings, connection, monkeypatch
         seen.append(uow.session.execute(sa.text("SHOW statement_timeout")).scalar())
         raise StatementTimedOut()
 
-    monkeypatch.setattr(catalog, "search_catalog", _show)
+    monkeypatch.setattr(pages, "search_catalog", _show)
     app.test_client().get("/datasets?q=x")
     assert seen == [shown]

@@ -6,8 +6,10 @@ import hashlib
 import json
 from typing import Any
 
+from flask import current_app
+
 from marketplace.api import present, schemas
-from marketplace.api.core import Call, decode_cursor, encode_cursor, operation
+from marketplace.api.core import Call, Prepared, decode_cursor, encode_cursor, operation, prepare
 from marketplace.api.errors import ApiErrorCode
 from marketplace.apikeys.scopes import CATALOG_READ
 from marketplace.catalog import exports, search
@@ -43,7 +45,7 @@ def _fingerprint(query: dict[str, Any]) -> str:
     query=schemas.SearchQuerySchema(),
     response=schemas.SearchResultSchema(),
 )
-def search_datasets(call: Call) -> dict[str, Any]:
+def search_datasets(call: Call) -> Prepared:
     """Full-text search over published listings with facet filters (each facet repeatable; values within a facet
     are alternatives), facet counts (exact up to a bound, then estimates, flagged), and a stable order (relevance,
     newest or lowest price, then id). Pages of 20; follow ``next_cursor``. A text search that finds nothing is run
@@ -64,18 +66,34 @@ def search_datasets(call: Call) -> dict[str, Any]:
         sort=call.query["sort"],
         page=page,
     )
-    results, hits, correction = catalog.search_catalog(
-        call.uow, parsed, with_facets=call.query["facets"], correct_spelling=not call.query["exact"]
+
+    def answer(found: catalog.CatalogSearch) -> Prepared:
+        results, hits, correction = found
+        more = page < min(results.pages, search.MAX_PAGE)
+        value = {
+            "data": [present.search_hit(hit) for hit in hits],
+            "total": results.total,
+            "total_is_estimate": results.total_is_estimate,
+            "facets": results.facets,
+            "next_cursor": encode_cursor("search", {"p": page + 1, "f": fingerprint}) if more else None,
+            "spelling": correction.as_dict() if correction else None,
+        }
+        return prepare(_SEARCH_RESULT, value)
+
+    # The answer is the same for every caller: kept while the index is unchanged. What it holds besides the search
+    # (the query's fingerprint, as the cursor; links under BASE_URL; the cursor's signing key) is in the variant.
+    config = current_app.config
+    return catalog.shown_search(
+        call.uow,
+        parsed,
+        answer,
+        variant=("api", fingerprint, config["BASE_URL"], config["SECRET_KEY"]),
+        with_facets=call.query["facets"],
+        correct_spelling=not call.query["exact"],
     )
-    more = page < min(results.pages, search.MAX_PAGE)
-    return {
-        "data": [present.search_hit(hit) for hit in hits],
-        "total": results.total,
-        "total_is_estimate": results.total_is_estimate,
-        "facets": results.facets,
-        "next_cursor": encode_cursor("search", {"p": page + 1, "f": fingerprint}) if more else None,
-        "spelling": correction.as_dict() if correction else None,
-    }
+
+
+_SEARCH_RESULT = schemas.SearchResultSchema()
 
 
 @operation(

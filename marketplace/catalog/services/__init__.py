@@ -38,6 +38,7 @@ from marketplace.catalog.services.pages import (
     manage_page,
     search_catalog,
     search_hits,
+    shown_search,
 )
 from marketplace.catalog.services.reading import (
     completeness,
@@ -149,6 +150,7 @@ __all__ = [
     "search_catalog",
     "search_hits",
     "serve_sample",
+    "shown_search",
     "submit_for_review",
     "terms_of",
     "update_section",

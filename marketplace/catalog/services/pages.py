@@ -3,10 +3,10 @@ the provider's dashboard."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from marketplace.accounts.models import Organisation
 from marketplace.aiact.models import AiActSignOff
 from marketplace.aiact.status import complete_versions
-from marketplace.catalog import search, search_cache, spelling, vocab
+from marketplace.catalog import search, search_cache, search_index, spelling, vocab
 from marketplace.catalog.croissant import store as croissant_store
 from marketplace.catalog.models import (
     Dataset,
@@ -210,6 +210,49 @@ def search_catalog(
             if corrected.total > 0:
                 return CatalogSearch(corrected, _cards(uow, corrected), correction)
     return CatalogSearch(results, _cards(uow, results))
+
+
+T = TypeVar("T")
+
+
+def shown_search(
+    uow: UnitOfWork,
+    query: SearchQuery,
+    show: Callable[[CatalogSearch], T],
+    *,
+    variant: Hashable,
+    with_facets: bool = True,
+    correct_spelling: bool = False,
+) -> T:
+    """``show`` of :func:`search_catalog`'s answer to ``query``: with the ``SEARCH_CACHE_ENTRIES`` setting, what it
+    made is kept while the search index is unchanged, and given again for the same search (its text as typed, which
+    its words and phrases come from; its filters in order, sort, page, ``with_facets``, ``correct_spelling``) and
+    ``variant``, without searching or showing again (:mod:`marketplace.catalog.search_cache`).
+
+    ``show`` must make the same for every viewer: ``variant`` holds everything it depends on besides the search and
+    what the index holds (the site's base path, a signing key), and nothing about a viewer may go into it.
+    """
+    entries = int(uow.settings.get("SEARCH_CACHE_ENTRIES") or 0)
+
+    def fresh() -> tuple[T, int | None]:
+        found = search_catalog(uow, query, with_facets=with_facets, correct_spelling=correct_spelling)
+        return show(found), found.results.generation
+
+    session = uow.session
+    search_index.sync(session)  # this session's own changes first, as the search itself does
+    token = search_index.generation(session.connection()) if entries > 0 else None
+    if token is None:
+        return fresh()[0]
+    database = search.database_key(session)
+    filters = tuple((name, tuple(values)) for name, values in query.filters.items())
+    key = (query.text, filters, query.sort, query.page, with_facets, correct_spelling, variant)
+    kept = search_cache.CACHE.kept_shown(database, token, key)
+    if kept is not None:
+        return cast(T, kept)
+    made, generation = fresh()
+    if generation is not None:  # kept under the token its answer holds for (a write may have come in between)
+        search_cache.CACHE.keep_shown(database, generation, key, entries, made)
+    return made
 
 
 def _cards(uow: UnitOfWork, results: SearchResults) -> list[dict[str, Any]]:

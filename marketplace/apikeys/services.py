@@ -213,15 +213,21 @@ def revoke_key(uow: UnitOfWork, actor: User | None, key_id: int) -> ApiKey:
 def as_api_caller(user: User) -> User:
     """A detached copy of ``user`` with the platform-admin flag off: an API credential never carries platform-admin
     powers, whichever service reads the flag (the rules in :mod:`marketplace.permissions` also refuse it)."""
+    return _caller(user.id, user)
+
+
+def _caller(user_id: int | None, account: Any) -> User:
+    """:func:`as_api_caller` of the account ``user_id`` whose fields ``account`` holds (a user, or a row of
+    :data:`_KEY_WITH_OWNER`)."""
     return User(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
+        id=user_id,
+        email=account.email,
+        display_name=account.display_name,
         password_hash="",
-        email_verified_at=user.email_verified_at,
+        email_verified_at=account.email_verified_at,
         is_platform_admin=False,
-        session_version=user.session_version,
-        created_at=user.created_at,
+        session_version=account.session_version,
+        created_at=account.created_at,
     )
 
 
@@ -357,16 +363,7 @@ def _acting_user_of(session: Session, key: Any) -> tuple[User, Organisation | No
     makes it)."""
     if key.user_id is None:
         raise _refused(ApiKeyErrorCode.CREDENTIAL_INACTIVE, "The account this credential acts as no longer exists.")
-    user = User(
-        id=key.user_id,
-        email=key.email,
-        display_name=key.display_name,
-        password_hash="",
-        email_verified_at=key.email_verified_at,
-        is_platform_admin=False,
-        session_version=key.session_version,
-        created_at=key.created_at,
-    )
+    user = _caller(key.user_id, key)
     if key.organisation_id is None:
         return user, None
     org = session.get(Organisation, key.organisation_id) if key.is_member else None

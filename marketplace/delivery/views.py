@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import posixpath
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -220,9 +220,16 @@ def abort(upload_id: int) -> Response:
 # --- downloads (licensee) ------------------------------------------------------------------------------------------
 
 
+_Found = TypeVar("_Found", bound=tuple[Any, ...])
+
+
 def _grant_for_download(grant_id: str) -> tuple[Grant, Dataset]:
-    # A stranger asking about a grant id gets the same "not the licensee" answer whether or not it exists.
-    found = svc.grant_for_download(uow().session, grant_id)
+    return _licensee_only(svc.grant_for_download(uow().session, grant_id))
+
+
+def _licensee_only(found: _Found | None) -> _Found:
+    """``found``, or a refusal: a stranger asking about a grant id gets the same "not the licensee" answer whether
+    or not it exists."""
     if found is None:
         raise DownloadRefused.because(RefusalReason.NOT_LICENSEE)
     return found
@@ -238,10 +245,7 @@ def site_requester() -> svc.Requester:
 def download(grant_id: str, file_id: int) -> Response:
     # The grant, its dataset and the file in one read; holding the file (``_file``) keeps it in the session, where
     # the gate looks it up.
-    found = svc.grant_for_file_download(uow().session, grant_id, file_id)
-    if found is None:  # the same answer as _grant_for_download's, whether or not the grant exists
-        raise DownloadRefused.because(RefusalReason.NOT_LICENSEE)
-    grant, dataset, _file = found
+    grant, dataset, _file = _licensee_only(svc.grant_for_file_download(uow().session, grant_id, file_id))
     link = svc.issue_download_link(uow(), grant=grant, file_id=file_id, requester=site_requester(), dataset=dataset)
     response = redirect(link.url, code=303)
     response.headers["Cache-Control"] = "no-store"
